@@ -1,0 +1,20 @@
+// The command line: builds the CLI11 tree from every command's register function, runs the chosen
+// one, and maps errors to messages and exit statuses (the one place that does so).
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace datafix::cli {
+
+// A command's register function adds its subcommand to the root and, when the subcommand is
+// chosen, stores what to run in `action`. The action returns the exit status.
+using Action = std::function<int()>;
+using Register = void (*)(CLI::App& root, Action& action);
+
+int run(int argc, char** argv);
+
+}  // namespace datafix::cli
