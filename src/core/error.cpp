@@ -4,7 +4,10 @@
 namespace datafix {
 
 Error::Error(ErrorCode code, std::string message, std::string hint)
-    : std::runtime_error(message), code_(code), message_(std::move(message)), hint_(std::move(hint)) {}
+    : std::runtime_error(message),
+      code_(code),
+      message_(std::move(message)),
+      hint_(std::move(hint)) {}
 
 std::string Error::describe() const {
     if (hint_.empty()) {
@@ -13,7 +16,9 @@ std::string Error::describe() const {
     return message_ + "\nHINT: " + hint_;
 }
 
-int exit_status(ErrorCode code) noexcept { return static_cast<int>(code); }
+int exit_status(ErrorCode code) noexcept {
+    return static_cast<int>(code);
+}
 
 int http_status(ErrorCode code) noexcept {
     switch (code) {
@@ -50,23 +55,40 @@ int http_status(ErrorCode code) noexcept {
 
 std::string_view code_name(ErrorCode code) noexcept {
     switch (code) {
-        case ErrorCode::ok: return "ok";
-        case ErrorCode::internal: return "internal";
-        case ErrorCode::usage: return "usage";
-        case ErrorCode::refused: return "refused";
-        case ErrorCode::invalid_input: return "invalid_input";
-        case ErrorCode::config: return "config";
-        case ErrorCode::target_refused: return "target_refused";
-        case ErrorCode::count_mismatch: return "count_mismatch";
-        case ErrorCode::conflict: return "conflict";
-        case ErrorCode::in_doubt: return "in_doubt";
-        case ErrorCode::rule: return "rule";
-        case ErrorCode::unauthenticated: return "unauthenticated";
-        case ErrorCode::forbidden: return "forbidden";
-        case ErrorCode::unreachable: return "unreachable";
-        case ErrorCode::not_found: return "not_found";
-        case ErrorCode::database: return "database";
-        case ErrorCode::escape: return "escape";
+        case ErrorCode::ok:
+            return "ok";
+        case ErrorCode::internal:
+            return "internal";
+        case ErrorCode::usage:
+            return "usage";
+        case ErrorCode::refused:
+            return "refused";
+        case ErrorCode::invalid_input:
+            return "invalid_input";
+        case ErrorCode::config:
+            return "config";
+        case ErrorCode::target_refused:
+            return "target_refused";
+        case ErrorCode::count_mismatch:
+            return "count_mismatch";
+        case ErrorCode::conflict:
+            return "conflict";
+        case ErrorCode::in_doubt:
+            return "in_doubt";
+        case ErrorCode::rule:
+            return "rule";
+        case ErrorCode::unauthenticated:
+            return "unauthenticated";
+        case ErrorCode::forbidden:
+            return "forbidden";
+        case ErrorCode::unreachable:
+            return "unreachable";
+        case ErrorCode::not_found:
+            return "not_found";
+        case ErrorCode::database:
+            return "database";
+        case ErrorCode::escape:
+            return "escape";
     }
     return "internal";
 }

@@ -31,7 +31,7 @@ enum class ErrorCode : int {
 };
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorCode code, std::string message, std::string hint = {});
 
     ErrorCode code() const noexcept { return code_; }
@@ -41,7 +41,7 @@ public:
     // "message\nHINT: hint" (the HINT line only when there is one).
     std::string describe() const;
 
-private:
+  private:
     ErrorCode code_;
     std::string message_;
     std::string hint_;

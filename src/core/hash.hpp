@@ -11,7 +11,7 @@ namespace datafix {
 std::string sha256_hex(std::string_view bytes);
 
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -22,7 +22,7 @@ public:
     void update_field(std::string_view bytes);
     std::string hex_digest();
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };

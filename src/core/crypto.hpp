@@ -1,0 +1,78 @@
+// Encryption at rest (libsodium). A server has one 32-byte key in a key file (mode 0600).
+// Small values (statement text, verify results) are sealed with XChaCha20-Poly1305 secretbox;
+// large streams (row images) go through secretstream in chunks, so memory stays bounded.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace datafix {
+
+class Key {
+  public:
+    static constexpr std::size_t kSize = 32;
+
+    static Key generate();
+    // Creates `path` with mode 0600 holding a new key; refuses to overwrite an existing file.
+    static Key create_file(const std::string& path);
+    // Reads a key file; refuses one that group or others can read.
+    static Key load_file(const std::string& path);
+
+    const unsigned char* data() const { return bytes_.data(); }
+    ~Key();
+    Key(const Key&) = default;
+    Key& operator=(const Key&) = default;
+
+  private:
+    Key() = default;
+    std::array<unsigned char, kSize> bytes_{};
+};
+
+// nonce || ciphertext; open() throws datafix::Error(internal) when the bytes were tampered with.
+std::string seal(const Key& key, std::string_view plaintext);
+std::string open_sealed(const Key& key, std::string_view sealed);
+
+// Streams plaintext records into an encrypted file. Each write() is one record; records are
+// buffered into chunks of ~64 KiB before encryption.
+class SealedFileWriter {
+  public:
+    SealedFileWriter(const Key& key, const std::string& path);  // creates with mode 0600
+    ~SealedFileWriter();  // closes without finishing if needed
+    SealedFileWriter(const SealedFileWriter&) = delete;
+    SealedFileWriter& operator=(const SealedFileWriter&) = delete;
+
+    void write(std::string_view record);
+    void finish();  // writes the final chunk; the file is incomplete (and unreadable) without it
+    std::size_t records() const { return records_; }
+
+  private:
+    void flush_chunk(bool final);
+    struct State;
+    std::unique_ptr<State> state_;
+    std::string buffer_;
+    std::size_t records_ = 0;
+};
+
+class SealedFileReader {
+  public:
+    SealedFileReader(const Key& key, const std::string& path);
+    ~SealedFileReader();
+    SealedFileReader(const SealedFileReader&) = delete;
+    SealedFileReader& operator=(const SealedFileReader&) = delete;
+
+    // Next record, false at the end. Throws datafix::Error on a truncated or tampered file.
+    bool next(std::string& record);
+
+  private:
+    bool load_chunk();
+    struct State;
+    std::unique_ptr<State> state_;
+    std::string chunk_;
+    std::size_t pos_ = 0;
+    bool finished_ = false;
+};
+
+}  // namespace datafix
