@@ -1,0 +1,104 @@
+// The ledger: the one store of people, change requests and the audit trail, behind one
+// interface with two backends — SQLite (one file, WAL; the default) and PostgreSQL (shared by
+// several servers). Every change to a request goes through transact(): the request is loaded and
+// locked (BEGIN IMMEDIATE / SELECT ... FOR UPDATE), the caller decides on it, and the new state
+// and its audit entries are written in the same transaction — or nothing is.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/crypto.hpp"
+#include "ledger/audit.hpp"
+#include "ledger/person.hpp"
+#include "ledger/request_state.hpp"
+#include "ledger/time.hpp"
+
+namespace datafix::ledger {
+
+// What a transact() callback returns: commit the (modified) state with these audit events, or
+// leave the ledger untouched.
+struct Mutation {
+    bool commit = false;
+    std::vector<AuditEvent> events;
+};
+
+using MutationFn = std::function<Mutation(RequestState&)>;
+
+struct TransactResult {
+    bool found = false;      // no such request: the callback was not called
+    bool committed = false;  // the callback asked to commit and the commit succeeded
+    RequestState state;      // after the change (or as loaded, when not committed)
+};
+
+// A row of a list view: no SQL text, no verify results.
+struct RequestSummary {
+    ChangeRequest request;
+    std::optional<Claim> claim;
+    std::optional<Pair> pair;
+    int revision = 0;  // 0: no revision yet
+    std::string revision_hash;
+    std::int64_t version = 0;
+};
+
+struct RequestFilter {
+    std::optional<RequestStatus> status;
+    int limit = 100;
+};
+
+class Ledger {
+  public:
+    // "postgresql://..." or "postgres://..." (also a libpq keyword conninfo starting with
+    // "postgresql:"), otherwise a SQLite file path (an optional "sqlite:" prefix is accepted).
+    // Creates the schema when missing, applies pending migrations, and refuses a ledger whose
+    // schema is newer than this binary (Error config). `key` seals private text at rest.
+    static std::unique_ptr<Ledger> open(const std::string& url, const Key& key);
+
+    virtual ~Ledger() = default;
+    Ledger(const Ledger&) = delete;
+    Ledger& operator=(const Ledger&) = delete;
+
+    virtual int schema_version() = 0;
+
+    // --- people -----------------------------------------------------------------------------
+    // Creates a person with a new token (returned once). `event` gives actor and time; the
+    // ledger records "user.created". Error(invalid_input) when the email is taken.
+    virtual IssuedToken create_user(const NewPerson& person, const AuditEvent& event) = 0;
+    // The active person holding `token`, or nothing (unknown, revoked, deactivated).
+    virtual std::optional<Person> authenticate(std::string_view token) = 0;
+    virtual std::optional<Person> find_user(UserId id) = 0;
+    virtual std::optional<Person> find_user_by_email(std::string_view email) = 0;
+    virtual std::vector<Person> list_users() = 0;
+    virtual std::int64_t count_users() = 0;
+    // Deactivating also revokes the token. false: no such person.
+    virtual bool set_user_active(UserId id, bool active, const AuditEvent& event) = 0;
+    // A new token replaces the old one (which stops working at once).
+    virtual std::optional<IssuedToken> rotate_token(UserId id, const AuditEvent& event) = 0;
+
+    // --- requests ---------------------------------------------------------------------------
+    // Stores a new request (its number is assigned here) and records `event` (request filled
+    // in by the ledger) in the same transaction.
+    virtual RequestState create_request(const ChangeRequest& request, const AuditEvent& event) = 0;
+    virtual std::optional<RequestState> load(RequestNumber number) = 0;
+    virtual std::vector<RequestSummary> list_requests(const RequestFilter& filter) = 0;
+    // Loads and locks the request, calls `fn` once, and when it returns commit=true persists the
+    // state it modified plus the events, atomically. Exceptions from `fn` roll back and
+    // propagate. Concurrent transact() calls on one request are serialized by the store.
+    virtual TransactResult transact(RequestNumber number, const MutationFn& fn) = 0;
+
+    // --- audit ------------------------------------------------------------------------------
+    // Appends an event not tied to a request change (e.g. a refused login).
+    virtual AuditEntry append_audit(const AuditEvent& event) = 0;
+    virtual std::vector<AuditEntry> read_audit(const AuditQuery& query) = 0;
+    // Walks the whole chain; the first broken entry (edited, reordered, deleted) and why.
+    virtual AuditCheck verify_audit() = 0;
+
+  protected:
+    Ledger() = default;
+};
+
+}  // namespace datafix::ledger

@@ -1,0 +1,123 @@
+// The steps a person (or the executor on the driver's behalf) asks for on a change request.
+// One struct per step; an Action is one of them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ledger/person.hpp"
+#include "ledger/request_state.hpp"
+#include "ledger/time.hpp"
+
+namespace datafix::workflow {
+
+// The authenticated person asking.
+using Actor = ledger::Person;
+
+// A developer becomes the driver (or the driver renews the lease).
+struct ClaimRequest {};
+// The driver gives the request up.
+struct ReleaseClaim {};
+// The driver hands the claim to another developer (not the pair).
+struct HandOver {
+    ledger::Person to;
+};
+// A second developer joins as the pair.
+struct JoinPair {};
+// The pair leaves; their pending approvals are voided.
+struct LeavePair {};
+
+// The driver attaches the change; the SQL guard has already accepted it and produced the
+// normalized statements (with the expected row count of each).
+struct AttachRevision {
+    std::string change_sql;
+    std::string verify_sql;
+    std::vector<ledger::StatementInfo> statements;
+    bool all_rows = false;
+};
+
+// The driver starts a run; the executor then reports it with RecordInFlight / FinishRun.
+struct StartPreview {
+    std::string environment;
+};
+struct StartApply {
+    std::string environment;
+    std::string fingerprint;  // the approved evidence to apply
+};
+struct StartRevert {
+    std::string environment;
+};
+
+// Before COMMIT, the transaction id and backend pid (so an in-doubt outcome can be resolved).
+struct RecordInFlight {
+    int run = 0;
+    std::int64_t xid = 0;
+    std::int64_t backend_pid = 0;
+};
+
+enum class RunOutcome {
+    succeeded,  // preview: evidence captured; apply/revert: committed
+    failed,     // rolled back
+    in_doubt,   // COMMIT sent, outcome unknown
+};
+
+struct FinishRun {
+    int run = 0;
+    RunOutcome outcome = RunOutcome::succeeded;
+    std::vector<std::int64_t> counts;
+    std::string fingerprint;
+    std::string before_images_path;
+    std::string after_images_path;
+    std::string verify_results;  // private: sealed by the ledger
+    std::string failure;         // private: sealed by the ledger
+};
+
+// The in-doubt outcome, as established by pg_xact_status or by comparing rows with the images.
+struct ResolveInDoubt {
+    int run = 0;
+    bool committed = false;
+};
+
+// The pair approves the exact evidence of the latest preview in an environment.
+struct ApproveEvidence {
+    std::string environment;
+    std::string revision_hash;
+    std::string fingerprint;
+};
+// The requesting product owner approves the production step after the test apply.
+struct ApproveProduction {
+    std::string revision_hash;
+};
+// The pair approves reverting a production environment (an emergency).
+struct ApproveEmergencyRevert {
+    std::string environment;
+    std::string revision_hash;
+};
+
+// A backup taken by the backup layer (issue 5).
+struct RecordBackup {
+    std::string environment;
+    bool verified = false;
+    ledger::Time taken_at{};
+    std::int64_t size_bytes = 0;
+    std::string sha256;
+    std::string location;
+};
+
+struct CancelRequest {
+    std::string reason;  // free text kept out of the audit trail (only its hash is recorded)
+};
+
+using Action = std::variant<ClaimRequest, ReleaseClaim, HandOver, JoinPair, LeavePair,
+                            AttachRevision, StartPreview, StartApply, StartRevert, RecordInFlight,
+                            FinishRun, ResolveInDoubt, ApproveEvidence, ApproveProduction,
+                            ApproveEmergencyRevert, RecordBackup, CancelRequest>;
+
+// A stable name for logs and the API, e.g. "claim", "start-preview".
+std::string_view action_name(const Action& action);
+
+}  // namespace datafix::workflow

@@ -1,0 +1,35 @@
+// The rules of the runbook as one pure function: given a request's state, an action, who asks
+// and when, the configuration -> allowed with the new state and events, or refused. No I/O, no
+// clock: `now` is passed in.
+#pragma once
+
+#include <optional>
+
+#include "ledger/person.hpp"
+#include "ledger/request_state.hpp"
+#include "ledger/time.hpp"
+#include "workflow/action.hpp"
+#include "workflow/config.hpp"
+#include "workflow/decision.hpp"
+
+namespace datafix::workflow {
+
+Decision decide(const ledger::RequestState& state, const Action& action, const Actor& actor,
+                ledger::Time now, const WorkflowConfig& config);
+
+// A new request: who may file it, for which product owner. `requester` is the person named as
+// requested_by (nullptr when unknown). Returns the refusal, or nothing when allowed.
+struct NewRequest {
+    std::string title;
+    std::string reason;
+    ledger::UserId requested_by = 0;  // 0: the actor (a product owner) files it
+    std::string requested_date;       // YYYY-MM-DD
+    std::string ticket;
+};
+std::optional<Refusal> check_new_request(const NewRequest& request, const Actor& actor,
+                                         const ledger::Person* requester);
+
+// People management (create, deactivate, rotate a token) is for admins.
+std::optional<Refusal> check_manage_users(const Actor& actor);
+
+}  // namespace datafix::workflow

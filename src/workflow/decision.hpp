@@ -1,0 +1,38 @@
+// The answer of the workflow: allowed (with the new state and the audit events to record), or a
+// refusal with a stable rule id, a message and a hint. A refusal changes nothing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "ledger/audit.hpp"
+#include "ledger/request_state.hpp"
+
+namespace datafix::workflow {
+
+struct Refusal {
+    std::string rule;  // stable id, e.g. "pair-is-not-driver"
+    std::string message;
+    std::string hint;
+    // rule (10) for a workflow rule; forbidden (12) for a role that may never do this;
+    // not_found (14) for an unknown request or run. Maps to the HTTP status and exit code.
+    ErrorCode code = ErrorCode::rule;
+};
+
+struct Decision {
+    std::optional<Refusal> refusal;
+    ledger::RequestState state;              // the new state when allowed, else unchanged
+    std::vector<ledger::AuditEvent> events;  // to append to the audit trail (allowed only)
+    std::optional<int> run;                  // the run started by StartPreview/Apply/Revert
+
+    bool allowed() const { return !refusal.has_value(); }
+};
+
+Decision refuse(const ledger::RequestState& state, Refusal refusal);
+
+// A refusal as an exception, for callers that must stop (e.g. the CLI).
+Error to_error(const Refusal& refusal);
+
+}  // namespace datafix::workflow

@@ -1,0 +1,33 @@
+// The glue between the pure rules and the store: loads and locks a request in the ledger, lets
+// decide() rule on it, and persists the new state with its audit events in one transaction. A
+// refusal writes nothing. This is the API the server calls for every step.
+#pragma once
+
+#include "ledger/ledger.hpp"
+#include "workflow/action.hpp"
+#include "workflow/config.hpp"
+#include "workflow/decide.hpp"
+#include "workflow/decision.hpp"
+
+namespace datafix::workflow {
+
+class Engine {
+  public:
+    Engine(ledger::Ledger& ledger, WorkflowConfig config);
+
+    // One step on request `number`; refusal "request-not-found" (not_found) when it is unknown.
+    Decision perform(ledger::RequestNumber number, const Action& action, const Actor& actor,
+                     ledger::Time now);
+
+    // Files a new request (checked by check_new_request); the new state on success.
+    Decision create_request(const NewRequest& request, const Actor& actor, ledger::Time now);
+
+    const WorkflowConfig& config() const { return config_; }
+    ledger::Ledger& ledger() { return ledger_; }
+
+  private:
+    ledger::Ledger& ledger_;
+    WorkflowConfig config_;
+};
+
+}  // namespace datafix::workflow
