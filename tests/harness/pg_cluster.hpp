@@ -10,7 +10,7 @@
 namespace datafix::testing {
 
 class PgCluster {
-public:
+  public:
     // initdb + start. `name` appears in the directory name and in error messages.
     static std::unique_ptr<PgCluster> create(const std::string& name);
     ~PgCluster();  // stops the server and removes its directory; never throws
@@ -55,7 +55,7 @@ public:
 
     static constexpr const char* kSuperuser = "dfsuper";
 
-private:
+  private:
     PgCluster() = default;
     void wait_ready() const;
 
@@ -83,14 +83,14 @@ void generate_sample_rows(const PgCluster& cluster, long applications);
 // replica of prod, each with the sample schema and a small fabricated data set. Started once per
 // test process on first use and stopped at exit.
 class SampleClusters {
-public:
+  public:
     static SampleClusters& get();
     PgCluster& dev() { return *dev_; }
     PgCluster& test() { return *test_; }
     PgCluster& prod() { return *prod_; }
     PgCluster& prod_replica() { return *prod_replica_; }
 
-private:
+  private:
     SampleClusters();
     std::unique_ptr<PgCluster> dev_, test_, prod_, prod_replica_;
 };

@@ -1,0 +1,186 @@
+-- The sample application schema datafix is tested against: a grant-application system of the
+-- kind the team runs, with the features that make hand-made data changes dangerous: triggers that
+-- record who changed a row, a trigger refusing updates to archived rows, an audit trigger writing
+-- every change into record_version, FORCE'd row-level security, and an owner role that is not a
+-- superuser. All data loaded into it is fabricated.
+\set ON_ERROR_STOP 1
+
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_owner') THEN
+        CREATE ROLE app_owner NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'datafix_login') THEN
+        CREATE ROLE datafix_login LOGIN PASSWORD 'datafix-test-password';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_web') THEN
+        CREATE ROLE app_web LOGIN PASSWORD 'app-web-test-password';
+    END IF;
+END
+$roles$;
+
+-- datafix logs in as datafix_login and SET ROLEs to app_owner; it never owns anything itself.
+GRANT app_owner TO datafix_login;
+
+CREATE SCHEMA app_public AUTHORIZATION app_owner;
+GRANT USAGE ON SCHEMA app_public TO app_web;
+
+SET ROLE app_owner;
+
+CREATE TABLE app_public.app_user (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sub uuid NOT NULL UNIQUE,
+    given_name text,
+    family_name text,
+    email_address text,
+    created_by integer REFERENCES app_public.app_user (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_by integer REFERENCES app_public.app_user (id),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    archived_by integer REFERENCES app_public.app_user (id),
+    archived_at timestamptz
+);
+
+CREATE TABLE app_public.intake (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    intake_number integer NOT NULL UNIQUE,
+    open_timestamp timestamptz NOT NULL,
+    close_timestamp timestamptz NOT NULL,
+    created_by integer REFERENCES app_public.app_user (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_by integer REFERENCES app_public.app_user (id),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    archived_by integer REFERENCES app_public.app_user (id),
+    archived_at timestamptz,
+    CHECK (open_timestamp < close_timestamp)
+);
+
+CREATE TABLE app_public.application (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    application_number text UNIQUE,
+    owner integer NOT NULL REFERENCES app_public.app_user (id),
+    form_data jsonb NOT NULL DEFAULT '{}'::jsonb,
+    intake_id integer REFERENCES app_public.intake (id),
+    created_by integer REFERENCES app_public.app_user (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_by integer REFERENCES app_public.app_user (id),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    archived_by integer REFERENCES app_public.app_user (id),
+    archived_at timestamptz
+);
+CREATE INDEX application_owner_idx ON app_public.application (owner);
+CREATE INDEX application_intake_idx ON app_public.application (intake_id);
+
+CREATE TABLE app_public.status_type (
+    name text PRIMARY KEY,
+    description text NOT NULL
+);
+
+-- Insert-only history: the application may only add rows (see the grants below).
+CREATE TABLE app_public.application_status (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    application_id integer NOT NULL REFERENCES app_public.application (id) ON DELETE CASCADE,
+    status text NOT NULL REFERENCES app_public.status_type (name),
+    change_reason text,
+    created_by integer REFERENCES app_public.app_user (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_by integer REFERENCES app_public.app_user (id),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    archived_by integer REFERENCES app_public.app_user (id),
+    archived_at timestamptz
+);
+CREATE INDEX application_status_application_idx ON app_public.application_status (application_id);
+
+-- Every insert, update and delete, as jsonb, written by the audit trigger.
+CREATE TABLE app_public.record_version (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    op text NOT NULL,
+    table_name text NOT NULL,
+    record jsonb,
+    old_record jsonb,
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    db_user text NOT NULL DEFAULT current_user
+);
+
+INSERT INTO app_public.status_type (name, description) VALUES
+    ('draft', 'started, not submitted'),
+    ('submitted', 'submitted by the applicant'),
+    ('received', 'received by the program'),
+    ('withdrawn', 'withdrawn by the applicant'),
+    ('approved', 'approved for funding');
+
+-- Fills the _at/_by columns from the session's jwt.claims.sub (the application sets it per request;
+-- datafix sets it per environment so a hand-made change is attributed too).
+CREATE FUNCTION app_public.update_timestamps() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    user_sub text := current_setting('jwt.claims.sub', true);
+    user_id integer;
+BEGIN
+    IF user_sub IS NOT NULL AND user_sub <> '' THEN
+        SELECT id INTO user_id FROM app_public.app_user WHERE sub = user_sub::uuid;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_at := now();
+        NEW.created_by := coalesce(NEW.created_by, user_id);
+    END IF;
+    NEW.updated_at := now();
+    NEW.updated_by := user_id;
+    IF TG_OP = 'UPDATE' AND NEW.archived_at IS NOT NULL AND OLD.archived_at IS NULL THEN
+        NEW.archived_by := coalesce(NEW.archived_by, user_id);
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+
+CREATE FUNCTION app_public.refuse_archived_update() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF OLD.archived_at IS NOT NULL THEN
+        RAISE EXCEPTION 'row % of % is archived and cannot be updated', OLD.id, TG_TABLE_NAME
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+
+CREATE FUNCTION app_public.audit_record() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO app_public.record_version (op, table_name, record, old_record)
+    VALUES (TG_OP, TG_TABLE_NAME,
+            CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) END,
+            CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(OLD) END);
+    RETURN NULL;
+END
+$fn$;
+
+DO $triggers$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['app_user', 'intake', 'application', 'application_status'] LOOP
+        EXECUTE format('CREATE TRIGGER _050_refuse_archived BEFORE UPDATE ON app_public.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION app_public.refuse_archived_update()', t);
+        EXECUTE format('CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION app_public.update_timestamps()', t);
+        EXECUTE format('CREATE TRIGGER _500_audit AFTER INSERT OR UPDATE OR DELETE ON app_public.%I '
+                       'FOR EACH ROW EXECUTE FUNCTION app_public.audit_record()', t);
+    END LOOP;
+END
+$triggers$;
+
+-- FORCE: even the owner is subject to the policies, as in the real application.
+ALTER TABLE app_public.application ENABLE ROW LEVEL SECURITY;
+ALTER TABLE app_public.application FORCE ROW LEVEL SECURITY;
+CREATE POLICY app_owner_all ON app_public.application TO app_owner USING (true) WITH CHECK (true);
+CREATE POLICY app_web_own ON app_public.application TO app_web
+    USING (owner = (SELECT id FROM app_public.app_user
+                    WHERE sub::text = current_setting('jwt.claims.sub', true)));
+
+GRANT SELECT, INSERT, UPDATE ON app_public.app_user, app_public.intake, app_public.application
+    TO app_web;
+GRANT SELECT, INSERT ON app_public.application_status, app_public.record_version TO app_web;
+GRANT SELECT ON app_public.status_type TO app_web;
+
+RESET ROLE;
