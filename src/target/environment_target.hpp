@@ -1,0 +1,26 @@
+// One environment's target database as datafix sees it: where to connect, which role to become,
+// which cluster it must be (the pin) and the limits every session runs under.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace datafix::target {
+
+struct EnvironmentTarget {
+    std::string name;      // "dev", "test", "prod": appears in messages
+    std::string conninfo;  // passed to libpq unchanged (service, passfile, multi-host all work)
+    std::string role;      // SET ROLE to this; never a superuser
+    // pg_control_system()'s system_identifier; empty only in tests that check the refusal.
+    std::string pinned_system_identifier;
+    std::chrono::milliseconds lock_timeout{2000};
+    std::chrono::milliseconds statement_timeout{60000};
+    std::chrono::milliseconds idle_in_transaction_session_timeout{60000};
+    std::string application_name = "datafix";
+    // Custom settings for the session, e.g. {"jwt.claims.sub", "<uuid>"} so the application's
+    // triggers attribute the change.
+    std::map<std::string, std::string> session_settings;
+};
+
+}  // namespace datafix::target

@@ -1,0 +1,56 @@
+// Sealed image files: unique names per store, digests computed while writing.
+#include "target/image_store.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/error.hpp"
+#include "target/copy_text.hpp"
+
+namespace datafix::target {
+
+ImageStore::ImageStore(const Key& key, std::string directory)
+    : key_(key), directory_(std::move(directory)) {
+    std::error_code ec;
+    std::filesystem::create_directories(directory_, ec);
+    if (ec) {
+        throw Error(ErrorCode::config, "cannot create the image directory " + directory_,
+                    "check the server's data directory and its permissions");
+    }
+    ::chmod(directory_.c_str(), 0700);
+}
+
+std::string ImageStore::new_path(std::string_view label) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+    return directory_ + "/" + std::to_string(micros) + "-" + std::to_string(::getpid()) + "-" +
+           std::to_string(++counter_) + "-" + std::string(label) + ".img";
+}
+
+ImageWriter::ImageWriter(ImageStore& store, std::string_view label,
+                         std::vector<std::size_t> key_positions)
+    : path_(store.new_path(label)),
+      writer_(store.key(), path_),
+      key_positions_(std::move(key_positions)) {}
+
+void ImageWriter::add(std::string_view row) {
+    writer_.write(row);
+    digest_.update_field(row);
+    if (!key_positions_.empty()) {
+        keys_.update_field(key_of(key_positions_, row));
+    }
+    ++rows_;
+}
+
+ImageFile ImageWriter::finish() {
+    writer_.finish();
+    return ImageFile{path_, rows_, digest_.hex_digest(), keys_.hex_digest()};
+}
+
+ImageReader::ImageReader(const ImageStore& store, const ImageFile& file)
+    : reader_(store.key(), file.path) {}
+
+}  // namespace datafix::target

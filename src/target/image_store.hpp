@@ -1,0 +1,60 @@
+// Where row images go: sealed (encrypted) record files in one directory, one record per row in
+// PostgreSQL's COPY text format. Rows stream through; nothing holds a whole image in memory.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/crypto.hpp"
+#include "core/hash.hpp"
+#include "target/evidence.hpp"
+
+namespace datafix::target {
+
+class ImageStore {
+  public:
+    // `directory` is created (mode 0700) when missing.
+    ImageStore(const Key& key, std::string directory);
+
+    // A fresh path for a new image file; `label` says what it holds ("s1-before").
+    std::string new_path(std::string_view label);
+    const Key& key() const { return key_; }
+    const std::string& directory() const { return directory_; }
+
+  private:
+    Key key_;
+    std::string directory_;
+    unsigned long counter_ = 0;
+};
+
+// Writes one image file and digests it on the way.
+class ImageWriter {
+  public:
+    // With `key_positions`, the key fields are digested too (ImageFile::keys_digest).
+    ImageWriter(ImageStore& store, std::string_view label,
+                std::vector<std::size_t> key_positions = {});
+    void add(std::string_view row);
+    ImageFile finish();
+
+  private:
+    std::string path_;
+    SealedFileWriter writer_;
+    Sha256 digest_;
+    Sha256 keys_;
+    std::vector<std::size_t> key_positions_;
+    long long rows_ = 0;
+};
+
+// Reads an image file back, row by row.
+class ImageReader {
+  public:
+    ImageReader(const ImageStore& store, const ImageFile& file);
+    bool next(std::string& row) { return reader_.next(row); }
+
+  private:
+    SealedFileReader reader_;
+};
+
+}  // namespace datafix::target

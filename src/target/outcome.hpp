@@ -1,0 +1,38 @@
+// The result of an apply (or a revert apply, or an in-doubt resolution) that reached COMMIT.
+// Refusals before COMMIT are datafix::Error (the transaction was rolled back); a COMMIT whose
+// result was lost and could not be resolved yet is OutcomeStatus::in_doubt.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "target/evidence.hpp"
+
+namespace datafix::target {
+
+enum class OutcomeStatus { committed, not_committed, in_doubt };
+
+struct Outcome {
+    OutcomeStatus status = OutcomeStatus::in_doubt;
+    std::string xid;  // pg_current_xact_id() of the run's transaction
+    int backend_pid = 0;
+    // How the status was established: "commit acknowledged", "pg_xact_status", "row images".
+    std::string resolved_by;
+    // What the apply itself captured: the images a later revert restores from.
+    Evidence applied;
+};
+
+// Handed the xid and the backend pid right before COMMIT is sent; the ledger persists them so a
+// lost COMMIT can be resolved later. Throwing from it rolls back.
+using BeforeCommit = std::function<void(const std::string& xid, int backend_pid)>;
+
+// Fault injection for tests: runs after COMMIT was sent and before its result is read.
+// `drop_connection` shuts the socket down, as a network cut would.
+struct CommitInFlight {
+    std::string xid;
+    int backend_pid = 0;
+    std::function<void()> drop_connection;
+};
+using AfterCommitSent = std::function<void(const CommitInFlight&)>;
+
+}  // namespace datafix::target

@@ -1,0 +1,415 @@
+// The guarded session: preview (rehearse twice, roll back), apply (execute, compare, COMMIT with
+// the xid handed out first), revert (same, from the images) and in-doubt resolution.
+#include "target/session.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "core/error.hpp"
+#include "target/connection.hpp"
+#include "target/evidence_check.hpp"
+#include "target/guards.hpp"
+#include "target/restore_step.hpp"
+#include "target/statement_capture.hpp"
+#include "target/table_info.hpp"
+
+namespace datafix::target {
+
+struct Session::State {
+    EnvironmentTarget target;
+    std::unique_ptr<Connection> connection;
+    SessionFacts facts;
+};
+
+namespace {
+
+// One execution of a run inside the caller's transaction: statements or restore steps.
+using RunBody = std::function<std::vector<StatementEvidence>(Connection&, ImageStore&)>;
+
+std::vector<VerifyResult> run_verify(Connection& connection,
+                                     const std::vector<VerifyQuery>& verify) {
+    std::vector<VerifyResult> results;
+    if (verify.empty()) {
+        return results;
+    }
+    // A READ ONLY subtransaction: the verify queries see the change, and a function that writes
+    // fails at the server; ROLLBACK TO undoes the read-only setting, not the change.
+    connection.query("SAVEPOINT datafix_verify");
+    connection.query("SET LOCAL transaction_read_only = on");
+    for (const auto& q : verify) {
+        auto r = connection.query(q.text);
+        VerifyResult out;
+        out.index = q.index;
+        out.columns = r.columns;
+        out.truncated = r.rows.size() > kMaxVerifyRows;
+        if (out.truncated) {
+            r.rows.resize(kMaxVerifyRows);
+        }
+        out.rows = std::move(r.rows);
+        results.push_back(std::move(out));
+    }
+    connection.query("ROLLBACK TO SAVEPOINT datafix_verify");
+    connection.query("RELEASE SAVEPOINT datafix_verify");
+    return results;
+}
+
+void remove_images(const Evidence& evidence) {
+    std::error_code ec;
+    for (const auto& s : evidence.statements) {
+        std::filesystem::remove(s.before.path, ec);
+        std::filesystem::remove(s.after.path, ec);
+    }
+}
+
+}  // namespace
+
+Session::Session() : state_(std::make_unique<State>()) {}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+Session Session::open(const EnvironmentTarget& target) {
+    Session s;
+    s.state_->target = target;
+    s.state_->connection = Connection::open(target.conninfo, target.name);
+    s.state_->facts = run_guards(*s.state_->connection, target);
+    return s;
+}
+
+const SessionFacts& Session::facts() const {
+    return state_->facts;
+}
+
+namespace {
+
+std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore& images,
+                                              const EnvironmentTarget& target,
+                                              const ChangePlan& plan, const Evidence* approved) {
+    std::vector<StatementEvidence> out;
+    for (std::size_t i = 0; i < plan.statements.size(); ++i) {
+        const auto& statement = plan.statements[i];
+        auto table = load_table_info(connection, statement.capture.schema, statement.capture.table);
+        auto ev = execute_with_capture(connection, images, statement, table);
+        check_still_role(connection, target, "after statement " + std::to_string(statement.index));
+        require_declared_count(ev, target.name);
+        if (approved != nullptr) {
+            require_same_as_approved(images, ev, approved->statements.at(i), target.name);
+        }
+        out.push_back(std::move(ev));
+    }
+    return out;
+}
+
+Evidence make_evidence(RunKind kind, const std::string& plan_sha, const SessionFacts& facts,
+                       std::vector<StatementEvidence> statements) {
+    Evidence e;
+    e.kind = kind;
+    e.plan_sha256 = plan_sha;
+    e.environment = facts.environment;
+    e.system_identifier = facts.system_identifier;
+    e.statements = std::move(statements);
+    return e;
+}
+
+// Runs `body` twice in two rolled-back transactions; the second run only teaches which
+// after-image columns are volatile (now(), identity values), then its images are removed.
+Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentTarget& target,
+                  const SessionFacts& facts, RunKind kind, const std::string& plan_sha,
+                  const std::vector<VerifyQuery>& verify, const RunBody& body) {
+    Evidence first;
+    {
+        Transaction tx(connection);
+        first = make_evidence(kind, plan_sha, facts, body(connection, images));
+        first.verify = run_verify(connection, verify);
+        check_still_role(connection, target, "after the verify queries");
+        tx.rollback();
+    }
+    Evidence second;
+    try {
+        Transaction tx(connection);
+        second = make_evidence(kind, plan_sha, facts, body(connection, images));
+        tx.rollback();
+    } catch (...) {
+        remove_images(first);
+        throw;
+    }
+    for (std::size_t i = 0; i < first.statements.size(); ++i) {
+        first.statements[i].volatile_columns =
+            find_volatile_columns(images, first.statements[i], second.statements.at(i));
+    }
+    remove_images(second);
+    first.fingerprint = fingerprint(first);
+    return first;
+}
+
+}  // namespace
+
+Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
+    auto& st = *state_;
+    return rehearse(*st.connection, images, st.target, st.facts, RunKind::change, plan.sha256,
+                    plan.verify, [&](Connection& c, ImageStore& i) {
+                        return execute_change(c, i, st.target, plan, nullptr);
+                    });
+}
+
+namespace {
+
+// The common end of apply and revert: hand out the xid, COMMIT, and resolve a lost answer.
+Outcome commit_run(Session& session, Connection& connection, Transaction& tx,
+                   const EnvironmentTarget& target, Evidence seen, ImageStore& images,
+                   const std::string& xid, const BeforeCommit& before_commit,
+                   const AfterCommitSent& fault) {
+    check_still_role(connection, target, "right before COMMIT");
+    int pid = connection.backend_pid();
+    if (before_commit) {
+        before_commit(xid, pid);
+    }
+    tx.mark_finished();
+    connection.send_commit();
+    if (fault) {
+        fault(CommitInFlight{xid, pid, [&connection] { connection.drop(); }});
+    }
+    bool acknowledged = false;
+    try {
+        acknowledged = connection.read_commit_result();
+    } catch (const Error&) {
+        remove_images(seen);
+        throw;
+    }
+    if (acknowledged) {
+        Outcome out;
+        out.status = OutcomeStatus::committed;
+        out.xid = xid;
+        out.backend_pid = pid;
+        out.resolved_by = "commit acknowledged";
+        out.applied = std::move(seen);
+        return out;
+    }
+    // The answer was lost: ask the server (on a new connection) what happened to xid.
+    Outcome out;
+    try {
+        out = session.resolve_in_doubt(xid, seen, images);
+    } catch (const Error& e) {
+        out.status = OutcomeStatus::in_doubt;
+        out.resolved_by = "unresolved: " + e.message();
+    }
+    out.xid = xid;
+    out.backend_pid = pid;
+    if (out.status == OutcomeStatus::not_committed) {
+        remove_images(seen);
+        throw Error(ErrorCode::database,
+                    target.name + ": the connection was lost during COMMIT and the transaction " +
+                        xid + " did not commit (" + out.resolved_by + "); nothing changed",
+                    "apply again when the database is reachable");
+    }
+    out.applied = std::move(seen);
+    return out;
+}
+
+}  // namespace
+
+Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageStore& images,
+                       const BeforeCommit& before_commit, const AfterCommitSent& fault) {
+    auto& st = *state_;
+    if (approved.kind != RunKind::change || approved.plan_sha256 != plan.sha256 ||
+        approved.statements.size() != plan.statements.size()) {
+        throw Error(ErrorCode::count_mismatch,
+                    st.target.name + ": the approved evidence is for another change",
+                    "preview this change and have the pair approve its evidence");
+    }
+    if (approved.system_identifier != st.facts.system_identifier) {
+        throw Error(ErrorCode::target_refused,
+                    st.target.name + ": the approved evidence was captured on another cluster",
+                    "preview on this environment and approve that evidence");
+    }
+    auto& connection = *st.connection;
+    Transaction tx(connection);
+    auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
+    Evidence seen;
+    try {
+        seen = make_evidence(RunKind::change, plan.sha256, st.facts,
+                             execute_change(connection, images, st.target, plan, &approved));
+        seen.verify = run_verify(connection, plan.verify);
+        seen.fingerprint = fingerprint(seen);
+        for (std::size_t i = 0; i < seen.statements.size(); ++i) {
+            seen.statements[i].volatile_columns = approved.statements[i].volatile_columns;
+        }
+    } catch (...) {
+        remove_images(seen);
+        throw;
+    }
+    return commit_run(*this, connection, tx, st.target, std::move(seen), images, xid, before_commit,
+                      fault);
+}
+
+namespace {
+
+std::vector<StatementEvidence> execute_revert(Connection& connection, ImageStore& images,
+                                              const EnvironmentTarget& target,
+                                              const Evidence& applied, const RevertOptions& options,
+                                              std::vector<std::string>& conflicts,
+                                              const Evidence* approved) {
+    std::vector<StatementEvidence> out;
+    long long total_conflicts = 0;
+    // Last statement first: each step puts back the state the statement before it left.
+    for (auto it = applied.statements.rbegin(); it != applied.statements.rend(); ++it) {
+        auto result = restore_statement(connection, images, *it, true);
+        check_still_role(connection, target,
+                         "after restoring statement " + std::to_string(it->index));
+        total_conflicts += result.conflict_count;
+        conflicts.insert(conflicts.end(), result.conflicts.begin(), result.conflicts.end());
+        if (approved != nullptr) {
+            require_same_as_approved(images, result.evidence, approved->statements.at(out.size()),
+                                     target.name);
+        }
+        out.push_back(std::move(result.evidence));
+    }
+    if (total_conflicts > 0 && !options.force) {
+        std::string listed;
+        for (const auto& c : conflicts) {
+            listed += (listed.empty() ? "" : "; ") + c;
+        }
+        if (static_cast<long long>(conflicts.size()) < total_conflicts) {
+            listed += "; and " + std::to_string(total_conflicts - conflicts.size()) + " more";
+        }
+        for (const auto& s : out) {
+            std::error_code ec;
+            std::filesystem::remove(s.before.path, ec);
+            std::filesystem::remove(s.after.path, ec);
+        }
+        throw Error(ErrorCode::conflict,
+                    target.name + ": " + std::to_string(total_conflicts) +
+                        " rows changed since the change was applied, so reverting would "
+                        "overwrite someone else's work: " +
+                        listed + "; rolled back",
+                    "look at these rows with the product owner; revert with force only if their "
+                    "current values may be overwritten");
+    }
+    return out;
+}
+
+}  // namespace
+
+Evidence Session::preview_revert(const Evidence& applied, ImageStore& images,
+                                 const RevertOptions& options) {
+    auto& st = *state_;
+    std::vector<std::string> conflicts;
+    auto evidence =
+        rehearse(*st.connection, images, st.target, st.facts, RunKind::revert, applied.plan_sha256,
+                 {}, [&](Connection& c, ImageStore& i) {
+                     conflicts.clear();
+                     return execute_revert(c, i, st.target, applied, options, conflicts, nullptr);
+                 });
+    evidence.conflicts = conflicts;
+    return evidence;
+}
+
+Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_revert,
+                              ImageStore& images, const BeforeCommit& before_commit,
+                              const RevertOptions& options, const AfterCommitSent& fault) {
+    auto& st = *state_;
+    if (approved_revert.kind != RunKind::revert ||
+        approved_revert.plan_sha256 != applied.plan_sha256 ||
+        approved_revert.statements.size() != applied.statements.size()) {
+        throw Error(ErrorCode::count_mismatch,
+                    st.target.name + ": the approved revert evidence is for another change",
+                    "preview the revert and have the pair approve its evidence");
+    }
+    auto& connection = *st.connection;
+    Transaction tx(connection);
+    auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
+    std::vector<std::string> conflicts;
+    Evidence seen = make_evidence(RunKind::revert, applied.plan_sha256, st.facts,
+                                  execute_revert(connection, images, st.target, applied, options,
+                                                 conflicts, &approved_revert));
+    seen.conflicts = conflicts;
+    seen.fingerprint = fingerprint(seen);
+    return commit_run(*this, connection, tx, st.target, std::move(seen), images, xid, before_commit,
+                      fault);
+}
+
+namespace {
+
+// Without pg_xact_status's answer: compare the current rows with the images. Committed when
+// every after-image is current (and no deleted row is back); not committed when every
+// before-image is current and no inserted row exists. Anything else stays in doubt.
+OutcomeStatus compare_with_images(Connection& connection, ImageStore& images,
+                                  const Evidence& applied) {
+    Transaction tx(connection);
+    bool all_after = true;
+    bool all_before = true;
+    for (const auto& s : applied.statements) {
+        auto result = restore_statement(connection, images, s, false);
+        if (result.conflict_count > 0) {
+            all_after = false;
+        }
+        // The current rows (keys of both images) must equal the before-images exactly.
+        if (result.evidence.before.digest != s.before.digest) {
+            all_before = false;
+        }
+        std::error_code ec;
+        std::filesystem::remove(result.evidence.before.path, ec);
+        std::filesystem::remove(result.evidence.after.path, ec);
+    }
+    tx.rollback();
+    if (all_after && !all_before) {
+        return OutcomeStatus::committed;
+    }
+    if (all_before && !all_after) {
+        return OutcomeStatus::not_committed;
+    }
+    return OutcomeStatus::in_doubt;
+}
+
+}  // namespace
+
+Outcome Session::resolve_in_doubt(const std::string& xid, const Evidence& applied,
+                                  ImageStore& images) {
+    auto& st = *state_;
+    if (!st.connection->alive()) {
+        st.connection = Connection::open(st.target.conninfo, st.target.name);
+        st.facts = run_guards(*st.connection, st.target);
+    }
+    auto& connection = *st.connection;
+    Outcome out;
+    out.xid = xid;
+    if (!xid.empty()) {
+        // The old backend may still be finishing its COMMIT: wait for it to end, briefly.
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            auto status = connection.query("SELECT pg_xact_status($1::xid8)", {xid}).rows;
+            auto value = status.at(0).at(0);
+            if (value == "committed") {
+                out.status = OutcomeStatus::committed;
+                out.resolved_by = "pg_xact_status";
+                return out;
+            }
+            if (value == "aborted") {
+                out.status = OutcomeStatus::not_committed;
+                out.resolved_by = "pg_xact_status";
+                return out;
+            }
+            if (!value) {
+                break;  // too old for the commit log: only the images can tell
+            }
+            if (std::chrono::steady_clock::now() > deadline) {
+                // Still running (the old backend has not noticed the lost client yet): the
+                // images would show the uncommitted state, so they must not decide.
+                out.status = OutcomeStatus::in_doubt;
+                out.resolved_by = "pg_xact_status: still in progress";
+                return out;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    out.status = compare_with_images(connection, images, applied);
+    out.resolved_by = "row images";
+    if (out.status == OutcomeStatus::in_doubt) {
+        out.resolved_by = "row images match neither the before- nor the after-images";
+    }
+    return out;
+}
+
+}  // namespace datafix::target
