@@ -1,0 +1,291 @@
+// analyze(): from the bytes of a file to its statements with verdicts. Meta-commands are found
+// with the scanner (a backslash outside strings and comments), reported as statements of their
+// own and blanked out, keeping every offset, so the rest of the file still parses and every
+// position still points into the original file.
+#include <pg_query.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/hash.hpp"
+#include "sql/analysis.hpp"
+#include "sql/internal/pg_tree.hpp"
+#include "sql/internal/source_text.hpp"
+#include "sql/internal/statement_rules.hpp"
+
+namespace datafix::sql {
+
+namespace {
+
+using internal::Position;
+using internal::SourceText;
+using internal::Token;
+
+struct Span {
+    std::size_t start = 0;
+    std::size_t end = 0;  // exclusive
+};
+
+std::string normalize(const std::string& text) {
+    PgQueryNormalizeResult result = pg_query_normalize(text.c_str());
+    std::string normalized = result.error == nullptr ? result.normalized_query : "";
+    pg_query_free_normalize_result(result);
+    return normalized;
+}
+
+std::string fingerprint(const std::string& text) {
+    PgQueryFingerprintResult result = pg_query_fingerprint(text.c_str());
+    std::string hex = result.error == nullptr ? result.fingerprint_str : "";
+    pg_query_free_fingerprint_result(result);
+    return hex;
+}
+
+// PostgreSQL quotes the token it stopped at; that token may be a literal holding private data, so
+// it is shown only when the scanner says it is a keyword, identifier or operator.
+std::string redacted_message(const std::string& message, const std::vector<Token>& tokens,
+                             std::size_t failure_byte) {
+    constexpr std::string_view kNear = " at or near \"";
+    std::size_t near = message.find(kNear);
+    if (near == std::string::npos) {
+        return message;
+    }
+    auto token = std::find_if(tokens.begin(), tokens.end(), [&](const Token& t) {
+        return static_cast<std::size_t>(t.start) <= failure_byte &&
+               failure_byte < static_cast<std::size_t>(t.end);
+    });
+    if (token != tokens.end() && !token->is_literal()) {
+        return message;
+    }
+    return message.substr(0, near) + " at a literal value (not shown)";
+}
+
+[[noreturn]] void throw_syntax_error(const SourceText& source,
+                                     const internal::ParseFailure& failure,
+                                     const std::vector<Token>& tokens) {
+    std::size_t byte = source.byte_of_character(failure.cursor_position);
+    throw Error(
+        ErrorCode::invalid_input,
+        source.where(source.at_byte(byte)) + ": " + redacted_message(failure.message, tokens, byte),
+        "fix the SQL at that position and run `datafix check` again; the file must be "
+        "plain SQL (psql variables such as :name are not expanded)");
+}
+
+class MetaCommandFinder {
+  public:
+    explicit MetaCommandFinder(const SourceText& source) : source_(source), sql_(source.bytes()) {}
+
+    // Blanks every meta-command (backslash to end of line) and returns their spans; throws for a
+    // scanner failure that no meta-command explains.
+    std::vector<Span> find() {
+        while (true) {
+            internal::ScanOutcome scanned = internal::scan(sql_);
+            if (!scanned.failure) {
+                if (!blank_backslashes(scanned.tokens)) {
+                    return spans_;
+                }
+                continue;
+            }
+            if (!blank_meta_command_before(*scanned.failure)) {
+                throw_syntax_error(source_, *scanned.failure, {});
+            }
+        }
+    }
+
+    const std::string& blanked() const { return sql_; }
+
+  private:
+    void blank_line_from(std::size_t start) {
+        std::size_t end = sql_.find('\n', start);
+        end = end == std::string::npos ? sql_.size() : end;
+        for (std::size_t i = start; i < end; ++i) {
+            sql_[i] = ' ';
+        }
+        spans_.push_back(Span{start, end});
+    }
+
+    bool blank_backslashes(const std::vector<Token>& tokens) {
+        bool any = false;
+        for (const Token& t : tokens) {
+            // A meta-command runs to the end of its line, so later backslashes on it are already
+            // blank.
+            if (t.kind == '\\' && sql_[static_cast<std::size_t>(t.start)] == '\\') {
+                blank_line_from(static_cast<std::size_t>(t.start));
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    // A meta-command's arguments are not SQL (`\echo it's done`) and can stop the scanner far
+    // below it. Walk back: a failing line that starts with a backslash is a meta-command; else the
+    // text before that line either scans (and its backslashes are meta-commands) or fails earlier,
+    // where the search goes on. Positions only decrease, so this ends.
+    bool blank_meta_command_before(const internal::ParseFailure& failure) {
+        std::size_t byte =
+            std::min(source_.byte_of_character(failure.cursor_position), sql_.size());
+        while (true) {
+            std::size_t line_start = byte == 0 ? std::string::npos : sql_.rfind('\n', byte - 1);
+            line_start = line_start == std::string::npos ? 0 : line_start + 1;
+            std::size_t first = sql_.find_first_not_of(" \t\r", line_start);
+            if (first != std::string::npos && sql_[first] == '\\') {
+                blank_line_from(first);
+                return true;
+            }
+            if (line_start == 0) {
+                return false;
+            }
+            internal::ScanOutcome prefix = internal::scan(sql_.substr(0, line_start));
+            if (!prefix.failure) {
+                return blank_backslashes(prefix.tokens);
+            }
+            std::size_t earlier = source_.byte_of_character(prefix.failure->cursor_position);
+            if (earlier >= line_start) {
+                return false;
+            }
+            byte = earlier;
+        }
+    }
+
+    const SourceText& source_;
+    std::string sql_;
+    std::vector<Span> spans_;
+};
+
+std::string lead_words(const std::string& sql, const std::vector<Token>& tokens) {
+    std::string lead;
+    for (std::size_t i = 0; i < tokens.size() && i < 2 && tokens[i].keyword; ++i) {
+        std::string word = sql.substr(static_cast<std::size_t>(tokens[i].start),
+                                      static_cast<std::size_t>(tokens[i].end - tokens[i].start));
+        std::transform(word.begin(), word.end(), word.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        lead += (lead.empty() ? "" : " ") + word;
+    }
+    return lead.empty() ? "the statement" : lead;
+}
+
+Statement meta_command_statement(const SourceText& source, Span span) {
+    Statement s;
+    std::string line = source.bytes().substr(span.start, span.end - span.start);
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    s.text = line;
+    Position at = source.at_byte(span.start);
+    s.line = at.line;
+    s.column = at.column;
+    s.kind = StatementKind::meta_command;
+    // Only the command's name: its arguments may hold values.
+    std::size_t name_end = line.find_first_of(" \t", 1);
+    s.normalized = line.substr(0, name_end);
+    s.verdict = internal::refuse(
+        "meta_command",
+        "psql meta-command " + s.normalized + " at " + source.where(at) +
+            " is not SQL; datafix runs statements itself, not through psql",
+        "remove it: datafix runs the file in its own transaction with the configured role and "
+        "settings, and reports each statement's row count");
+    return s;
+}
+
+Statement sql_statement(const SourceText& source, const std::string& sql,
+                        const std::vector<Token>& tokens, const PgQuery__Node* node,
+                        FileRole role) {
+    Statement s;
+    std::size_t start = static_cast<std::size_t>(tokens.front().start);
+    std::size_t end = static_cast<std::size_t>(tokens.back().end);
+    s.text = source.bytes().substr(start, end - start);
+    Position at = source.at_byte(start);
+    s.line = at.line;
+    s.column = at.column;
+    internal::StatementFacts facts = internal::examine(node, role, lead_words(sql, tokens));
+    s.kind = facts.kind;
+    s.tables_written = std::move(facts.tables_written);
+    s.has_where = facts.has_where;
+    s.where_constant_true = facts.where_constant_true;
+    s.verdict = std::move(facts.verdict);
+    s.normalized = normalize(s.text);
+    s.fingerprint = fingerprint(s.text);
+    return s;
+}
+
+}  // namespace
+
+Analysis analyze(std::string_view text, FileRole role, const std::string& file_name) {
+    SourceText source(text, file_name);
+    Analysis analysis;
+    analysis.file = file_name;
+    analysis.sha256 = sha256_hex(text);
+    analysis.role = role;
+
+    MetaCommandFinder finder(source);
+    std::vector<Span> meta_commands = finder.find();
+    const std::string& sql = finder.blanked();
+    internal::ScanOutcome scanned = internal::scan(sql);
+    internal::ParseOutcome parsed = internal::parse(sql);
+    if (parsed.failure) {
+        throw_syntax_error(source, *parsed.failure, scanned.tokens);
+    }
+
+    std::vector<std::pair<std::size_t, Statement>> ordered;
+    for (Span span : meta_commands) {
+        ordered.emplace_back(span.start, meta_command_statement(source, span));
+    }
+    for (std::size_t i = 0; i < parsed.tree->n_stmts; ++i) {
+        const PgQuery__RawStmt& raw = *parsed.tree->stmts[i];
+        std::size_t begin = static_cast<std::size_t>(raw.stmt_location);
+        std::size_t end =
+            raw.stmt_len == 0 ? sql.size() : begin + static_cast<std::size_t>(raw.stmt_len);
+        std::vector<Token> own;
+        for (const Token& t : scanned.tokens) {
+            if (static_cast<std::size_t>(t.start) >= begin &&
+                static_cast<std::size_t>(t.end) <= end && !t.is_comment()) {
+                own.push_back(t);
+            }
+        }
+        if (own.empty()) {
+            continue;
+        }
+        ordered.emplace_back(static_cast<std::size_t>(own.front().start),
+                             sql_statement(source, sql, own, raw.stmt, role));
+    }
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [offset, statement] : ordered) {
+        statement.index = static_cast<int>(analysis.statements.size()) + 1;
+        analysis.statements.push_back(std::move(statement));
+    }
+    if (analysis.statements.empty()) {
+        throw Error(ErrorCode::invalid_input,
+                    source.where(Position{1, 1}) +
+                        ": no SQL statement in the file (it is empty or holds only comments)",
+                    role == FileRole::change
+                        ? "write the change as INSERT, UPDATE, DELETE or MERGE statements"
+                        : "write the verify queries as SELECT statements");
+    }
+    return analysis;
+}
+
+Analysis analyze_file(const std::string& path, FileRole role) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(ErrorCode::invalid_input, path + ": cannot open the file for reading",
+                    "check the path and the file's permissions");
+    }
+    // Read one byte past the limit, enough to report an oversized file without reading it all.
+    std::string bytes(kMaxFileBytes + 1, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (in.bad()) {
+        throw Error(ErrorCode::invalid_input, path + ": cannot read the file",
+                    "check that it is a readable regular file");
+    }
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    return analyze(bytes, role, path);
+}
+
+bool Analysis::all_allowed() const {
+    return std::all_of(statements.begin(), statements.end(),
+                       [](const Statement& s) { return s.verdict.allowed; });
+}
+
+}  // namespace datafix::sql

@@ -1,0 +1,134 @@
+// Checks a file's bytes before parsing and locates offsets as line:column for messages.
+#include "sql/internal/source_text.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/error.hpp"
+#include "sql/analysis.hpp"
+
+namespace datafix::sql::internal {
+
+namespace {
+
+bool is_continuation(unsigned char byte) {
+    return (byte & 0xC0) == 0x80;
+}
+
+// Length of the valid UTF-8 sequence at `offset`, or 0 when it is not valid (overlong forms,
+// surrogates and code points past U+10FFFF included), following RFC 3629.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t offset) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[offset + k]); };
+    unsigned char lead = byte(0);
+    if (lead < 0x80) {
+        return 1;
+    }
+    std::size_t length = 0;
+    uint32_t minimum = 0;
+    uint32_t code = 0;
+    if ((lead & 0xE0) == 0xC0) {
+        length = 2;
+        minimum = 0x80;
+        code = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+        length = 3;
+        minimum = 0x800;
+        code = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+        length = 4;
+        minimum = 0x10000;
+        code = lead & 0x07;
+    } else {
+        return 0;
+    }
+    if (offset + length > s.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+        if (!is_continuation(byte(k))) {
+            return 0;
+        }
+        code = (code << 6) | (byte(k) & 0x3F);
+    }
+    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+        return 0;
+    }
+    return length;
+}
+
+}  // namespace
+
+SourceText::SourceText(std::string_view bytes, std::string file_name)
+    : bytes_(bytes), file_name_(std::move(file_name)) {
+    line_starts_.push_back(0);
+    for (std::size_t i = 0; i < bytes_.size(); ++i) {
+        if (bytes_[i] == '\n') {
+            line_starts_.push_back(i + 1);
+        }
+    }
+    if (bytes_.size() > kMaxFileBytes) {
+        throw Error(ErrorCode::invalid_input,
+                    file_name_ + ": file is " + std::to_string(bytes_.size()) +
+                        " bytes, over the limit of " + std::to_string(kMaxFileBytes) +
+                        " bytes (1 MiB)",
+                    "a change file holds a few hand-written statements; split a large change "
+                    "into several requests or load bulk data through a reviewed migration");
+    }
+    if (bytes_.starts_with("\xEF\xBB\xBF")) {
+        throw Error(ErrorCode::invalid_input,
+                    where(Position{1, 1}) + ": file starts with a UTF-8 byte-order mark",
+                    "save the file as UTF-8 without a byte-order mark");
+    }
+    for (std::size_t i = 0; i < bytes_.size();) {
+        if (bytes_[i] == '\0') {
+            throw Error(ErrorCode::invalid_input, where(at_byte(i)) + ": NUL byte in SQL text",
+                        "the file is not plain text; save it as UTF-8 text");
+        }
+        std::size_t length = utf8_sequence_length(bytes_, i);
+        if (length == 0) {
+            throw Error(ErrorCode::invalid_input, where(at_byte(i)) + ": invalid UTF-8",
+                        "save the file as UTF-8 (PostgreSQL databases used with datafix are "
+                        "UTF-8)");
+        }
+        i += length;
+    }
+}
+
+Position SourceText::at_byte(std::size_t offset) const {
+    offset = std::min(offset, bytes_.size());
+    auto next = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+    std::size_t line_index = static_cast<std::size_t>(next - line_starts_.begin()) - 1;
+    int column = 1;
+    for (std::size_t i = line_starts_[line_index]; i < offset; ++i) {
+        if (!is_continuation(static_cast<unsigned char>(bytes_[i]))) {
+            ++column;
+        }
+    }
+    return Position{static_cast<int>(line_index) + 1, column};
+}
+
+std::size_t SourceText::byte_of_character(int cursor_position) const {
+    if (cursor_position <= 0) {
+        return bytes_.size();
+    }
+    int characters = 0;
+    for (std::size_t i = 0; i < bytes_.size(); ++i) {
+        if (is_continuation(static_cast<unsigned char>(bytes_[i]))) {
+            continue;
+        }
+        if (++characters == cursor_position) {
+            return i;
+        }
+    }
+    return bytes_.size();
+}
+
+Position SourceText::at_character(int cursor_position) const {
+    return at_byte(byte_of_character(cursor_position));
+}
+
+std::string SourceText::where(Position position) const {
+    return file_name_ + ":" + std::to_string(position.line) + ":" + std::to_string(position.column);
+}
+
+}  // namespace datafix::sql::internal
