@@ -1,0 +1,101 @@
+// decide(): the one entry to the rules. Checks that apply to every action (an active person)
+// come first; then each action has its own rule function.
+#include "workflow/decide.hpp"
+
+#include <type_traits>
+
+#include "workflow/rules.hpp"
+
+namespace datafix::workflow {
+
+Decision decide(const ledger::RequestState& state, const Action& action, const Actor& actor,
+                ledger::Time now, const WorkflowConfig& config) {
+    if (!actor.active) {
+        return refuse(state, rules::refusal("person-inactive", "this account is deactivated",
+                                            "ask an admin", ErrorCode::unauthenticated));
+    }
+    const rules::Context ctx{state, actor, now, config};
+    return std::visit(
+        [&ctx](const auto& a) -> Decision {
+            using T = std::decay_t<decltype(a)>;
+            if constexpr (std::is_same_v<T, ClaimRequest>) {
+                return rules::claim(ctx, a);
+            } else if constexpr (std::is_same_v<T, ReleaseClaim>) {
+                return rules::release(ctx, a);
+            } else if constexpr (std::is_same_v<T, HandOver>) {
+                return rules::hand_over(ctx, a);
+            } else if constexpr (std::is_same_v<T, JoinPair>) {
+                return rules::join_pair(ctx, a);
+            } else if constexpr (std::is_same_v<T, LeavePair>) {
+                return rules::leave_pair(ctx, a);
+            } else if constexpr (std::is_same_v<T, AttachRevision>) {
+                return rules::attach_revision(ctx, a);
+            } else if constexpr (std::is_same_v<T, StartPreview>) {
+                return rules::start_preview(ctx, a);
+            } else if constexpr (std::is_same_v<T, StartApply>) {
+                return rules::start_apply(ctx, a);
+            } else if constexpr (std::is_same_v<T, StartRevert>) {
+                return rules::start_revert(ctx, a);
+            } else if constexpr (std::is_same_v<T, RecordInFlight>) {
+                return rules::record_in_flight(ctx, a);
+            } else if constexpr (std::is_same_v<T, FinishRun>) {
+                return rules::finish_run(ctx, a);
+            } else if constexpr (std::is_same_v<T, ResolveInDoubt>) {
+                return rules::resolve_in_doubt(ctx, a);
+            } else if constexpr (std::is_same_v<T, ApproveEvidence>) {
+                return rules::approve_evidence(ctx, a);
+            } else if constexpr (std::is_same_v<T, ApproveProduction>) {
+                return rules::approve_production(ctx, a);
+            } else if constexpr (std::is_same_v<T, ApproveEmergencyRevert>) {
+                return rules::approve_emergency_revert(ctx, a);
+            } else if constexpr (std::is_same_v<T, RecordBackup>) {
+                return rules::record_backup(ctx, a);
+            } else {
+                static_assert(std::is_same_v<T, CancelRequest>);
+                return rules::cancel(ctx, a);
+            }
+        },
+        action);
+}
+
+std::optional<Refusal> check_new_request(const NewRequest& request, const Actor& actor,
+                                         const ledger::Person* requester) {
+    if (!actor.active) {
+        return rules::refusal("person-inactive", "this account is deactivated", "ask an admin",
+                              ErrorCode::unauthenticated);
+    }
+    if (request.title.empty() || request.reason.empty()) {
+        return rules::refusal("request-fields", "a request needs a title and a reason",
+                              "say what should change and why", ErrorCode::invalid_input);
+    }
+    if (actor.role == ledger::Role::product_owner && request.requested_by != 0 &&
+        request.requested_by != actor.id) {
+        return rules::refusal("requester-is-self",
+                              "a product owner files requests in their own name", "",
+                              ErrorCode::forbidden);
+    }
+    if (actor.role != ledger::Role::product_owner && request.requested_by == 0) {
+        return rules::refusal(
+            "requester-is-product-owner", "name the product owner who asked for the change",
+            "give requested_by (a product owner's id or email)", ErrorCode::invalid_input);
+    }
+    const bool named_po = actor.role == ledger::Role::product_owner ||
+                          (requester != nullptr && requester->role == ledger::Role::product_owner &&
+                           requester->active);
+    if (!named_po) {
+        return rules::refusal("requester-is-product-owner",
+                              "the requester of a change must be an active product owner",
+                              "name an active product owner");
+    }
+    return std::nullopt;
+}
+
+std::optional<Refusal> check_manage_users(const Actor& actor) {
+    if (!actor.active || actor.role != ledger::Role::admin) {
+        return rules::refusal("admin-only", "only an admin manages people", "ask an admin",
+                              ErrorCode::forbidden);
+    }
+    return std::nullopt;
+}
+
+}  // namespace datafix::workflow

@@ -1,0 +1,128 @@
+// Reading a request's state: runs, approvals, the claim.
+#include "workflow/reading.hpp"
+
+namespace datafix::workflow::reading {
+
+using ledger::ApprovalKind;
+using ledger::RequestState;
+using ledger::Run;
+using ledger::RunKind;
+using ledger::RunState;
+
+bool lease_active(const RequestState& state, ledger::Time now) {
+    return state.claim.has_value() && now < state.claim->lease_expires_at;
+}
+
+bool is_driver(const RequestState& state, ledger::UserId id) {
+    return state.claim.has_value() && state.claim->driver == id;
+}
+
+bool is_pair(const RequestState& state, ledger::UserId id) {
+    return state.pair.has_value() && state.pair->pair == id;
+}
+
+const Run* find_run(const RequestState& state, int number) {
+    for (const Run& run : state.runs) {
+        if (run.number == number) {
+            return &run;
+        }
+    }
+    return nullptr;
+}
+
+const Run* running_run(const RequestState& state) {
+    for (const Run& run : state.runs) {
+        if (run.state == RunState::running) {
+            return &run;
+        }
+    }
+    return nullptr;
+}
+
+const Run* in_doubt_run(const RequestState& state, std::string_view environment) {
+    for (const Run& run : state.runs) {
+        if (run.state == RunState::in_doubt && run.environment == environment) {
+            return &run;
+        }
+    }
+    return nullptr;
+}
+
+const Run* any_in_doubt_run(const RequestState& state) {
+    for (const Run& run : state.runs) {
+        if (run.state == RunState::in_doubt) {
+            return &run;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+const Run* latest(const RequestState& state, std::string_view environment, int revision,
+                  RunKind kind) {
+    const Run* found = nullptr;
+    for (const Run& run : state.runs) {
+        if (run.kind == kind && run.state == RunState::succeeded &&
+            run.environment == environment && run.revision == revision) {
+            found = &run;
+        }
+    }
+    return found;
+}
+}  // namespace
+
+const Run* latest_evidence(const RequestState& state, std::string_view environment, int revision) {
+    return latest(state, environment, revision, RunKind::preview);
+}
+
+const Run* applied_run(const RequestState& state, std::string_view environment, int revision) {
+    return latest(state, environment, revision, RunKind::apply);
+}
+
+bool reverted(const RequestState& state, const Run& apply) {
+    for (const Run& run : state.runs) {
+        if (run.kind == RunKind::revert && run.state == RunState::succeeded &&
+            run.applies_run == apply.number) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const Run* revertable_apply(const RequestState& state, std::string_view environment) {
+    const Run* found = nullptr;
+    for (const Run& run : state.runs) {
+        if (run.kind == RunKind::apply && run.state == RunState::succeeded &&
+            run.environment == environment) {
+            found = &run;
+        }
+    }
+    if (found == nullptr || reverted(state, *found)) {
+        return nullptr;
+    }
+    return found;
+}
+
+const ledger::Approval* valid_approval(const RequestState& state, ApprovalKind kind,
+                                       std::string_view environment, int revision,
+                                       std::string_view fingerprint) {
+    for (const ledger::Approval& approval : state.approvals) {
+        if (!approval.voided && approval.kind == kind && approval.environment == environment &&
+            approval.revision == revision && approval.fingerprint == fingerprint) {
+            return &approval;
+        }
+    }
+    return nullptr;
+}
+
+bool product_owner_approved(const RequestState& state, int revision) {
+    for (const ledger::Approval& approval : state.approvals) {
+        if (!approval.voided && approval.kind == ApprovalKind::product_owner &&
+            approval.revision == revision) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace datafix::workflow::reading

@@ -1,0 +1,74 @@
+// Attaching a change: revision N with its hash. A new revision voids every approval and every
+// piece of evidence, and the request starts again at the first environment.
+#include <utility>
+
+#include "core/hash.hpp"
+#include "workflow/reading.hpp"
+#include "workflow/revision_hash.hpp"
+#include "workflow/rules.hpp"
+
+namespace datafix::workflow::rules {
+
+Decision attach_revision(const Context& ctx, const AttachRevision& action) {
+    if (auto r = require_open(ctx)) {
+        return refuse(ctx.state, *r);
+    }
+    if (auto r = require_driver(ctx)) {
+        return refuse(ctx.state, *r);
+    }
+    if (action.change_sql.empty() || action.statements.empty()) {
+        return refuse(ctx.state, refusal("revision-empty", "the change has no statements",
+                                         "attach a change file with at least one statement",
+                                         ErrorCode::invalid_input));
+    }
+    for (const ledger::StatementInfo& statement : action.statements) {
+        if (statement.expected_rows < 0) {
+            return refuse(
+                ctx.state,
+                refusal("expected-rows-required",
+                        "every statement needs an expected row count of 0 or more",
+                        "declare the expected count of each statement", ErrorCode::invalid_input));
+        }
+    }
+    if (auto r = require_idle(ctx)) {
+        return refuse(ctx.state, *r);
+    }
+    if (const ledger::Run* run = reading::any_in_doubt_run(ctx.state)) {
+        return refuse(ctx.state, *require_resolved(ctx, run->environment));
+    }
+    std::string hash =
+        revision_hash(action.change_sql, action.verify_sql, action.statements, action.all_rows);
+    if (hash == current_revision_hash(ctx.state)) {
+        return refuse(ctx.state, refusal("revision-unchanged",
+                                         "this change is identical to the current "
+                                         "revision",
+                                         "nothing to do: continue with the current revision"));
+    }
+    ledger::RequestState next = ctx.state;
+    ledger::Revision revision;
+    revision.number = next.revisions.empty() ? 1 : next.revisions.back().number + 1;
+    revision.hash = hash;
+    revision.change_hash = sha256_hex(action.change_sql);
+    revision.change_sql = action.change_sql;
+    revision.verify_sql = action.verify_sql;
+    revision.statements = action.statements;
+    revision.all_rows = action.all_rows;
+    revision.attached_by = ctx.actor.id;
+    revision.attached_at = ctx.now;
+    int voided = 0;
+    for (ledger::Approval& approval : next.approvals) {
+        if (!approval.voided) {
+            approval.voided = true;
+            ++voided;
+        }
+    }
+    renew_lease(next, ctx);
+    std::string detail = "revision=" + std::to_string(revision.number) +
+                         " statements=" + std::to_string(revision.statements.size()) +
+                         " voided_approvals=" + std::to_string(voided);
+    next.revisions.push_back(std::move(revision));
+    return allow(std::move(next),
+                 {event(ctx, "revision.attached", {.statement_hash = hash, .detail = detail})});
+}
+
+}  // namespace datafix::workflow::rules

@@ -1,0 +1,103 @@
+// Helpers shared by the rule functions.
+#include "workflow/rules.hpp"
+
+#include <utility>
+
+#include "workflow/reading.hpp"
+
+namespace datafix::workflow::rules {
+
+Refusal refusal(std::string rule, std::string message, std::string hint, ErrorCode code) {
+    return Refusal{std::move(rule), std::move(message), std::move(hint), code};
+}
+
+ledger::AuditEvent event(const Context& ctx, std::string action, EventFields fields) {
+    ledger::AuditEvent e;
+    e.at = ctx.now;
+    e.actor = ctx.actor.id;
+    e.action = std::move(action);
+    e.request = ctx.state.request.number;
+    e.environment = std::move(fields.environment);
+    e.statement_hash = std::move(fields.statement_hash);
+    e.evidence_fingerprint = std::move(fields.fingerprint);
+    e.detail = std::move(fields.detail);
+    return e;
+}
+
+Decision allow(ledger::RequestState next, std::vector<ledger::AuditEvent> events) {
+    Decision decision;
+    decision.state = std::move(next);
+    decision.events = std::move(events);
+    return decision;
+}
+
+std::optional<Refusal> require_driver(const Context& ctx) {
+    if (!reading::is_driver(ctx.state, ctx.actor.id)) {
+        return refusal("driver-only", "only the driver of this request may do this",
+                       "claim the request first (datafix claim), or ask its driver");
+    }
+    if (!reading::lease_active(ctx.state, ctx.now)) {
+        return refusal("lease-expired", "your claim on this request has expired",
+                       "claim it again (datafix claim) to renew the lease");
+    }
+    return std::nullopt;
+}
+
+std::optional<Refusal> require_open(const Context& ctx) {
+    switch (ctx.state.request.status) {
+        case ledger::RequestStatus::open:
+            return std::nullopt;
+        case ledger::RequestStatus::done:
+            return refusal("request-done", "the request is done: prod is applied",
+                           "file a new request for a further change");
+        case ledger::RequestStatus::cancelled:
+            return refusal("request-cancelled", "the request is cancelled",
+                           "file a new request for a further change");
+    }
+    return std::nullopt;
+}
+
+std::optional<Refusal> require_idle(const Context& ctx) {
+    const ledger::Run* run = reading::running_run(ctx.state);
+    if (run != nullptr) {
+        return refusal("run-in-progress",
+                       "run " + std::to_string(run->number) + " (" +
+                           std::string(ledger::run_kind_name(run->kind)) + " in " +
+                           run->environment + ") is still in progress",
+                       "wait until it finishes (datafix watch)");
+    }
+    return std::nullopt;
+}
+
+std::optional<Refusal> require_environment(const Context& ctx, const std::string& environment) {
+    if (ctx.config.find(environment) == nullptr) {
+        return refusal("environment-unknown", "no environment named '" + environment + "'",
+                       "use one of the configured environments", ErrorCode::not_found);
+    }
+    return std::nullopt;
+}
+
+std::optional<Refusal> require_resolved(const Context& ctx, const std::string& environment) {
+    const ledger::Run* run = reading::in_doubt_run(ctx.state, environment);
+    if (run != nullptr) {
+        return refusal("in-doubt-unresolved",
+                       "run " + std::to_string(run->number) + " in " + environment +
+                           " is in doubt: its commit may or may not have happened",
+                       "resolve it first (datafix resolve); nothing else may happen in " +
+                           environment + " until then");
+    }
+    return std::nullopt;
+}
+
+void renew_lease(ledger::RequestState& next, const Context& ctx) {
+    if (next.claim.has_value() && next.claim->driver == ctx.actor.id) {
+        next.claim->lease_expires_at = ctx.now + ctx.config.lease;
+    }
+}
+
+std::string current_revision_hash(const ledger::RequestState& state) {
+    const ledger::Revision* revision = state.current_revision();
+    return revision == nullptr ? std::string() : revision->hash;
+}
+
+}  // namespace datafix::workflow::rules

@@ -1,0 +1,74 @@
+// Internal to the workflow: the rule functions decide() dispatches to, one per action, and the
+// small helpers they share (refusals, events, the driver check, lease renewal).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/audit.hpp"
+#include "ledger/request_state.hpp"
+#include "workflow/action.hpp"
+#include "workflow/config.hpp"
+#include "workflow/decision.hpp"
+
+// Events are built with designated initializers that name only the fields they set; the rest
+// stay empty on purpose.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace datafix::workflow::rules {
+
+struct Context {
+    const ledger::RequestState& state;
+    const Actor& actor;
+    ledger::Time now;
+    const WorkflowConfig& config;
+};
+
+Refusal refusal(std::string rule, std::string message, std::string hint,
+                ErrorCode code = ErrorCode::rule);
+
+struct EventFields {
+    std::string environment;
+    std::string statement_hash;
+    std::string fingerprint;
+    std::string detail;
+};
+ledger::AuditEvent event(const Context& ctx, std::string action, EventFields fields = {});
+
+Decision allow(ledger::RequestState next, std::vector<ledger::AuditEvent> events);
+
+// The actor drives this request and the lease has not ended.
+std::optional<Refusal> require_driver(const Context& ctx);
+// The request is open (not done, not cancelled).
+std::optional<Refusal> require_open(const Context& ctx);
+// No run is in progress on the request.
+std::optional<Refusal> require_idle(const Context& ctx);
+// The environment is configured.
+std::optional<Refusal> require_environment(const Context& ctx, const std::string& environment);
+// Nothing in doubt in that environment.
+std::optional<Refusal> require_resolved(const Context& ctx, const std::string& environment);
+// The driver acted: the lease starts again.
+void renew_lease(ledger::RequestState& next, const Context& ctx);
+
+std::string current_revision_hash(const ledger::RequestState& state);
+
+Decision claim(const Context& ctx, const ClaimRequest& action);
+Decision release(const Context& ctx, const ReleaseClaim& action);
+Decision hand_over(const Context& ctx, const HandOver& action);
+Decision join_pair(const Context& ctx, const JoinPair& action);
+Decision leave_pair(const Context& ctx, const LeavePair& action);
+Decision cancel(const Context& ctx, const CancelRequest& action);
+Decision attach_revision(const Context& ctx, const AttachRevision& action);
+Decision start_preview(const Context& ctx, const StartPreview& action);
+Decision start_apply(const Context& ctx, const StartApply& action);
+Decision start_revert(const Context& ctx, const StartRevert& action);
+Decision record_in_flight(const Context& ctx, const RecordInFlight& action);
+Decision finish_run(const Context& ctx, const FinishRun& action);
+Decision resolve_in_doubt(const Context& ctx, const ResolveInDoubt& action);
+Decision approve_evidence(const Context& ctx, const ApproveEvidence& action);
+Decision approve_production(const Context& ctx, const ApproveProduction& action);
+Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyRevert& action);
+Decision record_backup(const Context& ctx, const RecordBackup& action);
+
+}  // namespace datafix::workflow::rules
