@@ -30,11 +30,34 @@ struct Span {
     std::size_t end = 0;  // exclusive
 };
 
+// One line, one space between tokens and no comments: a comment inside a statement can hold
+// private data as easily as a literal, and the normalized form is what logs and messages carry.
+std::string compact(const std::string& sql) {
+    internal::ScanOutcome scanned = internal::scan(sql);
+    if (scanned.failure) {
+        return {};
+    }
+    std::string out;
+    int previous_end = -1;
+    for (const Token& t : scanned.tokens) {
+        if (t.is_comment()) {
+            continue;
+        }
+        if (previous_end >= 0 && t.start > previous_end) {
+            out += ' ';
+        }
+        out += sql.substr(static_cast<std::size_t>(t.start),
+                          static_cast<std::size_t>(t.end - t.start));
+        previous_end = t.end;
+    }
+    return out;
+}
+
 std::string normalize(const std::string& text) {
     PgQueryNormalizeResult result = pg_query_normalize(text.c_str());
     std::string normalized = result.error == nullptr ? result.normalized_query : "";
     pg_query_free_normalize_result(result);
-    return normalized;
+    return compact(normalized);
 }
 
 std::string fingerprint(const std::string& text) {
