@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -282,9 +283,16 @@ int Connection::backend_pid() const {
 }
 
 void Connection::drop() {
+    // Replace the socket with an unconnected one: the server sees the client go away, and libpq's
+    // next read fails even if the server's answer had already arrived, as after a network cut.
     int fd = PQsocket(handle_->conn);
-    if (fd >= 0) {
-        ::shutdown(fd, SHUT_RDWR);
+    if (fd < 0) {
+        return;
+    }
+    int dead = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    if (dead >= 0) {
+        ::dup2(dead, fd);
+        ::close(dead);
     }
 }
 

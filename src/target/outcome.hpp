@@ -27,7 +27,7 @@ struct Outcome {
 using BeforeCommit = std::function<void(const std::string& xid, int backend_pid)>;
 
 // Fault injection for tests: runs after COMMIT was sent and before its result is read.
-// `drop_connection` shuts the socket down, as a network cut would.
+// `drop_connection` cuts the connection, as a network failure would.
 struct CommitInFlight {
     std::string xid;
     int backend_pid = 0;

@@ -100,8 +100,22 @@ std::string TableInfo::writable_list(const std::string& prefix) const {
     return join(quoted, prefix.empty() ? "" : prefix + ".", ", ");
 }
 
-TableInfo load_table_info(Connection& connection, const std::string& schema,
+TableInfo load_table_info(Connection& connection, const std::string& schema_as_written,
                           const std::string& table) {
+    std::string schema = schema_as_written;
+    if (schema.empty()) {
+        // Unqualified in the statement: the session's search_path decides, as it will for the
+        // statement itself.
+        auto found = connection.query(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.oid = to_regclass(quote_ident($1))",
+            {table});
+        if (found.rows.empty()) {
+            throw Error(ErrorCode::database, "table " + table + " does not exist",
+                        "qualify the table with its schema");
+        }
+        schema = found.scalar();
+    }
     TableInfo info;
     info.schema = schema;
     info.table = table;

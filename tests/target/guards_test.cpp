@@ -1,0 +1,96 @@
+// Guards on opening a session: leader, pin, role; and what a good session looks like.
+#include "target_support.hpp"
+
+namespace datafix::target::test {
+namespace {
+
+testing::SampleClusters& clusters() {
+    return testing::SampleClusters::get();
+}
+
+TEST(Guards, OpensOnTheLeaderAsTheConfiguredRole) {
+    TestDatabase db(clusters().dev());
+    auto session = Session::open(db.target());
+    const auto& f = session.facts();
+    EXPECT_EQ(f.role, "app_owner");
+    EXPECT_EQ(f.login, "datafix_login");
+    EXPECT_FALSE(f.login_is_superuser);
+    EXPECT_EQ(f.system_identifier, clusters().dev().system_identifier());
+    EXPECT_GT(f.backend_pid, 0);
+    // The settings are in force for the session datafix opened.
+    auto seen = db.psql(
+        "SELECT backend_type FROM pg_stat_activity WHERE application_name = 'datafix target "
+        "test'");
+    EXPECT_EQ(seen, "client backend");
+}
+
+TEST(Guards, RefusesTheReplica) {
+    auto& prod = clusters().prod();
+    EnvironmentTarget t;
+    t.name = "prod";
+    t.conninfo = clusters().prod_replica().conninfo("app", "datafix_login") +
+                 " password=datafix-test-password";
+    t.role = "app_owner";
+    t.pinned_system_identifier = prod.system_identifier();
+    auto message = expect_error(ErrorCode::target_refused, [&] { Session::open(t); });
+    EXPECT_NE(message.find("prod: the server is a replica"), std::string::npos) << message;
+    EXPECT_NE(message.find("HINT: "), std::string::npos);
+}
+
+TEST(Guards, RefusesTheWrongCluster) {
+    TestDatabase db(clusters().test());
+    auto t = db.target("prod");
+    t.pinned_system_identifier = clusters().prod().system_identifier();
+    auto message = expect_error(ErrorCode::target_refused, [&] { Session::open(t); });
+    EXPECT_NE(
+        message.find("prod: wrong cluster: its system identifier is " +
+                     clusters().test().system_identifier() + ", the environment is pinned to " +
+                     clusters().prod().system_identifier()),
+        std::string::npos)
+        << message;
+}
+
+TEST(Guards, RefusesAMissingPin) {
+    TestDatabase db(clusters().dev());
+    auto t = db.target();
+    t.pinned_system_identifier.clear();
+    auto message = expect_error(ErrorCode::config, [&] { Session::open(t); });
+    EXPECT_NE(message.find("no system identifier is pinned"), std::string::npos) << message;
+}
+
+TEST(Guards, RefusesASuperuserRole) {
+    TestDatabase db(clusters().dev());
+    auto t = db.target();
+    t.conninfo = clusters().dev().conninfo(db.name);  // the superuser login
+    t.role = "dfsuper";
+    auto message = expect_error(ErrorCode::target_refused, [&] { Session::open(t); });
+    EXPECT_NE(message.find("role dfsuper is a superuser"), std::string::npos) << message;
+}
+
+TEST(Guards, RefusesARoleThatDoesNotExistOrCannotBeBecome) {
+    TestDatabase db(clusters().dev());
+    auto t = db.target();
+    t.role = "no_such_role";
+    auto missing = expect_error(ErrorCode::target_refused, [&] { Session::open(t); });
+    EXPECT_NE(missing.find("role no_such_role does not exist"), std::string::npos) << missing;
+    t.role = "app_web";
+    auto foreign = expect_error(ErrorCode::target_refused, [&] { Session::open(t); });
+    EXPECT_NE(foreign.find("login datafix_login cannot become role app_web"), std::string::npos)
+        << foreign;
+}
+
+TEST(Guards, ReportsAnUnreachableServer) {
+    EnvironmentTarget t;
+    t.name = "dev";
+    t.conninfo =
+        "host=/nonexistent-datafix-socket-dir port=1 dbname=app user=datafix_login "
+        "password=datafix-test-password connect_timeout=2";
+    t.role = "app_owner";
+    t.pinned_system_identifier = "1";
+    auto message = expect_error(ErrorCode::unreachable, [&] { Session::open(t); });
+    EXPECT_NE(message.find("cannot connect to dev"), std::string::npos) << message;
+    EXPECT_EQ(message.find("datafix-test-password"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace datafix::target::test
