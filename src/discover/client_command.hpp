@@ -1,0 +1,32 @@
+// Running the cluster client (`oc`, `kubectl`) for one short command: no shell, argv only, its
+// own process group, a deadline, stdout and stderr collected.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace datafix::discover {
+
+// The executable for `client`: a path (it contains '/') is used as is, a bare name is looked up
+// in `search_path` (colon-separated; empty means this process's PATH). Throws Error(config)
+// naming what was searched when there is no such executable.
+std::string find_client(std::string_view client, std::string_view search_path);
+
+struct CommandResult {
+    int exit_status = -1;  // the exit status, or 128 + the signal that ended it
+    bool timed_out = false;
+    std::string out;
+    std::string err;
+};
+
+// Runs argv (argv[0] an executable path from find_client) with stdin from /dev/null. On the
+// deadline the whole process group is killed and `timed_out` is set. Throws Error(internal) only
+// when the process cannot be started at all (fork or pipe failure).
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+// "oc -n ff61fb-prod get pods ...", for messages.
+std::string command_text(const std::vector<std::string>& argv);
+
+}  // namespace datafix::discover

@@ -1,0 +1,18 @@
+// The conninfo that reaches the leader through a port-forward: the environment's own parameters
+// (dbname, user, passfile, sslmode, ...) with the forwarded loopback host and port added.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace datafix::discover {
+
+// Refuses (Error(config), naming `key`) a conninfo that cannot be parsed or that names a host,
+// hostaddr or port: for a pod target those come from discovery, and a second host would let
+// libpq fall back to a database nobody discovered.
+void check_conninfo_without_host(std::string_view conninfo, const std::string& key);
+
+// `base` (key=value or URI form) rewritten as key=value text plus host=127.0.0.1 port=<port>.
+std::string forwarded_conninfo(std::string_view base, int local_port);
+
+}  // namespace datafix::discover
