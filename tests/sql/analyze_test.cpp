@@ -1,0 +1,132 @@
+// sql::analyze beyond verdicts: statement slices and positions, normalization, fingerprints,
+// tables written, the file hash and the JSON form.
+#include <gtest/gtest.h>
+
+#include "core/hash.hpp"
+#include "sql/analysis.hpp"
+#include "sql/analysis_json.hpp"
+
+namespace datafix::sql {
+namespace {
+
+Analysis change(const std::string& text) {
+    return analyze(text, FileRole::change, "c.sql");
+}
+
+TEST(Analyze, SlicesExactStatementTextWithoutSemicolonOrComments) {
+    Analysis a = change(
+        "-- leading comment\n"
+        "UPDATE app_public.app_user SET given_name = 'Ada' WHERE id = 1 -- trailing\n"
+        ";\n"
+        "  /* c */ DELETE FROM app_public.intake WHERE id = 2;");
+    ASSERT_EQ(a.statements.size(), 2U);
+    EXPECT_EQ(a.statements[0].text,
+              "UPDATE app_public.app_user SET given_name = 'Ada' WHERE id = 1");
+    EXPECT_EQ(a.statements[0].line, 2);
+    EXPECT_EQ(a.statements[0].column, 1);
+    EXPECT_EQ(a.statements[0].index, 1);
+    EXPECT_EQ(a.statements[1].text, "DELETE FROM app_public.intake WHERE id = 2");
+    EXPECT_EQ(a.statements[1].line, 4);
+    EXPECT_EQ(a.statements[1].column, 11);
+    EXPECT_EQ(a.statements[1].index, 2);
+}
+
+TEST(Analyze, ColumnsCountCharactersNotBytes) {
+    Analysis a = change("UPDATE t SET n = 'é'; DELETE FROM t WHERE id = 1;");
+    ASSERT_EQ(a.statements.size(), 2U);
+    EXPECT_EQ(a.statements[1].column, 23);
+}
+
+TEST(Analyze, NormalizesLiteralsAndDropsComments) {
+    Analysis a = change(
+        "UPDATE app_public.app_user\n"
+        "   SET email_address = 'private@example.com' /* was: old@example.com */\n"
+        " WHERE id = 42;");
+    const Statement& s = a.statements[0];
+    EXPECT_EQ(s.normalized, "UPDATE app_public.app_user SET email_address = $1 WHERE id = $2");
+    EXPECT_EQ(s.normalized.find("example.com"), std::string::npos);
+    EXPECT_EQ(s.normalized.find("42"), std::string::npos);
+}
+
+TEST(Analyze, FingerprintIgnoresValuesAndLayoutButNotShape) {
+    std::string a = change("UPDATE t SET a = 1 WHERE id = 2").statements[0].fingerprint;
+    std::string b = change("update t\n  set a = 99   where id = 7;").statements[0].fingerprint;
+    std::string c = change("UPDATE t SET a = 1 WHERE other = 2").statements[0].fingerprint;
+    EXPECT_EQ(a.size(), 16U);
+    EXPECT_EQ(a, b);
+    EXPECT_NE(a, c);
+    // Stable across runs and releases of the same libpg_query: pinned.
+    EXPECT_EQ(a, change("UPDATE t SET a = 1 WHERE id = 2").statements[0].fingerprint);
+}
+
+TEST(Analyze, FileHashIsOfExactBytes) {
+    std::string text = "DELETE FROM t WHERE id = 1;\n";
+    EXPECT_EQ(change(text).sha256, sha256_hex(text));
+    EXPECT_NE(change(text).sha256, change(text + " ").sha256);
+}
+
+TEST(Analyze, TablesWrittenIncludeCtes) {
+    Analysis a = change(
+        "WITH moved AS (DELETE FROM app_public.application_status WHERE id = 3 RETURNING *),"
+        " touched AS (UPDATE app_public.application SET updated_at = now() WHERE id = 4"
+        " RETURNING id)"
+        " INSERT INTO archive.application_status SELECT * FROM moved;");
+    const Statement& s = a.statements[0];
+    ASSERT_EQ(s.tables_written.size(), 3U);
+    EXPECT_EQ(s.tables_written[0], "archive.application_status");
+    EXPECT_EQ(s.tables_written[1], "app_public.application_status");
+    EXPECT_EQ(s.tables_written[2], "app_public.application");
+}
+
+TEST(Analyze, WhereFlags) {
+    Statement keyed = change("DELETE FROM t WHERE id = 1").statements[0];
+    EXPECT_TRUE(keyed.has_where);
+    EXPECT_FALSE(keyed.where_constant_true);
+    Statement widened = change("DELETE FROM t WHERE id = 1 OR 1 = 1").statements[0];
+    EXPECT_TRUE(widened.has_where);
+    EXPECT_TRUE(widened.where_constant_true);
+    Statement none = change("DELETE FROM t").statements[0];
+    EXPECT_FALSE(none.has_where);
+}
+
+TEST(Analyze, MetaCommandPositionAndNormalizedName) {
+    Analysis a = change("DELETE FROM t WHERE id = 1;\n  \\set secret 'hunter2'\n");
+    ASSERT_EQ(a.statements.size(), 2U);
+    const Statement& meta = a.statements[1];
+    EXPECT_EQ(meta.kind, StatementKind::meta_command);
+    EXPECT_EQ(meta.line, 2);
+    EXPECT_EQ(meta.column, 3);
+    EXPECT_EQ(meta.normalized, "\\set");
+    EXPECT_NE(meta.verdict.reason.find("c.sql:2:3"), std::string::npos);
+    EXPECT_FALSE(a.all_allowed());
+}
+
+TEST(Analyze, AllAllowed) {
+    EXPECT_TRUE(change("DELETE FROM t WHERE id = 1;").all_allowed());
+    EXPECT_FALSE(change("DELETE FROM t WHERE id = 1; DELETE FROM t;").all_allowed());
+}
+
+TEST(AnalysisJson, CarriesNormalizedTextAndHashesButNotTheText) {
+    Analysis a = change("UPDATE t SET email = 'private@example.com' WHERE id = 1; DELETE FROM t;");
+    nlohmann::json j = to_json(a);
+    EXPECT_EQ(j["file"], "c.sql");
+    EXPECT_EQ(j["role"], "change");
+    EXPECT_EQ(j["sha256"], a.sha256);
+    EXPECT_EQ(j["all_allowed"], false);
+    ASSERT_EQ(j["statements"].size(), 2U);
+    EXPECT_EQ(j["statements"][0]["kind"], "update");
+    EXPECT_EQ(j["statements"][0]["normalized"], "UPDATE t SET email = $1 WHERE id = $2");
+    EXPECT_EQ(j["statements"][0]["text_sha256"], sha256_hex(a.statements[0].text));
+    EXPECT_EQ(j["statements"][0]["verdict"]["allowed"], true);
+    EXPECT_EQ(j["statements"][1]["verdict"]["rule"], "missing_where");
+    EXPECT_EQ(j.dump().find("private@example.com"), std::string::npos);
+}
+
+TEST(Names, KindsAndRoles) {
+    EXPECT_EQ(kind_name(StatementKind::delete_), "delete");
+    EXPECT_EQ(kind_name(StatementKind::do_block), "do");
+    EXPECT_EQ(role_name(FileRole::verify), "verify");
+}
+
+}  // namespace
+}  // namespace datafix::sql
