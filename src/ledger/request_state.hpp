@@ -35,6 +35,8 @@ struct ChangeRequest {
     UserId created_by = 0;
     Time created_at{};
     RequestStatus status = RequestStatus::open;
+
+    bool operator==(const ChangeRequest&) const = default;
 };
 
 // The exclusive claim: one developer drives. The lease ends `lease_expires_at` unless the
@@ -43,11 +45,15 @@ struct Claim {
     UserId driver = 0;
     Time claimed_at{};
     Time lease_expires_at{};
+
+    bool operator==(const Claim&) const = default;
 };
 
 struct Pair {
     UserId pair = 0;
     Time joined_at{};
+
+    bool operator==(const Pair&) const = default;
 };
 
 // One statement of a revision as the SQL guard saw it: normalized text (literals -> $n) and
@@ -57,6 +63,8 @@ struct StatementInfo {
     std::string fingerprint;  // the SQL guard's fingerprint of the normalized statement
     std::string hash;         // SHA-256 of the exact statement text
     std::int64_t expected_rows = 0;
+
+    bool operator==(const StatementInfo&) const = default;
 };
 
 struct Revision {
@@ -69,6 +77,8 @@ struct Revision {
     bool all_rows = false;  // the request declares statements that touch every row
     UserId attached_by = 0;
     Time attached_at{};
+
+    bool operator==(const Revision&) const = default;
 };
 
 enum class RunKind {
@@ -104,6 +114,8 @@ struct Run {
     std::string verify_results;  // sealed at rest
     std::string failure;         // sealed at rest: database messages may quote values
     int applies_run = 0;         // revert: the apply run it reverts
+
+    bool operator==(const Run&) const = default;
 };
 
 enum class ApprovalKind {
@@ -122,6 +134,8 @@ struct Approval {
     UserId approved_by = 0;
     Time approved_at{};
     bool voided = false;  // a new revision or a pair change voids earlier approvals
+
+    bool operator==(const Approval&) const = default;
 };
 
 // A backup taken before an environment's apply (issue 5 fills these; the rule is here already).
@@ -135,6 +149,8 @@ struct Backup {
     std::string sha256;
     std::string location;  // file path or the external command's reference
     UserId recorded_by = 0;
+
+    bool operator==(const Backup&) const = default;
 };
 
 struct RequestState {

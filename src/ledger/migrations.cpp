@@ -1,0 +1,351 @@
+// The ledger's schema, one numbered migration at a time, for each dialect. Private text lives
+// in *_sealed columns (secretbox, see core/crypto); everything else is ids, names, hashes,
+// normalized statements and counts. The audit table refuses UPDATE and DELETE.
+#include "ledger/migrations.hpp"
+
+#include <array>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "ledger/time.hpp"
+
+namespace datafix::ledger {
+
+namespace {
+
+struct Migration {
+    int version;
+    std::string_view sqlite;
+    std::string_view postgresql;
+};
+
+// Types: SQLite stores integers and blobs as they come; PostgreSQL gets BIGINT and BYTEA.
+constexpr std::string_view kV1Sqlite = R"sql(
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    token_hash TEXT UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE requests (
+    number INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    reason_sealed BLOB NOT NULL,
+    requested_by INTEGER NOT NULL REFERENCES users(id),
+    requested_date TEXT NOT NULL,
+    ticket TEXT NOT NULL,
+    created_by INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE claims (
+    request INTEGER PRIMARY KEY REFERENCES requests(number),
+    driver INTEGER NOT NULL REFERENCES users(id),
+    claimed_at INTEGER NOT NULL,
+    lease_expires_at INTEGER NOT NULL
+);
+CREATE TABLE pairs (
+    request INTEGER PRIMARY KEY REFERENCES requests(number),
+    pair INTEGER NOT NULL REFERENCES users(id),
+    joined_at INTEGER NOT NULL
+);
+CREATE TABLE revisions (
+    request INTEGER NOT NULL REFERENCES requests(number),
+    number INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    change_hash TEXT NOT NULL,
+    change_sealed BLOB NOT NULL,
+    verify_sealed BLOB NOT NULL,
+    statements TEXT NOT NULL,
+    all_rows INTEGER NOT NULL,
+    attached_by INTEGER NOT NULL REFERENCES users(id),
+    attached_at INTEGER NOT NULL,
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE runs (
+    request INTEGER NOT NULL REFERENCES requests(number),
+    number INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    revision_hash TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_by INTEGER NOT NULL REFERENCES users(id),
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    counts TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    xid INTEGER,
+    backend_pid INTEGER,
+    before_images_path TEXT NOT NULL,
+    after_images_path TEXT NOT NULL,
+    verify_sealed BLOB NOT NULL,
+    failure_sealed BLOB NOT NULL,
+    applies_run INTEGER NOT NULL,
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE approvals (
+    request INTEGER NOT NULL REFERENCES requests(number),
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    revision_hash TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    approved_by INTEGER NOT NULL REFERENCES users(id),
+    approved_at INTEGER NOT NULL,
+    voided INTEGER NOT NULL,
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE backups (
+    request INTEGER NOT NULL REFERENCES requests(number),
+    number INTEGER NOT NULL,
+    environment TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    verified INTEGER NOT NULL,
+    taken_at INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    location TEXT NOT NULL,
+    recorded_by INTEGER NOT NULL REFERENCES users(id),
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    request INTEGER REFERENCES requests(number),
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    last_error TEXT
+);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    request INTEGER,
+    environment TEXT NOT NULL,
+    statement_hash TEXT NOT NULL,
+    evidence_fingerprint TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_by_request ON audit (request, seq);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash)
+    VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+)sql";
+
+constexpr std::string_view kV1Postgresql = R"sql(
+CREATE TABLE users (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    active BIGINT NOT NULL,
+    token_hash TEXT UNIQUE,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE requests (
+    number BIGSERIAL PRIMARY KEY,
+    title TEXT NOT NULL,
+    reason_sealed BYTEA NOT NULL,
+    requested_by BIGINT NOT NULL REFERENCES users(id),
+    requested_date TEXT NOT NULL,
+    ticket TEXT NOT NULL,
+    created_by BIGINT NOT NULL REFERENCES users(id),
+    created_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    version BIGINT NOT NULL
+);
+CREATE TABLE claims (
+    request BIGINT PRIMARY KEY REFERENCES requests(number),
+    driver BIGINT NOT NULL REFERENCES users(id),
+    claimed_at BIGINT NOT NULL,
+    lease_expires_at BIGINT NOT NULL
+);
+CREATE TABLE pairs (
+    request BIGINT PRIMARY KEY REFERENCES requests(number),
+    pair BIGINT NOT NULL REFERENCES users(id),
+    joined_at BIGINT NOT NULL
+);
+CREATE TABLE revisions (
+    request BIGINT NOT NULL REFERENCES requests(number),
+    number BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    change_hash TEXT NOT NULL,
+    change_sealed BYTEA NOT NULL,
+    verify_sealed BYTEA NOT NULL,
+    statements TEXT NOT NULL,
+    all_rows BIGINT NOT NULL,
+    attached_by BIGINT NOT NULL REFERENCES users(id),
+    attached_at BIGINT NOT NULL,
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE runs (
+    request BIGINT NOT NULL REFERENCES requests(number),
+    number BIGINT NOT NULL,
+    revision BIGINT NOT NULL,
+    revision_hash TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_by BIGINT NOT NULL REFERENCES users(id),
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    counts TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    xid BIGINT,
+    backend_pid BIGINT,
+    before_images_path TEXT NOT NULL,
+    after_images_path TEXT NOT NULL,
+    verify_sealed BYTEA NOT NULL,
+    failure_sealed BYTEA NOT NULL,
+    applies_run BIGINT NOT NULL,
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE approvals (
+    request BIGINT NOT NULL REFERENCES requests(number),
+    number BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    revision_hash TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    approved_by BIGINT NOT NULL REFERENCES users(id),
+    approved_at BIGINT NOT NULL,
+    voided BIGINT NOT NULL,
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE backups (
+    request BIGINT NOT NULL REFERENCES requests(number),
+    number BIGINT NOT NULL,
+    environment TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    verified BIGINT NOT NULL,
+    taken_at BIGINT NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    location TEXT NOT NULL,
+    recorded_by BIGINT NOT NULL REFERENCES users(id),
+    PRIMARY KEY (request, number)
+);
+CREATE TABLE notifications (
+    id BIGSERIAL PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    event TEXT NOT NULL,
+    request BIGINT REFERENCES requests(number),
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    delivered_at BIGINT,
+    last_error TEXT
+);
+CREATE TABLE audit (
+    seq BIGINT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor BIGINT NOT NULL,
+    action TEXT NOT NULL,
+    request BIGINT,
+    environment TEXT NOT NULL,
+    statement_hash TEXT NOT NULL,
+    evidence_fingerprint TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX audit_by_request ON audit (request, seq);
+CREATE TABLE audit_head (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash)
+    VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE FUNCTION datafix_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION datafix_audit_append_only();
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, kV1Sqlite, kV1Postgresql},
+}};
+
+void ensure_version_table(SqlSession& session) {
+    session.exec_script(session.dialect() == Dialect::sqlite
+                            ? "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER "
+                              "PRIMARY KEY, applied_at INTEGER NOT NULL)"
+                            : "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT "
+                              "PRIMARY KEY, applied_at BIGINT NOT NULL)");
+}
+
+}  // namespace
+
+int latest_schema_version() {
+    return kMigrations.back().version;
+}
+
+int current_schema_version(SqlSession& session) {
+    auto rows = session.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", {});
+    return rows.empty() ? 0 : static_cast<int>(rows.front().integer(0));
+}
+
+int migrate(SqlSession& session) {
+    {
+        SqlTransaction tx(session, SqlTransaction::Mode::write);
+        if (session.dialect() == Dialect::postgresql) {
+            // Two servers starting at once: one migrates, the other waits and then sees it done.
+            session.exec("SELECT pg_advisory_xact_lock(4242420001)");
+        }
+        ensure_version_table(session);
+        tx.commit();
+    }
+    SqlTransaction tx(session, SqlTransaction::Mode::write);
+    if (session.dialect() == Dialect::postgresql) {
+        session.exec("SELECT pg_advisory_xact_lock(4242420001)");
+    }
+    int version = current_schema_version(session);
+    if (version > latest_schema_version()) {
+        throw Error(ErrorCode::config,
+                    "the ledger's schema is version " + std::to_string(version) +
+                        ", newer than this datafix (" + std::to_string(latest_schema_version()) +
+                        ")",
+                    "upgrade datafix to a version that knows this ledger");
+    }
+    for (const Migration& migration : kMigrations) {
+        if (migration.version <= version) {
+            continue;
+        }
+        session.exec_script(session.dialect() == Dialect::sqlite ? migration.sqlite
+                                                                 : migration.postgresql);
+        session.exec("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                     {SqlValue::of(std::int64_t{migration.version}),
+                      SqlValue::of(to_millis(wall_clock_now()))});
+        version = migration.version;
+    }
+    tx.commit();
+    return version;
+}
+
+}  // namespace datafix::ledger

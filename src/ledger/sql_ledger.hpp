@@ -1,0 +1,53 @@
+// Internal to the ledger: the Ledger written once over SqlSession, for both backends. The
+// backend only supplies sessions (and their dialect); the logic, the locking order and the
+// sealing of private text are the same for SQLite and PostgreSQL.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/crypto.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/session_pool.hpp"
+
+namespace datafix::ledger {
+
+class SqlLedger final : public Ledger {
+  public:
+    SqlLedger(SessionPool::Factory factory, const Key& key);
+
+    int schema_version() override;
+
+    IssuedToken create_user(const NewPerson& person, const AuditEvent& event) override;
+    std::optional<Person> authenticate(std::string_view token) override;
+    std::optional<Person> find_user(UserId id) override;
+    std::optional<Person> find_user_by_email(std::string_view email) override;
+    std::vector<Person> list_users() override;
+    std::int64_t count_users() override;
+    bool set_user_active(UserId id, bool active, const AuditEvent& event) override;
+    std::optional<IssuedToken> rotate_token(UserId id, const AuditEvent& event) override;
+
+    RequestState create_request(const ChangeRequest& request, const AuditEvent& event) override;
+    std::optional<RequestState> load(RequestNumber number) override;
+    std::vector<RequestSummary> list_requests(const RequestFilter& filter) override;
+    TransactResult transact(RequestNumber number, const MutationFn& fn) override;
+
+    AuditEntry append_audit(const AuditEvent& event) override;
+    std::vector<AuditEntry> read_audit(const AuditQuery& query) override;
+    AuditCheck verify_audit() override;
+
+  private:
+    // Each *_in runs inside the caller's transaction on `session`.
+    std::optional<Person> user_where(std::string_view where, const std::vector<SqlValue>& params);
+    AuditEntry append_audit_in(SqlSession& session, const AuditEvent& event);
+    std::optional<RequestState> load_in(SqlSession& session, RequestNumber number, bool lock);
+    void save_in(SqlSession& session, const RequestState& before, const RequestState& after);
+
+    std::string seal_text(const std::string& text) const;
+    std::string open_text(const std::string& sealed) const;
+
+    Key key_;
+    SessionPool pool_;
+};
+
+}  // namespace datafix::ledger
