@@ -1,0 +1,36 @@
+// The one place where a failure becomes an HTTP answer: a 4xx/5xx status from core/error.hpp's
+// http_status and a JSON body {error, rule, message, hint} (plus details such as the SQL guard's
+// reasons). Handlers throw; the route wrapper calls send_error.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/error.hpp"
+#include "workflow/decision.hpp"
+
+namespace datafix::server {
+
+// An Error with the rule that refused the step and optional details for the client.
+class ApiError : public Error {
+  public:
+    ApiError(ErrorCode code, std::string rule, std::string message, std::string hint = {},
+             nlohmann::json details = nullptr);
+    const std::string& rule() const noexcept { return rule_; }
+    const nlohmann::json& details() const noexcept { return details_; }
+
+  private:
+    std::string rule_;
+    nlohmann::json details_;
+};
+
+[[noreturn]] void throw_refusal(const workflow::Refusal& refusal);
+
+nlohmann::json error_body(const Error& error, const std::string& rule,
+                          const nlohmann::json& details);
+void send_error(httplib::Response& res, const Error& error);
+void send_json(httplib::Response& res, const nlohmann::json& body, int status = 200);
+
+}  // namespace datafix::server

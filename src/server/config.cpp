@@ -1,0 +1,400 @@
+// Reading datafix.toml with toml++ and checking it, key by key, so a mistake names its key.
+#include "server/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+Error config_error(const std::string& source, const std::string& key, const std::string& what) {
+    return Error(ErrorCode::config, source + ": " + key + ": " + what,
+                 "fix the key in the configuration file (see examples/datafix.toml)");
+}
+
+std::string resolve_path(const std::string& base_dir, const std::string& path) {
+    if (path.empty() || path.front() == '/' || base_dir.empty()) {
+        return path;
+    }
+    return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+bool is_postgres_url(std::string_view url) {
+    return url.starts_with("postgresql:") || url.starts_with("postgres:");
+}
+
+// Reads the keys of one table, refusing any key it was not asked about: a misspelt key is
+// otherwise silently ignored and its default used.
+class TableReader {
+  public:
+    TableReader(const toml::table& table, std::string prefix, const std::string& source)
+        : table_(table), prefix_(std::move(prefix)), source_(source) {}
+
+    std::string key(std::string_view name) const { return prefix_ + std::string(name); }
+
+    std::optional<std::string> string(std::string_view name) {
+        seen_.insert(std::string(name));
+        const toml::node* node = table_.get(name);
+        if (node == nullptr) {
+            return std::nullopt;
+        }
+        if (auto value = node->value<std::string>(); value && node->is_string()) {
+            return *value;
+        }
+        throw config_error(source_, key(name), "must be a string");
+    }
+
+    std::string required_string(std::string_view name) {
+        auto value = string(name);
+        if (!value || value->empty()) {
+            throw config_error(source_, key(name), "is required");
+        }
+        return *value;
+    }
+
+    std::optional<std::int64_t> integer(std::string_view name) {
+        seen_.insert(std::string(name));
+        const toml::node* node = table_.get(name);
+        if (node == nullptr) {
+            return std::nullopt;
+        }
+        if (!node->is_integer()) {
+            throw config_error(source_, key(name), "must be an integer");
+        }
+        return node->value<std::int64_t>();
+    }
+
+    std::optional<bool> boolean(std::string_view name) {
+        seen_.insert(std::string(name));
+        const toml::node* node = table_.get(name);
+        if (node == nullptr) {
+            return std::nullopt;
+        }
+        if (!node->is_boolean()) {
+            throw config_error(source_, key(name), "must be true or false");
+        }
+        return node->value<bool>();
+    }
+
+    std::optional<std::chrono::milliseconds> duration(std::string_view name) {
+        seen_.insert(std::string(name));
+        const toml::node* node = table_.get(name);
+        if (node == nullptr) {
+            return std::nullopt;
+        }
+        if (node->is_integer()) {
+            return std::chrono::seconds{*node->value<std::int64_t>()};
+        }
+        if (!node->is_string()) {
+            throw config_error(source_, key(name), "must be a duration such as \"30s\" or \"5m\"");
+        }
+        return parse_duration(*node->value<std::string>(), source_ + ": " + key(name));
+    }
+
+    const toml::node* raw(std::string_view name) {
+        seen_.insert(std::string(name));
+        return table_.get(name);
+    }
+
+    void refuse_unknown() const {
+        for (const auto& [k, v] : table_) {
+            if (!seen_.contains(std::string(k.str()))) {
+                throw config_error(source_, key(k.str()), "unknown key");
+            }
+        }
+    }
+
+  private:
+    const toml::table& table_;
+    std::string prefix_;
+    const std::string& source_;
+    std::set<std::string> seen_;
+};
+
+ServerSettings read_server(const toml::table* table, const std::string& source,
+                           const std::string& base_dir) {
+    ServerSettings s;
+    s.ledger_url = resolve_path(base_dir, "datafix.db");
+    s.key_file = resolve_path(base_dir, "datafix.key");
+    s.data_dir = resolve_path(base_dir, "data");
+    if (table == nullptr) {
+        return s;
+    }
+    TableReader r(*table, "server.", source);
+    if (auto v = r.string("listen")) {
+        s.listen = *v;
+    }
+    if (auto v = r.integer("port")) {
+        if (*v < 0 || *v > 65535) {
+            throw config_error(source, r.key("port"), "must be between 0 and 65535");
+        }
+        s.port = static_cast<int>(*v);
+    }
+    if (auto v = r.string("ledger")) {
+        s.ledger_url = is_postgres_url(*v) ? *v : resolve_path(base_dir, *v);
+    }
+    if (auto v = r.string("key_file")) {
+        s.key_file = resolve_path(base_dir, *v);
+    }
+    if (auto v = r.string("data_dir")) {
+        s.data_dir = resolve_path(base_dir, *v);
+    }
+    if (auto v = r.string("log_file")) {
+        s.log_file = resolve_path(base_dir, *v);
+    }
+    if (auto v = r.duration("claim_lease")) {
+        if (v->count() <= 0) {
+            throw config_error(source, r.key("claim_lease"), "must be positive");
+        }
+        s.claim_lease = *v;
+    }
+    if (auto v = r.integer("max_body_bytes")) {
+        if (*v < 1024) {
+            throw config_error(source, r.key("max_body_bytes"), "must be at least 1024");
+        }
+        s.max_body_bytes = static_cast<std::size_t>(*v);
+    }
+    if (auto v = r.integer("worker_threads")) {
+        if (*v < 4 || *v > 1024) {
+            throw config_error(source, r.key("worker_threads"), "must be between 4 and 1024");
+        }
+        s.worker_threads = static_cast<int>(*v);
+    }
+    r.refuse_unknown();
+    return s;
+}
+
+std::map<std::string, std::string> read_session_settings(const toml::node* node,
+                                                         const std::string& key,
+                                                         const std::string& source) {
+    std::map<std::string, std::string> settings;
+    if (node == nullptr) {
+        return settings;
+    }
+    const toml::table* table = node->as_table();
+    if (table == nullptr) {
+        throw config_error(source, key, "must be a table of name = \"value\"");
+    }
+    for (const auto& [k, v] : *table) {
+        std::string name(k.str());
+        // A custom setting has a dot (PostgreSQL's rule for placeholders); refusing the others
+        // keeps role, search_path and the timeouts in datafix's hands.
+        if (name.find('.') == std::string::npos) {
+            throw config_error(source, key + "." + name,
+                               "only custom settings with a dot (such as jwt.claims.sub) may be "
+                               "set here");
+        }
+        if (!v.is_string()) {
+            throw config_error(source, key + "." + name, "must be a string");
+        }
+        settings[name] = *v.value<std::string>();
+    }
+    return settings;
+}
+
+void read_approvals(const toml::node* node, const std::string& key, const std::string& source,
+                    workflow::EnvironmentRules& rules) {
+    if (node == nullptr) {
+        return;
+    }
+    const toml::array* list = node->as_array();
+    if (list == nullptr) {
+        throw config_error(source, key, "must be a list such as [\"pair\", \"product_owner\"]");
+    }
+    bool pair = false;
+    for (const auto& item : *list) {
+        auto name = item.value<std::string>();
+        if (!name) {
+            throw config_error(source, key, "must be a list of strings");
+        }
+        if (*name == "pair") {
+            pair = true;
+        } else if (*name == "product_owner") {
+            rules.needs_product_owner_approval = true;
+        } else {
+            throw config_error(source, key,
+                               "unknown approval \"" + *name + "\" (pair, product_owner)");
+        }
+    }
+    if (!pair) {
+        throw config_error(source, key, "must include \"pair\": every apply needs the pair");
+    }
+}
+
+EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
+                                   const std::string& source) {
+    std::string prefix = "environment[" + std::to_string(index) + "].";
+    TableReader r(table, prefix, source);
+    EnvironmentConfig env;
+    env.target.name = r.required_string("name");
+    for (char c : env.target.name) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+            throw config_error(source, r.key("name"),
+                               "use letters, digits, '-' and '_' only (it appears in URLs)");
+        }
+    }
+    env.rules.name = env.target.name;
+    env.target.conninfo = r.required_string("conninfo");
+    env.target.role = r.required_string("role");
+    env.target.pinned_system_identifier = r.required_string("system_identifier");
+    for (char c : env.target.pinned_system_identifier) {
+        if (!std::isdigit(static_cast<unsigned char>(c))) {
+            throw config_error(source, r.key("system_identifier"),
+                               "must be the digits of pg_control_system()'s system_identifier");
+        }
+    }
+    if (auto v = r.duration("lock_timeout")) {
+        env.target.lock_timeout = *v;
+    }
+    if (auto v = r.duration("statement_timeout")) {
+        env.target.statement_timeout = *v;
+    }
+    if (auto v = r.duration("idle_in_transaction_session_timeout")) {
+        env.target.idle_in_transaction_session_timeout = *v;
+    }
+    if (auto v = r.string("application_name")) {
+        env.target.application_name = *v;
+    }
+    env.target.session_settings =
+        read_session_settings(r.raw("session_settings"), r.key("session_settings"), source);
+    if (auto v = r.boolean("production")) {
+        env.rules.production = *v;
+    }
+    read_approvals(r.raw("approvals"), r.key("approvals"), source, env.rules);
+    if (auto v = r.boolean("backup_required")) {
+        env.rules.needs_backup = *v;
+    }
+    if (auto v = r.duration("backup_max_age")) {
+        env.rules.backup_max_age = std::chrono::duration_cast<std::chrono::minutes>(*v);
+    }
+    r.refuse_unknown();
+    for (auto [name, value] : {std::pair{"lock_timeout", env.target.lock_timeout},
+                               std::pair{"statement_timeout", env.target.statement_timeout},
+                               std::pair{"idle_in_transaction_session_timeout",
+                                         env.target.idle_in_transaction_session_timeout}}) {
+        if (value.count() <= 0) {
+            throw config_error(source, r.key(name), "must be positive: every session is bounded");
+        }
+    }
+    return env;
+}
+
+}  // namespace
+
+std::chrono::milliseconds parse_duration(std::string_view text, const std::string& key) {
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+        ++digits;
+    }
+    std::string_view unit = text.substr(digits);
+    if (digits == 0 || digits > 12) {
+        throw Error(ErrorCode::config, key + ": \"" + std::string(text) + "\" is not a duration",
+                    "write a number with a unit: 1500ms, 30s, 5m, 2h");
+    }
+    std::int64_t n = std::stoll(std::string(text.substr(0, digits)));
+    if (unit == "ms") {
+        return std::chrono::milliseconds{n};
+    }
+    if (unit.empty() || unit == "s") {
+        return std::chrono::seconds{n};
+    }
+    if (unit == "m" || unit == "min") {
+        return std::chrono::minutes{n};
+    }
+    if (unit == "h") {
+        return std::chrono::hours{n};
+    }
+    throw Error(ErrorCode::config, key + ": unknown unit \"" + std::string(unit) + "\"",
+                "write a number with a unit: 1500ms, 30s, 5m, 2h");
+}
+
+workflow::WorkflowConfig Config::workflow() const {
+    workflow::WorkflowConfig wf;
+    for (const auto& env : environments) {
+        wf.environments.push_back(env.rules);
+    }
+    wf.lease = server.claim_lease;
+    return wf;
+}
+
+const EnvironmentConfig* Config::find_environment(std::string_view name) const {
+    for (const auto& env : environments) {
+        if (env.target.name == name) {
+            return &env;
+        }
+    }
+    return nullptr;
+}
+
+Config Config::load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(ErrorCode::config, "cannot read configuration file " + path,
+                    "pass --config with the path of datafix.toml");
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string base = std::filesystem::absolute(path).parent_path().string();
+    Config config = parse(text.str(), path, base);
+    config.path = path;
+    return config;
+}
+
+Config Config::parse(std::string_view text, const std::string& source,
+                     const std::string& base_dir) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        throw Error(ErrorCode::config,
+                    source + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+                        ": " + std::string(e.description()),
+                    "the file must be valid TOML");
+    }
+    Config config;
+    config.path = source;
+    for (const auto& [k, v] : root) {
+        if (k.str() != "server" && k.str() != "environment") {
+            throw config_error(source, std::string(k.str()), "unknown key");
+        }
+    }
+    const toml::node* server_node = root.get("server");
+    if (server_node != nullptr && !server_node->is_table()) {
+        throw config_error(source, "server", "must be a table ([server])");
+    }
+    config.server = read_server(server_node ? server_node->as_table() : nullptr, source, base_dir);
+
+    const toml::node* envs = root.get("environment");
+    const toml::array* list = envs ? envs->as_array() : nullptr;
+    if (list == nullptr || list->empty()) {
+        throw config_error(source, "environment",
+                           "at least one [[environment]] is required, in promotion order");
+    }
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const toml::table* table = (*list)[i].as_table();
+        if (table == nullptr) {
+            throw config_error(source, "environment", "must be an array of tables");
+        }
+        EnvironmentConfig env = read_environment(*table, i, source);
+        if (!names.insert(env.target.name).second) {
+            throw config_error(source, "environment[" + std::to_string(i) + "].name",
+                               "\"" + env.target.name + "\" appears twice");
+        }
+        config.environments.push_back(std::move(env));
+    }
+    return config;
+}
+
+}  // namespace datafix::server

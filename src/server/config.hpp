@@ -1,0 +1,54 @@
+// datafix.toml: the server section (listen address, ledger, key file, image directory, claim
+// lease) and the environments in promotion order, each with its target database and the rules
+// the workflow applies to it. Every mistake is an Error(config) naming the key at fault.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "target/environment_target.hpp"
+#include "workflow/config.hpp"
+
+namespace datafix::server {
+
+struct ServerSettings {
+    std::string listen = "127.0.0.1";
+    int port = 8470;
+    std::string ledger_url;  // SQLite file path (default <config dir>/datafix.db) or postgresql://
+    std::string key_file;    // default <config dir>/datafix.key
+    std::string data_dir;    // sealed image files; default <config dir>/data
+    std::string log_file;    // empty: stderr
+    std::chrono::milliseconds claim_lease{std::chrono::minutes{30}};
+    // Request bodies above this are refused (400). A change file is limited to 1 MiB by the SQL
+    // guard; the JSON around a change and its verify file stays below this.
+    std::size_t max_body_bytes = 3 * 1024 * 1024;
+    int worker_threads = 96;  // HTTP workers; each live watcher holds one
+};
+
+struct EnvironmentConfig {
+    target::EnvironmentTarget target;
+    workflow::EnvironmentRules rules;
+};
+
+struct Config {
+    std::string path;  // the file it was read from
+    ServerSettings server;
+    std::vector<EnvironmentConfig> environments;  // promotion order
+
+    workflow::WorkflowConfig workflow() const;
+    const EnvironmentConfig* find_environment(std::string_view name) const;
+
+    // Reads and validates `path`; relative paths inside are relative to the file's directory.
+    static Config load(const std::string& path);
+    // Same for text already read (`source` names it in messages, `base_dir` resolves paths).
+    static Config parse(std::string_view text, const std::string& source,
+                        const std::string& base_dir);
+};
+
+// "90s", "30m", "2h", "1500ms" or a bare number of seconds.
+std::chrono::milliseconds parse_duration(std::string_view text, const std::string& key);
+
+}  // namespace datafix::server

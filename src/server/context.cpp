@@ -1,0 +1,75 @@
+// The shared server state and the one path of a workflow step.
+#include "server/context.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace datafix::server {
+
+Context::Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> ledger,
+                 std::shared_ptr<spdlog::logger> log)
+    : config_(std::move(config)),
+      key_(key),
+      ledger_(std::move(ledger)),
+      engine_(*ledger_, config_.workflow()),
+      log_(std::move(log)) {}
+
+workflow::Decision Context::perform(ledger::RequestNumber number, const workflow::Action& action,
+                                    const workflow::Actor& actor) {
+    workflow::Decision decision;
+    {
+        std::lock_guard lock(mutex_);
+        decision = engine_.perform(number, action, actor, ledger::wall_clock_now());
+    }
+    std::string name(workflow::action_name(action));
+    if (!decision.allowed()) {
+        log_->info("request {} {} by user {} refused: {}", number, name, actor.id,
+                   decision.refusal->rule);
+        return decision;
+    }
+    nlohmann::json events = nlohmann::json::array();
+    for (const auto& e : decision.events) {
+        events.push_back({{"action", e.action},
+                          {"environment", e.environment},
+                          {"statement_hash", e.statement_hash},
+                          {"evidence_fingerprint", e.evidence_fingerprint},
+                          {"detail", e.detail}});
+    }
+    announce(number, "step",
+             {{"step", name},
+              {"actor", {{"id", actor.id}, {"name", actor.name}}},
+              {"version", decision.state.version},
+              {"audit", events}});
+    return decision;
+}
+
+workflow::Decision Context::create_request(const workflow::NewRequest& request,
+                                           const workflow::Actor& actor) {
+    workflow::Decision decision;
+    {
+        std::lock_guard lock(mutex_);
+        decision = engine_.create_request(request, actor, ledger::wall_clock_now());
+    }
+    if (decision.allowed()) {
+        log_->info("request {} created by user {}", decision.state.request.number, actor.id);
+    } else {
+        log_->info("new request by user {} refused: {}", actor.id, decision.refusal->rule);
+    }
+    return decision;
+}
+
+People Context::people() {
+    People people;
+    std::lock_guard lock(mutex_);
+    for (auto& p : ledger_->list_users()) {
+        people.emplace(p.id, std::move(p));
+    }
+    return people;
+}
+
+void Context::announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data) {
+    std::string step = data.contains("step") ? data["step"].get<std::string>() : type;
+    log_->info("request {} {}: {}", number, type, step);
+    events_.publish(number, type, std::move(data));
+}
+
+}  // namespace datafix::server

@@ -1,0 +1,61 @@
+// What every route shares: the configuration, the key, the ledger and the workflow engine behind
+// one mutex (a ledger connection is used by one thread at a time), the live event hub and the
+// logger. perform() is the single path by which a step reaches the workflow: it stamps the time,
+// publishes the step to watchers and logs it (names, numbers and hashes only).
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include <spdlog/logger.h>
+
+#include "core/crypto.hpp"
+#include "ledger/ledger.hpp"
+#include "server/config.hpp"
+#include "server/event_hub.hpp"
+#include "server/state_json.hpp"
+#include "workflow/decision.hpp"
+#include "workflow/engine.hpp"
+
+namespace datafix::server {
+
+class Context {
+  public:
+    Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> ledger,
+            std::shared_ptr<spdlog::logger> log);
+
+    const Config& config() const { return config_; }
+    const Key& key() const { return key_; }
+    EventHub& events() { return events_; }
+    spdlog::logger& log() { return *log_; }
+
+    // Runs `fn` with the ledger held exclusively.
+    template <class Fn>
+    auto with_ledger(Fn&& fn) {
+        std::lock_guard lock(mutex_);
+        return fn(*ledger_);
+    }
+
+    // One workflow step, now. Allowed steps are published to the request's watchers.
+    workflow::Decision perform(ledger::RequestNumber number, const workflow::Action& action,
+                               const workflow::Actor& actor);
+    workflow::Decision create_request(const workflow::NewRequest& request,
+                                      const workflow::Actor& actor);
+
+    // Everyone, by id, for naming people in views.
+    People people();
+
+    // Publishes `type` to the request's watchers and logs it.
+    void announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data);
+
+  private:
+    Config config_;
+    Key key_;
+    std::mutex mutex_;
+    std::unique_ptr<ledger::Ledger> ledger_;
+    workflow::Engine engine_;
+    EventHub events_;
+    std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace datafix::server

@@ -1,0 +1,365 @@
+// Runs on a target environment, reported step by step through the workflow.
+#include "server/executor.hpp"
+
+#include <filesystem>
+
+#include "server/api_error.hpp"
+#include "server/evidence_file.hpp"
+#include "sql/analysis.hpp"
+#include "target/plan_builder.hpp"
+#include "target/session.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+const ledger::Run& find_run(const ledger::RequestState& state, int number) {
+    for (const auto& run : state.runs) {
+        if (run.number == number) {
+            return run;
+        }
+    }
+    throw ApiError(ErrorCode::not_found, "run-not-found",
+                   "no run " + std::to_string(number) + " on this request");
+}
+
+const ledger::Revision& find_revision(const ledger::RequestState& state, int number) {
+    for (const auto& r : state.revisions) {
+        if (r.number == number) {
+            return r;
+        }
+    }
+    throw ApiError(ErrorCode::internal, "revision-not-found",
+                   "revision " + std::to_string(number) + " is missing");
+}
+
+std::string run_dir(const Config& config, ledger::RequestNumber number) {
+    std::string dir = config.server.data_dir + "/request-" + std::to_string(number);
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+    return dir;
+}
+
+std::string manifest_path(const std::string& dir, int run) {
+    return dir + "/run-" + std::to_string(run) + ".evidence";
+}
+
+std::vector<std::int64_t> counts_of(const target::Evidence& evidence) {
+    std::vector<std::int64_t> counts;
+    for (const auto& s : evidence.statements) {
+        counts.push_back(s.actual_rows);
+    }
+    return counts;
+}
+
+// A failure as stored in the run: the stable code first (shown to everyone), then the message
+// (sealed; may quote values).
+std::string failure_text(const Error& e) {
+    return std::string(code_name(e.code())) + ": " + e.message();
+}
+
+// Everything a run needs, read under the ledger lock once.
+struct RunSetup {
+    ledger::RequestState state;
+    int run = 0;
+    const EnvironmentConfig* environment = nullptr;
+};
+
+RunSetup start(Context& context, ledger::RequestNumber number, const workflow::Action& action,
+               const std::string& environment, const workflow::Actor& actor) {
+    workflow::Decision decision = context.perform(number, action, actor);
+    if (!decision.allowed()) {
+        throw_refusal(*decision.refusal);
+    }
+    RunSetup setup{decision.state, decision.run.value_or(0),
+                   context.config().find_environment(environment)};
+    if (setup.environment == nullptr || setup.run == 0) {
+        throw Error(ErrorCode::internal, "the workflow started no run on " + environment);
+    }
+    return setup;
+}
+
+void finish(Context& context, ledger::RequestNumber number, workflow::FinishRun finish_run,
+            const workflow::Actor& actor) {
+    workflow::Decision decision = context.perform(number, finish_run, actor);
+    if (!decision.allowed()) {
+        context.log().error("request {} run {}: outcome not recorded: {}", number, finish_run.run,
+                            decision.refusal->rule);
+    }
+}
+
+void fail(Context& context, ledger::RequestNumber number, int run, const Error& error,
+          const workflow::Actor& actor) {
+    workflow::FinishRun f;
+    f.run = run;
+    f.outcome = workflow::RunOutcome::failed;
+    f.failure = failure_text(error);
+    finish(context, number, std::move(f), actor);
+    context.announce(number, "run.failed",
+                     {{"run", run}, {"error", std::string(code_name(error.code()))}});
+}
+
+target::BeforeCommit record_in_flight(Context& context, ledger::RequestNumber number, int run,
+                                      const workflow::Actor& actor) {
+    return [&context, number, run, actor](const std::string& xid, int backend_pid) {
+        workflow::RecordInFlight in_flight{run, std::stoll(xid), backend_pid};
+        workflow::Decision decision = context.perform(number, in_flight, actor);
+        if (!decision.allowed()) {
+            throw_refusal(*decision.refusal);
+        }
+    };
+}
+
+nlohmann::json outcome_json(const ledger::RequestState& state, int run, Context& context) {
+    People people = context.people();
+    return run_json(find_run(state, run), people);
+}
+
+// Records a committed / not committed / in-doubt outcome and what the apply captured.
+nlohmann::json record_outcome(Context& context, ledger::RequestNumber number, int run,
+                              const target::Outcome& outcome, const workflow::Actor& actor) {
+    workflow::FinishRun f;
+    f.run = run;
+    std::string dir = run_dir(context.config(), number);
+    switch (outcome.status) {
+        case target::OutcomeStatus::committed:
+            f.outcome = workflow::RunOutcome::succeeded;
+            break;
+        case target::OutcomeStatus::not_committed:
+            f.outcome = workflow::RunOutcome::failed;
+            f.failure = "not_committed: the commit did not happen (" + outcome.resolved_by + ")";
+            break;
+        case target::OutcomeStatus::in_doubt:
+            f.outcome = workflow::RunOutcome::in_doubt;
+            break;
+    }
+    if (!outcome.applied.statements.empty()) {
+        std::string path = manifest_path(dir, run);
+        save_evidence(context.key(), path, outcome.applied);
+        f.before_images_path = path;
+        f.after_images_path = path;
+        f.counts = counts_of(outcome.applied);
+        f.verify_results = verify_results_text(outcome.applied);
+    }
+    finish(context, number, std::move(f), actor);
+    nlohmann::json summary = {
+        {"run", run},
+        {"status", outcome.status == target::OutcomeStatus::committed  ? "committed"
+                   : outcome.status == target::OutcomeStatus::in_doubt ? "in_doubt"
+                                                                       : "not_committed"},
+        {"resolved_by", outcome.resolved_by},
+        {"xid", outcome.xid}};
+    if (!outcome.applied.statements.empty()) {
+        summary["evidence"] = evidence_summary(outcome.applied);
+    }
+    context.announce(number, "run.finished", summary);
+    return summary;
+}
+
+}  // namespace
+
+target::ChangePlan change_plan(const ledger::Revision& revision, const std::string& name) {
+    sql::Analysis change = sql::analyze(revision.change_sql, sql::FileRole::change, "change.sql");
+    if (change.statements.size() != revision.statements.size()) {
+        throw ApiError(ErrorCode::internal, "stored-change-mismatch",
+                       "the stored change no longer has the statements it was attached with",
+                       "attach a new revision (datafix change)");
+    }
+    std::vector<std::optional<long long>> expected;
+    for (const auto& s : revision.statements) {
+        expected.push_back(s.expected_rows);
+    }
+    std::optional<sql::Analysis> verify;
+    if (revision.verify_sql.find_first_not_of(" \t\r\n") != std::string::npos) {
+        verify = sql::analyze(revision.verify_sql, sql::FileRole::verify, "verify.sql");
+    }
+    target::ChangePlan plan =
+        target::build_change_plan(name, change, expected, verify ? &*verify : nullptr);
+    return plan;
+}
+
+Executor::Executor(Context& context) : context_(context) {}
+
+nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string& environment,
+                                 const workflow::Actor& actor) {
+    RunSetup setup =
+        start(context_, number, workflow::StartPreview{environment}, environment, actor);
+    context_.announce(number, "run.started",
+                      {{"run", setup.run}, {"kind", "preview"}, {"environment", environment}});
+    try {
+        const ledger::Revision& revision = *setup.state.current_revision();
+        target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
+        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        target::Session session = target::Session::open(setup.environment->target);
+        target::Evidence evidence = session.preview(plan, images);
+
+        std::string path = manifest_path(images.directory(), setup.run);
+        save_evidence(context_.key(), path, evidence);
+        workflow::FinishRun f;
+        f.run = setup.run;
+        f.outcome = workflow::RunOutcome::succeeded;
+        f.counts = counts_of(evidence);
+        f.fingerprint = evidence.fingerprint;
+        f.before_images_path = path;
+        f.after_images_path = path;
+        f.verify_results = verify_results_text(evidence);
+        finish(context_, number, std::move(f), actor);
+        nlohmann::json summary = evidence_summary(evidence);
+        context_.announce(number, "run.finished",
+                          {{"run", setup.run}, {"status", "previewed"}, {"evidence", summary}});
+        return {{"run", setup.run}, {"status", "previewed"}, {"evidence", summary}};
+    } catch (const Error& e) {
+        fail(context_, number, setup.run, e, actor);
+        throw;
+    } catch (const std::exception& e) {
+        fail(context_, number, setup.run, Error(ErrorCode::internal, e.what()), actor);
+        throw;
+    }
+}
+
+nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& environment,
+                               const std::string& fingerprint, const workflow::Actor& actor) {
+    RunSetup setup =
+        start(context_, number, workflow::StartApply{environment, fingerprint}, environment, actor);
+    context_.announce(number, "run.started",
+                      {{"run", setup.run}, {"kind", "apply"}, {"environment", environment}});
+    try {
+        const ledger::Revision& revision = *setup.state.current_revision();
+        const ledger::Run* preview = nullptr;
+        for (const auto& run : setup.state.runs) {
+            if (run.kind == ledger::RunKind::preview && run.environment == environment &&
+                run.revision == revision.number && run.fingerprint == fingerprint &&
+                run.state == ledger::RunState::succeeded) {
+                preview = &run;
+            }
+        }
+        if (preview == nullptr) {
+            throw ApiError(ErrorCode::rule, "evidence-required",
+                           "the approved preview's evidence is missing");
+        }
+        target::Evidence approved = load_evidence(context_.key(), preview->before_images_path);
+        target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
+        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        target::Session session = target::Session::open(setup.environment->target);
+        target::Outcome outcome = session.apply(
+            plan, approved, images, record_in_flight(context_, number, setup.run, actor));
+        nlohmann::json summary = record_outcome(context_, number, setup.run, outcome, actor);
+        if (outcome.status == target::OutcomeStatus::in_doubt) {
+            throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
+                           "the commit of run " + std::to_string(setup.run) +
+                               " was sent and its outcome is not known yet",
+                           "resolve it: datafix resolve " + std::to_string(number) + " " +
+                               std::to_string(setup.run),
+                           summary);
+        }
+        if (outcome.status == target::OutcomeStatus::not_committed) {
+            throw ApiError(ErrorCode::database, "not-committed",
+                           "the apply did not commit; nothing changed",
+                           "preview again and ask the pair to approve", summary);
+        }
+        return summary;
+    } catch (const ApiError& e) {
+        if (e.code() != ErrorCode::in_doubt && e.rule() != "not-committed") {
+            fail(context_, number, setup.run, e, actor);
+        }
+        throw;
+    } catch (const Error& e) {
+        fail(context_, number, setup.run, e, actor);
+        throw;
+    } catch (const std::exception& e) {
+        fail(context_, number, setup.run, Error(ErrorCode::internal, e.what()), actor);
+        throw;
+    }
+}
+
+nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string& environment,
+                                const workflow::Actor& actor) {
+    RunSetup setup =
+        start(context_, number, workflow::StartRevert{environment}, environment, actor);
+    context_.announce(number, "run.started",
+                      {{"run", setup.run}, {"kind", "revert"}, {"environment", environment}});
+    try {
+        const ledger::Run& run = find_run(setup.state, setup.run);
+        const ledger::Run& applied_run = find_run(setup.state, run.applies_run);
+        target::Evidence applied = load_evidence(context_.key(), applied_run.before_images_path);
+        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        target::Session session = target::Session::open(setup.environment->target);
+        target::Evidence rehearsal = session.preview_revert(applied, images);
+        target::Outcome outcome = session.apply_revert(
+            applied, rehearsal, images, record_in_flight(context_, number, setup.run, actor));
+        nlohmann::json summary = record_outcome(context_, number, setup.run, outcome, actor);
+        if (outcome.status == target::OutcomeStatus::in_doubt) {
+            throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
+                           "the commit of the revert was sent and its outcome is not known yet",
+                           "resolve it: datafix resolve " + std::to_string(number) + " " +
+                               std::to_string(setup.run),
+                           summary);
+        }
+        return summary;
+    } catch (const ApiError& e) {
+        if (e.code() != ErrorCode::in_doubt) {
+            fail(context_, number, setup.run, e, actor);
+        }
+        throw;
+    } catch (const Error& e) {
+        fail(context_, number, setup.run, e, actor);
+        throw;
+    } catch (const std::exception& e) {
+        fail(context_, number, setup.run, Error(ErrorCode::internal, e.what()), actor);
+        throw;
+    }
+}
+
+nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
+                                 const workflow::Actor& actor) {
+    auto state = context_.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
+    if (!state) {
+        throw ApiError(ErrorCode::not_found, "request-not-found",
+                       "no request " + std::to_string(number));
+    }
+    const ledger::Run& run = find_run(*state, run_number);
+    if (run.state != ledger::RunState::in_doubt) {
+        throw ApiError(ErrorCode::rule, "run-not-in-doubt",
+                       "run " + std::to_string(run_number) + " is not in doubt");
+    }
+    const EnvironmentConfig* env = context_.config().find_environment(run.environment);
+    if (env == nullptr) {
+        throw Error(ErrorCode::config, "environment " + run.environment + " is not configured");
+    }
+    // The images of what was approved: the apply's own when it captured them, else the
+    // preview's (an apply that lost its COMMIT captured the same rows).
+    std::string path = run.before_images_path;
+    if (path.empty()) {
+        for (const auto& r : state->runs) {
+            if (r.kind == ledger::RunKind::preview && r.environment == run.environment &&
+                r.fingerprint == run.fingerprint && !r.before_images_path.empty()) {
+                path = r.before_images_path;
+            }
+        }
+    }
+    if (path.empty()) {
+        throw Error(ErrorCode::in_doubt, "no images to resolve run " + std::to_string(run_number),
+                    "ask an administrator to check the database by hand");
+    }
+    target::Evidence applied = load_evidence(context_.key(), path);
+    target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+    target::Session session = target::Session::open(env->target);
+    target::Outcome outcome = session.resolve_in_doubt(
+        run.xid ? std::to_string(*run.xid) : std::string(), applied, images);
+    if (outcome.status == target::OutcomeStatus::in_doubt) {
+        throw Error(ErrorCode::in_doubt, "run " + std::to_string(run_number) + " is still in doubt",
+                    "try again when the database is reachable");
+    }
+    bool committed = outcome.status == target::OutcomeStatus::committed;
+    workflow::Decision decision =
+        context_.perform(number, workflow::ResolveInDoubt{run_number, committed}, actor);
+    if (!decision.allowed()) {
+        throw_refusal(*decision.refusal);
+    }
+    return {{"run", run_number},
+            {"status", committed ? "committed" : "rolled_back"},
+            {"resolved_by", outcome.resolved_by}};
+}
+
+}  // namespace datafix::server

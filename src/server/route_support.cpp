@@ -1,0 +1,142 @@
+// Authentication, body parsing and error answers shared by all routes.
+#include "server/route_support.hpp"
+
+#include <algorithm>
+
+#include "server/api_error.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+std::string bearer_token(const httplib::Request& req) {
+    std::string header = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (header.size() <= prefix.size() ||
+        !std::equal(prefix.begin(), prefix.end(), header.begin(),
+                    [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        return {};
+    }
+    return header.substr(prefix.size());
+}
+
+}  // namespace
+
+ledger::Person authenticate(Context& context, const httplib::Request& req) {
+    std::string token = bearer_token(req);
+    if (token.empty()) {
+        throw ApiError(ErrorCode::unauthenticated, "token-required", "no bearer token was sent",
+                       "set DATAFIX_TOKEN or run datafix login --token");
+    }
+    auto person = context.with_ledger([&](ledger::Ledger& l) { return l.authenticate(token); });
+    if (!person) {
+        throw ApiError(ErrorCode::unauthenticated, "token-invalid",
+                       "the token is unknown, revoked or belongs to a deactivated person",
+                       "ask an administrator for a new token (datafix users rotate-token)");
+    }
+    return *person;
+}
+
+httplib::Server::Handler authed(Context& context, AuthedHandler handler) {
+    return [&context, handler = std::move(handler)](const httplib::Request& req,
+                                                    httplib::Response& res) {
+        try {
+            ledger::Person person = authenticate(context, req);
+            handler(req, res, person);
+        } catch (const Error& e) {
+            send_error(res, e);
+        } catch (const nlohmann::json::exception& e) {
+            send_error(res, Error(ErrorCode::invalid_input, "malformed request body field",
+                                  "send the fields this route documents"));
+        } catch (const std::exception& e) {
+            context.log().error("{} {}: internal error: {}", req.method, req.path, e.what());
+            send_error(res, Error(ErrorCode::internal, "internal error",
+                                  "see the server log; report it if it repeats"));
+        }
+    };
+}
+
+nlohmann::json json_body(const Context& context, const httplib::Request& req) {
+    if (req.body.size() > context.config().server.max_body_bytes) {
+        throw ApiError(ErrorCode::invalid_input, "body-too-large",
+                       "the request body has " + std::to_string(req.body.size()) +
+                           " bytes; the limit is " +
+                           std::to_string(context.config().server.max_body_bytes),
+                       "a change file is at most 1 MiB");
+    }
+    if (req.body.empty()) {
+        return nlohmann::json::object();
+    }
+    nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        throw ApiError(ErrorCode::invalid_input, "malformed-json",
+                       "the request body is not a JSON object",
+                       "send Content-Type: application/json");
+    }
+    return body;
+}
+
+std::string string_field(const nlohmann::json& body, const char* name, bool required) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) {
+        if (required) {
+            throw ApiError(ErrorCode::invalid_input, "field-required",
+                           std::string("field \"") + name + "\" is required");
+        }
+        return {};
+    }
+    if (!it->is_string()) {
+        throw ApiError(ErrorCode::invalid_input, "field-type",
+                       std::string("field \"") + name + "\" must be a string");
+    }
+    return it->get<std::string>();
+}
+
+std::optional<std::int64_t> int_field(const nlohmann::json& body, const char* name) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) {
+        return std::nullopt;
+    }
+    if (!it->is_number_integer()) {
+        throw ApiError(ErrorCode::invalid_input, "field-type",
+                       std::string("field \"") + name + "\" must be an integer");
+    }
+    return it->get<std::int64_t>();
+}
+
+bool bool_field(const nlohmann::json& body, const char* name) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) {
+        return false;
+    }
+    if (!it->is_boolean()) {
+        throw ApiError(ErrorCode::invalid_input, "field-type",
+                       std::string("field \"") + name + "\" must be true or false");
+    }
+    return it->get<bool>();
+}
+
+std::int64_t path_number(const httplib::Request& req, std::size_t group) {
+    try {
+        return std::stoll(req.matches[static_cast<int>(group)].str());
+    } catch (const std::exception&) {
+        throw ApiError(ErrorCode::invalid_input, "path-number", "the path needs a number");
+    }
+}
+
+std::string path_text(const httplib::Request& req, std::size_t group) {
+    return req.matches[static_cast<int>(group)].str();
+}
+
+void require_role(const ledger::Person& person, std::initializer_list<ledger::Role> roles,
+                  const std::string& what) {
+    if (std::find(roles.begin(), roles.end(), person.role) != roles.end()) {
+        return;
+    }
+    throw ApiError(
+        ErrorCode::forbidden, "role",
+        std::string("a ") + std::string(ledger::role_name(person.role)) + " may not " + what,
+        "ask someone with the right role");
+}
+
+}  // namespace datafix::server

@@ -1,0 +1,44 @@
+// What every route does the same way: authenticate the bearer token, parse a size-limited JSON
+// body, read path numbers, and turn any exception into the one error answer (api_error.hpp).
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "ledger/person.hpp"
+#include "ledger/request_state.hpp"
+#include "server/context.hpp"
+
+namespace datafix::server {
+
+using AuthedHandler =
+    std::function<void(const httplib::Request&, httplib::Response&, const ledger::Person&)>;
+
+// Authenticates, runs `handler`, and answers any exception as a JSON error.
+httplib::Server::Handler authed(Context& context, AuthedHandler handler);
+
+// The active person holding the request's bearer token; Error(unauthenticated) otherwise.
+ledger::Person authenticate(Context& context, const httplib::Request& req);
+
+// The body as a JSON object; Error(invalid_input) when oversized, malformed or not an object.
+nlohmann::json json_body(const Context& context, const httplib::Request& req);
+
+// Typed fields of a body; Error(invalid_input) naming the field when absent or of another type.
+std::string string_field(const nlohmann::json& body, const char* name, bool required = true);
+std::optional<std::int64_t> int_field(const nlohmann::json& body, const char* name);
+bool bool_field(const nlohmann::json& body, const char* name);
+
+// The n-th regex group of the path as a number.
+std::int64_t path_number(const httplib::Request& req, std::size_t group);
+std::string path_text(const httplib::Request& req, std::size_t group);
+
+// Error(forbidden) unless the person has one of `roles`.
+void require_role(const ledger::Person& person, std::initializer_list<ledger::Role> roles,
+                  const std::string& what);
+
+}  // namespace datafix::server

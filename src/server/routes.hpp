@@ -1,0 +1,18 @@
+// The HTTP API, one function per group of routes (each in its own routes_<group>.cpp).
+#pragma once
+
+#include <httplib.h>
+
+#include "server/context.hpp"
+#include "server/executor.hpp"
+
+namespace datafix::server {
+
+void add_user_routes(httplib::Server& http, Context& context);
+void add_request_routes(httplib::Server& http, Context& context);
+void add_run_routes(httplib::Server& http, Context& context, Executor& executor);
+void add_evidence_routes(httplib::Server& http, Context& context);
+void add_audit_routes(httplib::Server& http, Context& context);
+void add_event_routes(httplib::Server& http, Context& context);
+
+}  // namespace datafix::server

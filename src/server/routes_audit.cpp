@@ -1,0 +1,42 @@
+// The audit trail: read (hashes, counts, normalized names only) and verify the hash chain.
+#include "server/api_error.hpp"
+#include "server/route_support.hpp"
+#include "server/routes.hpp"
+
+namespace datafix::server {
+
+void add_audit_routes(httplib::Server& http, Context& context) {
+    http.Get("/api/audit", authed(context, [&context](const auto& req, auto& res, const auto&) {
+                 ledger::AuditQuery query;
+                 if (req.has_param("request")) {
+                     query.request = std::atoll(req.get_param_value("request").c_str());
+                 }
+                 if (req.has_param("after")) {
+                     query.after_seq = std::atoll(req.get_param_value("after").c_str());
+                 }
+                 if (req.has_param("limit")) {
+                     query.limit =
+                         std::clamp(std::atoi(req.get_param_value("limit").c_str()), 1, 10000);
+                 }
+                 auto entries =
+                     context.with_ledger([&](ledger::Ledger& l) { return l.read_audit(query); });
+                 People people = context.people();
+                 nlohmann::json list = nlohmann::json::array();
+                 for (const auto& e : entries) {
+                     list.push_back(audit_json(e, people));
+                 }
+                 send_json(res, {{"entries", list}});
+             }));
+
+    http.Get("/api/audit/verify", authed(context, [&context](const auto&, auto& res, const auto&) {
+                 auto check =
+                     context.with_ledger([](ledger::Ledger& l) { return l.verify_audit(); });
+                 nlohmann::json body = {{"intact", check.intact},
+                                        {"entries", check.entries},
+                                        {"seq", check.seq ? nlohmann::json(*check.seq) : nullptr},
+                                        {"reason", check.reason}};
+                 send_json(res, body);
+             }));
+}
+
+}  // namespace datafix::server

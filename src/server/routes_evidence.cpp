@@ -1,0 +1,118 @@
+// A run's evidence. Its summary (tables, counts, keys, digests) is for everyone signed in; the
+// decrypted before/after images, verify results and the database's failure message only for the
+// people of the request: the driver, the pair and the requesting product owner.
+#include "server/api_error.hpp"
+#include "server/evidence_file.hpp"
+#include "server/route_support.hpp"
+#include "server/routes.hpp"
+#include "target/copy_text.hpp"
+#include "target/image_store.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+// Enough rows to review by eye; the counts and digests cover the rest.
+constexpr long kMaxRowsShown = 500;
+
+bool may_see_images(const ledger::RequestState& state, const ledger::Person& person) {
+    if (state.claim && state.claim->driver == person.id) {
+        return true;
+    }
+    if (state.pair && state.pair->pair == person.id) {
+        return true;
+    }
+    return state.request.requested_by == person.id;
+}
+
+nlohmann::json read_rows(target::ImageStore& store, const target::ImageFile& file,
+                         bool& truncated) {
+    nlohmann::json rows = nlohmann::json::array();
+    if (file.path.empty()) {
+        return rows;
+    }
+    target::ImageReader reader(store, file);
+    std::string row;
+    while (reader.next(row)) {
+        if (static_cast<long>(rows.size()) >= kMaxRowsShown) {
+            truncated = true;
+            break;
+        }
+        nlohmann::json cells = nlohmann::json::array();
+        for (auto field : target::split_copy_fields(row)) {
+            auto value = target::decode_copy_field(field);
+            cells.push_back(value ? nlohmann::json(*value) : nullptr);
+        }
+        rows.push_back(std::move(cells));
+    }
+    return rows;
+}
+
+}  // namespace
+
+void add_evidence_routes(httplib::Server& http, Context& context) {
+    http.Get(R"(/api/requests/(\d+)/runs/(\d+)(/images)?)",
+             authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                 ledger::RequestNumber number = path_number(req, 1);
+                 int run_number = static_cast<int>(path_number(req, 2));
+                 bool images = !path_text(req, 3).empty();
+                 auto state =
+                     context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
+                 if (!state) {
+                     throw ApiError(ErrorCode::not_found, "request-not-found",
+                                    "no request " + std::to_string(number));
+                 }
+                 const ledger::Run* run = nullptr;
+                 for (const auto& r : state->runs) {
+                     if (r.number == run_number) {
+                         run = &r;
+                     }
+                 }
+                 if (run == nullptr) {
+                     throw ApiError(ErrorCode::not_found, "run-not-found",
+                                    "no run " + std::to_string(run_number));
+                 }
+                 if (images && !may_see_images(*state, actor)) {
+                     throw ApiError(ErrorCode::forbidden, "images-private",
+                                    "row images are shown to the driver, the pair and the "
+                                    "requesting product owner only",
+                                    "ask the driver to show them");
+                 }
+                 nlohmann::json body = {{"run", run_json(*run, context.people())}};
+                 if (run->before_images_path.empty()) {
+                     send_json(res, body);
+                     return;
+                 }
+                 target::Evidence evidence = load_evidence(context.key(), run->before_images_path);
+                 body["evidence"] = evidence_summary(evidence);
+                 if (!images) {
+                     send_json(res, body);
+                     return;
+                 }
+                 context.log().info("request {} run {}: images shown to user {}", number,
+                                    run_number, actor.id);
+                 target::ImageStore store(context.key(), context.config().server.data_dir);
+                 nlohmann::json statements = nlohmann::json::array();
+                 for (const auto& s : evidence.statements) {
+                     bool truncated = false;
+                     nlohmann::json before = read_rows(store, s.before, truncated);
+                     nlohmann::json after = read_rows(store, s.after, truncated);
+                     statements.push_back(
+                         {{"index", s.index},
+                          {"table", s.schema.empty() ? s.table : s.schema + "." + s.table},
+                          {"columns", s.columns},
+                          {"key_columns", s.key_columns},
+                          {"before", before},
+                          {"after", after},
+                          {"truncated", truncated}});
+                 }
+                 body["images"] = statements;
+                 body["verify"] = run->verify_results.empty()
+                                      ? nlohmann::json(nullptr)
+                                      : nlohmann::json::parse(run->verify_results, nullptr, false);
+                 body["failure_message"] = run->failure;
+                 send_json(res, body);
+             }));
+}
+
+}  // namespace datafix::server

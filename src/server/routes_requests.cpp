@@ -1,0 +1,223 @@
+// Change requests: create, list, show, and the people steps (claim, release, hand-over, pair,
+// leave, cancel, product-owner approval) plus attaching a revision through the SQL guard.
+#include "core/hash.hpp"
+#include "server/api_error.hpp"
+#include "server/route_support.hpp"
+#include "server/routes.hpp"
+#include "sql/analysis.hpp"
+#include "sql/analysis_json.hpp"
+#include "workflow/decide.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+ledger::RequestState load_state(Context& context, ledger::RequestNumber number) {
+    auto state = context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
+    if (!state) {
+        throw ApiError(ErrorCode::not_found, "request-not-found",
+                       "no request " + std::to_string(number), "list requests with datafix list");
+    }
+    return *state;
+}
+
+void answer_state(Context& context, httplib::Response& res, const ledger::RequestState& state,
+                  int status = 200) {
+    send_json(
+        res,
+        state_json(state, context.people(), context.config().workflow(), ledger::wall_clock_now()),
+        status);
+}
+
+// Performs a step and answers with the new state, or the refusal.
+void step(Context& context, httplib::Response& res, ledger::RequestNumber number,
+          const workflow::Action& action, const ledger::Person& actor) {
+    workflow::Decision decision = context.perform(number, action, actor);
+    if (!decision.allowed()) {
+        throw_refusal(*decision.refusal);
+    }
+    answer_state(context, res, decision.state);
+}
+
+ledger::Person find_person(Context& context, const nlohmann::json& body, const char* field) {
+    auto it = body.find(field);
+    std::optional<ledger::Person> person;
+    if (it != body.end() && it->is_number_integer()) {
+        ledger::UserId id = it->get<ledger::UserId>();
+        person = context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
+    } else {
+        std::string email = string_field(body, field);
+        person =
+            context.with_ledger([&](ledger::Ledger& l) { return l.find_user_by_email(email); });
+    }
+    if (!person) {
+        throw ApiError(ErrorCode::not_found, "user-not-found",
+                       std::string("no such person for \"") + field + "\"",
+                       "name them by email (datafix users list)");
+    }
+    return *person;
+}
+
+// The SQL guard's refusal, with its reasons per statement (normalized text and rules only).
+[[noreturn]] void refuse_analysis(const sql::Analysis& analysis) {
+    std::string rule;
+    std::string message;
+    std::string hint;
+    for (const auto& s : analysis.statements) {
+        if (!s.verdict.allowed) {
+            rule = s.verdict.rule;
+            message = analysis.file + ":" + std::to_string(s.line) + ":" +
+                      std::to_string(s.column) + ": " + s.verdict.reason;
+            hint = s.verdict.hint;
+            break;
+        }
+    }
+    throw ApiError(ErrorCode::refused, rule, message, hint, sql::to_json(analysis));
+}
+
+workflow::AttachRevision build_revision(const nlohmann::json& body) {
+    workflow::AttachRevision revision;
+    revision.change_sql = string_field(body, "change_sql");
+    revision.verify_sql = string_field(body, "verify_sql", false);
+    revision.all_rows = bool_field(body, "all_rows");
+    sql::Analysis change = sql::analyze(revision.change_sql, sql::FileRole::change,
+                                        string_field(body, "change_name", false).empty()
+                                            ? "change.sql"
+                                            : string_field(body, "change_name", false));
+    if (!change.all_allowed()) {
+        refuse_analysis(change);
+    }
+    if (revision.verify_sql.find_first_not_of(" \t\r\n") != std::string::npos) {
+        sql::Analysis verify = sql::analyze(revision.verify_sql, sql::FileRole::verify,
+                                            string_field(body, "verify_name", false).empty()
+                                                ? "verify.sql"
+                                                : string_field(body, "verify_name", false));
+        if (!verify.all_allowed()) {
+            refuse_analysis(verify);
+        }
+    }
+    auto expected = body.find("expected");
+    if (expected == body.end() || !expected->is_array()) {
+        throw ApiError(ErrorCode::invalid_input, "expected-counts",
+                       "\"expected\" must list the expected row count of each statement",
+                       "pass --expect 1,1 (one count per statement)");
+    }
+    if (expected->size() != change.statements.size()) {
+        throw ApiError(ErrorCode::invalid_input, "expected-counts",
+                       "the change has " + std::to_string(change.statements.size()) +
+                           " statements but " + std::to_string(expected->size()) +
+                           " expected counts were given",
+                       "give one count per statement, in file order");
+    }
+    for (std::size_t i = 0; i < change.statements.size(); ++i) {
+        const auto& s = change.statements[i];
+        const auto& count = (*expected)[i];
+        if (!count.is_number_integer() || count.get<std::int64_t>() < 0) {
+            throw ApiError(ErrorCode::invalid_input, "expected-counts",
+                           "expected counts must be whole numbers of rows");
+        }
+        revision.statements.push_back(
+            {s.normalized, s.fingerprint, sha256_hex(s.text), count.get<std::int64_t>()});
+    }
+    return revision;
+}
+
+}  // namespace
+
+void add_request_routes(httplib::Server& http, Context& context) {
+    http.Post("/api/requests",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  workflow::NewRequest request;
+                  request.title = string_field(body, "title");
+                  request.reason = string_field(body, "reason", false);
+                  request.requested_date = string_field(body, "requested_date", false);
+                  request.ticket = string_field(body, "ticket", false);
+                  std::optional<ledger::Person> requester;
+                  if (body.contains("requested_by") && !body["requested_by"].is_null()) {
+                      requester = find_person(context, body, "requested_by");
+                      request.requested_by = requester->id;
+                  }
+                  workflow::Decision decision = context.create_request(request, actor);
+                  if (!decision.allowed()) {
+                      throw_refusal(*decision.refusal);
+                  }
+                  answer_state(context, res, decision.state, 201);
+              }));
+
+    http.Get(
+        "/api/requests", authed(context, [&context](const auto& req, auto& res, const auto&) {
+            ledger::RequestFilter filter;
+            if (req.has_param("status")) {
+                auto status = ledger::parse_status(req.get_param_value("status"));
+                if (!status) {
+                    throw ApiError(ErrorCode::invalid_input, "unknown-status", "unknown status",
+                                   "use open, done or cancelled");
+                }
+                filter.status = status;
+            }
+            if (req.has_param("limit")) {
+                filter.limit = std::clamp(std::atoi(req.get_param_value("limit").c_str()), 1, 1000);
+            }
+            auto list =
+                context.with_ledger([&](ledger::Ledger& l) { return l.list_requests(filter); });
+            People people = context.people();
+            nlohmann::json rows = nlohmann::json::array();
+            auto now = ledger::wall_clock_now();
+            for (const auto& s : list) {
+                rows.push_back(summary_json(s, people, now));
+            }
+            send_json(res, {{"requests", rows}});
+        }));
+
+    http.Get(R"(/api/requests/(\d+))",
+             authed(context, [&context](const auto& req, auto& res, const auto&) {
+                 answer_state(context, res, load_state(context, path_number(req, 1)));
+             }));
+
+    http.Post(R"(/api/requests/(\d+)/(claim|release|pair|leave))",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  json_body(context, req);  // refuses an oversized or malformed body
+                  std::string verb = path_text(req, 2);
+                  workflow::Action action = workflow::ClaimRequest{};
+                  if (verb == "release") {
+                      action = workflow::ReleaseClaim{};
+                  } else if (verb == "pair") {
+                      action = workflow::JoinPair{};
+                  } else if (verb == "leave") {
+                      action = workflow::LeavePair{};
+                  }
+                  step(context, res, path_number(req, 1), action, actor);
+              }));
+
+    http.Post(R"(/api/requests/(\d+)/handover)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  ledger::Person to = find_person(context, body, "to");
+                  step(context, res, path_number(req, 1), workflow::HandOver{to}, actor);
+              }));
+
+    http.Post(R"(/api/requests/(\d+)/cancel)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  step(context, res, path_number(req, 1),
+                       workflow::CancelRequest{string_field(body, "reason", false)}, actor);
+              }));
+
+    http.Post(R"(/api/requests/(\d+)/approve-production)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  step(context, res, path_number(req, 1),
+                       workflow::ApproveProduction{string_field(body, "revision_hash")}, actor);
+              }));
+
+    http.Post(R"(/api/requests/(\d+)/revisions)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  ledger::RequestNumber number = path_number(req, 1);
+                  load_state(context, number);  // 404 before the guard's verdicts
+                  step(context, res, number, build_revision(body), actor);
+              }));
+}
+
+}  // namespace datafix::server

@@ -1,0 +1,59 @@
+// Runs on an environment (preview, apply, revert, in-doubt resolution) and the pair's approvals
+// of evidence and of an emergency revert.
+#include "server/api_error.hpp"
+#include "server/route_support.hpp"
+#include "server/routes.hpp"
+
+namespace datafix::server {
+
+void add_run_routes(httplib::Server& http, Context& context, Executor& executor) {
+    const char* env_path = R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/)";
+
+    http.Post(std::string(env_path) + "preview",
+              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+                  json_body(context, req);
+                  send_json(res, executor.preview(path_number(req, 1), path_text(req, 2), actor));
+              }));
+
+    http.Post(std::string(env_path) + "apply",
+              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  send_json(res, executor.apply(path_number(req, 1), path_text(req, 2),
+                                                string_field(body, "fingerprint"), actor));
+              }));
+
+    http.Post(std::string(env_path) + "revert",
+              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+                  json_body(context, req);
+                  send_json(res, executor.revert(path_number(req, 1), path_text(req, 2), actor));
+              }));
+
+    http.Post(
+        std::string(env_path) + "(approve|approve-revert)",
+        authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+            nlohmann::json body = json_body(context, req);
+            ledger::RequestNumber number = path_number(req, 1);
+            std::string environment = path_text(req, 2);
+            workflow::Action action =
+                workflow::ApproveEmergencyRevert{environment, string_field(body, "revision_hash")};
+            if (path_text(req, 3) == "approve") {
+                action = workflow::ApproveEvidence{environment, string_field(body, "revision_hash"),
+                                                   string_field(body, "fingerprint")};
+            }
+            workflow::Decision decision = context.perform(number, action, actor);
+            if (!decision.allowed()) {
+                throw_refusal(*decision.refusal);
+            }
+            send_json(res, state_json(decision.state, context.people(), context.config().workflow(),
+                                      ledger::wall_clock_now()));
+        }));
+
+    http.Post(R"(/api/requests/(\d+)/runs/(\d+)/resolve)",
+              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+                  json_body(context, req);
+                  send_json(res, executor.resolve(path_number(req, 1),
+                                                  static_cast<int>(path_number(req, 2)), actor));
+              }));
+}
+
+}  // namespace datafix::server

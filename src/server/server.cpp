@@ -1,0 +1,131 @@
+// The server's lifetime: logger, key, ledger, routes, the listening socket, and a clean stop.
+#include "server/server.hpp"
+
+#include <httplib.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "server/api_error.hpp"
+#include "server/context.hpp"
+#include "server/executor.hpp"
+#include "server/routes.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+// Set by the signal handler (which may do nothing else safely); a thread watches it and stops
+// the server after ending the live streams, whose workers would otherwise keep it waiting.
+volatile std::sig_atomic_t stop_requested = 0;
+
+extern "C" void stop_on_signal(int) {
+    stop_requested = 1;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const ServerSettings& settings) {
+    std::shared_ptr<spdlog::logger> log;
+    if (settings.log_file.empty()) {
+        log = spdlog::stderr_color_mt("datafix");
+    } else {
+        log = spdlog::basic_logger_mt("datafix", settings.log_file);
+    }
+    log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    log->flush_on(spdlog::level::info);
+    return log;
+}
+
+void add_plain_routes(httplib::Server& http, Context& context) {
+    http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+        send_json(res, {{"status", "ok"}, {"version", DATAFIX_VERSION}});
+    });
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) {
+            return;
+        }
+        ErrorCode code = ErrorCode::not_found;
+        std::string message = "no such route";
+        if (res.status == 413) {
+            code = ErrorCode::invalid_input;
+            message = "the request body is too large";
+        } else if (res.status == 400) {
+            code = ErrorCode::invalid_input;
+            message = "malformed request";
+        } else if (res.status != 404) {
+            code = ErrorCode::internal;
+            message = "request failed";
+        }
+        send_error(res, Error(code, message, "see datafix --help for the API's clients"));
+    });
+}
+
+}  // namespace
+
+int serve(const Config& config) {
+    auto log = make_logger(config.server);
+    Key key = Key::load_file(config.server.key_file);
+    std::filesystem::create_directories(config.server.data_dir);
+    std::filesystem::permissions(config.server.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
+    auto ledger = ledger::Ledger::open(config.server.ledger_url, key);
+    Context context(config, key, std::move(ledger), log);
+    Executor executor(context);
+
+    httplib::Server http;
+    int threads = config.server.worker_threads;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // httplib refuses bodies beyond this with 413 before reading them; json_body() answers the
+    // configured limit with 400 for bodies between the two.
+    http.set_payload_max_length(config.server.max_body_bytes * 2);
+    http.set_read_timeout(std::chrono::seconds(30));
+    http.set_write_timeout(std::chrono::seconds(30));
+    http.set_keep_alive_max_count(10000);
+    add_plain_routes(http, context);
+    add_user_routes(http, context);
+    add_request_routes(http, context);
+    add_run_routes(http, context, executor);
+    add_evidence_routes(http, context);
+    add_audit_routes(http, context);
+    add_event_routes(http, context);
+
+    int port = config.server.port;
+    if (port == 0) {
+        port = http.bind_to_any_port(config.server.listen);
+    } else if (!http.bind_to_port(config.server.listen, port)) {
+        throw Error(ErrorCode::config,
+                    "cannot listen on " + config.server.listen + ":" + std::to_string(port),
+                    "another process may hold the port; change [server] port");
+    }
+    if (port < 0) {
+        throw Error(ErrorCode::config, "cannot listen on " + config.server.listen);
+    }
+    std::signal(SIGINT, stop_on_signal);
+    std::signal(SIGTERM, stop_on_signal);
+    log->info("datafix {} listening on http://{}:{} ({} environments)", DATAFIX_VERSION,
+              config.server.listen, port, config.environments.size());
+    // Printed on stdout so scripts (and tests) can read the port when it was chosen freely.
+    std::printf("listening on http://%s:%d\n", config.server.listen.c_str(), port);
+    std::fflush(stdout);
+    std::atomic<bool> finished{false};
+    std::thread stopper([&] {
+        while (!finished && stop_requested == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        context.events().close_all();
+        http.stop();
+    });
+    http.listen_after_bind();
+    finished = true;
+    stopper.join();
+    context.events().close_all();
+    log->info("datafix server stopped");
+    spdlog::drop("datafix");
+    return 0;
+}
+
+}  // namespace datafix::server

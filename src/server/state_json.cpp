@@ -1,0 +1,200 @@
+// Request state to JSON for the API; private fields are left out here, in one place.
+#include "server/state_json.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "workflow/progress.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+// A run's failure is stored as "<code>: <database message>"; only the code leaves the server,
+// since the message may quote a value.
+std::string failure_code(const std::string& failure) {
+    auto colon = failure.find(':');
+    return colon == std::string::npos ? failure : failure.substr(0, colon);
+}
+
+}  // namespace
+
+std::string format_time(ledger::Time t) {
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
+                       std::chrono::time_point_cast<std::chrono::seconds>(t));
+}
+
+nlohmann::json person_json(const ledger::Person& person) {
+    return {{"id", person.id},
+            {"name", person.name},
+            {"email", person.email},
+            {"role", std::string(ledger::role_name(person.role))},
+            {"active", person.active}};
+}
+
+nlohmann::json person_ref(const People& people, ledger::UserId id) {
+    if (id == 0) {
+        return nullptr;
+    }
+    auto it = people.find(id);
+    if (it == people.end()) {
+        return {{"id", id}};
+    }
+    return {{"id", id}, {"name", it->second.name}, {"email", it->second.email}};
+}
+
+nlohmann::json run_json(const ledger::Run& run, const People& people) {
+    nlohmann::json j = {
+        {"number", run.number},
+        {"revision", run.revision},
+        {"revision_hash", run.revision_hash},
+        {"environment", run.environment},
+        {"kind", std::string(ledger::run_kind_name(run.kind))},
+        {"state", std::string(ledger::run_state_name(run.state))},
+        {"started_by", person_ref(people, run.started_by)},
+        {"started_at", format_time(run.started_at)},
+        {"finished_at", run.finished_at ? nlohmann::json(format_time(*run.finished_at)) : nullptr},
+        {"counts", run.counts},
+        {"fingerprint", run.fingerprint},
+        {"xid", run.xid ? nlohmann::json(*run.xid) : nullptr},
+        {"backend_pid", run.backend_pid ? nlohmann::json(*run.backend_pid) : nullptr},
+    };
+    if (run.kind == ledger::RunKind::revert) {
+        j["reverts_run"] = run.applies_run;
+    }
+    if (!run.failure.empty()) {
+        j["failure"] = failure_code(run.failure);
+    }
+    return j;
+}
+
+nlohmann::json approval_json(const ledger::Approval& approval, const People& people) {
+    return {{"number", approval.number},
+            {"kind", std::string(ledger::approval_kind_name(approval.kind))},
+            {"environment", approval.environment},
+            {"revision", approval.revision},
+            {"revision_hash", approval.revision_hash},
+            {"fingerprint", approval.fingerprint},
+            {"approved_by", person_ref(people, approval.approved_by)},
+            {"approved_at", format_time(approval.approved_at)},
+            {"voided", approval.voided}};
+}
+
+nlohmann::json revision_json(const ledger::Revision& revision, const People& people) {
+    nlohmann::json statements = nlohmann::json::array();
+    for (const auto& s : revision.statements) {
+        statements.push_back({{"normalized", s.normalized},
+                              {"fingerprint", s.fingerprint},
+                              {"hash", s.hash},
+                              {"expected_rows", s.expected_rows}});
+    }
+    return {{"number", revision.number},
+            {"hash", revision.hash},
+            {"change_hash", revision.change_hash},
+            {"statements", statements},
+            {"all_rows", revision.all_rows},
+            {"attached_by", person_ref(people, revision.attached_by)},
+            {"attached_at", format_time(revision.attached_at)}};
+}
+
+nlohmann::json state_json(const ledger::RequestState& state, const People& people,
+                          const workflow::WorkflowConfig& config, ledger::Time now) {
+    const auto& r = state.request;
+    nlohmann::json j = {
+        {"number", r.number},
+        {"title", r.title},
+        {"reason", r.reason},
+        {"status", std::string(ledger::status_name(r.status))},
+        {"requested_by", person_ref(people, r.requested_by)},
+        {"requested_date", r.requested_date},
+        {"ticket", r.ticket},
+        {"created_by", person_ref(people, r.created_by)},
+        {"created_at", format_time(r.created_at)},
+        {"version", state.version},
+        {"claim", nullptr},
+        {"pair", nullptr},
+        {"revision", nullptr},
+    };
+    if (state.claim) {
+        j["claim"] = {{"driver", person_ref(people, state.claim->driver)},
+                      {"claimed_at", format_time(state.claim->claimed_at)},
+                      {"lease_expires_at", format_time(state.claim->lease_expires_at)},
+                      {"active", state.claim->lease_expires_at > now}};
+    }
+    if (state.pair) {
+        j["pair"] = {{"pair", person_ref(people, state.pair->pair)},
+                     {"joined_at", format_time(state.pair->joined_at)}};
+    }
+    if (const auto* rev = state.current_revision()) {
+        j["revision"] = revision_json(*rev, people);
+    }
+    j["revisions"] = state.revisions.size();
+
+    workflow::Progress progress = workflow::summarize(state, config, now);
+    nlohmann::json envs = nlohmann::json::array();
+    for (const auto& e : progress.environments) {
+        envs.push_back({{"name", e.name},
+                        {"stage", std::string(workflow::stage_name(e.stage))},
+                        {"preview_run", e.preview_run},
+                        {"fingerprint", e.fingerprint},
+                        {"apply_run", e.apply_run}});
+    }
+    j["progress"] = {{"revision", progress.revision},
+                     {"revision_hash", progress.revision_hash},
+                     {"lease_active", progress.lease_active},
+                     {"product_owner_approved", progress.product_owner_approved},
+                     {"environments", envs}};
+
+    nlohmann::json runs = nlohmann::json::array();
+    for (const auto& run : state.runs) {
+        runs.push_back(run_json(run, people));
+    }
+    j["runs"] = runs;
+    nlohmann::json approvals = nlohmann::json::array();
+    for (const auto& a : state.approvals) {
+        approvals.push_back(approval_json(a, people));
+    }
+    j["approvals"] = approvals;
+    return j;
+}
+
+nlohmann::json summary_json(const ledger::RequestSummary& summary, const People& people,
+                            ledger::Time now) {
+    const auto& r = summary.request;
+    nlohmann::json j = {
+        {"number", r.number},
+        {"title", r.title},
+        {"status", std::string(ledger::status_name(r.status))},
+        {"requested_by", person_ref(people, r.requested_by)},
+        {"requested_date", r.requested_date},
+        {"ticket", r.ticket},
+        {"revision", summary.revision},
+        {"revision_hash", summary.revision_hash},
+        {"version", summary.version},
+        {"driver", nullptr},
+        {"pair", nullptr},
+    };
+    if (summary.claim && summary.claim->lease_expires_at > now) {
+        j["driver"] = person_ref(people, summary.claim->driver);
+    }
+    if (summary.pair) {
+        j["pair"] = person_ref(people, summary.pair->pair);
+    }
+    return j;
+}
+
+nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people) {
+    const auto& e = entry.event;
+    return {{"seq", entry.seq},
+            {"at", format_time(e.at)},
+            {"actor", e.actor == 0 ? nlohmann::json("system") : person_ref(people, e.actor)},
+            {"action", e.action},
+            {"request", e.request ? nlohmann::json(*e.request) : nullptr},
+            {"environment", e.environment},
+            {"statement_hash", e.statement_hash},
+            {"evidence_fingerprint", e.evidence_fingerprint},
+            {"detail", e.detail},
+            {"hash", entry.hash}};
+}
+
+}  // namespace datafix::server

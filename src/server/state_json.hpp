@@ -1,0 +1,32 @@
+// The JSON views of requests, people and audit entries that leave the server. They carry names,
+// states, counts, hashes and normalized statements — never statement text, images, verify results
+// or database messages (which may quote values); those stay behind the images view.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "ledger/audit.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/person.hpp"
+#include "ledger/request_state.hpp"
+#include "workflow/config.hpp"
+
+namespace datafix::server {
+
+using People = std::map<ledger::UserId, ledger::Person>;
+
+std::string format_time(ledger::Time t);
+nlohmann::json person_json(const ledger::Person& person);
+nlohmann::json person_ref(const People& people, ledger::UserId id);
+
+nlohmann::json run_json(const ledger::Run& run, const People& people);
+nlohmann::json approval_json(const ledger::Approval& approval, const People& people);
+nlohmann::json revision_json(const ledger::Revision& revision, const People& people);
+nlohmann::json state_json(const ledger::RequestState& state, const People& people,
+                          const workflow::WorkflowConfig& config, ledger::Time now);
+nlohmann::json summary_json(const ledger::RequestSummary& summary, const People& people,
+                            ledger::Time now);
+nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people);
+
+}  // namespace datafix::server
