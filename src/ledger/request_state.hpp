@@ -163,6 +163,8 @@ struct RequestState {
     std::vector<Backup> backups;      // ascending by number
     std::int64_t version = 0;         // bumped by the ledger on every committed change
 
+    bool operator==(const RequestState&) const = default;
+
     const Revision* current_revision() const {
         return revisions.empty() ? nullptr : &revisions.back();
     }
