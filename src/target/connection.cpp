@@ -39,8 +39,13 @@ std::string first_line(const char* text) {
 
 // Maps a failed result to datafix::Error. Only the primary message and SQLSTATE are kept: the
 // DETAIL line may quote row values (unique violations do), which must not reach logs.
+bool has_sqlstate(PGresult* result) {
+    return result != nullptr && PQresultErrorField(result, PG_DIAG_SQLSTATE) != nullptr;
+}
+
 [[noreturn]] void throw_result_error(PGconn* conn, PGresult* result, const std::string& env) {
-    if (PQstatus(conn) == CONNECTION_BAD) {
+    // No SQLSTATE: libpq's own communication failure, whatever PQstatus says yet.
+    if (PQstatus(conn) == CONNECTION_BAD || (result != nullptr && !has_sqlstate(result))) {
         throw Error(ErrorCode::unreachable,
                     "the connection to " + env + " was lost: " + first_line(PQerrorMessage(conn)),
                     "nothing was committed; run the step again");
@@ -261,7 +266,7 @@ bool Connection::read_commit_result() {
             failure = std::move(r);
         }
     }
-    if (PQstatus(handle_->conn) == CONNECTION_BAD) {
+    if (PQstatus(handle_->conn) == CONNECTION_BAD || (failure && !has_sqlstate(failure.get()))) {
         return false;
     }
     if (refused || !acknowledged) {
@@ -283,16 +288,18 @@ int Connection::backend_pid() const {
 }
 
 void Connection::drop() {
-    // Replace the socket with an unconnected one: the server sees the client go away, and libpq's
-    // next read fails even if the server's answer had already arrived, as after a network cut.
+    // Replace the socket with one whose peer is closed: the server sees the client go away, and
+    // libpq's next read fails even if the server's answer had already arrived, as after a network
+    // cut.
     int fd = PQsocket(handle_->conn);
     if (fd < 0) {
         return;
     }
-    int dead = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    if (dead >= 0) {
-        ::dup2(dead, fd);
-        ::close(dead);
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0) {
+        ::dup2(pair[0], fd);
+        ::close(pair[0]);
+        ::close(pair[1]);  // the far end is gone: the next read sees end of file
     }
 }
 

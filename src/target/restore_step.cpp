@@ -112,18 +112,24 @@ RestoreResult restore_statement(Connection& connection, ImageStore& images,
                    table.key_join("c", "a") + " AND NOT " + in_before_a)
             .affected;
     long long restored = 0;
-    ev.after = capture(
-        connection, images, table,
-        "COPY (WITH restored AS (UPDATE " + table.qualified + " c SET (" + table.writable_list() +
-            ") = ROW(" + table.writable_list("b") + ") FROM " + before_t + " b WHERE " +
-            table.key_join("c", "b") + " AND " + in_after_b + " RETURNING c.*), " +
-            "reinserted AS (INSERT INTO " + table.qualified + " (" + table.writable_list() +
-            ") OVERRIDING SYSTEM VALUE SELECT " + table.writable_list("b") + " FROM " + before_t +
-            " b WHERE NOT " + in_after_b + " RETURNING *) " +
-            "SELECT * FROM (SELECT * FROM restored UNION ALL SELECT * FROM reinserted) c "
-            "ORDER BY " +
-            keys_c + ") TO STDOUT",
-        label + "-after", &restored);
+    std::string updatable = table.updatable_list();
+    // A table of nothing but key columns has nothing to put back in rows that still exist.
+    std::string restore_sql =
+        updatable.empty() ? "SELECT c.* FROM " + table.qualified + " c JOIN " + before_t +
+                                " b ON " + table.key_join("c", "b") + " WHERE " + in_after_b
+                          : "UPDATE " + table.qualified + " c SET (" + updatable + ") = ROW(" +
+                                table.updatable_list("b") + ") FROM " + before_t + " b WHERE " +
+                                table.key_join("c", "b") + " AND " + in_after_b + " RETURNING c.*";
+    ev.after =
+        capture(connection, images, table,
+                "COPY (WITH restored AS (" + restore_sql + "), " + "reinserted AS (INSERT INTO " +
+                    table.qualified + " (" + table.writable_list() +
+                    ") OVERRIDING SYSTEM VALUE SELECT " + table.writable_list("b") + " FROM " +
+                    before_t + " b WHERE NOT " + in_after_b + " RETURNING *) " +
+                    "SELECT * FROM (SELECT * FROM restored UNION ALL SELECT * FROM reinserted) c "
+                    "ORDER BY " +
+                    keys_c + ") TO STDOUT",
+                label + "-after", &restored);
     ev.actual_rows = removed + restored;
     return result;
 }

@@ -84,6 +84,19 @@ const SessionFacts& Session::facts() const {
 
 namespace {
 
+// After a lost connection the next operation starts on a new one, through every guard again.
+Connection& connected(Session::State& st) {
+    if (!st.connection->alive()) {
+        st.connection = Connection::open(st.target.conninfo, st.target.name);
+        st.facts = run_guards(*st.connection, st.target);
+    }
+    return *st.connection;
+}
+
+}  // namespace
+
+namespace {
+
 std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore& images,
                                               const EnvironmentTarget& target,
                                               const ChangePlan& plan, const Evidence* approved) {
@@ -148,7 +161,7 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
 
 Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
     auto& st = *state_;
-    return rehearse(*st.connection, images, st.target, st.facts, RunKind::change, plan.sha256,
+    return rehearse(connected(st), images, st.target, st.facts, RunKind::change, plan.sha256,
                     plan.verify, [&](Connection& c, ImageStore& i) {
                         return execute_change(c, i, st.target, plan, nullptr);
                     });
@@ -224,7 +237,7 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
                     st.target.name + ": the approved evidence was captured on another cluster",
                     "preview on this environment and approve that evidence");
     }
-    auto& connection = *st.connection;
+    auto& connection = connected(st);
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
     Evidence seen;
@@ -297,7 +310,7 @@ Evidence Session::preview_revert(const Evidence& applied, ImageStore& images,
     auto& st = *state_;
     std::vector<std::string> conflicts;
     auto evidence =
-        rehearse(*st.connection, images, st.target, st.facts, RunKind::revert, applied.plan_sha256,
+        rehearse(connected(st), images, st.target, st.facts, RunKind::revert, applied.plan_sha256,
                  {}, [&](Connection& c, ImageStore& i) {
                      conflicts.clear();
                      return execute_revert(c, i, st.target, applied, options, conflicts, nullptr);
@@ -317,7 +330,7 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
                     st.target.name + ": the approved revert evidence is for another change",
                     "preview the revert and have the pair approve its evidence");
     }
-    auto& connection = *st.connection;
+    auto& connection = connected(st);
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
     std::vector<std::string> conflicts;
@@ -367,12 +380,7 @@ OutcomeStatus compare_with_images(Connection& connection, ImageStore& images,
 
 Outcome Session::resolve_in_doubt(const std::string& xid, const Evidence& applied,
                                   ImageStore& images) {
-    auto& st = *state_;
-    if (!st.connection->alive()) {
-        st.connection = Connection::open(st.target.conninfo, st.target.name);
-        st.facts = run_guards(*st.connection, st.target);
-    }
-    auto& connection = *st.connection;
+    auto& connection = connected(*state_);
     Outcome out;
     out.xid = xid;
     if (!xid.empty()) {

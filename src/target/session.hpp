@@ -64,9 +64,10 @@ class Session {
     // the current rows compared with the before- and after-images in `applied`.
     Outcome resolve_in_doubt(const std::string& xid, const Evidence& applied, ImageStore& images);
 
+    struct State;
+
   private:
     Session();
-    struct State;
     std::unique_ptr<State> state_;
 };
 

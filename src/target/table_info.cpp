@@ -1,6 +1,8 @@
 // Catalog lookups for capture: columns, the identifying key, triggers and cascading foreign keys.
 #include "target/table_info.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "target/connection.hpp"
 
@@ -9,7 +11,7 @@ namespace datafix::target {
 namespace {
 
 constexpr const char* kColumnsSql = R"(
-SELECT a.attname, a.attgenerated <> ''
+SELECT a.attname, a.attgenerated <> '', a.attidentity = 'a'
 FROM pg_attribute a
 WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass
   AND a.attnum > 0 AND NOT a.attisdropped
@@ -100,6 +102,18 @@ std::string TableInfo::writable_list(const std::string& prefix) const {
     return join(quoted, prefix.empty() ? "" : prefix + ".", ", ");
 }
 
+std::string TableInfo::updatable_list(const std::string& prefix) const {
+    std::vector<std::string> quoted;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        bool is_key =
+            std::find(key_positions.begin(), key_positions.end(), i) != key_positions.end();
+        if (!generated[i] && !identity_always[i] && !is_key) {
+            quoted.push_back(quoted_columns[i]);
+        }
+    }
+    return join(quoted, prefix.empty() ? "" : prefix + ".", ", ");
+}
+
 TableInfo load_table_info(Connection& connection, const std::string& schema_as_written,
                           const std::string& table) {
     std::string schema = schema_as_written;
@@ -125,6 +139,7 @@ TableInfo load_table_info(Connection& connection, const std::string& schema_as_w
         info.columns.push_back(row[0].value_or(""));
         info.quoted_columns.push_back(connection.quote_identifier(row[0].value_or("")));
         info.generated.push_back(row[1].value_or("f") == "t");
+        info.identity_always.push_back(row[2].value_or("f") == "t");
     }
     auto key = connection.query(kKeySql, {schema, table});
     if (key.rows.empty()) {

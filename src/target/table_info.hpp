@@ -15,7 +15,8 @@ struct TableInfo {
     std::string qualified;  // quoted schema.table, safe to put in SQL text
     std::vector<std::string> columns;
     std::vector<std::string> quoted_columns;
-    std::vector<bool> generated;  // GENERATED ... STORED: never written back
+    std::vector<bool> generated;        // GENERATED ... STORED: never written back
+    std::vector<bool> identity_always;  // GENERATED ALWAYS AS IDENTITY: written only OVERRIDING
     std::vector<std::string> key_columns;
     std::vector<std::size_t> key_positions;  // indexes into columns
     std::vector<std::string> indirect_writes;
@@ -25,6 +26,8 @@ struct TableInfo {
     std::string key_join(const std::string& left, const std::string& right) const;
     // Columns that can be written (not generated), quoted, with an optional prefix.
     std::string writable_list(const std::string& prefix = {}) const;
+    // Columns an UPDATE restoring a row sets: writable, not the key, not an identity.
+    std::string updatable_list(const std::string& prefix = {}) const;
 };
 
 // Reads the catalog; refuses (Error target_refused) a table without a primary key or a unique

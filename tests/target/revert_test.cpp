@@ -1,0 +1,118 @@
+// Revert from the before-images as its own guarded run: updated rows restored, deleted rows
+// re-inserted, inserted rows deleted; a row changed since the apply is a conflict.
+#include "target_support.hpp"
+
+namespace datafix::target::test {
+namespace {
+
+testing::PgCluster& dev() {
+    return testing::SampleClusters::get().dev();
+}
+
+// Columns the application's triggers do not maintain: what a revert can put back exactly.
+std::string application_data(const TestDatabase& db) {
+    return db.psql(
+        "SELECT md5(string_agg(concat_ws('|', id, application_number, owner, form_data, "
+        "intake_id, created_by, archived_at), ',' ORDER BY id)) "
+        "FROM app_public.application");
+}
+
+std::string status_data(const TestDatabase& db) {
+    return db.psql(
+        "SELECT md5(string_agg(concat_ws('|', id, application_id, status, "
+        "change_reason), ',' ORDER BY id)) FROM app_public.application_status");
+}
+
+Outcome apply_change(Session& session, TempImages& images, const ChangePlan& plan) {
+    auto evidence = session.preview(plan, images.store);
+    return session.apply(plan, evidence, images.store, kNoHook);
+}
+
+TEST(Revert, UpdateIsRestoredFromTheBeforeImages) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto original = application_data(db);
+    auto session = Session::open(db.target());
+    auto applied = apply_change(
+        session, images,
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE intake_id = 4", {200}));
+    ASSERT_EQ(applied.status, OutcomeStatus::committed);
+    ASSERT_NE(application_data(db), original);
+
+    auto after_apply = db.state();
+    auto revert_evidence = session.preview_revert(applied.applied, images.store);
+    EXPECT_EQ(db.state(), after_apply) << "a revert preview changes nothing";
+    EXPECT_TRUE(revert_evidence.conflicts.empty());
+    EXPECT_EQ(revert_evidence.kind, RunKind::revert);
+    EXPECT_EQ(revert_evidence.statements.at(0).actual_rows, 200);
+
+    auto reverted = session.apply_revert(applied.applied, revert_evidence, images.store, kNoHook);
+    EXPECT_EQ(reverted.status, OutcomeStatus::committed);
+    EXPECT_EQ(application_data(db), original);
+}
+
+TEST(Revert, DeletedRowsAreReinsertedWithTheirIdentity) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto original = status_data(db);
+    auto session = Session::open(db.target());
+    auto applied = apply_change(
+        session, images,
+        plan_for("DELETE FROM app_public.application_status WHERE application_id <= 10", {10}));
+    ASSERT_EQ(db.psql("SELECT count(*) FROM app_public.application_status"), "990");
+    auto revert_evidence = session.preview_revert(applied.applied, images.store);
+    session.apply_revert(applied.applied, revert_evidence, images.store, kNoHook);
+    EXPECT_EQ(status_data(db), original);
+}
+
+TEST(Revert, InsertedRowsAreDeleted) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto original = status_data(db);
+    auto session = Session::open(db.target());
+    auto applied = apply_change(
+        session, images,
+        plan_for("INSERT INTO app_public.application_status (application_id, status, "
+                 "change_reason) SELECT id, 'received', 'bulk' FROM app_public.application "
+                 "WHERE id <= 30",
+                 {30}));
+    ASSERT_EQ(db.psql("SELECT count(*) FROM app_public.application_status"), "1030");
+    auto revert_evidence = session.preview_revert(applied.applied, images.store);
+    EXPECT_EQ(revert_evidence.statements.at(0).actual_rows, 30);
+    session.apply_revert(applied.applied, revert_evidence, images.store, kNoHook);
+    EXPECT_EQ(status_data(db), original);
+}
+
+TEST(Revert, ARowChangedSinceTheApplyIsAConflictUnlessForced) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto original = application_data(db);
+    auto session = Session::open(db.target());
+    auto applied = apply_change(
+        session, images,
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE id IN (11, 12, 13)",
+                 {3}));
+    db.psql("UPDATE app_public.application SET intake_id = 1 WHERE id = 12");
+    auto changed = db.state();
+    auto message = expect_error(ErrorCode::conflict,
+                                [&] { session.preview_revert(applied.applied, images.store); });
+    EXPECT_NE(message.find("1 rows changed since the change was applied"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("app_public.application (id)=(12)"), std::string::npos) << message;
+    EXPECT_EQ(db.state(), changed);
+
+    RevertOptions force{true};
+    auto revert_evidence = session.preview_revert(applied.applied, images.store, force);
+    EXPECT_EQ(revert_evidence.conflicts,
+              std::vector<std::string>{"app_public.application (id)=(12)"});
+    // Without force the apply refuses too, even with the evidence in hand.
+    expect_error(ErrorCode::conflict, [&] {
+        session.apply_revert(applied.applied, revert_evidence, images.store, kNoHook);
+    });
+    EXPECT_EQ(db.state(), changed);
+    session.apply_revert(applied.applied, revert_evidence, images.store, kNoHook, force);
+    EXPECT_EQ(application_data(db), original);
+}
+
+}  // namespace
+}  // namespace datafix::target::test
