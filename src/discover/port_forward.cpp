@@ -278,9 +278,13 @@ bool PortForward::alive() {
     return !reap(false);
 }
 
-void PortForward::check_alive() {
-    if (alive()) {
-        return;
+void PortForward::check_alive(std::chrono::milliseconds grace) {
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (alive()) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return;
+        }
+        sleep_ms(10);
     }
     const std::string said = output();
     throw Error(ErrorCode::unreachable,

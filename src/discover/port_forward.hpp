@@ -49,8 +49,9 @@ class PortForward {
     bool alive();
     // Throws Error(unreachable) naming the pod and quoting the client's last output when the
     // forward has ended: call it when a connection through the forward fails, so the person sees
-    // why rather than only libpq's "server closed the connection unexpectedly".
-    void check_alive();
+    // why rather than only libpq's "server closed the connection unexpectedly". The client may
+    // need a moment to exit after the connection broke: `grace` waits up to that long for it.
+    void check_alive(std::chrono::milliseconds grace = std::chrono::milliseconds{0});
     // What the client printed on stdout and stderr (the last few KiB).
     std::string output() const;
 

@@ -1,0 +1,251 @@
+// Leader discovery end to end, with the stand-in `oc`/`kubectl` (fake_cluster_client.py) in
+// front of the harness's real PostgreSQL clusters: the pod datafix chooses is reached through a
+// real TCP relay, and the system identifier proves which cluster answered.
+#include "discover/leader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <pqxx/pqxx>
+
+#include "core/error.hpp"
+#include "discover/fake_client.hpp"
+#include "harness/pg_cluster.hpp"
+
+namespace datafix::discover {
+namespace {
+
+using testing::fake_pod;
+using testing::FakeClusterClient;
+using testing::gone_within;
+
+const std::string kNamespace = "ff61fb-prod";
+const std::string kLogin = "dbname=app user=datafix_login password=datafix-test-password";
+
+struct Identity {
+    bool in_recovery = true;
+    std::string system_identifier;
+};
+
+Identity identify(const std::string& conninfo) {
+    pqxx::connection conn(conninfo);
+    pqxx::nontransaction tx(conn);
+    const pqxx::row row =
+        tx.exec1("SELECT pg_is_in_recovery(), system_identifier::text FROM pg_control_system()");
+    return {row[0].as<bool>(), row[1].as<std::string>()};
+}
+
+class FindLeader : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto& clusters = datafix::testing::SampleClusters::get();
+        prod_port_ = clusters.prod().port();
+        replica_port_ = clusters.prod_replica().port();
+        prod_id_ = clusters.prod().system_identifier();
+        fake_.set("DATAFIX_FAKE_PROJECT", kNamespace);
+        target_.platform = Platform::openshift;
+        target_.namespace_name = kNamespace;
+        target_.cluster = "ccbc";
+        target_.conninfo = kLogin;
+        target_.timeout = std::chrono::seconds{20};
+        target_.search_path = fake_.bin_dir();
+    }
+
+    // The usual PGO layout: a leader and a replica, each pod standing for one local cluster.
+    std::string leader_and_replica() const {
+        return fake_pod("ccbc-instance1-q8vz-0", kNamespace, "Running", true, "master",
+                        prod_port_) +
+               ";" +
+               fake_pod("ccbc-instance1-m2xw-0", kNamespace, "Running", true, "replica",
+                        replica_port_);
+    }
+
+    Error refusal() {
+        try {
+            find_leader(target_);
+        } catch (const Error& e) {
+            return e;
+        }
+        ADD_FAILURE() << "find_leader did not refuse";
+        return Error(ErrorCode::ok, "");
+    }
+
+    FakeClusterClient fake_;
+    PodTarget target_;
+    int prod_port_ = 0;
+    int replica_port_ = 0;
+    std::string prod_id_;
+};
+
+TEST_F(FindLeader, OneLeaderIsReachedThroughTheForwardAsTheLoginRole) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    int group = -1;
+    int forward_pid = -1;
+    {
+        ForwardedLeader leader = find_leader(target_);
+        EXPECT_EQ(leader.pod().name, "ccbc-instance1-q8vz-0");
+        EXPECT_NE(leader.conninfo().find("host=127.0.0.1 port="), std::string::npos);
+        const Identity who = identify(leader.conninfo());
+        EXPECT_FALSE(who.in_recovery);
+        EXPECT_EQ(who.system_identifier, prod_id_);
+        pqxx::connection conn(leader.conninfo());
+        pqxx::nontransaction tx(conn);
+        EXPECT_EQ(tx.exec1("SELECT current_user")[0].as<std::string>(), "datafix_login");
+        group = leader.forward().process_group();
+        forward_pid = fake_.forward_pid();
+        EXPECT_TRUE(leader.forward().alive());
+    }
+    // The runbook's commands, each naming the namespace.
+    const auto calls = fake_.invocations();
+    ASSERT_EQ(calls.size(), 3u);
+    EXPECT_EQ(calls[0], "oc project -q");
+    EXPECT_EQ(calls[1],
+              "oc -n ff61fb-prod get pods -l "
+              "postgres-operator.crunchydata.com/cluster=ccbc,"
+              "postgres-operator.crunchydata.com/role=master -o json");
+    EXPECT_EQ(calls[2].rfind("oc -n ff61fb-prod port-forward --address 127.0.0.1 "
+                             "pod/ccbc-instance1-q8vz-0 ",
+                             0),
+              0u)
+        << calls[2];
+    // Out of scope: the forward and its supervisor are gone (and reaped).
+    EXPECT_TRUE(gone_within(forward_pid, std::chrono::milliseconds(100)));
+    EXPECT_TRUE(gone_within(-group, std::chrono::milliseconds(100)));
+}
+
+TEST_F(FindLeader, TheClientIsFoundOnThePathOfTheProcess) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    const std::string old_path = std::getenv("PATH");
+    ::setenv("PATH", (fake_.bin_dir() + ":" + old_path).c_str(), 1);
+    target_.search_path.clear();
+    try {
+        ForwardedLeader leader = find_leader(target_);
+        EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
+    } catch (...) {
+        ::setenv("PATH", old_path.c_str(), 1);
+        throw;
+    }
+    ::setenv("PATH", old_path.c_str(), 1);
+}
+
+TEST_F(FindLeader, KubernetesAsksKubectlForTheContextNamespace) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    target_.platform = Platform::kubernetes;
+    ForwardedLeader leader = find_leader(target_);
+    EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
+    EXPECT_EQ(fake_.invocations().at(0), "kubectl config view --minify -o jsonpath={..namespace}");
+}
+
+TEST_F(FindLeader, KubernetesContextWithoutNamespaceMeansDefaultAndIsRefused) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    ::unsetenv("DATAFIX_FAKE_PROJECT");
+    target_.platform = Platform::kubernetes;
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::target_refused);
+    EXPECT_NE(e.message().find("is \"default\", but this environment is namespace ff61fb-prod"),
+              std::string::npos)
+        << e.message();
+    EXPECT_NE(e.hint().find("--namespace=ff61fb-prod"), std::string::npos);
+}
+
+TEST_F(FindLeader, NoLeaderIsRefused) {
+    fake_.set("DATAFIX_FAKE_PODS", fake_pod("ccbc-instance1-m2xw-0", kNamespace, "Running", true,
+                                            "replica", replica_port_));
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::target_refused);
+    EXPECT_NE(e.message().find("no pod matches namespace ff61fb-prod"), std::string::npos);
+    EXPECT_FALSE(e.hint().empty());
+    EXPECT_EQ(fake_.invocations().size(), 2u);  // never a port-forward
+}
+
+TEST_F(FindLeader, TwoLeadersAreRefusedNamingBoth) {
+    fake_.set("DATAFIX_FAKE_PODS",
+              fake_pod("ccbc-instance1-q8vz-0", kNamespace, "Running", true, "master", prod_port_) +
+                  ";" +
+                  fake_pod("ccbc-instance1-m2xw-0", kNamespace, "Running", true, "master",
+                           replica_port_));
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::target_refused);
+    EXPECT_NE(e.message().find("2 running, ready pods"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("ccbc-instance1-q8vz-0"), std::string::npos);
+    EXPECT_NE(e.message().find("ccbc-instance1-m2xw-0"), std::string::npos);
+}
+
+TEST_F(FindLeader, ALeaderThatIsNotReadyIsRefused) {
+    fake_.set("DATAFIX_FAKE_PODS", fake_pod("ccbc-instance1-q8vz-0", kNamespace, "Running", false,
+                                            "master", prod_port_));
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::target_refused);
+    EXPECT_NE(e.message().find("ccbc-instance1-q8vz-0 (Running, not ready)"), std::string::npos)
+        << e.message();
+}
+
+TEST_F(FindLeader, ATerminatingOldLeaderBesideANewOneIsNotChosen) {
+    fake_.set("DATAFIX_FAKE_PODS", fake_pod("ccbc-instance1-m2xw-0", kNamespace, "Running", true,
+                                            "master", replica_port_, /*terminating=*/true) +
+                                       ";" +
+                                       fake_pod("ccbc-instance1-q8vz-0", kNamespace, "Running",
+                                                true, "master", prod_port_));
+    ForwardedLeader leader = find_leader(target_);
+    EXPECT_EQ(leader.pod().name, "ccbc-instance1-q8vz-0");
+    EXPECT_FALSE(identify(leader.conninfo()).in_recovery);
+}
+
+TEST_F(FindLeader, APodOfAnotherNamespaceIsRefused) {
+    fake_.set("DATAFIX_FAKE_IGNORE_NAMESPACE", "1");
+    fake_.set("DATAFIX_FAKE_PODS", fake_pod("ccbc-instance1-t4rr-0", "ff61fb-test", "Running", true,
+                                            "master", prod_port_));
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::target_refused);
+    EXPECT_NE(e.message().find("of namespace \"ff61fb-test\""), std::string::npos) << e.message();
+}
+
+TEST_F(FindLeader, TheClientsCurrentProjectMustBeTheConfiguredNamespace) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    fake_.set("DATAFIX_FAKE_PROJECT", "ff61fb-test");
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::target_refused);
+    EXPECT_NE(e.message().find("current project is \"ff61fb-test\""), std::string::npos)
+        << e.message();
+    EXPECT_NE(e.hint().find("oc project ff61fb-prod"), std::string::npos);
+    EXPECT_EQ(fake_.invocations().size(), 1u);  // refused before listing any pod
+}
+
+TEST_F(FindLeader, AMissingClientIsAConfigError) {
+    target_.search_path = fake_.file("empty-bin");
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::config);
+    EXPECT_NE(e.message().find("\"oc\" was not found"), std::string::npos);
+    target_.client = fake_.file("no/such/oc");
+    EXPECT_EQ(refusal().code(), ErrorCode::config);
+}
+
+TEST_F(FindLeader, AFailingClientIsQuoted) {
+    fake_.set("DATAFIX_FAKE_GET_ERROR",
+              "error: You must be logged in to the server (Unauthorized)");
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::unreachable);
+    EXPECT_NE(e.message().find("get pods"), std::string::npos);
+    EXPECT_NE(e.message().find("(Unauthorized)"), std::string::npos) << e.message();
+    EXPECT_NE(e.hint().find("oc whoami"), std::string::npos);
+}
+
+TEST_F(FindLeader, APortForwardThatCannotStartIsQuoted) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    fake_.set(
+        "DATAFIX_FAKE_FORWARD_ERROR",
+        "error: error upgrading connection: pods \"ccbc-instance1-q8vz-0\" is forbidden: User "
+        "\"system:serviceaccount:ff61fb-prod:datafix\" cannot create resource "
+        "\"pods/portforward\"");
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::unreachable);
+    EXPECT_NE(e.message().find("ended before it accepted connections (exit status 1)"),
+              std::string::npos)
+        << e.message();
+    EXPECT_NE(e.message().find("cannot create resource \"pods/portforward\""), std::string::npos);
+    EXPECT_NE(e.hint().find("oc auth can-i create pods/portforward -n ff61fb-prod"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace datafix::discover
