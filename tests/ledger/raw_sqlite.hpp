@@ -1,0 +1,53 @@
+// Direct access to a ledger file with SQLite itself, as an attacker or an operator would have:
+// used to tamper with the audit trail and to inspect what is stored.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace datafix::ledger::testing {
+
+class RawSqlite {
+  public:
+    explicit RawSqlite(const std::string& path) {
+        if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+            throw std::runtime_error("cannot open " + path);
+        }
+        sqlite3_busy_timeout(db_, 5000);
+    }
+    ~RawSqlite() { sqlite3_close(db_); }
+    RawSqlite(const RawSqlite&) = delete;
+    RawSqlite& operator=(const RawSqlite&) = delete;
+
+    // Runs SQL; returns the error message, or "" on success.
+    std::string exec(const std::string& sql) {
+        char* error = nullptr;
+        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+            std::string message = error ? error : "error";
+            sqlite3_free(error);
+            return message;
+        }
+        return "";
+    }
+
+    // The first column of the first row, as text ("" when none).
+    std::string scalar(const std::string& sql) {
+        sqlite3_stmt* statement = nullptr;
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+            throw std::runtime_error(sqlite3_errmsg(db_));
+        }
+        std::string out;
+        if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0)) {
+            out = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+        }
+        sqlite3_finalize(statement);
+        return out;
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+}  // namespace datafix::ledger::testing

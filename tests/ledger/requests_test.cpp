@@ -1,0 +1,208 @@
+// Requests: a full state survives a transaction and a reload; a callback that declines or throws
+// changes nothing; private text is sealed on disk (a canary never appears in the file or WAL).
+#include <stdexcept>
+
+#include "core/error.hpp"
+#include "ledger_fixture.hpp"
+#include "raw_sqlite.hpp"
+
+namespace datafix::ledger::testing {
+
+namespace {
+const std::string kCanary = "canary-7f3e9a-private-value";
+
+// A state with one of everything, private text carrying the canary.
+void fill(RequestState& s, UserId driver, UserId pair) {
+    s.claim = Claim{driver, at(1), at(1800)};
+    s.pair = Pair{pair, at(2)};
+    Revision v;
+    v.number = 1;
+    v.hash = std::string(64, 'a');
+    v.change_hash = std::string(64, 'b');
+    v.change_sql = "UPDATE app_public.app_user SET email = '" + kCanary + "' WHERE id = 3";
+    v.verify_sql = "SELECT email FROM app_public.app_user WHERE email = '" + kCanary + "'";
+    v.statements.push_back({"UPDATE app_public.app_user SET email = $1 WHERE id = $2", "fp1",
+                            std::string(64, 'c'), 1});
+    v.attached_by = driver;
+    v.attached_at = at(3);
+    s.revisions.push_back(v);
+    Run run;
+    run.number = 1;
+    run.revision = 1;
+    run.revision_hash = v.hash;
+    run.environment = "dev";
+    run.kind = RunKind::apply;
+    run.state = RunState::in_doubt;
+    run.started_by = driver;
+    run.started_at = at(4);
+    run.finished_at = at(5);
+    run.counts = {1, 0};
+    run.fingerprint = "evidence-1";
+    run.xid = 12345;
+    run.backend_pid = 678;
+    run.before_images_path = "/var/lib/datafix/images/1-1.before";
+    run.after_images_path = "/var/lib/datafix/images/1-1.after";
+    run.verify_results = "[[\"" + kCanary + "\"]]";
+    run.failure = "duplicate key value (email)=(" + kCanary + ")";
+    s.runs.push_back(run);
+    Approval a;
+    a.number = 1;
+    a.kind = ApprovalKind::evidence;
+    a.environment = "dev";
+    a.revision = 1;
+    a.revision_hash = v.hash;
+    a.fingerprint = "evidence-1";
+    a.approved_by = pair;
+    a.approved_at = at(6);
+    s.approvals.push_back(a);
+    Backup b;
+    b.number = 1;
+    b.environment = "prod";
+    b.revision = 1;
+    b.verified = true;
+    b.taken_at = at(7);
+    b.size_bytes = 1024;
+    b.sha256 = std::string(64, 'd');
+    b.location = "/var/backups/1-prod.dump";
+    b.recorded_by = driver;
+    s.backups.push_back(b);
+}
+
+AuditEvent event(const char* action, UserId actor) {
+    AuditEvent e = by(actor, at(8));
+    e.action = action;
+    e.environment = "dev";
+    e.statement_hash = std::string(64, 'a');
+    return e;
+}
+}  // namespace
+
+TEST_F(LedgerTest, StateRoundTrips) {
+    RequestState created = new_request();
+    EXPECT_EQ(created.request.number, 1);
+    EXPECT_EQ(created.version, 1);
+    RequestState expected;
+    TransactResult result = ledger->transact(1, [&](RequestState& s) {
+        fill(s, dev.person.id, po.person.id);
+        expected = s;
+        return Mutation{true, {event("test.filled", dev.person.id)}};
+    });
+    ASSERT_TRUE(result.found);
+    ASSERT_TRUE(result.committed);
+    auto loaded = ledger->load(1);
+    ASSERT_TRUE(loaded.has_value());
+    expected.version = 2;
+    EXPECT_TRUE(*loaded == expected);
+    EXPECT_EQ(loaded->runs.at(0).failure, expected.runs.at(0).failure);
+
+    // Changing a run, voiding an approval, dropping the claim.
+    ledger->transact(1, [&](RequestState& s) {
+        s.runs[0].state = RunState::succeeded;
+        s.approvals[0].voided = true;
+        s.claim.reset();
+        s.request.status = RequestStatus::done;
+        expected = s;
+        return Mutation{true, {event("test.changed", dev.person.id)}};
+    });
+    loaded = ledger->load(1);
+    expected.version = 3;
+    EXPECT_TRUE(*loaded == expected);
+
+    auto list = ledger->list_requests({});
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].revision, 1);
+    EXPECT_EQ(list[0].revision_hash, std::string(64, 'a'));
+    EXPECT_FALSE(list[0].claim.has_value());
+    EXPECT_EQ(list[0].pair->pair, po.person.id);
+    EXPECT_EQ(ledger->list_requests({RequestStatus::open, 10}).size(), 0u);
+    EXPECT_EQ(ledger->list_requests({RequestStatus::done, 10}).size(), 1u);
+}
+
+TEST_F(LedgerTest, DeclinedOrThrowingCallbackChangesNothing) {
+    new_request();
+    const auto audit_before = ledger->read_audit({}).size();
+    TransactResult declined = ledger->transact(1, [&](RequestState& s) {
+        s.claim = Claim{dev.person.id, at(1), at(2)};
+        return Mutation{};
+    });
+    EXPECT_TRUE(declined.found);
+    EXPECT_FALSE(declined.committed);
+    EXPECT_FALSE(declined.state.claim.has_value());
+    EXPECT_THROW(ledger->transact(1,
+                                  [&](RequestState& s) -> Mutation {
+                                      s.claim = Claim{dev.person.id, at(1), at(2)};
+                                      throw std::runtime_error("the executor crashed");
+                                  }),
+                 std::runtime_error);
+    EXPECT_FALSE(ledger->load(1)->claim.has_value());
+    EXPECT_EQ(ledger->read_audit({}).size(), audit_before);
+    EXPECT_EQ(ledger->load(1)->version, 1);
+}
+
+TEST_F(LedgerTest, UnknownRequest) {
+    bool called = false;
+    TransactResult r = ledger->transact(42, [&](RequestState&) {
+        called = true;
+        return Mutation{};
+    });
+    EXPECT_FALSE(r.found);
+    EXPECT_FALSE(called);
+    EXPECT_FALSE(ledger->load(42).has_value());
+}
+
+TEST_F(LedgerTest, RevisionsAreImmutable) {
+    new_request();
+    ledger->transact(1, [&](RequestState& s) {
+        fill(s, dev.person.id, po.person.id);
+        return Mutation{true, {}};
+    });
+    EXPECT_THROW(ledger->transact(1,
+                                  [&](RequestState& s) {
+                                      s.revisions[0].change_sql = "DELETE FROM x WHERE id = 1";
+                                      return Mutation{true, {}};
+                                  }),
+                 Error);
+    EXPECT_NE(ledger->load(1)->revisions[0].change_sql.find(kCanary), std::string::npos);
+}
+
+TEST_F(LedgerTest, PrivateTextIsSealedOnDisk) {
+    ChangeRequest r;
+    r.title = "change an applicant's email";
+    r.reason = "the applicant wrote from " + kCanary;
+    r.requested_by = po.person.id;
+    r.created_by = po.person.id;
+    r.created_at = at(0);
+    ledger->create_request(r, event("request.created", po.person.id));
+    ledger->transact(1, [&](RequestState& s) {
+        fill(s, dev.person.id, po.person.id);
+        return Mutation{true, {event("test.filled", dev.person.id)}};
+    });
+    // Readable through the ledger (it holds the key) ...
+    auto loaded = ledger->load(1);
+    EXPECT_NE(loaded->revisions[0].change_sql.find(kCanary), std::string::npos);
+    EXPECT_NE(loaded->request.reason.find(kCanary), std::string::npos);
+    // ... absent from every byte on disk, with the WAL still holding the latest pages ...
+    std::string bytes = all_ledger_bytes();
+    ASSERT_GT(bytes.size(), 0u);
+    EXPECT_EQ(bytes.find(kCanary), std::string::npos);
+    EXPECT_EQ(bytes.find("canary-7f3e9a"), std::string::npos);
+    // ... and after a checkpoint into the main file.
+    {
+        RawSqlite raw(db_path);
+        raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    ledger.reset();
+    EXPECT_EQ(all_ledger_bytes().find(kCanary), std::string::npos);
+    // Normalized statements and hashes are kept in clear on purpose.
+    EXPECT_NE(all_ledger_bytes().find("SET email = $1"), std::string::npos);
+}
+
+TEST_F(LedgerTest, WrongKeyCannotOpenSealedText) {
+    new_request();
+    ledger.reset();
+    Key other = Key::generate();
+    ledger = Ledger::open(db_path, other);
+    EXPECT_THROW(ledger->load(1), Error);
+}
+
+}  // namespace datafix::ledger::testing
