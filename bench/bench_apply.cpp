@@ -1,0 +1,253 @@
+// bench_apply: datafix's guarded apply (full before/after capture) against bare psql running
+// BEGIN; <same statement>; COMMIT on a copy of the same 1,000,000-application database, and the
+// peak memory of a process capturing a 1,000,000-row UPDATE. Prints a table; not part of ctest.
+//
+// Fairness: datafix previews before it applies (two rolled-back rehearsals), which warms the cache
+// and leaves dead tuples. The psql copy gets the same two rolled-back runs before it is timed.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <string>
+
+#include "core/crypto.hpp"
+#include "core/error.hpp"
+#include "harness/pg_cluster.hpp"
+#include "harness/process.hpp"
+#include "sql/analysis.hpp"
+#include "target/plan_builder.hpp"
+#include "target/session.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using datafix::testing::PgCluster;
+namespace target = datafix::target;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+target::EnvironmentTarget environment(const PgCluster& cluster, const std::string& db) {
+    target::EnvironmentTarget t;
+    t.name = "bench";
+    t.conninfo = cluster.conninfo(db, "datafix_login");
+    t.role = "app_owner";
+    t.pinned_system_identifier = cluster.system_identifier();
+    t.statement_timeout = std::chrono::minutes(30);
+    t.idle_in_transaction_session_timeout = std::chrono::minutes(30);
+    t.session_settings["jwt.claims.sub"] =
+        cluster.psql("SELECT sub FROM app_public.app_user WHERE id = 1", db);
+    while (!t.session_settings["jwt.claims.sub"].empty() &&
+           t.session_settings["jwt.claims.sub"].back() == '\n') {
+        t.session_settings["jwt.claims.sub"].pop_back();
+    }
+    return t;
+}
+
+target::ChangePlan plan(const std::string& statement, long long rows) {
+    auto analysis = datafix::sql::analyze(statement, datafix::sql::FileRole::change, "bench.sql");
+    return target::build_change_plan("bench", analysis, {rows});
+}
+
+struct PsqlTiming {
+    double wall = 0;         // the whole psql process
+    double transaction = 0;  // BEGIN + statement + COMMIT as psql's \timing reports them
+};
+
+// psql as datafix_login, as the same role and settings datafix uses.
+PsqlTiming run_psql(const PgCluster& cluster, const std::string& db, const std::string& sub,
+                    const std::string& statement, const std::string& end) {
+    std::string script = "SET ROLE app_owner;\nSELECT set_config('jwt.claims.sub', '" + sub +
+                         "', false);\n\\timing on\nBEGIN;\n" + statement + ";\n" + end + ";\n";
+    auto start = Clock::now();
+    auto r = datafix::testing::run_process(
+        {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster.socket_dir(), "-p",
+         std::to_string(cluster.port()), "-U", "datafix_login", "-d", db, "-f", "-"},
+        script);
+    PsqlTiming t;
+    t.wall = seconds_since(start);
+    if (r.status != 0) {
+        throw std::runtime_error("psql failed: " + r.err);
+    }
+    std::regex time_line(R"(Time: ([0-9.]+) ms)");
+    for (std::sregex_iterator it(r.out.begin(), r.out.end(), time_line), e; it != e; ++it) {
+        t.transaction += std::stod((*it)[1]) / 1000.0;
+    }
+    return t;
+}
+
+struct DatafixTiming {
+    double preview = 0;
+    double apply = 0;        // the apply() call: BEGIN .. COMMIT acknowledged
+    double transaction = 0;  // first statement to COMMIT acknowledged
+};
+
+std::string fresh_copy(PgCluster& cluster, const std::string& name) {
+    cluster.psql("DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)", "postgres");
+    cluster.create_database(name);
+    cluster.psql("VACUUM ANALYZE", name);
+    return name;
+}
+
+void drop(PgCluster& cluster, const std::string& name) {
+    cluster.psql("DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)", "postgres");
+}
+
+void print_row(const std::string& what, double datafix, double psql) {
+    std::printf("%-44s %10.3f s %10.3f s %8.2fx\n", what.c_str(), datafix, psql, datafix / psql);
+}
+
+struct Scenario {
+    std::string name;
+    std::string statement;
+    long long rows;
+};
+
+long vm_hwm_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return std::stol(line.substr(6));
+        }
+    }
+    return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    long applications = argc > 1 ? std::stol(argv[1]) : 1000000;
+    long changed = applications / 10;
+    try {
+        auto setup = Clock::now();
+        auto cluster = PgCluster::create("bench");
+        cluster->psql(
+            "ALTER SYSTEM SET shared_buffers = '512MB'; ALTER SYSTEM SET max_wal_size = "
+            "'4GB'; ALTER SYSTEM SET checkpoint_timeout = '30min'",
+            "postgres");
+        cluster->stop();
+        cluster->start();
+        datafix::testing::load_sample_schema(*cluster);
+        datafix::testing::generate_sample_rows(*cluster, applications);
+        std::printf("cluster with %ld applications ready in %.1f s\n\n", applications,
+                    seconds_since(setup));
+
+        auto images_dir = std::filesystem::temp_directory_path() / "datafix-bench-images";
+        auto key = datafix::Key::generate();
+        std::string n = std::to_string(changed);
+        std::vector<Scenario> scenarios = {
+            {"UPDATE " + n + " applications",
+             "UPDATE app_public.application SET form_data = form_data || '{\"reviewed\": true}' "
+             "WHERE id <= " +
+                 n,
+             changed},
+            {"DELETE " + n + " status rows",
+             "DELETE FROM app_public.application_status WHERE application_id <= " + n, changed},
+            {"INSERT ... SELECT " + n + " status rows",
+             "INSERT INTO app_public.application_status (application_id, status, change_reason) "
+             "SELECT id, 'received', 'bench' FROM app_public.application WHERE id <= " +
+                 n,
+             changed},
+        };
+
+        std::printf("%-44s %12s %12s %9s\n", "operation", "datafix", "psql", "ratio");
+        double revert_time = 0;
+        double update_psql = 0;
+        for (const auto& s : scenarios) {
+            // psql, on its own copy, after the same two rolled-back rehearsals.
+            auto psql_db = fresh_copy(*cluster, "bench_psql");
+            auto env = environment(*cluster, psql_db);
+            auto sub = env.session_settings["jwt.claims.sub"];
+            run_psql(*cluster, psql_db, sub, s.statement, "ROLLBACK");
+            run_psql(*cluster, psql_db, sub, s.statement, "ROLLBACK");
+            auto p = run_psql(*cluster, psql_db, sub, s.statement, "COMMIT");
+            drop(*cluster, psql_db);
+
+            auto df_db = fresh_copy(*cluster, "bench_datafix");
+            target::ImageStore images(key, images_dir.string());
+            auto session = target::Session::open(environment(*cluster, df_db));
+            auto change = plan(s.statement, s.rows);
+            DatafixTiming d;
+            auto start = Clock::now();
+            auto evidence = session.preview(change, images);
+            d.preview = seconds_since(start);
+            start = Clock::now();
+            auto outcome = session.apply(change, evidence, images, [](const std::string&, int) {});
+            d.apply = seconds_since(start);
+            d.transaction = d.apply;
+            print_row(s.name + ": apply", d.apply, p.wall);
+            print_row(s.name + ": time inside the transaction", d.transaction, p.transaction);
+            std::printf("%-44s %10.3f s\n", (s.name + ": preview (two rehearsals)").c_str(),
+                        d.preview);
+            if (s.name.rfind("UPDATE", 0) == 0) {
+                update_psql = p.wall;
+                auto revert_start = Clock::now();
+                auto revert_evidence = session.preview_revert(outcome.applied, images);
+                double revert_preview = seconds_since(revert_start);
+                revert_start = Clock::now();
+                session.apply_revert(outcome.applied, revert_evidence, images,
+                                     [](const std::string&, int) {});
+                revert_time = seconds_since(revert_start);
+                print_row(s.name + ": revert vs psql's UPDATE", revert_time, update_psql);
+                std::printf("%-44s %10.3f s\n", (s.name + ": revert preview").c_str(),
+                            revert_preview);
+            }
+            drop(*cluster, df_db);
+            std::filesystem::remove_all(images_dir);
+        }
+
+        // Peak memory while capturing an UPDATE of every application, in a child process so the
+        // figure is the capture's alone.
+        auto big_db = fresh_copy(*cluster, "bench_memory");
+        auto env = environment(*cluster, big_db);
+        std::fflush(stdout);
+        pid_t child = fork();
+        if (child == 0) {
+            int code = 0;
+            try {
+                target::ImageStore images(key, images_dir.string());
+                auto session = target::Session::open(env);
+                auto change = plan(
+                    "UPDATE app_public.application SET form_data = form_data || "
+                    "'{\"reviewed\": true}' WHERE id > 0",
+                    applications);
+                long before = vm_hwm_kib();
+                auto start = Clock::now();
+                auto evidence = session.preview(change, images);
+                std::printf(
+                    "\ncapture of a %ld-row UPDATE (preview, two rehearsals): %.1f s, "
+                    "%lld before- and %lld after-images\n",
+                    applications, seconds_since(start), evidence.statements[0].before.rows,
+                    evidence.statements[0].after.rows);
+                std::printf(
+                    "peak resident memory of the capturing process: %.1f MB (%.1f MB "
+                    "after connecting)\n",
+                    vm_hwm_kib() / 1024.0, before / 1024.0);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "capture failed: %s\n", e.what());
+                code = 1;
+            }
+            std::fflush(stdout);
+            _exit(code);
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        drop(*cluster, big_db);
+        std::filesystem::remove_all(images_dir);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    } catch (const datafix::Error& e) {
+        std::fprintf(stderr, "bench_apply: %s\n", e.describe().c_str());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_apply: %s\n", e.what());
+        return 1;
+    }
+}
