@@ -1,0 +1,26 @@
+// The moments of the runbook when people are told something: a new request needs a driver, the
+// product owner learns who drives, a pair is wanted, test is ready to verify, prod is done, and
+// the unhappy ones (failed, in doubt, test reverted).
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace datafix::notify {
+
+enum class EventKind {
+    request_created,
+    claimed,
+    pair_wanted,
+    test_applied,
+    prod_applied,
+    failed,
+    in_doubt,
+    test_reverted,
+};
+
+// Stable names, used in the configuration ([notify.routes] keys) and stored in the outbox.
+std::string_view event_name(EventKind kind);
+std::optional<EventKind> parse_event(std::string_view name);
+
+}  // namespace datafix::notify

@@ -1,0 +1,26 @@
+// A rendered notification: subject, plain text and the request's link. Rendered once, when the
+// event happens, and stored in the outbox as JSON (the payload column), so what is delivered is
+// exactly what was decided at that moment. Each channel formats it for its peer.
+#pragma once
+
+#include <string>
+
+#include "notify/summary.hpp"
+
+namespace datafix::notify {
+
+struct Message {
+    std::string subject;
+    std::string text;
+    std::string link;
+};
+
+// `base_url` is the server's public URL, e.g. "https://datafix.example.com"; the link is
+// <base_url>/requests/<number>.
+Message render(const ChangeSummary& summary, const std::string& base_url);
+
+std::string message_to_payload(const Message& message);
+// Throws Error(invalid_input) for a payload that is not a stored message.
+Message message_from_payload(const std::string& payload);
+
+}  // namespace datafix::notify
