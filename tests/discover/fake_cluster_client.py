@@ -8,11 +8,15 @@
 #   DATAFIX_FAKE_CLUSTER  the PGO cluster label of every pod (default "ccbc")
 #   DATAFIX_FAKE_PROJECT  the current project / context namespace (unset: none)
 #   DATAFIX_FAKE_LOG      a file each invocation appends its arguments to (one line each)
-#   DATAFIX_FAKE_PID_FILE port-forward writes its pid here once listening
+#   DATAFIX_FAKE_PID_FILE port-forward writes its pid here as it starts
 #   DATAFIX_FAKE_DIE_FILE port-forward fails like a lost stream once this file exists
 #   DATAFIX_FAKE_FORWARD_ERROR  port-forward prints this and exits 1 instead of listening
 #   DATAFIX_FAKE_GET_ERROR      get pods prints this and exits 1
 #   DATAFIX_FAKE_IGNORE_NAMESPACE  get pods returns pods of every namespace (a misbehaving client)
+#   DATAFIX_FAKE_GET_HANG       get pods never answers (an unreachable API server)
+#   DATAFIX_FAKE_FORWARD_HANG   port-forward runs but never listens
+#   DATAFIX_FAKE_PORT_TAKEN_ONCE  a marker file: while it does not exist, port-forward creates it
+#                               and fails as if the local port had been taken in the meantime
 import json
 import os
 import socket
@@ -123,6 +127,8 @@ def option(args, name):
 
 
 def get_pods(args):
+    if os.environ.get("DATAFIX_FAKE_GET_HANG"):
+        time.sleep(3600)
     if os.environ.get("DATAFIX_FAKE_GET_ERROR"):
         print(os.environ["DATAFIX_FAKE_GET_ERROR"], file=sys.stderr)
         return 1
@@ -155,6 +161,9 @@ def relay(source, target):
 
 
 def port_forward(args):
+    if os.environ.get("DATAFIX_FAKE_PID_FILE"):
+        with open(os.environ["DATAFIX_FAKE_PID_FILE"], "w") as f:
+            f.write(str(os.getpid()))
     if os.environ.get("DATAFIX_FAKE_FORWARD_ERROR"):
         print(os.environ["DATAFIX_FAKE_FORWARD_ERROR"], file=sys.stderr)
         return 1
@@ -170,10 +179,18 @@ def port_forward(args):
         print("error: unable to forward port because pod is not running. Current status=%s"
               % pod["phase"], file=sys.stderr)
         return 1
+    if os.environ.get("DATAFIX_FAKE_FORWARD_HANG"):
+        time.sleep(3600)
+    taken_marker = os.environ.get("DATAFIX_FAKE_PORT_TAKEN_ONCE")
+    port_taken = bool(taken_marker) and not os.path.exists(taken_marker)
+    if port_taken:
+        open(taken_marker, "w").close()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
+        if port_taken:
+            raise OSError("taken")
         listener.bind((address, int(local)))
-    except OSError as e:
+    except OSError:
         print("Unable to listen on port %s: Listeners failed to create with the following errors: "
               "[unable to create listener: Error listen tcp4 %s:%s: bind: address already in use]"
               % (local, address, local), file=sys.stderr)
@@ -181,9 +198,6 @@ def port_forward(args):
     listener.listen(16)
     listener.settimeout(0.1)
     print("Forwarding from %s:%s -> %s" % (address, local, remote), flush=True)
-    if os.environ.get("DATAFIX_FAKE_PID_FILE"):
-        with open(os.environ["DATAFIX_FAKE_PID_FILE"], "w") as f:
-            f.write(str(os.getpid()))
     die_file = os.environ.get("DATAFIX_FAKE_DIE_FILE")
     while True:
         if die_file and os.path.exists(die_file):

@@ -247,5 +247,41 @@ TEST_F(FindLeader, APortForwardThatCannotStartIsQuoted) {
               std::string::npos);
 }
 
+TEST_F(FindLeader, AClientThatDoesNotAnswerIsCutAtTheTimeout) {
+    fake_.set("DATAFIX_FAKE_GET_HANG", "1");
+    target_.timeout = std::chrono::milliseconds{1500};
+    const auto started = std::chrono::steady_clock::now();
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::unreachable);
+    EXPECT_NE(e.message().find("did not answer within 1500 ms"), std::string::npos) << e.message();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{10});
+}
+
+TEST_F(FindLeader, APortForwardThatNeverListensIsStoppedAtTheTimeout) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    fake_.set("DATAFIX_FAKE_FORWARD_HANG", "1");
+    target_.timeout = std::chrono::milliseconds{2000};
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::unreachable);
+    EXPECT_NE(e.message().find("did not accept connections within 2000 ms"), std::string::npos)
+        << e.message();
+    // The hanging client was killed and reaped.
+    const int forward_pid = fake_.forward_pid();
+    EXPECT_GT(forward_pid, 0);
+    EXPECT_FALSE(testing::process_exists(forward_pid));
+}
+
+TEST_F(FindLeader, ALocalPortTakenMeanwhileIsRetriedOnAnother) {
+    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    fake_.set("DATAFIX_FAKE_PORT_TAKEN_ONCE", fake_.file("port-taken"));
+    ForwardedLeader leader = find_leader(target_);
+    EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
+    int forwards = 0;
+    for (const auto& call : fake_.invocations()) {
+        forwards += call.find(" port-forward ") != std::string::npos ? 1 : 0;
+    }
+    EXPECT_EQ(forwards, 2);
+}
+
 }  // namespace
 }  // namespace datafix::discover
