@@ -2,6 +2,10 @@
 // columns, declared counts, and rows changed between the preview and the apply.
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
+#include "target/evidence_json.hpp"
+
 #include "target_support.hpp"
 
 namespace datafix::target::test {
@@ -49,6 +53,8 @@ TEST(Apply, UpdatePreviewRollsBackThenApplyCommitsWithTheJwtSubject) {
     EXPECT_EQ(evidence.verify[0].rows.at(0).at(0).value_or(""), "200");
     EXPECT_EQ(evidence.fingerprint.size(), 64u);
     EXPECT_EQ(evidence.system_identifier, dev().system_identifier());
+    // The ledger stores the evidence as JSON; it must come back identical.
+    EXPECT_EQ(to_json(evidence_from_json(to_json(evidence))), to_json(evidence));
 
     std::string handed_xid;
     int handed_pid = 0;

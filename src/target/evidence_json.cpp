@@ -1,0 +1,157 @@
+// JSON form of the evidence. Field names are part of the ledger's stored format: only append.
+#include "target/evidence_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace datafix::target {
+
+namespace {
+
+std::string_view kind_name(StatementKind kind) {
+    switch (kind) {
+        case StatementKind::insert:
+            return "insert";
+        case StatementKind::update:
+            return "update";
+        case StatementKind::delete_:
+            return "delete";
+        case StatementKind::merge:
+            return "merge";
+    }
+    return "update";
+}
+
+StatementKind kind_from(const std::string& name) {
+    if (name == "insert") {
+        return StatementKind::insert;
+    }
+    if (name == "update") {
+        return StatementKind::update;
+    }
+    if (name == "delete") {
+        return StatementKind::delete_;
+    }
+    if (name == "merge") {
+        return StatementKind::merge;
+    }
+    throw Error(ErrorCode::invalid_input, "unknown statement kind in evidence: " + name);
+}
+
+nlohmann::json image_json(const ImageFile& f) {
+    return {
+        {"path", f.path}, {"rows", f.rows}, {"digest", f.digest}, {"keys_digest", f.keys_digest}};
+}
+
+ImageFile image_from(const nlohmann::json& j) {
+    return ImageFile{j.at("path").get<std::string>(), j.at("rows").get<long long>(),
+                     j.at("digest").get<std::string>(), j.at("keys_digest").get<std::string>()};
+}
+
+}  // namespace
+
+std::string_view outcome_status_name(OutcomeStatus status) {
+    switch (status) {
+        case OutcomeStatus::committed:
+            return "committed";
+        case OutcomeStatus::not_committed:
+            return "not_committed";
+        case OutcomeStatus::in_doubt:
+            return "in_doubt";
+    }
+    return "in_doubt";
+}
+
+nlohmann::json to_json(const Evidence& e) {
+    nlohmann::json statements = nlohmann::json::array();
+    for (const auto& s : e.statements) {
+        nlohmann::json j = {{"index", s.index},
+                            {"kind", kind_name(s.kind)},
+                            {"schema", s.schema},
+                            {"table", s.table},
+                            {"columns", s.columns},
+                            {"key_columns", s.key_columns},
+                            {"actual_rows", s.actual_rows},
+                            {"before", image_json(s.before)},
+                            {"after", image_json(s.after)},
+                            {"volatile_columns", s.volatile_columns},
+                            {"indirect_writes", s.indirect_writes}};
+        j["expected_rows"] = s.expected_rows ? nlohmann::json(*s.expected_rows) : nlohmann::json();
+        statements.push_back(std::move(j));
+    }
+    nlohmann::json verify = nlohmann::json::array();
+    for (const auto& v : e.verify) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (const auto& row : v.rows) {
+            nlohmann::json r = nlohmann::json::array();
+            for (const auto& value : row) {
+                r.push_back(value ? nlohmann::json(*value) : nlohmann::json());
+            }
+            rows.push_back(std::move(r));
+        }
+        verify.push_back({{"index", v.index},
+                          {"columns", v.columns},
+                          {"rows", std::move(rows)},
+                          {"truncated", v.truncated}});
+    }
+    return {{"kind", e.kind == RunKind::change ? "change" : "revert"},
+            {"plan_sha256", e.plan_sha256},
+            {"environment", e.environment},
+            {"system_identifier", e.system_identifier},
+            {"statements", std::move(statements)},
+            {"verify", std::move(verify)},
+            {"conflicts", e.conflicts},
+            {"fingerprint", e.fingerprint}};
+}
+
+Evidence evidence_from_json(const nlohmann::json& j) {
+    try {
+        Evidence e;
+        e.kind = j.at("kind").get<std::string>() == "revert" ? RunKind::revert : RunKind::change;
+        e.plan_sha256 = j.at("plan_sha256").get<std::string>();
+        e.environment = j.at("environment").get<std::string>();
+        e.system_identifier = j.at("system_identifier").get<std::string>();
+        for (const auto& js : j.at("statements")) {
+            StatementEvidence s;
+            s.index = js.at("index").get<int>();
+            s.kind = kind_from(js.at("kind").get<std::string>());
+            s.schema = js.at("schema").get<std::string>();
+            s.table = js.at("table").get<std::string>();
+            s.columns = js.at("columns").get<std::vector<std::string>>();
+            s.key_columns = js.at("key_columns").get<std::vector<std::string>>();
+            if (!js.at("expected_rows").is_null()) {
+                s.expected_rows = js.at("expected_rows").get<long long>();
+            }
+            s.actual_rows = js.at("actual_rows").get<long long>();
+            s.before = image_from(js.at("before"));
+            s.after = image_from(js.at("after"));
+            s.volatile_columns = js.at("volatile_columns").get<std::vector<std::string>>();
+            s.indirect_writes = js.at("indirect_writes").get<std::vector<std::string>>();
+            e.statements.push_back(std::move(s));
+        }
+        for (const auto& jv : j.at("verify")) {
+            VerifyResult v;
+            v.index = jv.at("index").get<int>();
+            v.columns = jv.at("columns").get<std::vector<std::string>>();
+            v.truncated = jv.at("truncated").get<bool>();
+            for (const auto& jr : jv.at("rows")) {
+                std::vector<std::optional<std::string>> row;
+                for (const auto& value : jr) {
+                    row.push_back(value.is_null() ? std::nullopt
+                                                  : std::optional(value.get<std::string>()));
+                }
+                v.rows.push_back(std::move(row));
+            }
+            e.verify.push_back(std::move(v));
+        }
+        e.conflicts = j.at("conflicts").get<std::vector<std::string>>();
+        e.fingerprint = j.at("fingerprint").get<std::string>();
+        return e;
+    } catch (const nlohmann::json::exception& ex) {
+        throw Error(ErrorCode::invalid_input, std::string("malformed evidence: ") + ex.what(),
+                    "the ledger's stored evidence is damaged; preview again");
+    }
+}
+
+}  // namespace datafix::target

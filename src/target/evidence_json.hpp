@@ -1,0 +1,18 @@
+// Evidence and outcomes as JSON, for the ledger (which encrypts the verify results and the image
+// paths' contents stay sealed on disk). Round-trips exactly.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "target/evidence.hpp"
+#include "target/outcome.hpp"
+
+namespace datafix::target {
+
+nlohmann::json to_json(const Evidence& evidence);
+// Throws Error(invalid_input) on a malformed document.
+Evidence evidence_from_json(const nlohmann::json& document);
+
+std::string_view outcome_status_name(OutcomeStatus status);
+
+}  // namespace datafix::target

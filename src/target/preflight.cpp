@@ -1,0 +1,195 @@
+// Builds the pre-flight report: one READ ONLY transaction, as the configured role, rolled back.
+// Locks are read before anything plans a statement, and a statement whose table another session
+// has locked is not planned, so building the report never waits behind that session.
+#include "target/preflight.hpp"
+
+#include <map>
+
+#include "core/error.hpp"
+#include "sql/analysis.hpp"
+#include "target/connection.hpp"
+#include "target/guards.hpp"
+#include "target/preflight_catalog.hpp"
+#include "target/preflight_estimate.hpp"
+#include "target/preflight_findings.hpp"
+#include "target/preflight_locks.hpp"
+
+namespace datafix::target {
+
+namespace {
+
+// Only the normalized form leaves the target layer; the exact text may hold private values.
+std::string normalized_text(const PlannedStatement& statement) {
+    try {
+        auto analysis = sql::analyze(statement.text, sql::FileRole::change, "preflight");
+        if (analysis.statements.size() == 1) {
+            return analysis.statements[0].normalized;
+        }
+    } catch (const Error&) {
+        // The plan came through the SQL guard, so this does not happen; say so rather than guess.
+    }
+    return std::string(sql_command(statement.kind)) + " (statement " +
+           std::to_string(statement.index) + ")";
+}
+
+struct TableWork {
+    std::optional<TableIdentity> identity;
+    std::size_t report_index = 0;
+};
+
+bool has_conflicting_holder(const TableReport& table) {
+    for (const auto& h : table.lock_holders) {
+        if (h.conflicts) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+PreflightReport build_preflight(const EnvironmentTarget& target, const ChangePlan& plan) {
+    auto connection = Connection::open(target.conninfo, target.name);
+    auto facts = run_guards(*connection, target);
+    return build_preflight(*connection, facts, plan);
+}
+
+PreflightReport build_preflight(Connection& connection, const SessionFacts& facts,
+                                const ChangePlan& plan) {
+    PreflightReport report;
+    report.environment = facts.environment;
+    report.system_identifier = facts.system_identifier;
+    report.server_version = facts.server_version;
+    report.login = facts.login;
+    report.role = facts.role;
+
+    Transaction tx(connection);
+    connection.query("SET TRANSACTION READ ONLY");
+    report.generated_at = connection
+                              .query(
+                                  "SELECT to_char(now() AT TIME ZONE 'UTC', "
+                                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+                              .scalar();
+
+    // Tables in the order the statements first write them; keyed as written, since two
+    // spellings of one table resolve to the same identity below.
+    std::map<std::string, TableWork> work;
+    std::vector<std::string> order;
+    for (const auto& statement : plan.statements) {
+        auto key = statement.capture.schema + "." + statement.capture.table;
+        auto [it, inserted] = work.try_emplace(key);
+        if (inserted) {
+            order.push_back(key);
+            it->second.identity =
+                resolve_table(connection, statement.capture.schema, statement.capture.table);
+        }
+    }
+    std::map<std::string, std::size_t> by_oid;
+    for (const auto& key : order) {
+        auto& w = work[key];
+        if (w.identity) {
+            auto known = by_oid.find(w.identity->oid);
+            if (known != by_oid.end()) {
+                w.report_index = known->second;
+                continue;
+            }
+            by_oid[w.identity->oid] = report.tables.size();
+        }
+        w.report_index = report.tables.size();
+        TableReport t;
+        t.found = w.identity.has_value();
+        t.schema = t.found ? w.identity->schema : key.substr(0, key.find('.'));
+        t.table = t.found ? w.identity->table : key.substr(key.find('.') + 1);
+        t.qualified = t.schema.empty() ? t.table : t.schema + "." + t.table;
+        if (t.found) {
+            t.owner = w.identity->owner;
+        }
+        report.tables.push_back(std::move(t));
+    }
+    // A table written under two spellings needs the union of their commands.
+    std::vector<TableCommands> commands(report.tables.size());
+    std::vector<const TableIdentity*> identities(report.tables.size(), nullptr);
+    for (const auto& statement : plan.statements) {
+        const auto& w = work[statement.capture.schema + "." + statement.capture.table];
+        commands[w.report_index].add(statement.kind);
+        report.tables[w.report_index].statements.push_back(statement.index);
+        if (w.identity) {
+            identities[w.report_index] = &*w.identity;
+        }
+    }
+    for (std::size_t i = 0; i < report.tables.size(); ++i) {
+        if (identities[i] == nullptr) {
+            continue;
+        }
+        auto& t = report.tables[i];
+        const auto& id = *identities[i];
+        t.lock_holders = read_lock_holders(connection, id.oid);
+        t.privileges = read_privileges(connection, id, report.role, commands[i]);
+        t.row_security = read_row_security(connection, id, report.role, commands[i]);
+        t.triggers = read_triggers(connection, id, commands[i]);
+        t.references = read_references(connection, id, commands[i]);
+    }
+
+    for (const auto& statement : plan.statements) {
+        const auto& table =
+            report.tables[work[statement.capture.schema + "." + statement.capture.table]
+                              .report_index];
+        StatementReport s;
+        s.index = statement.index;
+        s.kind = statement.kind;
+        s.table = table.qualified;
+        s.normalized = normalized_text(statement);
+        s.declared = statement.expected_rows;
+        s.table_lock = table_lock_for(statement.kind);
+        s.row_locks = row_locks_for(statement.kind);
+        if (!table.found) {
+            s.estimate_unavailable = "the table does not exist";
+        } else if (has_conflicting_holder(table)) {
+            s.estimate_unavailable = "not planned: another session holds a lock on " +
+                                     table.qualified + " that planning would wait for";
+        } else {
+            estimate_rows(connection, statement, s);
+        }
+        report.statements.push_back(std::move(s));
+    }
+
+    EnvironmentTarget as_configured;
+    as_configured.name = facts.environment;
+    as_configured.role = facts.role;
+    check_still_role(connection, as_configured, "during pre-flight");
+    tx.rollback();
+
+    add_findings(report);
+    return report;
+}
+
+bool PreflightReport::has_blockers() const {
+    for (const auto& f : findings) {
+        if (f.severity == Severity::blocker) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const TableReport* PreflightReport::table_for(int statement_index) const {
+    for (const auto& t : tables) {
+        for (int i : t.statements) {
+            if (i == statement_index) {
+                return &t;
+            }
+        }
+    }
+    return nullptr;
+}
+
+const StatementReport* PreflightReport::statement(int index) const {
+    for (const auto& s : statements) {
+        if (s.index == index) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace datafix::target

@@ -1,0 +1,206 @@
+// Pre-flight: what a change will meet in one environment before it runs, read as the configured
+// role without writing anything. For every table the change writes: the role's privileges, row
+// level security and the policies that apply to the role, the triggers and cascading foreign keys
+// that will fire, the planner's estimate next to the declared count, and sessions holding locks
+// the run would wait for. The report names tables, roles, triggers and policies, never values
+// from the statements (statements appear only normalized).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "target/change_plan.hpp"
+#include "target/environment_target.hpp"
+#include "target/session.hpp"
+
+namespace datafix::target {
+
+class Connection;
+
+enum class Privilege { select, insert, update, delete_ };
+
+// How much of a privilege the role holds on a table: all of it, on some columns only, or none.
+enum class Grant { none, some_columns, table };
+
+struct PrivilegeFact {
+    Privilege privilege = Privilege::select;
+    Grant grant = Grant::none;
+    bool required = false;     // this change cannot run without it
+    bool conditional = false;  // needed only if a MERGE uses the matching action
+};
+
+struct TablePrivileges {
+    bool schema_usage = false;
+    std::vector<PrivilegeFact> privileges;  // select, insert, update, delete, in that order
+    std::vector<Privilege> missing;         // required and not held on the whole table
+};
+
+// A policy's command, and the commands a statement is checked against.
+enum class PolicyCommand { all, select, insert, update, delete_ };
+
+struct PolicyFact {
+    std::string name;
+    PolicyCommand command = PolicyCommand::all;
+    bool permissive = true;
+    std::vector<std::string> roles;  // "public" for PUBLIC
+    bool applies_to_role = false;    // PUBLIC, the role, or a role it inherits from
+};
+
+// For one command the change needs: the policies that decide which rows the role sees or writes.
+struct CommandAccess {
+    PolicyCommand command = PolicyCommand::select;
+    std::vector<std::string> permissive;
+    std::vector<std::string> restrictive;
+    // Row security applies and no permissive policy grants this command: every row is hidden.
+    bool denied = false;
+};
+
+struct RowSecurity {
+    bool enabled = false;  // relrowsecurity
+    bool forced = false;   // relforcerowsecurity
+    bool role_is_owner = false;
+    bool role_bypasses = false;  // rolbypassrls
+    bool applies = false;        // enabled, and neither owner-without-FORCE nor BYPASSRLS
+    std::vector<PolicyFact> policies;
+    std::vector<CommandAccess> commands;  // only the commands this change needs
+};
+
+enum class TriggerTiming { before, after, instead_of };
+enum class TriggerLevel { row, statement };
+enum class TriggerEnabled { origin, always, replica, disabled };
+
+struct TriggerFact {
+    std::string name;
+    TriggerTiming timing = TriggerTiming::after;
+    TriggerLevel level = TriggerLevel::row;
+    std::vector<std::string> events;  // "INSERT", "UPDATE", "DELETE", "TRUNCATE"
+    TriggerEnabled enabled = TriggerEnabled::origin;
+    std::string function;  // regprocedure, e.g. app_public.audit_record()
+    bool fires = false;    // enabled in a normal session and one of its events is this change's
+    // From a look at the function's body (PL/pgSQL and SQL only): tables it writes, whether it
+    // can raise an error, and whether a BEFORE ROW trigger can skip a row by returning NULL.
+    std::vector<std::string> writes;
+    bool may_raise = false;
+    bool may_skip_row = false;
+};
+
+enum class ReferentialAction { no_action, restrict, cascade, set_null, set_default };
+
+// A foreign key in another table referencing the written one.
+struct ReferenceFact {
+    std::string constraint;
+    std::string table;  // the referencing table, schema-qualified
+    ReferentialAction on_delete = ReferentialAction::no_action;
+    ReferentialAction on_update = ReferentialAction::no_action;
+    bool writes = false;  // cascades or sets values for one of this change's commands
+};
+
+// A session holding (or queued for) a lock on the table that matters to this change.
+struct LockHolder {
+    std::optional<int> pid;  // empty for a prepared transaction
+    std::string mode;        // e.g. AccessExclusiveLock
+    bool granted = true;
+    // The mode conflicts with RowExclusiveLock: the change would wait for it (lock_timeout).
+    bool conflicts = false;
+    // A transaction that wrote the table (RowExclusiveLock) or locked rows (RowShareLock) may hold
+    // row locks on the rows this change touches.
+    bool may_hold_row_locks = false;
+    std::string user;
+    std::string application_name;
+    // From pg_stat_activity, visible only when the role may see that session's details.
+    bool details_visible = false;
+    std::string state;         // e.g. "idle in transaction"
+    std::string xact_start;    // UTC, ISO 8601
+    std::string state_change;  // UTC, ISO 8601
+    std::optional<long long> seconds_in_transaction;
+};
+
+struct TableReport {
+    std::string schema;
+    std::string table;
+    std::string qualified;  // schema.table as the catalog names it
+    bool found = false;
+    std::string owner;
+    std::vector<int> statements;  // indexes of the statements that write it
+    TablePrivileges privileges;
+    RowSecurity row_security;
+    std::vector<TriggerFact> triggers;
+    std::vector<ReferenceFact> references;
+    std::vector<LockHolder> lock_holders;
+};
+
+struct StatementReport {
+    int index = 0;
+    StatementKind kind = StatementKind::update;
+    std::string table;       // schema.table
+    std::string normalized;  // literals replaced by $n
+    std::optional<long long> declared;
+    std::optional<long long> estimated;  // EXPLAIN's rows for the statement's row source
+    std::string estimate_unavailable;    // why there is no estimate (error, skipped)
+    bool estimate_far = false;           // see estimate_is_far
+    std::string table_lock;              // RowExclusiveLock for all DML
+    std::string row_locks;               // which row locks the statement takes
+};
+
+enum class FindingKind {
+    table_missing,
+    no_schema_usage,
+    missing_privilege,
+    rows_hidden_by_rls,
+    lock_conflict,
+    row_lock_holder,
+    estimate_far,
+    estimate_unavailable,
+    trigger_may_skip_rows,
+};
+
+enum class Severity { blocker, warning };
+
+// One thing worth a person's attention, with what to do about it.
+struct Finding {
+    FindingKind kind = FindingKind::missing_privilege;
+    Severity severity = Severity::warning;
+    int statement = 0;  // 0 when it is about a table, not one statement
+    std::string table;
+    std::string message;
+    std::string hint;
+};
+
+struct PreflightReport {
+    std::string environment;
+    std::string system_identifier;
+    std::string server_version;
+    std::string login;
+    std::string role;
+    std::string generated_at;  // server time, UTC, ISO 8601
+    std::vector<TableReport> tables;
+    std::vector<StatementReport> statements;
+    std::vector<Finding> findings;
+
+    bool has_blockers() const;
+    const TableReport* table_for(int statement_index) const;
+    const StatementReport* statement(int index) const;
+};
+
+// "Far" means the change would surprise: the estimate is outside [declared/10, declared*10] and
+// more than 10 rows away from it. The planner's estimates are rough (it clamps to at least one
+// row, and statistics lag), so only an order of magnitude is worth a warning.
+bool estimate_is_far(long long declared, long long estimated);
+
+// Connects through the guards (leader, pin, role; SET ROLE), reads everything in a READ ONLY
+// transaction and rolls it back. Throws what Session::open throws.
+PreflightReport build_preflight(const EnvironmentTarget& target, const ChangePlan& plan);
+
+// On a connection that already passed run_guards and is not in a transaction.
+PreflightReport build_preflight(Connection& connection, const SessionFacts& facts,
+                                const ChangePlan& plan);
+
+std::string_view privilege_name(Privilege privilege);
+std::string_view policy_command_name(PolicyCommand command);
+std::string_view sql_command(StatementKind kind);  // "UPDATE", ...
+std::string_view finding_kind_name(FindingKind kind);
+std::string_view severity_name(Severity severity);
+
+}  // namespace datafix::target

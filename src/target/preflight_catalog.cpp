@@ -1,0 +1,364 @@
+// Catalog reads behind the pre-flight report. Privileges and policy membership are asked of the
+// server (has_table_privilege, pg_has_role) rather than recomputed here, so inheritance, PUBLIC
+// grants and column grants follow PostgreSQL's own rules.
+#include "target/preflight_catalog.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <set>
+
+#include "target/connection.hpp"
+
+namespace datafix::target {
+
+namespace {
+
+constexpr const char* kResolveSql = R"(
+SELECT c.oid::text, n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = CASE WHEN $1 = '' THEN to_regclass(quote_ident($2))
+                   ELSE to_regclass(format('%I.%I', $1, $2)) END)";
+
+constexpr const char* kPrivilegesSql = R"(
+SELECT has_schema_privilege($2::name, c.relnamespace, 'USAGE'),
+       has_table_privilege($2::name, c.oid, 'SELECT'),
+       has_any_column_privilege($2::name, c.oid, 'SELECT'),
+       has_table_privilege($2::name, c.oid, 'INSERT'),
+       has_any_column_privilege($2::name, c.oid, 'INSERT'),
+       has_table_privilege($2::name, c.oid, 'UPDATE'),
+       has_any_column_privilege($2::name, c.oid, 'UPDATE'),
+       has_table_privilege($2::name, c.oid, 'DELETE')
+FROM pg_class c WHERE c.oid = $1::oid)";
+
+// Ownership for row security means "has the privileges of the owner" (membership with INHERIT),
+// which is what pg_has_role(..., 'USAGE') answers.
+constexpr const char* kRowSecuritySql = R"(
+SELECT c.relrowsecurity, c.relforcerowsecurity,
+       pg_has_role($2::name, c.relowner, 'USAGE'),
+       (SELECT r.rolbypassrls FROM pg_roles r WHERE r.rolname = $2)
+FROM pg_class c WHERE c.oid = $1::oid)";
+
+constexpr const char* kPoliciesSql = R"(
+SELECT p.polname::text, p.polcmd::text, p.polpermissive,
+       (SELECT json_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
+                        ORDER BY 1)
+        FROM unnest(p.polroles) r)::text,
+       EXISTS (SELECT 1 FROM unnest(p.polroles) r
+               WHERE r = 0 OR pg_has_role($2::name, r, 'USAGE'))
+FROM pg_policy p WHERE p.polrelid = $1::oid
+ORDER BY p.polname)";
+
+// The body only for languages whose source is readable text; for C functions prosrc is a symbol.
+constexpr const char* kTriggersSql = R"(
+SELECT t.tgname::text, t.tgtype::int, t.tgenabled::text, t.tgfoid::regprocedure::text,
+       CASE WHEN l.lanname IN ('plpgsql', 'sql') THEN p.prosrc END
+FROM pg_trigger t
+JOIN pg_proc p ON p.oid = t.tgfoid
+JOIN pg_language l ON l.oid = p.prolang
+WHERE t.tgrelid = $1::oid AND NOT t.tgisinternal
+ORDER BY t.tgname)";
+
+constexpr const char* kReferencesSql = R"(
+SELECT c.conname::text, format('%s.%s', n.nspname, r.relname), c.confdeltype::text,
+       c.confupdtype::text
+FROM pg_constraint c
+JOIN pg_class r ON r.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = r.relnamespace
+WHERE c.contype = 'f' AND c.confrelid = $1::oid
+ORDER BY 2, 1)";
+
+// pg_trigger.tgtype bits (PostgreSQL's catalog/pg_trigger.h).
+constexpr int kTriggerRow = 1 << 0;
+constexpr int kTriggerBefore = 1 << 1;
+constexpr int kTriggerInsert = 1 << 2;
+constexpr int kTriggerDelete = 1 << 3;
+constexpr int kTriggerUpdate = 1 << 4;
+constexpr int kTriggerTruncate = 1 << 5;
+constexpr int kTriggerInstead = 1 << 6;
+
+bool is_true(const std::optional<std::string>& value) {
+    return value.value_or("f") == "t";
+}
+
+Grant grant_of(const std::optional<std::string>& whole, const std::optional<std::string>& any) {
+    if (is_true(whole)) {
+        return Grant::table;
+    }
+    return is_true(any) ? Grant::some_columns : Grant::none;
+}
+
+PolicyCommand policy_command(const std::string& polcmd) {
+    if (polcmd == "r") {
+        return PolicyCommand::select;
+    }
+    if (polcmd == "a") {
+        return PolicyCommand::insert;
+    }
+    if (polcmd == "w") {
+        return PolicyCommand::update;
+    }
+    if (polcmd == "d") {
+        return PolicyCommand::delete_;
+    }
+    return PolicyCommand::all;
+}
+
+std::vector<PolicyCommand> needed_commands(const TableCommands& commands) {
+    std::vector<PolicyCommand> out{PolicyCommand::select};
+    if (commands.may_insert()) {
+        out.push_back(PolicyCommand::insert);
+    }
+    if (commands.may_update()) {
+        out.push_back(PolicyCommand::update);
+    }
+    if (commands.may_delete()) {
+        out.push_back(PolicyCommand::delete_);
+    }
+    return out;
+}
+
+TriggerEnabled trigger_enabled(const std::string& tgenabled) {
+    if (tgenabled == "A") {
+        return TriggerEnabled::always;
+    }
+    if (tgenabled == "R") {
+        return TriggerEnabled::replica;
+    }
+    if (tgenabled == "D") {
+        return TriggerEnabled::disabled;
+    }
+    return TriggerEnabled::origin;
+}
+
+ReferentialAction referential_action(const std::string& code) {
+    if (code == "r") {
+        return ReferentialAction::restrict;
+    }
+    if (code == "c") {
+        return ReferentialAction::cascade;
+    }
+    if (code == "n") {
+        return ReferentialAction::set_null;
+    }
+    if (code == "d") {
+        return ReferentialAction::set_default;
+    }
+    return ReferentialAction::no_action;
+}
+
+bool writes_rows(ReferentialAction action) {
+    return action == ReferentialAction::cascade || action == ReferentialAction::set_null ||
+           action == ReferentialAction::set_default;
+}
+
+std::string lowercase_without_comments(const std::string& source) {
+    std::string out;
+    out.reserve(source.size());
+    for (std::size_t i = 0; i < source.size(); ++i) {
+        if (source.compare(i, 2, "--") == 0) {
+            while (i < source.size() && source[i] != '\n') {
+                ++i;
+            }
+            out += '\n';
+            continue;
+        }
+        if (source.compare(i, 2, "/*") == 0) {
+            auto end = source.find("*/", i + 2);
+            i = end == std::string::npos ? source.size() : end + 1;
+            out += ' ';
+            continue;
+        }
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(source[i])));
+    }
+    return out;
+}
+
+}  // namespace
+
+void TableCommands::add(StatementKind kind) {
+    switch (kind) {
+        case StatementKind::insert:
+            insert = true;
+            break;
+        case StatementKind::update:
+            update = true;
+            break;
+        case StatementKind::delete_:
+            delete_ = true;
+            break;
+        case StatementKind::merge:
+            merge = true;
+            break;
+    }
+}
+
+std::optional<TableIdentity> resolve_table(Connection& connection, const std::string& schema,
+                                           const std::string& table) {
+    auto r = connection.query(kResolveSql, {schema, table});
+    if (r.rows.empty()) {
+        return std::nullopt;
+    }
+    return TableIdentity{r.at(0, 0).value_or(""), r.at(0, 1).value_or(""), r.at(0, 2).value_or(""),
+                         r.at(0, 3).value_or("")};
+}
+
+TablePrivileges read_privileges(Connection& connection, const TableIdentity& table,
+                                const std::string& role, const TableCommands& commands) {
+    auto r = connection.query(kPrivilegesSql, {table.oid, role});
+    TablePrivileges out;
+    const auto& row = r.rows.at(0);
+    out.schema_usage = is_true(row[0]);
+    // DELETE has no column form.
+    out.privileges = {
+        {Privilege::select, grant_of(row[1], row[2]), true, false},
+        {Privilege::insert, grant_of(row[3], row[4]), commands.insert, commands.merge},
+        {Privilege::update, grant_of(row[5], row[6]), commands.update, commands.merge},
+        {Privilege::delete_, is_true(row[7]) ? Grant::table : Grant::none, commands.delete_,
+         commands.merge},
+    };
+    for (const auto& p : out.privileges) {
+        if (p.required && p.grant != Grant::table) {
+            out.missing.push_back(p.privilege);
+        }
+    }
+    return out;
+}
+
+RowSecurity read_row_security(Connection& connection, const TableIdentity& table,
+                              const std::string& role, const TableCommands& commands) {
+    RowSecurity out;
+    auto r = connection.query(kRowSecuritySql, {table.oid, role});
+    out.enabled = is_true(r.at(0, 0));
+    out.forced = is_true(r.at(0, 1));
+    out.role_is_owner = is_true(r.at(0, 2));
+    out.role_bypasses = is_true(r.at(0, 3));
+    out.applies = out.enabled && !(out.role_is_owner && !out.forced) && !out.role_bypasses;
+
+    auto policies = connection.query(kPoliciesSql, {table.oid, role});
+    for (const auto& row : policies.rows) {
+        PolicyFact p;
+        p.name = row[0].value_or("");
+        p.command = policy_command(row[1].value_or("*"));
+        p.permissive = is_true(row[2]);
+        auto roles = nlohmann::json::parse(row[3].value_or("null"));
+        if (roles.is_array()) {
+            for (const auto& name : roles) {
+                p.roles.push_back(name.get<std::string>());
+            }
+        }
+        p.applies_to_role = is_true(row[4]);
+        out.policies.push_back(std::move(p));
+    }
+    for (auto command : needed_commands(commands)) {
+        CommandAccess access;
+        access.command = command;
+        for (const auto& p : out.policies) {
+            if (!p.applies_to_role || (p.command != PolicyCommand::all && p.command != command)) {
+                continue;
+            }
+            (p.permissive ? access.permissive : access.restrictive).push_back(p.name);
+        }
+        // Without a permissive policy, row security is default-deny.
+        access.denied = out.applies && access.permissive.empty();
+        out.commands.push_back(std::move(access));
+    }
+    return out;
+}
+
+std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdentity& table,
+                                       const TableCommands& commands) {
+    std::vector<TriggerFact> out;
+    auto r = connection.query(kTriggersSql, {table.oid});
+    for (const auto& row : r.rows) {
+        TriggerFact t;
+        t.name = row[0].value_or("");
+        int type = std::stoi(row[1].value_or("0"));
+        t.timing = (type & kTriggerInstead) != 0  ? TriggerTiming::instead_of
+                   : (type & kTriggerBefore) != 0 ? TriggerTiming::before
+                                                  : TriggerTiming::after;
+        t.level = (type & kTriggerRow) != 0 ? TriggerLevel::row : TriggerLevel::statement;
+        bool on_insert = (type & kTriggerInsert) != 0;
+        bool on_update = (type & kTriggerUpdate) != 0;
+        bool on_delete = (type & kTriggerDelete) != 0;
+        if (on_insert) {
+            t.events.emplace_back("INSERT");
+        }
+        if (on_update) {
+            t.events.emplace_back("UPDATE");
+        }
+        if (on_delete) {
+            t.events.emplace_back("DELETE");
+        }
+        if ((type & kTriggerTruncate) != 0) {
+            t.events.emplace_back("TRUNCATE");
+        }
+        t.enabled = trigger_enabled(row[2].value_or("O"));
+        t.function = row[3].value_or("");
+        // datafix sessions run with session_replication_role = origin.
+        bool enabled = t.enabled == TriggerEnabled::origin || t.enabled == TriggerEnabled::always;
+        t.fires = enabled &&
+                  ((on_insert && commands.may_insert()) || (on_update && commands.may_update()) ||
+                   (on_delete && commands.may_delete()));
+        if (row[4]) {
+            auto body = inspect_function_body(*row[4]);
+            t.writes = std::move(body.writes);
+            t.may_raise = body.may_raise;
+            // Only a BEFORE ROW trigger's NULL skips the row; AFTER triggers' results are ignored.
+            t.may_skip_row = body.returns_null && t.timing == TriggerTiming::before &&
+                             t.level == TriggerLevel::row;
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+std::vector<ReferenceFact> read_references(Connection& connection, const TableIdentity& table,
+                                           const TableCommands& commands) {
+    std::vector<ReferenceFact> out;
+    auto r = connection.query(kReferencesSql, {table.oid});
+    for (const auto& row : r.rows) {
+        ReferenceFact f;
+        f.constraint = row[0].value_or("");
+        f.table = row[1].value_or("");
+        f.on_delete = referential_action(row[2].value_or("a"));
+        f.on_update = referential_action(row[3].value_or("a"));
+        f.writes = (commands.may_delete() && writes_rows(f.on_delete)) ||
+                   (commands.may_update() && writes_rows(f.on_update));
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+FunctionBodyFacts inspect_function_body(const std::string& source) {
+    // A look, not a parse: enough to name the audit table an audit trigger fills and to tell a
+    // trigger that can refuse from one that cannot. Dynamic SQL (EXECUTE) is not followed.
+    static const std::regex kWrite(
+        R"(\b(?:insert\s+into|update(?:\s+only)?|delete\s+from)\s+((?:"[^"]+"|[a-z_][a-z0-9_$]*)(?:\.(?:"[^"]+"|[a-z_][a-z0-9_$]*))?))");
+    static const std::regex kRaise(R"(\braise\b\s*([a-z_]*))");
+    static const std::regex kReturnNull(R"(\breturn\s+null\b)");
+    static const std::set<std::string> kNotATable = {
+        "set", "of", "on", "or", "only", "skip", "and", "then", "else", "end", "nowait", "where"};
+    static const std::set<std::string> kQuietLevels = {"notice", "warning", "info", "log", "debug"};
+    FunctionBodyFacts facts;
+    auto text = lowercase_without_comments(source);
+    for (std::sregex_iterator it(text.begin(), text.end(), kWrite), end; it != end; ++it) {
+        std::string name = (*it)[1].str();
+        if (kNotATable.count(name) != 0 ||
+            std::find(facts.writes.begin(), facts.writes.end(), name) != facts.writes.end()) {
+            continue;
+        }
+        facts.writes.push_back(name);
+    }
+    for (std::sregex_iterator it(text.begin(), text.end(), kRaise), end; it != end; ++it) {
+        if (kQuietLevels.count((*it)[1].str()) == 0) {
+            facts.may_raise = true;
+        }
+    }
+    facts.returns_null = std::regex_search(text, kReturnNull);
+    return facts;
+}
+
+}  // namespace datafix::target

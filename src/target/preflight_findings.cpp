@@ -1,0 +1,187 @@
+// Findings from pre-flight facts. Blockers are facts that make the run fail or change nothing
+// (a missing privilege, rows hidden by row security); warnings are facts that may (a lock held
+// now, an estimate far from the declaration).
+#include "target/preflight_findings.hpp"
+
+#include <string>
+
+namespace datafix::target {
+
+namespace {
+
+void add(PreflightReport& report, FindingKind kind, Severity severity, int statement,
+         const std::string& table, std::string message, std::string hint) {
+    report.findings.push_back(
+        Finding{kind, severity, statement, table, std::move(message), std::move(hint)});
+}
+
+std::string holder_text(const LockHolder& h) {
+    std::string who =
+        h.pid ? "pid " + std::to_string(*h.pid) : std::string("a prepared transaction");
+    if (!h.user.empty()) {
+        who += " (user " + h.user +
+               (h.application_name.empty() ? "" : ", application '" + h.application_name + "'") +
+               ")";
+    }
+    std::string since = h.xact_start.empty() ? "" : " since " + h.xact_start;
+    if (!h.state.empty()) {
+        since += " (" + h.state + ")";
+    }
+    return who + (h.granted ? " holds " : " is queued for ") + h.mode + since;
+}
+
+void table_findings(PreflightReport& report, const TableReport& t) {
+    if (!t.found) {
+        add(report, FindingKind::table_missing, Severity::blocker, 0, t.qualified,
+            t.qualified + " does not exist in " + report.environment,
+            "check the schema and table names, and that the migrations ran in " +
+                report.environment);
+        return;
+    }
+    if (!t.privileges.schema_usage) {
+        add(report, FindingKind::no_schema_usage, Severity::blocker, 0, t.qualified,
+            "role " + report.role + " has no USAGE on schema " + t.schema,
+            "GRANT USAGE ON SCHEMA " + t.schema + " TO " + report.role + ";");
+    }
+    for (auto p : t.privileges.missing) {
+        std::string name(privilege_name(p));
+        add(report, FindingKind::missing_privilege, Severity::blocker, 0, t.qualified,
+            "role " + report.role + " lacks " + name + " on " + t.qualified +
+                ", which this change needs (owner: " + t.owner + ")",
+            "GRANT " + name + " ON " + t.qualified + " TO " + report.role + "; (as " + t.owner +
+                "), or configure the owner's role for " + report.environment);
+    }
+    for (const auto& access : t.row_security.commands) {
+        if (!access.denied) {
+            continue;
+        }
+        std::string command(policy_command_name(access.command));
+        add(report, FindingKind::rows_hidden_by_rls, Severity::blocker, 0, t.qualified,
+            t.qualified + " has " +
+                (t.row_security.forced ? "FORCE ROW LEVEL SECURITY" : "ROW LEVEL SECURITY") +
+                " and no policy lets role " + report.role + " " + command +
+                ": the change will see no rows",
+            "add a policy FOR " + command + " (or FOR ALL) TO " + report.role + " on " +
+                t.qualified + " through a migration, or configure a role with BYPASSRLS");
+    }
+    for (const auto& h : t.lock_holders) {
+        if (h.conflicts) {
+            add(report, FindingKind::lock_conflict, Severity::warning, 0, t.qualified,
+                holder_text(h) + " on " + t.qualified +
+                    ", which conflicts with the RowExclusiveLock the change takes: a run now "
+                    "would wait, then fail at lock_timeout",
+                "wait for that transaction to end (or ask its owner to end it), then run "
+                "pre-flight again");
+        } else if (h.may_hold_row_locks) {
+            add(report, FindingKind::row_lock_holder, Severity::warning, 0, t.qualified,
+                holder_text(h) + " on " + t.qualified +
+                    ": its transaction may hold row locks a run would wait for",
+                "if the run times out on a lock, wait for that transaction to end");
+        }
+    }
+    for (const auto& trig : t.triggers) {
+        if (trig.fires && trig.may_skip_row) {
+            add(report, FindingKind::trigger_may_skip_rows, Severity::warning, 0, t.qualified,
+                "BEFORE trigger " + trig.name + " (" + trig.function + ") on " + t.qualified +
+                    " can return NULL, which skips a row without an error",
+                "expect fewer rows than the WHERE clause matches if it does");
+        }
+    }
+}
+
+}  // namespace
+
+void add_findings(PreflightReport& report) {
+    for (const auto& t : report.tables) {
+        table_findings(report, t);
+    }
+    for (const auto& s : report.statements) {
+        if (s.estimate_far) {
+            add(report, FindingKind::estimate_far, Severity::warning, s.index, s.table,
+                "statement " + std::to_string(s.index) + " declares " +
+                    std::to_string(*s.declared) + " rows; the planner estimates " +
+                    std::to_string(*s.estimated),
+                "check the WHERE clause and the declared count; the estimate is rough, a run "
+                "shows the real count");
+        } else if (!s.estimate_unavailable.empty()) {
+            add(report, FindingKind::estimate_unavailable, Severity::warning, s.index, s.table,
+                "statement " + std::to_string(s.index) +
+                    " has no estimate: " + s.estimate_unavailable,
+                "see the other findings for this table");
+        }
+    }
+}
+
+std::string_view privilege_name(Privilege privilege) {
+    switch (privilege) {
+        case Privilege::select:
+            return "SELECT";
+        case Privilege::insert:
+            return "INSERT";
+        case Privilege::update:
+            return "UPDATE";
+        case Privilege::delete_:
+            return "DELETE";
+    }
+    return "?";
+}
+
+std::string_view policy_command_name(PolicyCommand command) {
+    switch (command) {
+        case PolicyCommand::all:
+            return "ALL";
+        case PolicyCommand::select:
+            return "SELECT";
+        case PolicyCommand::insert:
+            return "INSERT";
+        case PolicyCommand::update:
+            return "UPDATE";
+        case PolicyCommand::delete_:
+            return "DELETE";
+    }
+    return "?";
+}
+
+std::string_view sql_command(StatementKind kind) {
+    switch (kind) {
+        case StatementKind::insert:
+            return "INSERT";
+        case StatementKind::update:
+            return "UPDATE";
+        case StatementKind::delete_:
+            return "DELETE";
+        case StatementKind::merge:
+            return "MERGE";
+    }
+    return "?";
+}
+
+std::string_view finding_kind_name(FindingKind kind) {
+    switch (kind) {
+        case FindingKind::table_missing:
+            return "table_missing";
+        case FindingKind::no_schema_usage:
+            return "no_schema_usage";
+        case FindingKind::missing_privilege:
+            return "missing_privilege";
+        case FindingKind::rows_hidden_by_rls:
+            return "rows_hidden_by_rls";
+        case FindingKind::lock_conflict:
+            return "lock_conflict";
+        case FindingKind::row_lock_holder:
+            return "row_lock_holder";
+        case FindingKind::estimate_far:
+            return "estimate_far";
+        case FindingKind::estimate_unavailable:
+            return "estimate_unavailable";
+        case FindingKind::trigger_may_skip_rows:
+            return "trigger_may_skip_rows";
+    }
+    return "?";
+}
+
+std::string_view severity_name(Severity severity) {
+    return severity == Severity::blocker ? "blocker" : "warning";
+}
+
+}  // namespace datafix::target
