@@ -52,10 +52,11 @@ struct RequestFilter {
 
 class Ledger {
   public:
-    // "postgresql://..." or "postgres://..." (also a libpq keyword conninfo starting with
-    // "postgresql:"), otherwise a SQLite file path (an optional "sqlite:" prefix is accepted).
-    // Creates the schema when missing, applies pending migrations, and refuses a ledger whose
-    // schema is newer than this binary (Error config). `key` seals private text at rest.
+    // "postgresql://..." or "postgres://..." (a libpq URL), "postgresql:KEYWORDS" (a libpq
+    // keyword conninfo, e.g. "postgresql:service=datafix-ledger"), otherwise a SQLite file path (an
+    // optional "sqlite:" prefix is accepted). Creates the schema when missing, applies pending
+    // migrations, and refuses a ledger whose schema is newer than this binary (Error config). `key`
+    // seals private text at rest.
     static std::unique_ptr<Ledger> open(const std::string& url, const Key& key);
 
     virtual ~Ledger() = default;

@@ -17,8 +17,12 @@ bool starts_with(const std::string& s, std::string_view prefix) {
 
 std::unique_ptr<Ledger> Ledger::open(const std::string& url, const Key& key) {
     SessionPool::Factory factory;
-    if (starts_with(url, "postgresql:") || starts_with(url, "postgres:")) {
+    if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
         factory = [url] { return open_postgresql_session(url); };
+    } else if (starts_with(url, "postgresql:")) {
+        // "postgresql:host=... dbname=..." or "postgresql:service=...": keyword conninfo.
+        std::string conninfo = url.substr(11);
+        factory = [conninfo] { return open_postgresql_session(conninfo); };
     } else {
         std::string path = starts_with(url, "sqlite:") ? url.substr(7) : url;
         if (path.empty()) {
