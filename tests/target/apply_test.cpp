@@ -202,6 +202,41 @@ TEST(Apply, ATableWithoutAKeyIsRefusedForCapture) {
         << message;
 }
 
+TEST(Apply, MergeIsCapturedFromItsMatchedRowsAndThisTransactionsRows) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(db.target());
+    auto plan = plan_for(
+        "MERGE INTO app_public.application_status s "
+        "USING (SELECT id FROM app_public.application WHERE id <= 5) a "
+        "ON s.application_id = a.id "
+        "WHEN MATCHED THEN UPDATE SET change_reason = 'merged'",
+        {5});
+    auto evidence = session.preview(plan, images.store);
+    EXPECT_EQ(evidence.statements.at(0).before.rows, 5);
+    EXPECT_EQ(evidence.statements.at(0).after.rows, 5);
+    auto outcome = session.apply(plan, evidence, images.store, kNoHook);
+    EXPECT_EQ(outcome.status, OutcomeStatus::committed);
+    EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.application_status "
+                      "WHERE change_reason = 'merged'"),
+              "5");
+}
+
+TEST(Apply, VerifyQueriesCannotWrite) {
+    // The SQL guard admits only SELECT to a verify file; a SELECT can still call a function that
+    // writes. The server refuses it: verify runs in a READ ONLY subtransaction.
+    TestDatabase db(dev());
+    TempImages images;
+    auto before = db.state();
+    auto session = Session::open(db.target());
+    auto plan = plan_for(kUpdate, {200});
+    plan.verify.push_back(
+        VerifyQuery{1, "SELECT nextval('app_public.record_version_id_seq'::regclass)"});
+    auto message = expect_error(ErrorCode::database, [&] { session.preview(plan, images.store); });
+    EXPECT_NE(message.find("read-only transaction"), std::string::npos) << message;
+    EXPECT_EQ(db.state(), before);
+}
+
 TEST(Apply, LeavingTheRoleIsAnEscapeAndRollsBack) {
     // The SQL guard refuses set_config('role', ...); this plan is built by hand to show that the
     // executor's own check stops it too.

@@ -37,6 +37,22 @@ TEST(Guards, RefusesTheReplica) {
     EXPECT_NE(message.find("HINT: "), std::string::npos);
 }
 
+TEST(Guards, MultiHostConninfoFindsTheLeader) {
+    // The replica is listed first; libpq skips it because of target_session_attrs.
+    auto& prod = clusters().prod();
+    auto& replica = clusters().prod_replica();
+    EnvironmentTarget t;
+    t.name = "prod";
+    t.conninfo = "host=" + replica.socket_dir() + "," + prod.socket_dir() +
+                 " port=" + std::to_string(replica.port()) + "," + std::to_string(prod.port()) +
+                 " dbname=app user=datafix_login password=datafix-test-password"
+                 " target_session_attrs=read-write";
+    t.role = "app_owner";
+    t.pinned_system_identifier = prod.system_identifier();
+    auto session = Session::open(t);
+    EXPECT_EQ(session.facts().system_identifier, prod.system_identifier());
+}
+
 TEST(Guards, RefusesTheWrongCluster) {
     TestDatabase db(clusters().test());
     auto t = db.target("prod");
