@@ -26,6 +26,10 @@ struct CommandResult {
 // when the process cannot be started at all (fork or pipe failure).
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
+// argv as execv wants it (null-terminated), pointing into `argv`: built before fork, because the
+// child of a multi-threaded process may not allocate.
+std::vector<char*> exec_argv(const std::vector<std::string>& argv);
+
 // "oc -n ff61fb-prod get pods ...", for messages.
 std::string command_text(const std::vector<std::string>& argv);
 

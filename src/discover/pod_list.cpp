@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 #include "core/error.hpp"
 
 namespace datafix::discover {
@@ -152,11 +155,8 @@ LeaderChoice choose_leader_pod(const std::vector<PodStatus>& pods, std::string_v
         }
     }
     std::vector<PodStatus> eligible;
-    for (const auto& pod : pods) {
-        if (pod.eligible()) {
-            eligible.push_back(pod);
-        }
-    }
+    std::copy_if(pods.begin(), pods.end(), std::back_inserter(eligible),
+                 [](const PodStatus& pod) { return pod.eligible(); });
     if (eligible.size() == 1) {
         return {eligible.front(), {}, {}};
     }

@@ -209,11 +209,7 @@ void PortForward::launch() {
         "127.0.0.1",
         "pod/" + spec_.pod,
         std::to_string(local_port_) + ":" + std::to_string(spec_.remote_port)};
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-        args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
+    std::vector<char*> args = exec_argv(argv);
 
     close_fds();
     exit_status_ = -1;
