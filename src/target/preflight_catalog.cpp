@@ -106,8 +106,9 @@ PolicyCommand policy_command(const std::string& polcmd) {
     return PolicyCommand::all;
 }
 
+// The writing commands first: they are what a person reading the report looks for.
 std::vector<PolicyCommand> needed_commands(const TableCommands& commands) {
-    std::vector<PolicyCommand> out{PolicyCommand::select};
+    std::vector<PolicyCommand> out;
     if (commands.may_insert()) {
         out.push_back(PolicyCommand::insert);
     }
@@ -117,6 +118,7 @@ std::vector<PolicyCommand> needed_commands(const TableCommands& commands) {
     if (commands.may_delete()) {
         out.push_back(PolicyCommand::delete_);
     }
+    out.push_back(PolicyCommand::select);
     return out;
 }
 

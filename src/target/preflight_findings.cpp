@@ -4,6 +4,7 @@
 #include "target/preflight_findings.hpp"
 
 #include <string>
+#include <vector>
 
 namespace datafix::target {
 
@@ -13,6 +14,17 @@ void add(PreflightReport& report, FindingKind kind, Severity severity, int state
          const std::string& table, std::string message, std::string hint) {
     report.findings.push_back(
         Finding{kind, severity, statement, table, std::move(message), std::move(hint)});
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+    std::string out;
+    for (const auto& p : parts) {
+        if (!out.empty()) {
+            out += separator;
+        }
+        out += p;
+    }
+    return out;
 }
 
 std::string holder_text(const LockHolder& h) {
@@ -51,17 +63,20 @@ void table_findings(PreflightReport& report, const TableReport& t) {
             "GRANT " + name + " ON " + t.qualified + " TO " + report.role + "; (as " + t.owner +
                 "), or configure the owner's role for " + report.environment);
     }
+    std::vector<std::string> denied;
     for (const auto& access : t.row_security.commands) {
-        if (!access.denied) {
-            continue;
+        if (access.denied) {
+            denied.emplace_back(policy_command_name(access.command));
         }
-        std::string command(policy_command_name(access.command));
+    }
+    if (!denied.empty()) {
+        std::string commands = join(denied, " or ");
         add(report, FindingKind::rows_hidden_by_rls, Severity::blocker, 0, t.qualified,
             t.qualified + " has " +
                 (t.row_security.forced ? "FORCE ROW LEVEL SECURITY" : "ROW LEVEL SECURITY") +
-                " and no policy lets role " + report.role + " " + command +
+                " and no policy lets role " + report.role + " " + commands +
                 ": the change will see no rows",
-            "add a policy FOR " + command + " (or FOR ALL) TO " + report.role + " on " +
+            "add a policy FOR " + denied.front() + " (or FOR ALL) TO " + report.role + " on " +
                 t.qualified + " through a migration, or configure a role with BYPASSRLS");
     }
     for (const auto& h : t.lock_holders) {
