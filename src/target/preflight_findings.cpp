@@ -104,6 +104,16 @@ void table_findings(PreflightReport& report, const TableReport& t) {
     }
 }
 
+// A statement on a locked table is not planned; the lock finding already says why.
+bool locked(const PreflightReport& report, const std::string& table) {
+    for (const auto& f : report.findings) {
+        if (f.kind == FindingKind::lock_conflict && f.table == table) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 void add_findings(PreflightReport& report) {
@@ -118,7 +128,7 @@ void add_findings(PreflightReport& report) {
                     std::to_string(*s.estimated),
                 "check the WHERE clause and the declared count; the estimate is rough, a run "
                 "shows the real count");
-        } else if (!s.estimate_unavailable.empty()) {
+        } else if (!s.estimate_unavailable.empty() && !locked(report, s.table)) {
             add(report, FindingKind::estimate_unavailable, Severity::warning, s.index, s.table,
                 "statement " + std::to_string(s.index) +
                     " has no estimate: " + s.estimate_unavailable,

@@ -130,7 +130,7 @@ void render_table(std::ostringstream& out, const TableReport& t, const std::stri
     for (const auto& trig : t.triggers) {
         (trig.fires ? firing : quiet).push_back(trigger_text(trig));
     }
-    out << "  triggers that fire: " << (firing.empty() ? "none" : "") << "\n";
+    out << "  triggers that fire:" << (firing.empty() ? " none" : "") << "\n";
     for (const auto& f : firing) {
         out << "    " << f << "\n";
     }
@@ -155,7 +155,8 @@ void render_table(std::ostringstream& out, const TableReport& t, const std::stri
         if (h.details_visible) {
             out << " since " << h.xact_start << " (" << h.state << ")";
         } else {
-            out << " (start time hidden from " << role << ")";
+            out << " (since when is hidden from " << role << "; GRANT pg_read_all_stats TO " << role
+                << " to see it)";
         }
         out << (h.conflicts ? " -- a run would WAIT" : " -- may hold row locks") << "\n";
     }
