@@ -70,15 +70,17 @@ void sleep_ms(int ms) {
 // Closes every descriptor above 2 except `keep_a` and `keep_b`, so the client inherits neither
 // the server's listening socket nor its database connections nor other forwards' lifelines.
 void close_other_fds(int keep_a, int keep_b) {
-    const int low = std::min(keep_a, keep_b);
-    const int high = std::max(keep_a, keep_b);
-    if (low > 3) {
-        ::close_range(3, static_cast<unsigned>(low - 1), 0);
+    unsigned next = 3;
+    for (int keep : {std::min(keep_a, keep_b), std::max(keep_a, keep_b)}) {
+        if (keep < 0 || static_cast<unsigned>(keep) < next) {
+            continue;
+        }
+        if (static_cast<unsigned>(keep) > next) {
+            ::close_range(next, static_cast<unsigned>(keep) - 1, 0);
+        }
+        next = static_cast<unsigned>(keep) + 1;
     }
-    if (high > low + 1) {
-        ::close_range(static_cast<unsigned>(low + 1), static_cast<unsigned>(high - 1), 0);
-    }
-    ::close_range(static_cast<unsigned>(high + 1), ~0U, 0);
+    ::close_range(next, ~0U, 0);
 }
 
 int exit_status_of(int wstatus) {
@@ -103,7 +105,9 @@ int exit_status_of(int wstatus) {
         ::dup2(devnull, 0);
         ::dup2(output, 1);
         ::dup2(output, 2);
-        ::close(output);
+        if (output > 2) {
+            ::close(output);
+        }
         ::execv(argv[0], argv);
         static const char kFailed[] = "datafix: cannot execute the cluster client\n";
         (void)!::write(2, kFailed, sizeof kFailed - 1);

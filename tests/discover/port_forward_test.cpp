@@ -101,6 +101,28 @@ TEST_F(PortForwardLifetime, ALiveForwardPassesTheCheck) {
         << leader.forward().output();
 }
 
+// The server holds sockets and database connections; the client must not inherit them (a forward
+// that outlived the server would otherwise keep its listening port).
+TEST_F(PortForwardLifetime, TheClientInheritsNoDescriptorOfDatafix) {
+    int inherited[2];
+    ASSERT_EQ(::pipe(inherited), 0);  // deliberately without O_CLOEXEC
+    const std::string ours =
+        std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(inherited[0])).string();
+    {
+        ForwardedLeader leader = find_leader(target_);
+        const std::string fds = "/proc/" + std::to_string(fake_.forward_pid()) + "/fd";
+        int seen = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(fds)) {
+            std::error_code ec;
+            EXPECT_NE(std::filesystem::read_symlink(entry.path(), ec).string(), ours);
+            ++seen;
+        }
+        EXPECT_GE(seen, 3);
+    }
+    ::close(inherited[0]);
+    ::close(inherited[1]);
+}
+
 TEST_F(PortForwardLifetime, StopIsIdempotentAndMoveKeepsOneOwner) {
     ForwardedLeader leader = find_leader(target_);
     const int group = leader.forward().process_group();
