@@ -3,6 +3,7 @@
 // has locked is not planned, so building the report never waits behind that session.
 #include "target/preflight.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "core/error.hpp"
@@ -38,12 +39,8 @@ struct TableWork {
 };
 
 bool has_conflicting_holder(const TableReport& table) {
-    for (const auto& h : table.lock_holders) {
-        if (h.conflicts) {
-            return true;
-        }
-    }
-    return false;
+    return std::any_of(table.lock_holders.begin(), table.lock_holders.end(),
+                       [](const LockHolder& h) { return h.conflicts; });
 }
 
 }  // namespace
@@ -164,32 +161,22 @@ PreflightReport build_preflight(Connection& connection, const SessionFacts& fact
 }
 
 bool PreflightReport::has_blockers() const {
-    for (const auto& f : findings) {
-        if (f.severity == Severity::blocker) {
-            return true;
-        }
-    }
-    return false;
+    return std::any_of(findings.begin(), findings.end(),
+                       [](const Finding& f) { return f.severity == Severity::blocker; });
 }
 
 const TableReport* PreflightReport::table_for(int statement_index) const {
-    for (const auto& t : tables) {
-        for (int i : t.statements) {
-            if (i == statement_index) {
-                return &t;
-            }
-        }
-    }
-    return nullptr;
+    auto it = std::find_if(tables.begin(), tables.end(), [&](const TableReport& t) {
+        return std::find(t.statements.begin(), t.statements.end(), statement_index) !=
+               t.statements.end();
+    });
+    return it == tables.end() ? nullptr : &*it;
 }
 
 const StatementReport* PreflightReport::statement(int index) const {
-    for (const auto& s : statements) {
-        if (s.index == index) {
-            return &s;
-        }
-    }
-    return nullptr;
+    auto it = std::find_if(statements.begin(), statements.end(),
+                           [&](const StatementReport& s) { return s.index == index; });
+    return it == statements.end() ? nullptr : &*it;
 }
 
 }  // namespace datafix::target

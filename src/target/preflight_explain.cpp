@@ -35,12 +35,9 @@ PolicyCommand policy_command_for(StatementKind kind) {
 }
 
 const CommandAccess* access_for(const RowSecurity& rls, PolicyCommand command) {
-    for (const auto& a : rls.commands) {
-        if (a.command == command) {
-            return &a;
-        }
-    }
-    return nullptr;
+    auto it = std::find_if(rls.commands.begin(), rls.commands.end(),
+                           [&](const CommandAccess& a) { return a.command == command; });
+    return it == rls.commands.end() ? nullptr : &*it;
 }
 
 std::string rls_words(const RowSecurity& rls) {
