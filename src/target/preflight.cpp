@@ -14,6 +14,7 @@
 #include "target/preflight_estimate.hpp"
 #include "target/preflight_findings.hpp"
 #include "target/preflight_locks.hpp"
+#include "target/session.hpp"
 
 namespace datafix::target {
 

@@ -13,11 +13,11 @@
 
 #include "target/change_plan.hpp"
 #include "target/environment_target.hpp"
-#include "target/session.hpp"
 
 namespace datafix::target {
 
 class Connection;
+struct SessionFacts;  // session.hpp; not included, so evidence.hpp may include this header
 
 enum class Privilege { select, insert, update, delete_ };
 

@@ -401,6 +401,14 @@ Explanation explain_database_error(const PreflightReport& report, int statement_
     return explain_trigger(report, statement_index, failure);
 }
 
+Error explain_failure(const PreflightReport& report, int statement_index, const Error& error) {
+    auto failure = database_failure_from(error);
+    if (!failure) {
+        return error;
+    }
+    return with_explanation(error, explain_database_error(report, statement_index, *failure));
+}
+
 Error with_explanation(const Error& error, const Explanation& explanation) {
     if (explanation.empty()) {
         return error;

@@ -43,6 +43,11 @@ Explanation explain_mismatch(const PreflightReport& report, int statement_index,
 Explanation explain_database_error(const PreflightReport& report, int statement_index,
                                    const DatabaseFailure& failure);
 
+// What a preview or apply throws instead of `error` when statement `statement_index` failed:
+// Error(database) explained by explain_database_error; anything else unchanged. (A count
+// mismatch is explained where the counts are known, with explain_mismatch.)
+Error explain_failure(const PreflightReport& report, int statement_index, const Error& error);
+
 // `error` with the explanation added to its message; the explanation's hint replaces the
 // original one when it has one. The code is kept, so exit statuses do not change.
 Error with_explanation(const Error& error, const Explanation& explanation);

@@ -232,6 +232,12 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
                     st.target.name + ": the approved evidence is for another change",
                     "preview this change and have the pair approve its evidence");
     }
+    if (fingerprint(approved) != approved.fingerprint) {
+        // The approval names the fingerprint; evidence edited after it was approved is not it.
+        throw Error(ErrorCode::count_mismatch,
+                    st.target.name + ": the approved evidence does not match its fingerprint",
+                    "preview again and have the pair approve the new evidence");
+    }
     if (approved.system_identifier != st.facts.system_identifier) {
         throw Error(ErrorCode::target_refused,
                     st.target.name + ": the approved evidence was captured on another cluster",

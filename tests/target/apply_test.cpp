@@ -184,6 +184,12 @@ TEST(Apply, EvidenceFromAnotherChangeIsRefused) {
     auto message = expect_error(ErrorCode::count_mismatch,
                                 [&] { session.apply(other, evidence, images.store, kNoHook); });
     EXPECT_NE(message.find("approved evidence is for another change"), std::string::npos);
+    auto edited = evidence;
+    edited.statements.at(0).actual_rows = 201;
+    auto tampered = expect_error(ErrorCode::count_mismatch, [&] {
+        session.apply(plan_for(kUpdate, {200}), edited, images.store, kNoHook);
+    });
+    EXPECT_NE(tampered.find("does not match its fingerprint"), std::string::npos) << tampered;
 }
 
 TEST(Apply, ATableWithoutAKeyIsRefusedForCapture) {

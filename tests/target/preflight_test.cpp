@@ -238,7 +238,8 @@ TEST(Preflight, MissingUpdateGrantIsNamedBeforeAndAfterTheRun) {
                         "has SELECT; the table is owned by dfsuper)"))
             << why.message;
         EXPECT_TRUE(has(why.hint, "GRANT UPDATE ON app_public.grant_probe TO app_owner"));
-        auto explained = with_explanation(e, why);
+        auto explained = explain_failure(report, 1, e);
+        EXPECT_EQ(explained.message(), with_explanation(e, why).message());
         EXPECT_EQ(explained.code(), ErrorCode::database);
         EXPECT_TRUE(has(explained.describe(), "HINT: GRANT UPDATE")) << explained.describe();
     }
