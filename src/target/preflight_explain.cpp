@@ -202,9 +202,8 @@ Explanation explain_lock(const PreflightReport& report, int statement_index) {
             "was taken after it",
             "run pre-flight again to see who holds it, then retry when it has finished"};
     }
-    return {"at pre-flight, " + join(holders, "; "),
-            "wait for that transaction to finish (or ask its owner to end it), then run the step "
-            "again"};
+    // The connection's own hint for a lock timeout already says to wait and retry.
+    return {"at pre-flight, " + join(holders, "; "), ""};
 }
 
 std::vector<const TriggerFact*> raising_triggers(const TableReport& table,
@@ -413,8 +412,12 @@ Error with_explanation(const Error& error, const Explanation& explanation) {
     if (explanation.empty()) {
         return error;
     }
-    return Error(error.code(), error.message() + "; " + explanation.message,
-                 explanation.hint.empty() ? error.hint() : explanation.hint);
+    // The original hint stays first: callers and tests rely on it; the explanation adds to it.
+    std::string hint = error.hint();
+    if (!explanation.hint.empty()) {
+        hint += (hint.empty() ? "" : "; ") + explanation.hint;
+    }
+    return Error(error.code(), error.message() + "; " + explanation.message, hint);
 }
 
 }  // namespace datafix::target

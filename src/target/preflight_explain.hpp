@@ -48,8 +48,8 @@ Explanation explain_database_error(const PreflightReport& report, int statement_
 // mismatch is explained where the counts are known, with explain_mismatch.)
 Error explain_failure(const PreflightReport& report, int statement_index, const Error& error);
 
-// `error` with the explanation added to its message; the explanation's hint replaces the
-// original one when it has one. The code is kept, so exit statuses do not change.
+// `error` with the explanation added to its message and its hint after the original hint. The
+// code is kept, so exit statuses do not change.
 Error with_explanation(const Error& error, const Explanation& explanation);
 
 }  // namespace datafix::target

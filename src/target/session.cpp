@@ -11,6 +11,7 @@
 #include "target/connection.hpp"
 #include "target/evidence_check.hpp"
 #include "target/guards.hpp"
+#include "target/preflight_explain.hpp"
 #include "target/restore_step.hpp"
 #include "target/statement_capture.hpp"
 #include "target/table_info.hpp"
@@ -21,6 +22,7 @@ struct Session::State {
     EnvironmentTarget target;
     std::unique_ptr<Connection> connection;
     SessionFacts facts;
+    std::optional<PreflightReport> preflight;
 };
 
 namespace {
@@ -99,14 +101,26 @@ namespace {
 
 std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore& images,
                                               const EnvironmentTarget& target,
-                                              const ChangePlan& plan, const Evidence* approved) {
+                                              const ChangePlan& plan, const Evidence* approved,
+                                              const PreflightReport& report) {
     std::vector<StatementEvidence> out;
     for (std::size_t i = 0; i < plan.statements.size(); ++i) {
         const auto& statement = plan.statements[i];
         auto table = load_table_info(connection, statement.capture.schema, statement.capture.table);
-        auto ev = execute_with_capture(connection, images, statement, table);
+        StatementEvidence ev;
+        try {
+            ev = execute_with_capture(connection, images, statement, table);
+        } catch (const Error& e) {
+            throw explain_failure(report, statement.index, e);
+        }
         check_still_role(connection, target, "after statement " + std::to_string(statement.index));
-        require_declared_count(ev, target.name);
+        try {
+            require_declared_count(ev, target.name);
+        } catch (const Error& e) {
+            throw with_explanation(
+                e, explain_mismatch(report, statement.index, ev.expected_rows.value_or(0),
+                                    ev.actual_rows));
+        }
         if (approved != nullptr) {
             require_same_as_approved(images, ev, approved->statements.at(i), target.name);
         }
@@ -159,11 +173,22 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
 
 }  // namespace
 
+PreflightReport Session::preflight(const ChangePlan& plan) {
+    auto& st = *state_;
+    st.preflight = build_preflight(connected(st), st.facts, plan);
+    return *st.preflight;
+}
+
+const PreflightReport* Session::last_preflight() const {
+    return state_->preflight ? &*state_->preflight : nullptr;
+}
+
 Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
     auto& st = *state_;
+    preflight(plan);
     return rehearse(connected(st), images, st.target, st.facts, RunKind::change, plan.sha256,
                     plan.verify, [&](Connection& c, ImageStore& i) {
-                        return execute_change(c, i, st.target, plan, nullptr);
+                        return execute_change(c, i, st.target, plan, nullptr, *st.preflight);
                     });
 }
 
@@ -243,13 +268,15 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
                     st.target.name + ": the approved evidence was captured on another cluster",
                     "preview on this environment and approve that evidence");
     }
+    preflight(plan);
     auto& connection = connected(st);
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
     Evidence seen;
     try {
-        seen = make_evidence(RunKind::change, plan.sha256, st.facts,
-                             execute_change(connection, images, st.target, plan, &approved));
+        seen = make_evidence(
+            RunKind::change, plan.sha256, st.facts,
+            execute_change(connection, images, st.target, plan, &approved, *st.preflight));
         seen.verify = run_verify(connection, plan.verify);
         seen.fingerprint = fingerprint(seen);
         for (std::size_t i = 0; i < seen.statements.size(); ++i) {

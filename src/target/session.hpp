@@ -11,6 +11,7 @@
 #include "target/evidence.hpp"
 #include "target/image_store.hpp"
 #include "target/outcome.hpp"
+#include "target/preflight.hpp"
 
 namespace datafix::target {
 
@@ -45,6 +46,13 @@ class Session {
     // verify results. Rehearses twice to learn which after-image columns are volatile.
     // Throws Error(count_mismatch) when a count differs from the declared one.
     Evidence preview(const ChangePlan& plan, ImageStore& images);
+
+    // What the change will meet here (privileges, row security, triggers, locks, estimates), read
+    // as the role in a READ ONLY transaction that is rolled back. preview and apply build one
+    // first and explain a failed statement or a count mismatch with it.
+    PreflightReport preflight(const ChangePlan& plan);
+    // The report the last preflight, preview or apply built; nullptr before the first.
+    const PreflightReport* last_preflight() const;
 
     // Executes the change again and commits only if it sees what `approved` recorded. A lost
     // COMMIT is resolved before returning (OutcomeStatus::in_doubt when it could not be).

@@ -180,6 +180,13 @@ TEST(Preflight, ForceRowSecurityWithoutPolicyHidesEveryRowFromTheOwnerRole) {
     auto message =
         expect_error(ErrorCode::count_mismatch, [&] { session.preview(plan, images.store); });
     EXPECT_TRUE(has(message, "changed 0 rows")) << message;
+    EXPECT_TRUE(has(message,
+                    "changed 0 rows; the request declares 200; the transaction was rolled "
+                    "back; 0 rows where 200 were declared: app_public.application has "
+                    "FORCE ROW LEVEL SECURITY and no policy lets role app_owner UPDATE"))
+        << "the preview explains the mismatch itself: " << message;
+    ASSERT_NE(session.last_preflight(), nullptr) << "every preview builds the pre-flight report";
+    EXPECT_TRUE(session.last_preflight()->has_blockers());
     auto why = explain_mismatch(report, 1, 200, 0);
     EXPECT_TRUE(has(why.message,
                     "0 rows where 200 were declared: app_public.application has "
@@ -232,6 +239,8 @@ TEST(Preflight, MissingUpdateGrantIsNamedBeforeAndAfterTheRun) {
         auto failure = database_failure_from(e);
         ASSERT_TRUE(failure.has_value()) << e.describe();
         EXPECT_EQ(failure->sqlstate, "42501");
+        EXPECT_TRUE(has(e.describe(), "role app_owner lacks UPDATE on app_public.grant_probe"))
+            << "the preview explains the error itself: " << e.describe();
         auto why = explain_database_error(report, 1, *failure);
         EXPECT_TRUE(has(why.message,
                         "role app_owner lacks UPDATE on app_public.grant_probe (it "
@@ -288,6 +297,8 @@ TEST(Preflight, ArchivedRowRefusalIsTracedToItsTrigger) {
         auto failure = database_failure_from(e);
         ASSERT_TRUE(failure.has_value()) << e.describe();
         EXPECT_EQ(failure->sqlstate, "23514");
+        EXPECT_TRUE(has(e.message(), "raised by trigger _050_refuse_archived"))
+            << "the preview names the trigger itself: " << e.message();
         // The connection keeps no CONTEXT, so the trigger is found by elimination.
         auto why = explain_database_error(report, 1, *failure);
         EXPECT_TRUE(has(why.message,
