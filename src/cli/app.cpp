@@ -12,8 +12,23 @@
 namespace datafix::cli {
 
 namespace {
-constexpr std::array<Register, 1> kCommands = {
+constexpr std::array<Register, 16> kCommands = {
     &register_check,
+    &register_init,
+    &register_server,
+    &register_login,
+    &register_users,
+    &register_request,
+    &register_claim,
+    &register_pair,
+    &register_change,
+    &register_runs,
+    &register_approve,
+    &register_cancel,
+    &register_show,
+    &register_list,
+    &register_watch,
+    &register_audit,
 };
 }  // namespace
 

@@ -107,9 +107,7 @@ void add_evidence_routes(httplib::Server& http, Context& context) {
                           {"truncated", truncated}});
                  }
                  body["images"] = statements;
-                 body["verify"] = run->verify_results.empty()
-                                      ? nlohmann::json(nullptr)
-                                      : nlohmann::json::parse(run->verify_results, nullptr, false);
+                 body["verify"] = verify_json(evidence);
                  body["failure_message"] = run->failure;
                  send_json(res, body);
              }));

@@ -1,0 +1,76 @@
+// `datafix audit` lists the audit trail; `datafix audit verify` walks its hash chain and names
+// the first edited, reordered or deleted entry (exit status 8, conflict, when broken).
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/verb_support.hpp"
+
+namespace datafix::cli {
+
+void register_audit(CLI::App& root, Action& action) {
+    auto o = std::make_shared<ClientFlags>();
+    auto request = std::make_shared<long long>(0);
+    auto limit = std::make_shared<int>(1000);
+    auto* cmd = root.add_subcommand("audit", "the audit trail (hash-chained)");
+    cmd->add_option("--request", *request, "only this request's entries");
+    cmd->add_option("--limit", *limit, "at most this many entries");
+    add_client_flags(*cmd, *o);
+    cmd->callback([&action, o, request, limit, cmd] {
+        if (!cmd->get_subcommands().empty()) {
+            return;
+        }
+        action = [o, request, limit] {
+            ApiClient client(*o);
+            std::string path = "/api/audit?limit=" + std::to_string(*limit);
+            if (*request != 0) {
+                path += "&request=" + std::to_string(*request);
+            }
+            auto body = client.get(path);
+            if (o->json()) {
+                print_json(body);
+                return 0;
+            }
+            Style style(*o);
+            Table t(
+                {"SEQ", "AT", "WHO", "ACTION", "REQ", "ENV", "STATEMENT", "EVIDENCE", "DETAIL"});
+            for (const auto& e : body["entries"]) {
+                t.add({text(e["seq"]), text(e["at"]),
+                       e["actor"].is_object() ? e["actor"].value("name", "-") : text(e["actor"]),
+                       text(e["action"]), text(e["request"]), text(e["environment"]),
+                       short_hash(text(e["statement_hash"])),
+                       short_hash(text(e["evidence_fingerprint"])), text(e["detail"])});
+            }
+            t.print(std::cout, style);
+            return 0;
+        };
+    });
+
+    auto v = std::make_shared<ClientFlags>();
+    auto* verify = cmd->add_subcommand("verify", "check the audit chain; names the broken entry");
+    add_client_flags(*verify, *v);
+    verify->callback([&action, v] {
+        action = [v] {
+            ApiClient client(*v);
+            auto body = client.get("/api/audit/verify");
+            bool intact = body.value("intact", false);
+            if (v->json()) {
+                print_json(body);
+            } else {
+                Style style(*v);
+                if (intact) {
+                    std::cout << style.green("✓ ")
+                              << "audit chain intact: " << text(body["entries"]) << " entries\n";
+                } else {
+                    std::cout << style.red("✗ ") << "audit chain broken at entry "
+                              << text(body["seq"]) << ": " << text(body["reason"]) << "\n"
+                              << "HINT: restore the ledger from a backup and compare entry "
+                              << text(body["seq"]) << "\n";
+                }
+            }
+            return intact ? 0 : exit_status(ErrorCode::conflict);
+        };
+    });
+}
+
+}  // namespace datafix::cli

@@ -1,0 +1,23 @@
+// `datafix cancel`: stops a request before production.
+#include "cli/commands.hpp"
+#include "cli/verb_support.hpp"
+
+namespace datafix::cli {
+
+void register_cancel(CLI::App& root, Action& action) {
+    auto o = std::make_shared<VerbOptions>();
+    auto reason = std::make_shared<std::string>();
+    auto* cmd = root.add_subcommand("cancel", "cancel a request (any time before production)");
+    add_request_argument(*cmd, *o);
+    cmd->add_option("--reason", *reason, "why (kept out of the audit trail; only its hash)");
+    cmd->callback([&action, o, reason] {
+        action = [o, reason] {
+            ApiClient client(o->flags);
+            auto state = client.post(request_path(o->request, "/cancel"), {{"reason", *reason}});
+            return report_step(o->flags, state,
+                               "request #" + std::to_string(o->request) + " cancelled");
+        };
+    });
+}
+
+}  // namespace datafix::cli

@@ -1,0 +1,232 @@
+// Request, evidence and image-diff views for human output.
+#include "cli/request_view.hpp"
+
+#include <iostream>
+#include <map>
+
+namespace datafix::cli {
+
+namespace {
+
+std::string cell_text(const nlohmann::json& v) {
+    if (v.is_null()) {
+        return "NULL";
+    }
+    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+    if (s.size() > 80) {
+        s = s.substr(0, 77) + "...";
+    }
+    return s;
+}
+
+std::string stage_colored(const std::string& stage, const Style& style) {
+    if (stage == "applied") {
+        return style.green(stage);
+    }
+    if (stage == "in_doubt") {
+        return style.red(stage);
+    }
+    if (stage == "approved" || stage == "previewed" || stage == "ready") {
+        return style.yellow(stage);
+    }
+    return stage;
+}
+
+// The key of an image row, as text, from the key columns' positions.
+std::string row_key(const nlohmann::json& row, const std::vector<std::size_t>& positions) {
+    std::string key;
+    for (std::size_t p : positions) {
+        if (!key.empty()) {
+            key += ", ";
+        }
+        key += p < row.size() ? cell_text(row[p]) : "?";
+    }
+    return key;
+}
+
+}  // namespace
+
+void print_request(const nlohmann::json& s, const Style& style) {
+    std::cout << style.bold("Request #" + text(s["number"]) + "  " + text(s["title"])) << "  ["
+              << text(s["status"]) << "]\n";
+    std::cout << "  reason        " << text(s["reason"]) << "\n";
+    std::cout << "  requested by  " << person_text(s["requested_by"]) << "  for "
+              << text(s["requested_date"]) << "\n";
+    if (!s.value("ticket", "").empty()) {
+        std::cout << "  ticket        " << text(s["ticket"]) << "\n";
+    }
+    if (s["claim"].is_object()) {
+        const auto& c = s["claim"];
+        std::cout << "  driver        " << person_text(c["driver"])
+                  << (c.value("active", false)
+                          ? "  (lease until " + text(c["lease_expires_at"]) + ")"
+                          : style.dim("  (lease ended " + text(c["lease_expires_at"]) + ")"))
+                  << "\n";
+    } else {
+        std::cout << "  driver        " << style.dim("nobody (datafix claim)") << "\n";
+    }
+    std::cout << "  pair          "
+              << (s["pair"].is_object() ? person_text(s["pair"]["pair"])
+                                        : style.dim("nobody (datafix pair)"))
+              << "\n";
+    if (s["revision"].is_object()) {
+        const auto& r = s["revision"];
+        std::cout << "  revision      " << text(r["number"]) << "  sha256 " << text(r["hash"])
+                  << "\n";
+        int i = 1;
+        for (const auto& st : r["statements"]) {
+            std::cout << "    " << i++ << ". " << text(st["normalized"]) << "   "
+                      << style.dim("expect " + text(st["expected_rows"]) + " rows") << "\n";
+        }
+    } else {
+        std::cout << "  revision      " << style.dim("none yet (datafix change)") << "\n";
+    }
+    const auto& progress = s["progress"];
+    std::cout << "  product owner "
+              << (progress.value("product_owner_approved", false) ? style.green("approved prod")
+                                                                  : std::string("not approved"))
+              << "\n\n";
+    Table envs({"ENVIRONMENT", "STAGE", "PREVIEW RUN", "EVIDENCE", "APPLY RUN"});
+    for (const auto& e : progress["environments"]) {
+        envs.add({text(e["name"]), stage_colored(text(e["stage"]), style),
+                  e.value("preview_run", 0) ? text(e["preview_run"]) : "-",
+                  short_hash(e.value("fingerprint", "")),
+                  e.value("apply_run", 0) ? text(e["apply_run"]) : "-"});
+    }
+    envs.print(std::cout, style, "  ");
+    if (!s["runs"].empty()) {
+        std::cout << "\n";
+        Table runs({"RUN", "ENV", "KIND", "STATE", "REV", "COUNTS", "FINGERPRINT", "BY"});
+        for (const auto& r : s["runs"]) {
+            std::string state = text(r["state"]);
+            if (r.contains("failure")) {
+                state += " (" + text(r["failure"]) + ")";
+            }
+            runs.add({text(r["number"]), text(r["environment"]), text(r["kind"]), state,
+                      text(r["revision"]), r["counts"].dump(), short_hash(text(r["fingerprint"])),
+                      r["started_by"].value("name", "-")});
+        }
+        runs.print(std::cout, style, "  ");
+    }
+    if (!s["approvals"].empty()) {
+        std::cout << "\n";
+        Table approvals({"APPROVAL", "KIND", "ENV", "REV", "EVIDENCE", "BY", "VOIDED"});
+        for (const auto& a : s["approvals"]) {
+            approvals.add({text(a["number"]), text(a["kind"]), text(a["environment"]),
+                           text(a["revision"]), short_hash(text(a["fingerprint"])),
+                           a["approved_by"].value("name", "-"),
+                           a.value("voided", false) ? "voided" : ""});
+        }
+        approvals.print(std::cout, style, "  ");
+    }
+}
+
+void print_evidence(const nlohmann::json& e, const Style& style) {
+    std::cout << "  evidence " << style.bold(text(e["fingerprint"])) << " on "
+              << text(e["environment"]) << " (system " << text(e["system_identifier"]) << ")\n";
+    Table t({"#", "TABLE", "EXPECTED", "ACTUAL", "BEFORE", "AFTER", "INDIRECT WRITES"});
+    for (const auto& s : e["statements"]) {
+        std::string indirect;
+        for (const auto& w : s["indirect_writes"]) {
+            indirect += (indirect.empty() ? "" : ", ") + text(w);
+        }
+        t.add({text(s["index"]), text(s["table"]), text(s["expected_rows"]), text(s["actual_rows"]),
+               text(s["before_rows"]), text(s["after_rows"]), indirect.empty() ? "-" : indirect});
+    }
+    t.print(std::cout, style, "  ");
+    std::cout << "  verify queries: " << text(e["verify_queries"]) << "\n";
+}
+
+void print_images(const nlohmann::json& body, const Style& style) {
+    for (const auto& s : body["images"]) {
+        std::vector<std::string> columns = s["columns"].get<std::vector<std::string>>();
+        std::vector<std::size_t> key_positions;
+        for (const auto& k : s["key_columns"]) {
+            for (std::size_t i = 0; i < columns.size(); ++i) {
+                if (columns[i] == k.get<std::string>()) {
+                    key_positions.push_back(i);
+                }
+            }
+        }
+        std::cout << style.bold("  statement " + text(s["index"]) + " on " + text(s["table"]))
+                  << "\n";
+        std::map<std::string, nlohmann::json> before;
+        std::map<std::string, nlohmann::json> after;
+        for (const auto& row : s["before"]) {
+            before[row_key(row, key_positions)] = row;
+        }
+        for (const auto& row : s["after"]) {
+            after[row_key(row, key_positions)] = row;
+        }
+        std::map<std::string, int> keys;
+        for (const auto& [k, v] : before) {
+            keys[k] = 1;
+        }
+        for (const auto& [k, v] : after) {
+            keys[k] = 1;
+        }
+        for (const auto& [key, unused] : keys) {
+            auto b = before.find(key);
+            auto a = after.find(key);
+            std::cout << "    key (" << key << ")";
+            if (b == before.end()) {
+                std::cout << "  " << style.green("inserted") << "\n";
+            } else if (a == after.end()) {
+                std::cout << "  " << style.red("deleted") << "\n";
+            } else {
+                std::cout << "\n";
+            }
+            for (std::size_t i = 0; i < columns.size(); ++i) {
+                bool has_b = b != before.end() && i < b->second.size();
+                bool has_a = a != after.end() && i < a->second.size();
+                if (has_b && has_a && b->second[i] == a->second[i]) {
+                    continue;
+                }
+                if (has_b) {
+                    std::cout << "      "
+                              << style.red("- " + columns[i] + ": " + cell_text(b->second[i]))
+                              << "\n";
+                }
+                if (has_a) {
+                    std::cout << "      "
+                              << style.green("+ " + columns[i] + ": " + cell_text(a->second[i]))
+                              << "\n";
+                }
+            }
+        }
+        if (s.value("truncated", false)) {
+            std::cout << style.dim("    (more rows not shown; counts and digests cover them)\n");
+        }
+    }
+    if (body.contains("verify") && body["verify"].is_object()) {
+        for (const auto& v : body["verify"]["verify"]) {
+            std::cout << style.bold("  verify query " + text(v["index"])) << "\n";
+            Table t(v["columns"].get<std::vector<std::string>>());
+            for (const auto& row : v["rows"]) {
+                std::vector<std::string> cells;
+                for (const auto& c : row) {
+                    cells.push_back(cell_text(c));
+                }
+                t.add(cells);
+            }
+            t.print(std::cout, style, "    ");
+        }
+    }
+}
+
+void print_guard_details(const nlohmann::json& details, const Style& style) {
+    if (!details.is_object() || !details.contains("statements")) {
+        return;
+    }
+    for (const auto& s : details["statements"]) {
+        const auto& verdict = s["verdict"];
+        if (verdict.value("allowed", true)) {
+            continue;
+        }
+        std::cerr << "  " << style.red("refused") << " statement " << text(s["index"]) << " ("
+                  << text(s.value("normalized", nlohmann::json()))
+                  << "): " << text(verdict.value("reason", nlohmann::json())) << "\n";
+    }
+}
+
+}  // namespace datafix::cli

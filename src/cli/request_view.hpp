@@ -1,0 +1,17 @@
+// How a request, a run's evidence and its before/after images look to a person on a terminal.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "cli/output.hpp"
+
+namespace datafix::cli {
+
+void print_request(const nlohmann::json& state, const Style& style);
+void print_evidence(const nlohmann::json& evidence, const Style& style);
+// The decrypted images of a run as a diff: removed values red, added green, per key.
+void print_images(const nlohmann::json& images, const Style& style);
+// The first refused statement and its reasons, from the SQL guard's analysis in an error's details.
+void print_guard_details(const nlohmann::json& details, const Style& style);
+
+}  // namespace datafix::cli

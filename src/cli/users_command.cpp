@@ -1,0 +1,125 @@
+// `datafix users add | list | deactivate | activate | rotate-token`: people and their tokens
+// (an administrator's job; anyone may rotate their own token). A token is printed once.
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/verb_support.hpp"
+
+namespace datafix::cli {
+
+namespace {
+
+struct UserOptions {
+    ClientFlags flags;
+    std::string name;
+    std::string email;
+    std::string role;
+    std::string who;  // id or email
+};
+
+// A person named by id or email, as an id.
+long long user_id(ApiClient& client, const std::string& who) {
+    if (!who.empty() && who.find_first_not_of("0123456789") == std::string::npos) {
+        return std::stoll(who);
+    }
+    for (const auto& u : client.get("/api/users")["users"]) {
+        if (u.value("email", "") == who) {
+            return u.value("id", 0LL);
+        }
+    }
+    throw Error(ErrorCode::not_found, "no user " + who, "see datafix users list");
+}
+
+int print_token(const ClientFlags& flags, const nlohmann::json& body) {
+    if (flags.json()) {
+        print_json(body);
+        return 0;
+    }
+    const auto& u = body["user"];
+    std::cout << text(u["name"]) << " <" << text(u["email"]) << ">, " << text(u["role"]) << ", id "
+              << text(u["id"]) << "\n"
+              << "token (shown once; store it now): " << text(body["token"]) << "\n";
+    return 0;
+}
+
+}  // namespace
+
+void register_users(CLI::App& root, Action& action) {
+    auto* users = root.add_subcommand("users", "people and their tokens");
+    users->require_subcommand(1);
+
+    auto a = std::make_shared<UserOptions>();
+    auto* add = users->add_subcommand("add", "create a person and print their token once");
+    add->add_option("--name", a->name, "full name")->required();
+    add->add_option("--email", a->email, "email address")->required();
+    add->add_option("--role", a->role, "developer, product_owner or admin")
+        ->required()
+        ->check(CLI::IsMember({"developer", "product_owner", "admin"}));
+    add_client_flags(*add, a->flags);
+    add->callback([&action, a] {
+        action = [a] {
+            ApiClient client(a->flags);
+            return print_token(
+                a->flags, client.post("/api/users",
+                                      {{"name", a->name}, {"email", a->email}, {"role", a->role}}));
+        };
+    });
+
+    auto l = std::make_shared<UserOptions>();
+    auto* list = users->add_subcommand("list", "list people");
+    add_client_flags(*list, l->flags);
+    list->callback([&action, l] {
+        action = [l] {
+            ApiClient client(l->flags);
+            auto body = client.get("/api/users");
+            if (l->flags.json()) {
+                print_json(body);
+                return 0;
+            }
+            Table t({"ID", "NAME", "EMAIL", "ROLE", "ACTIVE"});
+            for (const auto& u : body["users"]) {
+                t.add({text(u["id"]), text(u["name"]), text(u["email"]), text(u["role"]),
+                       u.value("active", false) ? "yes" : "no"});
+            }
+            t.print(std::cout, Style(l->flags));
+            return 0;
+        };
+    });
+
+    for (const char* verb : {"deactivate", "activate"}) {
+        auto d = std::make_shared<UserOptions>();
+        auto* cmd = users->add_subcommand(
+            verb, std::string(verb) == "deactivate"
+                      ? "deactivate a person (their token stops working at once)"
+                      : "reactivate a person (they need a new token)");
+        cmd->add_option("user", d->who, "id or email")->required();
+        add_client_flags(*cmd, d->flags);
+        std::string name = verb;
+        cmd->callback([&action, d, name] {
+            action = [d, name] {
+                ApiClient client(d->flags);
+                long long id = user_id(client, d->who);
+                auto body = client.post("/api/users/" + std::to_string(id) + "/" + name,
+                                        nlohmann::json::object());
+                return report_step(d->flags, body, d->who + ": " + name + "d");
+            };
+        });
+    }
+
+    auto r = std::make_shared<UserOptions>();
+    auto* rotate = users->add_subcommand("rotate-token", "issue a new token; the old one stops");
+    rotate->add_option("user", r->who, "id or email")->required();
+    add_client_flags(*rotate, r->flags);
+    rotate->callback([&action, r] {
+        action = [r] {
+            ApiClient client(r->flags);
+            long long id = user_id(client, r->who);
+            return print_token(r->flags,
+                               client.post("/api/users/" + std::to_string(id) + "/rotate-token",
+                                           nlohmann::json::object()));
+        };
+    });
+}
+
+}  // namespace datafix::cli
