@@ -5,6 +5,7 @@
 // and its audit entries are written in the same transaction — or nothing is.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 
 #include "core/crypto.hpp"
 #include "ledger/audit.hpp"
+#include "ledger/notification.hpp"
 #include "ledger/person.hpp"
 #include "ledger/request_state.hpp"
 #include "ledger/time.hpp"
@@ -97,6 +99,25 @@ class Ledger {
     virtual std::vector<AuditEntry> read_audit(const AuditQuery& query) = 0;
     // Walks the whole chain; the first broken entry (edited, reordered, deleted) and why.
     virtual AuditCheck verify_audit() = 0;
+
+    // --- notifications outbox ---------------------------------------------------------------
+    // Queues a notification, due at once (next_attempt_at = now). Returns its id.
+    virtual NotificationId enqueue_notification(const NewNotificationRow& row, Time now) = 0;
+    // Claims up to `limit` undelivered rows due at `now` (oldest first) for one delivery attempt
+    // by leasing them: their next_attempt_at moves to now + lease, so no other dispatcher — in
+    // this server or another on the same ledger — gets them until the lease ends (or the
+    // holder marks them). A holder that dies leaves its rows due again after the lease. The
+    // lease must outlast the delivery of the whole batch.
+    virtual std::vector<NotificationRow> claim_due_notifications(
+        Time now, int limit, std::chrono::milliseconds lease) = 0;
+    // attempts + 1, delivered_at = now, last_error cleared. false: no such undelivered row.
+    virtual bool mark_notification_delivered(NotificationId id, Time now) = 0;
+    // attempts + 1, last_error, next_attempt_at. false: no such undelivered row.
+    virtual bool mark_notification_failed(NotificationId id, const std::string& error,
+                                          Time next_attempt) = 0;
+    // Everything not delivered yet, oldest first; optionally of one request.
+    virtual std::vector<NotificationRow> undelivered_notifications(
+        std::optional<RequestNumber> request = std::nullopt) = 0;
 
   protected:
     Ledger() = default;

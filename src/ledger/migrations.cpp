@@ -288,8 +288,19 @@ CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION datafix_audit_append_only();
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations{{
+// v2: the outbox is read by "undelivered and due" (every dispatch round, on every server) and
+// by "undelivered of one request" (`datafix show`); delivered rows pile up and are never read
+// there, so both indexes cover undelivered rows only. The same text suits both dialects.
+constexpr std::string_view kV2 = R"sql(
+CREATE INDEX notifications_due ON notifications (next_attempt_at, id)
+    WHERE delivered_at IS NULL;
+CREATE INDEX notifications_undelivered_by_request ON notifications (request, id)
+    WHERE delivered_at IS NULL;
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
+    {2, kV2, kV2},
 }};
 
 void ensure_version_table(SqlSession& session) {

@@ -36,6 +36,15 @@ class SqlLedger final : public Ledger {
     std::vector<AuditEntry> read_audit(const AuditQuery& query) override;
     AuditCheck verify_audit() override;
 
+    NotificationId enqueue_notification(const NewNotificationRow& row, Time now) override;
+    std::vector<NotificationRow> claim_due_notifications(Time now, int limit,
+                                                         std::chrono::milliseconds lease) override;
+    bool mark_notification_delivered(NotificationId id, Time now) override;
+    bool mark_notification_failed(NotificationId id, const std::string& error,
+                                  Time next_attempt) override;
+    std::vector<NotificationRow> undelivered_notifications(
+        std::optional<RequestNumber> request = std::nullopt) override;
+
   private:
     // Each *_in runs inside the caller's transaction on `session`.
     std::optional<Person> user_where(std::string_view where, const std::vector<SqlValue>& params);

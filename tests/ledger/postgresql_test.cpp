@@ -9,23 +9,14 @@
 #include "harness/pg_cluster.hpp"
 #include "ledger/migrations.hpp"
 #include "ledger_fixture.hpp"
+#include "pg_ledger_fixture.hpp"
 
 namespace datafix::ledger::testing {
 
 namespace {
 
 datafix::testing::PgCluster& cluster() {
-    static std::unique_ptr<datafix::testing::PgCluster> c =
-        datafix::testing::PgCluster::create("ledger");
-    return *c;
-}
-
-// A fresh database per test; the ledger URL in the keyword form.
-std::string fresh_ledger_url() {
-    static int counter = 0;
-    const std::string name = "ledger_" + std::to_string(++counter);
-    cluster().psql("CREATE DATABASE " + name, "postgres");
-    return "postgresql:" + cluster().conninfo(name);
+    return ledger_cluster();
 }
 
 const std::string kCanary = "canary-pg-51c2-private";

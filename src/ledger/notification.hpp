@@ -1,0 +1,42 @@
+// The notifications outbox as the ledger stores it: plain rows, one per channel and recipient.
+// The notify layer (above the ledger) renders the payload and maps these rows to its own
+// Notification type; the ledger only keeps, leases and reports them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ledger/request_state.hpp"
+#include "ledger/time.hpp"
+
+namespace datafix::ledger {
+
+using NotificationId = std::int64_t;
+
+struct NewNotificationRow {
+    std::string event;  // the notify layer's stable event name, e.g. "prod_applied"
+    std::optional<RequestNumber> request;
+    std::string channel;    // a configured channel name
+    std::string recipient;  // an email address; empty for a chat channel
+    // The rendered message. Stored as it comes, not sealed: only a literal-free summary
+    // (normalized statements, counts, hashes) ever reaches the outbox.
+    std::string payload;
+
+    bool operator==(const NewNotificationRow&) const = default;
+};
+
+struct NotificationRow {
+    NotificationId id = 0;
+    Time created_at{};
+    NewNotificationRow content;
+    int attempts = 0;
+    // When the row is next due; while a dispatcher holds it, the end of that lease.
+    Time next_attempt_at{};
+    std::optional<Time> delivered_at;
+    std::string last_error;  // empty: no failed attempt yet (or delivered since)
+
+    bool operator==(const NotificationRow&) const = default;
+};
+
+}  // namespace datafix::ledger

@@ -1,0 +1,130 @@
+// The notifications outbox in the SQL ledger. Nothing here is sealed: payloads are literal-free
+// by construction (notify's ChangeSummary holds only normalized statements, counts and hashes),
+// and last_error is a transport's or peer's words about the delivery, not data of a change.
+//
+// Claiming is what lets several servers share one PostgreSQL ledger without sending a message
+// twice: the due rows are selected FOR UPDATE SKIP LOCKED (a concurrent claimer skips them
+// instead of waiting) and leased in the same statement by moving next_attempt_at past `now`, so
+// once committed they are no longer due for anyone. SQLite gets the same statement inside
+// BEGIN IMMEDIATE, which serializes claimers on the file's write lock.
+#include <algorithm>
+#include <string>
+
+#include "core/error.hpp"
+#include "ledger/sql_ledger.hpp"
+
+namespace datafix::ledger {
+
+namespace {
+
+constexpr std::string_view kNotificationColumns =
+    "id, created_at, event, request, channel, recipient, payload, attempts, next_attempt_at, "
+    "delivered_at, last_error";
+
+NotificationRow notification_from(const SqlRow& r) {
+    NotificationRow row;
+    row.id = r.integer(0);
+    row.created_at = from_millis(r.integer(1));
+    row.content.event = r.text(2);
+    row.content.request = r.optional_integer(3);
+    row.content.channel = r.text(4);
+    row.content.recipient = r.text(5);
+    row.content.payload = r.text(6);
+    row.attempts = static_cast<int>(r.integer(7));
+    row.next_attempt_at = from_millis(r.integer(8));
+    if (auto delivered = r.optional_integer(9)) {
+        row.delivered_at = from_millis(*delivered);
+    }
+    row.last_error = r.text(10);
+    return row;
+}
+
+}  // namespace
+
+NotificationId SqlLedger::enqueue_notification(const NewNotificationRow& row, Time now) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    auto rows = session->query(
+        "INSERT INTO notifications (created_at, event, request, channel, recipient, payload, "
+        "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
+        {SqlValue::of(to_millis(now)), SqlValue::of(row.event), SqlValue::of(row.request),
+         SqlValue::of(row.channel), SqlValue::of(row.recipient), SqlValue::of(row.payload),
+         SqlValue::of(to_millis(now))});
+    tx.commit();
+    return rows.at(0).integer(0);
+}
+
+std::vector<NotificationRow> SqlLedger::claim_due_notifications(Time now, int limit,
+                                                                std::chrono::milliseconds lease) {
+    if (limit <= 0) {
+        return {};
+    }
+    if (lease <= std::chrono::milliseconds::zero()) {
+        // A row leased until `now` would still be due: another dispatcher could take it too.
+        throw Error(ErrorCode::internal, "a notification lease must be longer than zero");
+    }
+    auto session = pool_.acquire();
+    const bool postgresql = session->dialect() == Dialect::postgresql;
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    auto rows = session->query(
+        std::string("UPDATE notifications SET next_attempt_at = ? WHERE id IN (SELECT id FROM "
+                    "notifications WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY "
+                    "next_attempt_at, id LIMIT ?") +
+            (postgresql ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING " +
+            std::string(kNotificationColumns),
+        {SqlValue::of(to_millis(now + lease)), SqlValue::of(to_millis(now)),
+         SqlValue::of(std::int64_t{limit})});
+    tx.commit();
+    std::vector<NotificationRow> claimed;
+    claimed.reserve(rows.size());
+    for (const SqlRow& row : rows) {
+        claimed.push_back(notification_from(row));
+    }
+    // RETURNING has no order; every claimed row now shares one lease end, so oldest is by id.
+    std::sort(claimed.begin(), claimed.end(),
+              [](const NotificationRow& a, const NotificationRow& b) { return a.id < b.id; });
+    return claimed;
+}
+
+bool SqlLedger::mark_notification_delivered(NotificationId id, Time now) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    const std::int64_t changed = session->exec(
+        "UPDATE notifications SET attempts = attempts + 1, delivered_at = ?, last_error = NULL "
+        "WHERE id = ? AND delivered_at IS NULL",
+        {SqlValue::of(to_millis(now)), SqlValue::of(id)});
+    tx.commit();
+    return changed == 1;
+}
+
+bool SqlLedger::mark_notification_failed(NotificationId id, const std::string& error,
+                                         Time next_attempt) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    const std::int64_t changed = session->exec(
+        "UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+        "WHERE id = ? AND delivered_at IS NULL",
+        {SqlValue::of(error), SqlValue::of(to_millis(next_attempt)), SqlValue::of(id)});
+    tx.commit();
+    return changed == 1;
+}
+
+std::vector<NotificationRow> SqlLedger::undelivered_notifications(
+    std::optional<RequestNumber> request) {
+    auto session = pool_.acquire();
+    std::string sql = "SELECT " + std::string(kNotificationColumns) +
+                      " FROM notifications WHERE delivered_at IS NULL ";
+    std::vector<SqlValue> params;
+    if (request) {
+        sql += "AND request = ? ";
+        params.push_back(SqlValue::of(*request));
+    }
+    sql += "ORDER BY id";
+    std::vector<NotificationRow> rows;
+    for (const SqlRow& row : session->query(sql, params)) {
+        rows.push_back(notification_from(row));
+    }
+    return rows;
+}
+
+}  // namespace datafix::ledger

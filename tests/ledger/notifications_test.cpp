@@ -1,0 +1,64 @@
+// The notifications outbox on a SQLite ledger: the lifecycle every backend shares, two ledger
+// objects on one file claiming at once, payloads stored as given (they are literal-free), and
+// the v2 migration's due-rows index, also when upgrading a v1 ledger.
+#include "ledger/migrations.hpp"
+#include "notification_checks.hpp"
+#include "raw_sqlite.hpp"
+
+namespace datafix::ledger::testing {
+
+TEST_F(LedgerTest, OutboxLifecycle) {
+    check_outbox_lifecycle(*ledger, new_request().request.number);
+}
+
+TEST_F(LedgerTest, OutboxClaimsOldestDueFirstWithinLimit) {
+    check_claim_order_and_limit(*ledger);
+}
+
+TEST_F(LedgerTest, OutboxTwoLedgersOnOneFileClaimEachRowOnce) {
+    auto second = Ledger::open(db_path, *key);
+    std::vector<NotificationId> queued;
+    for (int i = 0; i < 120; ++i) {
+        queued.push_back(ledger->enqueue_notification(
+            outbox_row(std::nullopt, "team", "team" + std::to_string(i) + "@example.com"), at(i)));
+    }
+    check_each_claimed_once(claim_from_two_servers(*ledger, *second, 3, 4), queued);
+    EXPECT_TRUE(ledger->undelivered_notifications().empty());
+}
+
+TEST_F(LedgerTest, OutboxPayloadIsStoredAsGiven) {
+    // Not sealed, unlike change text: notify only ever queues normalized statements and counts.
+    const RequestNumber request = new_request().request.number;
+    ledger->enqueue_notification(outbox_row(request, "mail", "pat.owner@example.com"), at(0));
+    RawSqlite raw(db_path);
+    EXPECT_EQ(raw.scalar("SELECT payload FROM notifications"),
+              outbox_row(request, "mail", "").payload);
+}
+
+TEST_F(LedgerTest, OutboxDueRowsAreIndexed) {
+    RawSqlite raw(db_path);
+    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                         "('notifications_due', 'notifications_undelivered_by_request')"),
+              "2");
+}
+
+TEST_F(LedgerTest, VersionOneLedgerGetsTheOutboxIndexes) {
+    const RequestNumber request = new_request().request.number;
+    ledger->enqueue_notification(outbox_row(request, "mail", "pat.owner@example.com"), at(0));
+    ledger.reset();
+    {
+        RawSqlite raw(db_path);
+        ASSERT_EQ(raw.exec("DROP INDEX notifications_due; "
+                           "DROP INDEX notifications_undelivered_by_request; "
+                           "DELETE FROM schema_version WHERE version = 2"),
+                  "");
+    }
+    ledger = Ledger::open(db_path, *key);
+    EXPECT_EQ(ledger->schema_version(), 2);
+    EXPECT_EQ(ledger->undelivered_notifications(request).size(), 1u);
+    RawSqlite raw(db_path);
+    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'notifications_%'"),
+              "2");
+}
+
+}  // namespace datafix::ledger::testing
