@@ -2,6 +2,7 @@
 // named operations; only this layer's files send SQL. PGconn stays in connection.cpp.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -74,10 +75,12 @@ class Transaction {
     // The COMMIT path is Session's (it needs the in-doubt handling); it marks the transaction
     // finished before sending COMMIT so the destructor does not interfere.
     void mark_finished() { finished_ = true; }
+    std::chrono::steady_clock::time_point started() const { return started_; }
 
   private:
     Connection& connection_;
     bool finished_ = false;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace datafix::target

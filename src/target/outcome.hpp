@@ -3,6 +3,7 @@
 // result was lost and could not be resolved yet is OutcomeStatus::in_doubt.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -16,6 +17,8 @@ struct Outcome {
     OutcomeStatus status = OutcomeStatus::in_doubt;
     std::string xid;  // pg_current_xact_id() of the run's transaction
     int backend_pid = 0;
+    // BEGIN to the COMMIT's answer: how long the run held its locks.
+    std::chrono::microseconds transaction_time{0};
     // How the status was established: "commit acknowledged", "pg_xact_status", "row images".
     std::string resolved_by;
     // What the apply itself captured: the images a later revert restores from.

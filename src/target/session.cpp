@@ -216,8 +216,11 @@ Outcome commit_run(Session& session, Connection& connection, Transaction& tx,
         remove_images(seen);
         throw;
     }
+    auto transaction_time = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - tx.started());
     if (acknowledged) {
         Outcome out;
+        out.transaction_time = transaction_time;
         out.status = OutcomeStatus::committed;
         out.xid = xid;
         out.backend_pid = pid;
@@ -235,6 +238,7 @@ Outcome commit_run(Session& session, Connection& connection, Transaction& tx,
     }
     out.xid = xid;
     out.backend_pid = pid;
+    out.transaction_time = transaction_time;
     if (out.status == OutcomeStatus::not_committed) {
         remove_images(seen);
         throw Error(ErrorCode::database,

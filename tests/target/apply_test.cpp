@@ -71,6 +71,7 @@ TEST(Apply, UpdatePreviewRollsBackThenApplyCommitsWithTheJwtSubject) {
     EXPECT_EQ(outcome.xid, handed_xid);
     EXPECT_EQ(outcome.backend_pid, handed_pid);
     EXPECT_EQ(outcome.resolved_by, "commit acknowledged");
+    EXPECT_GT(outcome.transaction_time.count(), 0);
     EXPECT_EQ(outcome.applied.statements.at(0).before.digest, s.before.digest);
     EXPECT_EQ(db.psql("SELECT pg_xact_status('" + outcome.xid + "'::xid8)"), "committed");
     EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.application "
