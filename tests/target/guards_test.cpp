@@ -110,3 +110,25 @@ TEST(Guards, ReportsAnUnreachableServer) {
 
 }  // namespace
 }  // namespace datafix::target::test
+
+namespace datafix::target::test {
+namespace {
+
+TEST(PlanBuilder, NothingTheGuardRefusesBecomesAPlan) {
+    // No database involved: the refusal happens before a session is even needed.
+    auto no_where = expect_error(ErrorCode::refused, [] {
+        plan_for("UPDATE app_public.application SET form_data = '{}'", {1});
+    });
+    EXPECT_NE(no_where.find("change.sql: statement 1"), std::string::npos) << no_where;
+    auto ddl = expect_error(ErrorCode::refused,
+                            [] { plan_for("DROP TABLE app_public.application", {0}); });
+    EXPECT_NE(ddl.find("statement 1"), std::string::npos) << ddl;
+    auto writing_verify = expect_error(ErrorCode::refused, [] {
+        plan_for("DELETE FROM app_public.application_status WHERE id = 1", {1},
+                 "DELETE FROM app_public.application_status WHERE id = 2");
+    });
+    EXPECT_NE(writing_verify.find("verify.sql: statement 1"), std::string::npos) << writing_verify;
+}
+
+}  // namespace
+}  // namespace datafix::target::test
