@@ -23,16 +23,6 @@ const ledger::Run& find_run(const ledger::RequestState& state, int number) {
                    "no run " + std::to_string(number) + " on this request");
 }
 
-const ledger::Revision& find_revision(const ledger::RequestState& state, int number) {
-    for (const auto& r : state.revisions) {
-        if (r.number == number) {
-            return r;
-        }
-    }
-    throw ApiError(ErrorCode::internal, "revision-not-found",
-                   "revision " + std::to_string(number) + " is missing");
-}
-
 std::string run_dir(const Config& config, ledger::RequestNumber number) {
     std::string dir = config.server.data_dir + "/request-" + std::to_string(number);
     std::filesystem::create_directories(dir);
@@ -109,11 +99,6 @@ target::BeforeCommit record_in_flight(Context& context, ledger::RequestNumber nu
             throw_refusal(*decision.refusal);
         }
     };
-}
-
-nlohmann::json outcome_json(const ledger::RequestState& state, int run, Context& context) {
-    People people = context.people();
-    return run_json(find_run(state, run), people);
 }
 
 // Records a committed / not committed / in-doubt outcome and what the apply captured.
