@@ -1,7 +1,7 @@
 // Where notifications wait until delivered, so delivery never blocks or loses a change: the
 // server enqueues (in the ledger, next to the change) and a dispatcher delivers later, retrying
 // with backoff. One row per channel and recipient, the shape of the ledger's `notifications`
-// table. MemoryOutbox is for tests and for a server without a ledger-backed outbox yet.
+// table. The server uses LedgerOutbox (ledger_outbox.hpp); MemoryOutbox is for tests.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,91 @@
+// The ledger-backed outbox: maps notify's rows to the ledger's plain ones (the event by its
+// stable name) and leaves storage, locking and leasing to the ledger.
+#include "notify/ledger_outbox.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace datafix::notify {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// A row whose event this binary does not know was queued by a newer datafix sharing the ledger:
+// it is left to that server, and listed by it rather than by this one.
+std::optional<Notification> from_row(const ledger::NotificationRow& row) {
+    auto event = parse_event(row.content.event);
+    if (!event) {
+        return std::nullopt;
+    }
+    Notification n;
+    n.id = row.id;
+    n.created_at = row.created_at;
+    n.content = NewNotification{*event, row.content.request, row.content.channel,
+                                row.content.recipient, row.content.payload};
+    n.attempts = row.attempts;
+    n.next_attempt_at = row.next_attempt_at;
+    n.delivered_at = row.delivered_at;
+    n.last_error = row.last_error;
+    return n;
+}
+
+}  // namespace
+
+std::chrono::milliseconds delivery_lease(const NotifyConfig& config, int limit) {
+    std::chrono::milliseconds slowest = 0ms;
+    for (const auto& channel : config.channels) {
+        slowest = std::max(slowest, channel.timeout);
+    }
+    // Email attempts may spend the timeout connecting and again transferring (both are set).
+    return std::max(limit, 1) * 2 * slowest + 1min;
+}
+
+LedgerOutbox::LedgerOutbox(ledger::Ledger& ledger, std::chrono::milliseconds lease)
+    : ledger_(ledger), lease_(lease) {
+    if (lease_ <= 0ms) {
+        throw Error(ErrorCode::internal, "the outbox lease must be longer than zero");
+    }
+}
+
+std::int64_t LedgerOutbox::enqueue(const NewNotification& notification, ledger::Time now) {
+    return ledger_.enqueue_notification(
+        ledger::NewNotificationRow{std::string(event_name(notification.event)),
+                                   notification.request, notification.channel,
+                                   notification.recipient, notification.payload},
+        now);
+}
+
+std::vector<Notification> LedgerOutbox::due(ledger::Time now, int limit) {
+    std::vector<Notification> out;
+    for (const auto& row : ledger_.claim_due_notifications(now, limit, lease_)) {
+        if (auto n = from_row(row)) {
+            out.push_back(std::move(*n));
+        }
+        // An unknown event stays leased, with no attempt counted: when the lease ends, the
+        // newer server can claim and deliver it.
+    }
+    return out;
+}
+
+void LedgerOutbox::mark_delivered(std::int64_t id, ledger::Time now) {
+    ledger_.mark_notification_delivered(id, now);
+}
+
+void LedgerOutbox::mark_failed(std::int64_t id, const std::string& error,
+                               ledger::Time next_attempt) {
+    ledger_.mark_notification_failed(id, error, next_attempt);
+}
+
+std::vector<Notification> LedgerOutbox::undelivered(std::optional<ledger::RequestNumber> request) {
+    std::vector<Notification> out;
+    for (const auto& row : ledger_.undelivered_notifications(request)) {
+        if (auto n = from_row(row)) {
+            out.push_back(std::move(*n));
+        }
+    }
+    return out;
+}
+
+}  // namespace datafix::notify
