@@ -8,6 +8,7 @@
 // once committed they are no longer due for anyone. SQLite gets the same statement inside
 // BEGIN IMMEDIATE, which serializes claimers on the file's write lock.
 #include <algorithm>
+#include <iterator>
 #include <string>
 
 #include "core/error.hpp"
@@ -77,9 +78,7 @@ std::vector<NotificationRow> SqlLedger::claim_due_notifications(Time now, int li
     tx.commit();
     std::vector<NotificationRow> claimed;
     claimed.reserve(rows.size());
-    for (const SqlRow& row : rows) {
-        claimed.push_back(notification_from(row));
-    }
+    std::transform(rows.begin(), rows.end(), std::back_inserter(claimed), notification_from);
     // RETURNING has no order; every claimed row now shares one lease end, so oldest is by id.
     std::sort(claimed.begin(), claimed.end(),
               [](const NotificationRow& a, const NotificationRow& b) { return a.id < b.id; });
@@ -120,10 +119,10 @@ std::vector<NotificationRow> SqlLedger::undelivered_notifications(
         params.push_back(SqlValue::of(*request));
     }
     sql += "ORDER BY id";
+    const auto found = session->query(sql, params);
     std::vector<NotificationRow> rows;
-    for (const SqlRow& row : session->query(sql, params)) {
-        rows.push_back(notification_from(row));
-    }
+    rows.reserve(found.size());
+    std::transform(found.begin(), found.end(), std::back_inserter(rows), notification_from);
     return rows;
 }
 

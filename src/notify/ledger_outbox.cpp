@@ -10,8 +10,6 @@ namespace datafix::notify {
 
 namespace {
 
-using namespace std::chrono_literals;
-
 // A row whose event this binary does not know was queued by a newer datafix sharing the ledger:
 // it is left to that server, and listed by it rather than by this one.
 std::optional<Notification> from_row(const ledger::NotificationRow& row) {
@@ -34,17 +32,17 @@ std::optional<Notification> from_row(const ledger::NotificationRow& row) {
 }  // namespace
 
 std::chrono::milliseconds delivery_lease(const NotifyConfig& config, int limit) {
-    std::chrono::milliseconds slowest = 0ms;
+    auto slowest = std::chrono::milliseconds::zero();
     for (const auto& channel : config.channels) {
         slowest = std::max(slowest, channel.timeout);
     }
     // Email attempts may spend the timeout connecting and again transferring (both are set).
-    return std::max(limit, 1) * 2 * slowest + 1min;
+    return std::max(limit, 1) * 2 * slowest + std::chrono::minutes{1};
 }
 
 LedgerOutbox::LedgerOutbox(ledger::Ledger& ledger, std::chrono::milliseconds lease)
     : ledger_(ledger), lease_(lease) {
-    if (lease_ <= 0ms) {
+    if (lease_ <= std::chrono::milliseconds::zero()) {
         throw Error(ErrorCode::internal, "the outbox lease must be longer than zero");
     }
 }
