@@ -209,10 +209,10 @@ long long Connection::copy_in(std::string_view sql,
     if (!first || PQresultStatus(first.get()) != PGRES_COPY_IN) {
         throw_result_error(handle_->conn, first.get(), environment_);
     }
-    std::string line;
-    std::string batch;
     std::exception_ptr source_error;
     try {
+        std::string line;
+        std::string batch;
         while (source(line)) {
             batch.append(line);
             batch.push_back('\n');

@@ -14,7 +14,7 @@ namespace {
 
 constexpr long long kListedConflicts = 20;
 
-void load_image(Connection& connection, ImageStore& images, const ImageFile& file,
+void load_image(Connection& connection, const ImageStore& images, const ImageFile& file,
                 const std::string& temp_table) {
     ImageReader reader(images, file);
     connection.copy_in("COPY " + temp_table + " FROM STDIN",
