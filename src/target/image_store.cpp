@@ -26,8 +26,33 @@ ImageStore::ImageStore(const Key& key, std::string directory)
 std::string ImageStore::new_path(std::string_view label) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
-    return directory_ + "/" + std::to_string(micros) + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(++counter_) + "-" + std::string(label) + ".img";
+    auto path = directory_ + "/" + std::to_string(micros) + "-" + std::to_string(::getpid()) + "-" +
+                std::to_string(++counter_) + "-" + std::string(label) + ".img";
+    if (open_scopes_ > 0) {
+        open_scope_paths_.push_back(path);
+    }
+    return path;
+}
+
+ImageScope::ImageScope(ImageStore& store) : store_(store), start_(store.open_scope_paths_.size()) {
+    ++store_.open_scopes_;
+}
+
+ImageScope::~ImageScope() {
+    auto& paths = store_.open_scope_paths_;
+    if (!keep_) {
+        for (std::size_t i = start_; i < paths.size(); ++i) {
+            std::error_code ec;
+            std::filesystem::remove(paths[i], ec);
+        }
+    }
+    // What an inner scope kept stays listed, so an outer scope that fails still removes it.
+    if (!keep_) {
+        paths.resize(start_);
+    }
+    if (--store_.open_scopes_ == 0) {
+        paths.clear();
+    }
 }
 
 ImageWriter::ImageWriter(ImageStore& store, std::string_view label,

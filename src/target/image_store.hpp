@@ -24,9 +24,29 @@ class ImageStore {
     const std::string& directory() const { return directory_; }
 
   private:
+    friend class ImageScope;
     Key key_;
     std::string directory_;
     unsigned long counter_ = 0;
+    std::vector<std::string> open_scope_paths_;  // files created inside the open ImageScopes
+    int open_scopes_ = 0;
+};
+
+// A run's image files: removed when the scope ends without keep() (the run failed), so a refused
+// or failed run leaves no sealed files behind. Scopes nest; memory is one path per file of the
+// open run only.
+class ImageScope {
+  public:
+    explicit ImageScope(ImageStore& store);
+    ~ImageScope();
+    ImageScope(const ImageScope&) = delete;
+    ImageScope& operator=(const ImageScope&) = delete;
+    void keep() { keep_ = true; }
+
+  private:
+    ImageStore& store_;
+    std::size_t start_;
+    bool keep_ = false;
 };
 
 // Writes one image file and digests it on the way.

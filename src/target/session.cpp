@@ -145,6 +145,7 @@ Evidence make_evidence(RunKind kind, const std::string& plan_sha, const SessionF
 Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentTarget& target,
                   const SessionFacts& facts, RunKind kind, const std::string& plan_sha,
                   const std::vector<VerifyQuery>& verify, const RunBody& body) {
+    ImageScope scope(images);
     Evidence first;
     {
         Transaction tx(connection);
@@ -154,13 +155,10 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
         tx.rollback();
     }
     Evidence second;
-    try {
+    {
         Transaction tx(connection);
         second = make_evidence(kind, plan_sha, facts, body(connection, images));
         tx.rollback();
-    } catch (...) {
-        remove_images(first);
-        throw;
     }
     for (std::size_t i = 0; i < first.statements.size(); ++i) {
         first.statements[i].volatile_columns =
@@ -168,6 +166,7 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
     }
     remove_images(second);
     first.fingerprint = fingerprint(first);
+    scope.keep();
     return first;
 }
 
@@ -274,24 +273,21 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
     }
     preflight(plan);
     auto& connection = connected(st);
+    ImageScope scope(images);  // declared before the transaction: it outlives the rollback
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
-    Evidence seen;
-    try {
-        seen = make_evidence(
-            RunKind::change, plan.sha256, st.facts,
-            execute_change(connection, images, st.target, plan, &approved, *st.preflight));
-        seen.verify = run_verify(connection, plan.verify);
-        seen.fingerprint = fingerprint(seen);
-        for (std::size_t i = 0; i < seen.statements.size(); ++i) {
-            seen.statements[i].volatile_columns = approved.statements[i].volatile_columns;
-        }
-    } catch (...) {
-        remove_images(seen);
-        throw;
+    Evidence seen = make_evidence(
+        RunKind::change, plan.sha256, st.facts,
+        execute_change(connection, images, st.target, plan, &approved, *st.preflight));
+    seen.verify = run_verify(connection, plan.verify);
+    seen.fingerprint = fingerprint(seen);
+    for (std::size_t i = 0; i < seen.statements.size(); ++i) {
+        seen.statements[i].volatile_columns = approved.statements[i].volatile_columns;
     }
-    return commit_run(*this, connection, tx, st.target, std::move(seen), images, xid, before_commit,
-                      fault);
+    auto outcome = commit_run(*this, connection, tx, st.target, std::move(seen), images, xid,
+                              before_commit, fault);
+    scope.keep();  // committed or in doubt: a revert or a later resolution needs the images
+    return outcome;
 }
 
 namespace {
@@ -368,6 +364,7 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
                     "preview the revert and have the pair approve its evidence");
     }
     auto& connection = connected(st);
+    ImageScope scope(images);
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
     std::vector<std::string> conflicts;
@@ -376,8 +373,10 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
                                                  conflicts, &approved_revert));
     seen.conflicts = conflicts;
     seen.fingerprint = fingerprint(seen);
-    return commit_run(*this, connection, tx, st.target, std::move(seen), images, xid, before_commit,
-                      fault);
+    auto outcome = commit_run(*this, connection, tx, st.target, std::move(seen), images, xid,
+                              before_commit, fault);
+    scope.keep();
+    return outcome;
 }
 
 namespace {

@@ -90,6 +90,13 @@ struct TempImages {
     TempImages()
         : dir(std::filesystem::temp_directory_path() / unique_name("datafix_images")),
           store(key, dir) {}
+    std::size_t files() const {
+        std::size_t n = 0;
+        for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) {
+            ++n;
+        }
+        return n;
+    }
     ~TempImages() {
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
