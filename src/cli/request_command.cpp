@@ -22,7 +22,8 @@ void register_request(CLI::App& root, Action& action) {
     auto o = std::make_shared<RequestOptions>();
     auto* cmd = root.add_subcommand("request", "file a change request for a product owner");
     cmd->add_option("--title", o->title, "what should change, in a few words")->required();
-    cmd->add_option("--reason", o->reason, "why (no private values: they belong in the change)");
+    cmd->add_option("--reason", o->reason, "why (no private values: they belong in the change)")
+        ->required();
     cmd->add_option("--for", o->requested_by,
                     "the requesting product owner's email (default: you, as product owner)");
     cmd->add_option("--date", o->date, "the date the product owner asked for, YYYY-MM-DD");

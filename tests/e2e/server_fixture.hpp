@@ -1,0 +1,238 @@
+// A real `datafix server` for end-to-end tests (header-only: tests/<layer>/ builds *_test.cpp): a
+// temporary directory with datafix.toml pointing at the harness's dev/test/prod clusters (a private
+// database copy per server), `datafix init`, the server process on a free port, and an HTTP client
+// per person.
+#pragma once
+
+#include <httplib.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "harness/pg_cluster.hpp"
+
+namespace datafix::e2e {
+
+struct Answer {
+    int status = 0;
+    nlohmann::json body;
+};
+
+class ServerFixture {
+  public:
+    // `lease` is the claim lease ("30m"); `database` the per-server copy of the sample database.
+    explicit ServerFixture(const std::string& lease = "30m");
+    ~ServerFixture();
+
+    const std::string& dir() const { return dir_; }
+    const std::string& url() const { return url_; }
+    const std::string& admin_token() const { return admin_token_; }
+    std::string database() const { return database_; }
+
+    // A new person; returns their token.
+    std::string add_person(const std::string& name, const std::string& email,
+                           const std::string& role);
+
+    Answer get(const std::string& token, const std::string& path);
+    Answer post(const std::string& token, const std::string& path, const nlohmann::json& body);
+    Answer post_raw(const std::string& token, const std::string& path, const std::string& body);
+
+    // The datafix binary with `token` and this server.
+    testing::ProcessResult cli(const std::string& token, std::vector<std::string> args);
+
+    // SQL on an environment's copy of the sample database, as the superuser.
+    std::string psql(const std::string& environment, const std::string& sql);
+
+    std::string server_log() const;
+    void stop();
+
+  private:
+    std::string dir_;
+    std::string url_;
+    std::string admin_token_;
+    std::string database_;
+    int pid_ = -1;
+};
+
+}  // namespace datafix::e2e
+
+extern char** environ;
+
+namespace datafix::e2e {
+
+namespace fixture_detail {
+
+inline std::atomic<int> next_database{0};
+
+inline testing::PgCluster& cluster(const std::string& environment) {
+    auto& c = testing::SampleClusters::get();
+    if (environment == "dev") {
+        return c.dev();
+    }
+    if (environment == "test") {
+        return c.test();
+    }
+    return c.prod();
+}
+
+}  // namespace fixture_detail
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+inline ServerFixture::ServerFixture(const std::string& lease) {
+    char tmpl[] = "/tmp/datafix-e2e-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    database_ =
+        "e2e_" + std::to_string(::getpid()) + "_" + std::to_string(fixture_detail::next_database++);
+    std::ofstream toml(dir_ + "/datafix.toml");
+    toml << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
+         << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n";
+    for (const char* env : {"dev", "test", "prod"}) {
+        auto& c = fixture_detail::cluster(env);
+        std::string conninfo = c.create_database(database_, "app", "datafix_login");
+        toml << "\n[[environment]]\nname = \"" << env << "\"\nconninfo = \"" << conninfo
+             << "\"\nrole = \"app_owner\"\nsystem_identifier = \"" << c.system_identifier()
+             << "\"\n"
+             << (std::string(env) == "prod" ? "production = true\napprovals = [\"pair\", "
+                                              "\"product_owner\"]\n"
+                                            : "approvals = [\"pair\"]\n");
+    }
+    toml.close();
+    auto init = testing::run_process({DATAFIX_BINARY, "init", "--config", dir_ + "/datafix.toml",
+                                      "--admin-email", "admin@example.com", "--admin-name",
+                                      "Alex Admin", "--output", "json"});
+    if (init.status != 0) {
+        throw std::runtime_error("datafix init failed: " + init.err);
+    }
+    admin_token_ = nlohmann::json::parse(init.out)["token"];
+
+    std::string out = dir_ + "/server.out";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/server.err").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::string config = dir_ + "/datafix.toml";
+    const char* argv[] = {DATAFIX_BINARY, "server", "--config", config.c_str(), nullptr};
+    if (posix_spawn(&pid_, DATAFIX_BINARY, &actions, nullptr, const_cast<char**>(argv), environ) !=
+        0) {
+        throw std::runtime_error("cannot start datafix server");
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < 200 && url_.empty(); ++i) {
+        std::string text = read_file(out);
+        auto at = text.find("listening on ");
+        auto eol = text.find('\n', at);
+        if (at != std::string::npos && eol != std::string::npos) {
+            url_ = text.substr(at + 13, eol - at - 13);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (url_.empty()) {
+        stop();
+        throw std::runtime_error("datafix server did not start: " +
+                                 read_file(dir_ + "/server.err"));
+    }
+}
+
+inline ServerFixture::~ServerFixture() {
+    stop();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+inline void ServerFixture::stop() {
+    if (pid_ <= 0) {
+        return;
+    }
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+inline std::string ServerFixture::add_person(const std::string& name, const std::string& email,
+                                             const std::string& role) {
+    Answer a = post(admin_token_, "/api/users", {{"name", name}, {"email", email}, {"role", role}});
+    if (a.status != 201) {
+        throw std::runtime_error("cannot add " + email + ": " + a.body.dump());
+    }
+    return a.body["token"];
+}
+
+namespace fixture_detail {
+inline Answer to_answer(const httplib::Result& res) {
+    if (!res) {
+        return {0, nullptr};
+    }
+    return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
+}
+inline httplib::Headers auth(const std::string& token) {
+    if (token.empty()) {
+        return {};
+    }
+    return {{"Authorization", "Bearer " + token}};
+}
+}  // namespace fixture_detail
+
+inline Answer ServerFixture::get(const std::string& token, const std::string& path) {
+    httplib::Client client(url_);
+    client.set_read_timeout(std::chrono::seconds(120));
+    return fixture_detail::to_answer(client.Get(path.c_str(), fixture_detail::auth(token)));
+}
+
+inline Answer ServerFixture::post(const std::string& token, const std::string& path,
+                                  const nlohmann::json& body) {
+    return post_raw(token, path, body.is_null() ? std::string("{}") : body.dump());
+}
+
+inline Answer ServerFixture::post_raw(const std::string& token, const std::string& path,
+                                      const std::string& body) {
+    httplib::Client client(url_);
+    client.set_read_timeout(std::chrono::seconds(120));
+    return fixture_detail::to_answer(
+        client.Post(path.c_str(), fixture_detail::auth(token), body, "application/json"));
+}
+
+inline testing::ProcessResult ServerFixture::cli(const std::string& token,
+                                                 std::vector<std::string> args) {
+    std::vector<std::string> argv = {"env", "DATAFIX_TOKEN=" + token, "DATAFIX_SERVER=" + url_,
+                                     "HOME=" + dir_, DATAFIX_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::run_process(argv);
+}
+
+inline std::string ServerFixture::psql(const std::string& environment, const std::string& sql) {
+    return fixture_detail::cluster(environment).psql(sql, database_);
+}
+
+inline std::string ServerFixture::server_log() const {
+    return read_file(dir_ + "/server.log");
+}
+
+}  // namespace datafix::e2e
