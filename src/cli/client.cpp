@@ -122,6 +122,7 @@ ApiClient::ApiClient(const ClientFlags& flags, bool need_token) {
                     "use http://host:port (e.g. " + std::string(kDefaultServer) + ")");
     }
     http_->set_connection_timeout(std::chrono::seconds(5));
+    http_->set_tcp_nodelay(true);
     // A run on a large table takes as long as the database needs; the server bounds it with the
     // environment's statement_timeout.
     http_->set_read_timeout(std::chrono::minutes(30));

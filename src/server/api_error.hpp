@@ -3,7 +3,7 @@
 // reasons). Handlers throw; the route wrapper calls send_error.
 #pragma once
 
-#include <httplib.h>
+#include "server/http.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>

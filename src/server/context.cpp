@@ -17,7 +17,7 @@ workflow::Decision Context::perform(ledger::RequestNumber number, const workflow
                                     const workflow::Actor& actor) {
     workflow::Decision decision;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(step_mutex_);
         decision = engine_.perform(number, action, actor, ledger::wall_clock_now());
     }
     std::string name(workflow::action_name(action));
@@ -46,7 +46,7 @@ workflow::Decision Context::create_request(const workflow::NewRequest& request,
                                            const workflow::Actor& actor) {
     workflow::Decision decision;
     {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(step_mutex_);
         decision = engine_.create_request(request, actor, ledger::wall_clock_now());
     }
     if (decision.allowed()) {
@@ -58,12 +58,24 @@ workflow::Decision Context::create_request(const workflow::NewRequest& request,
 }
 
 People Context::people() {
+    {
+        std::lock_guard cached(people_mutex_);
+        if (people_) {
+            return *people_;
+        }
+    }
     People people;
-    std::lock_guard lock(mutex_);
     for (auto& p : ledger_->list_users()) {
         people.emplace(p.id, std::move(p));
     }
+    std::lock_guard cached(people_mutex_);
+    people_ = people;
     return people;
+}
+
+void Context::forget_people() {
+    std::lock_guard cached(people_mutex_);
+    people_.reset();
 }
 
 void Context::announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data) {

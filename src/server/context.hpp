@@ -1,11 +1,13 @@
-// What every route shares: the configuration, the key, the ledger and the workflow engine behind
-// one mutex (a ledger connection is used by one thread at a time), the live event hub and the
-// logger. perform() is the single path by which a step reaches the workflow: it stamps the time,
-// publishes the step to watchers and logs it (names, numbers and hashes only).
+// What every route shares: the configuration, the key, the ledger and the workflow engine (the
+// ledger is safe to share: it keeps a session per concurrent caller and its store orders the
+// writes), the live event hub and the logger. perform() is the single path by which a step reaches
+// the workflow: it stamps the time, publishes the step to watchers and logs it (names, numbers and
+// hashes only).
 #pragma once
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include <spdlog/logger.h>
 
@@ -29,10 +31,9 @@ class Context {
     EventHub& events() { return events_; }
     spdlog::logger& log() { return *log_; }
 
-    // Runs `fn` with the ledger held exclusively.
+    // Runs `fn` with the ledger: the one way routes reach the store.
     template <class Fn>
     auto with_ledger(Fn&& fn) {
-        std::lock_guard lock(mutex_);
         return fn(*ledger_);
     }
 
@@ -42,8 +43,10 @@ class Context {
     workflow::Decision create_request(const workflow::NewRequest& request,
                                       const workflow::Actor& actor);
 
-    // Everyone, by id, for naming people in views.
+    // Everyone, by id, for naming people in views. Cached: reading a request's state is the hot
+    // path, and people change rarely (forget_people() after a change).
     People people();
+    void forget_people();
 
     // Publishes `type` to the request's watchers and logs it.
     void announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data);
@@ -51,10 +54,14 @@ class Context {
   private:
     Config config_;
     Key key_;
-    std::mutex mutex_;
     std::unique_ptr<ledger::Ledger> ledger_;
     workflow::Engine engine_;
     EventHub events_;
+    // Steps are serialized in this process: SQLite has one writer at a time anyway, and waiting
+    // here is cheaper than many sessions spinning on the database lock. Reads do not take it.
+    std::mutex step_mutex_;
+    std::mutex people_mutex_;
+    std::optional<People> people_;
     std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -2,7 +2,7 @@
 // body, read path numbers, and turn any exception into the one error answer (api_error.hpp).
 #pragma once
 
-#include <httplib.h>
+#include "server/http.hpp"
 
 #include <functional>
 #include <initializer_list>

@@ -1,7 +1,7 @@
 // The HTTP API, one function per group of routes (each in its own routes_<group>.cpp).
 #pragma once
 
-#include <httplib.h>
+#include "server/http.hpp"
 
 #include "server/context.hpp"
 #include "server/executor.hpp"

@@ -66,6 +66,7 @@ void add_user_routes(httplib::Server& http, Context& context) {
                   auto issued = context.with_ledger([&](ledger::Ledger& l) {
                       return l.create_user(person, event_by(actor, "user.created"));
                   });
+                  context.forget_people();
                   context.log().info("user {} created by user {}", issued.person.id, actor.id);
                   send_json(res, issued_json(issued), 201);
               }));
@@ -89,6 +90,7 @@ void add_user_routes(httplib::Server& http, Context& context) {
                 throw ApiError(ErrorCode::not_found, "user-not-found",
                                "no user " + std::to_string(id));
             }
+            context.forget_people();
             auto person = context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
             send_json(res, person_json(*person));
         }));

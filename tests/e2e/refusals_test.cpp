@@ -69,6 +69,8 @@ TEST_F(Refusals, SixtyFourConcurrentClaimsOneWins) {
                 ++wins;
             } else if (a.status == 409) {
                 ++refusals;
+            } else {
+                ADD_FAILURE() << "claim answered " << a.status << " " << a.body.dump();
             }
         });
     }
@@ -78,6 +80,7 @@ TEST_F(Refusals, SixtyFourConcurrentClaimsOneWins) {
     }
     EXPECT_EQ(wins, 1);
     EXPECT_EQ(refusals, 63);
+    EXPECT_EQ(s.get("", "/healthz").status, 200) << read_file(s.dir() + "/server.err");
 }
 
 TEST_F(Refusals, TestBeforeDev) {

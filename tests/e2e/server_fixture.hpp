@@ -188,7 +188,7 @@ inline std::string ServerFixture::add_person(const std::string& name, const std:
 namespace fixture_detail {
 inline Answer to_answer(const httplib::Result& res) {
     if (!res) {
-        return {0, nullptr};
+        return {0, httplib::to_string(res.error())};
     }
     return {res->status, nlohmann::json::parse(res->body, nullptr, false)};
 }
