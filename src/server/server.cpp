@@ -95,6 +95,7 @@ int serve(const Config& config) {
     add_audit_routes(http, context);
     add_event_routes(http, context);
 
+    ListenBacklog backlog(http);
     int port = config.server.port;
     if (port == 0) {
         port = http.bind_to_any_port(config.server.listen);
@@ -106,6 +107,7 @@ int serve(const Config& config) {
     if (port < 0) {
         throw Error(ErrorCode::config, "cannot listen on " + config.server.listen);
     }
+    backlog.apply();
     std::signal(SIGINT, stop_on_signal);
     std::signal(SIGTERM, stop_on_signal);
     log->info("datafix {} listening on http://{}:{} ({} environments)", DATAFIX_VERSION,
