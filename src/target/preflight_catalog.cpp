@@ -7,9 +7,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <set>
 
+#include "core/error.hpp"
+#include "sql/function_body.hpp"
 #include "target/connection.hpp"
 
 namespace datafix::target {
@@ -54,7 +55,7 @@ ORDER BY p.polname)";
 // The body only for languages whose source is readable text; for C functions prosrc is a symbol.
 constexpr const char* kTriggersSql = R"(
 SELECT t.tgname::text, t.tgtype::int, t.tgenabled::text, t.tgfoid::regprocedure::text,
-       CASE WHEN l.lanname IN ('plpgsql', 'sql') THEN p.prosrc END
+       CASE WHEN l.lanname IN ('plpgsql', 'sql') THEN p.prosrc END, l.lanname::text
 FROM pg_trigger t
 JOIN pg_proc p ON p.oid = t.tgfoid
 JOIN pg_language l ON l.oid = p.prolang
@@ -154,28 +155,6 @@ ReferentialAction referential_action(const std::string& code) {
 bool writes_rows(ReferentialAction action) {
     return action == ReferentialAction::cascade || action == ReferentialAction::set_null ||
            action == ReferentialAction::set_default;
-}
-
-std::string lowercase_without_comments(const std::string& source) {
-    std::string out;
-    out.reserve(source.size());
-    for (std::size_t i = 0; i < source.size(); ++i) {
-        if (source.compare(i, 2, "--") == 0) {
-            while (i < source.size() && source[i] != '\n') {
-                ++i;
-            }
-            out += '\n';
-            continue;
-        }
-        if (source.compare(i, 2, "/*") == 0) {
-            auto end = source.find("*/", i + 2);
-            i = end == std::string::npos ? source.size() : end + 1;
-            out += ' ';
-            continue;
-        }
-        out += static_cast<char>(std::tolower(static_cast<unsigned char>(source[i])));
-    }
-    return out;
 }
 
 }  // namespace
@@ -305,7 +284,7 @@ std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdenti
                   ((on_insert && commands.may_insert()) || (on_update && commands.may_update()) ||
                    (on_delete && commands.may_delete()));
         if (row[4]) {
-            auto body = inspect_function_body(*row[4]);
+            auto body = inspect_function_body(*row[4], row[5].value_or(""));
             t.writes = std::move(body.writes);
             t.may_raise = body.may_raise;
             // Only a BEFORE ROW trigger's NULL skips the row; AFTER triggers' results are ignored.
@@ -334,33 +313,17 @@ std::vector<ReferenceFact> read_references(Connection& connection, const TableId
     return out;
 }
 
-FunctionBodyFacts inspect_function_body(const std::string& source) {
-    // A look, not a parse: enough to name the audit table an audit trigger fills and to tell a
-    // trigger that can refuse from one that cannot. Dynamic SQL (EXECUTE) is not followed.
-    static const std::regex kWrite(
-        R"(\b(?:insert\s+into|update(?:\s+only)?|delete\s+from)\s+((?:"[^"]+"|[a-z_][a-z0-9_$]*)(?:\.(?:"[^"]+"|[a-z_][a-z0-9_$]*))?))");
-    static const std::regex kRaise(R"(\braise\b\s*([a-z_]*))");
-    static const std::regex kReturnNull(R"(\breturn\s+null\b)");
-    static const std::set<std::string> kNotATable = {
-        "set", "of", "on", "or", "only", "skip", "and", "then", "else", "end", "nowait", "where"};
-    static const std::set<std::string> kQuietLevels = {"notice", "warning", "info", "log", "debug"};
-    FunctionBodyFacts facts;
-    auto text = lowercase_without_comments(source);
-    for (std::sregex_iterator it(text.begin(), text.end(), kWrite), end; it != end; ++it) {
-        std::string name = (*it)[1].str();
-        if (kNotATable.count(name) != 0 ||
-            std::find(facts.writes.begin(), facts.writes.end(), name) != facts.writes.end()) {
-            continue;
-        }
-        facts.writes.push_back(name);
+FunctionBodyFacts inspect_function_body(const std::string& source, const std::string& language) {
+    if (language == "sql") {
+        return sql::inspect_sql_body(source);
     }
-    for (std::sregex_iterator it(text.begin(), text.end(), kRaise), end; it != end; ++it) {
-        if (kQuietLevels.count((*it)[1].str()) == 0) {
-            facts.may_raise = true;
-        }
+    try {
+        return sql::inspect_plpgsql_body(source);
+    } catch (const Error&) {
+        // PostgreSQL accepted the function, so this is a body our parser version cannot read:
+        // say nothing rather than guess.
+        return {};
     }
-    facts.returns_null = std::regex_search(text, kReturnNull);
-    return facts;
 }
 
 }  // namespace datafix::target

@@ -3,6 +3,8 @@
 // catalog queries; none of them locks the table.
 #pragma once
 
+#include "sql/function_body.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,12 +52,10 @@ std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdenti
 std::vector<ReferenceFact> read_references(Connection& connection, const TableIdentity& table,
                                            const TableCommands& commands);
 
-// What a trigger function's body suggests (PL/pgSQL or SQL source, as stored in pg_proc).
-struct FunctionBodyFacts {
-    std::vector<std::string> writes;
-    bool may_raise = false;
-    bool returns_null = false;
-};
-FunctionBodyFacts inspect_function_body(const std::string& source);
+// What a trigger function's body does, read with PostgreSQL's parsers (sql/function_body.hpp);
+// `language` is pg_language.lanname ("plpgsql" or "sql").
+using FunctionBodyFacts = sql::FunctionBodyFacts;
+FunctionBodyFacts inspect_function_body(const std::string& source,
+                                        const std::string& language = "plpgsql");
 
 }  // namespace datafix::target
