@@ -12,7 +12,7 @@
 namespace datafix::cli {
 
 namespace {
-constexpr std::array<Register, 16> kCommands = {
+constexpr std::array<Register, 17> kCommands = {
     &register_check,
     &register_init,
     &register_server,
@@ -23,6 +23,7 @@ constexpr std::array<Register, 16> kCommands = {
     &register_pair,
     &register_change,
     &register_runs,
+    &register_backup,
     &register_approve,
     &register_cancel,
     &register_show,

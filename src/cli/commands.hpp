@@ -21,5 +21,6 @@ void register_show(CLI::App& root, Action& action);
 void register_list(CLI::App& root, Action& action);
 void register_watch(CLI::App& root, Action& action);
 void register_audit(CLI::App& root, Action& action);
+void register_backup(CLI::App& root, Action& action);
 
 }  // namespace datafix::cli

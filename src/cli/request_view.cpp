@@ -119,6 +119,32 @@ void print_request(const nlohmann::json& s, const Style& style) {
         }
         approvals.print(std::cout, style, "  ");
     }
+    if (s.contains("backups") && !s["backups"].empty()) {
+        std::cout << "\n";
+        Table backups({"BACKUP", "ENV", "REV", "VERIFIED", "TAKEN", "BYTES", "SHA256", "WHERE"});
+        for (const auto& b : s["backups"]) {
+            backups.add({text(b["number"]), text(b["environment"]), text(b["revision"]),
+                         b.value("verified", false) ? "yes" : style.red("no"), text(b["taken_at"]),
+                         text(b["size_bytes"]), short_hash(text(b["sha256"])),
+                         text(b["location"])});
+        }
+        backups.print(std::cout, style, "  ");
+    }
+    if (s.contains("undelivered") && !s["undelivered"].empty()) {
+        std::cout << "\n  " << style.yellow("undelivered notifications") << "\n";
+        Table pending({"EVENT", "CHANNEL", "RECIPIENT", "ATTEMPTS", "LAST ERROR", "NEXT ATTEMPT"});
+        for (const auto& n : s["undelivered"]) {
+            std::string error = n.value("last_error", "");
+            if (error.size() > 60) {
+                error = error.substr(0, 57) + "...";
+            }
+            pending.add({text(n["event"]), text(n["channel"]),
+                         n.value("recipient", "").empty() ? "-" : text(n["recipient"]),
+                         text(n["attempts"]), error.empty() ? "-" : error,
+                         text(n["next_attempt_at"])});
+        }
+        pending.print(std::cout, style, "  ");
+    }
 }
 
 void print_evidence(const nlohmann::json& e, const Style& style) {

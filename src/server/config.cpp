@@ -12,114 +12,19 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "server/config_reader.hpp"
 
 namespace datafix::server {
 
 namespace {
 
-Error config_error(const std::string& source, const std::string& key, const std::string& what) {
-    return Error(ErrorCode::config, source + ": " + key + ": " + what,
-                 "fix the key in the configuration file (see examples/datafix.toml)");
-}
-
-std::string resolve_path(const std::string& base_dir, const std::string& path) {
-    if (path.empty() || path.front() == '/' || base_dir.empty()) {
-        return path;
-    }
-    return (std::filesystem::path(base_dir) / path).lexically_normal().string();
-}
+using config_detail::config_error;
+using config_detail::resolve_path;
+using config_detail::TableReader;
 
 bool is_postgres_url(std::string_view url) {
     return url.starts_with("postgresql:") || url.starts_with("postgres:");
 }
-
-// Reads the keys of one table, refusing any key it was not asked about: a misspelt key is
-// otherwise silently ignored and its default used.
-class TableReader {
-  public:
-    TableReader(const toml::table& table, std::string prefix, const std::string& source)
-        : table_(table), prefix_(std::move(prefix)), source_(source) {}
-
-    std::string key(std::string_view name) const { return prefix_ + std::string(name); }
-
-    std::optional<std::string> string(std::string_view name) {
-        seen_.insert(std::string(name));
-        const toml::node* node = table_.get(name);
-        if (node == nullptr) {
-            return std::nullopt;
-        }
-        if (auto value = node->value<std::string>(); value && node->is_string()) {
-            return *value;
-        }
-        throw config_error(source_, key(name), "must be a string");
-    }
-
-    std::string required_string(std::string_view name) {
-        auto value = string(name);
-        if (!value || value->empty()) {
-            throw config_error(source_, key(name), "is required");
-        }
-        return *value;
-    }
-
-    std::optional<std::int64_t> integer(std::string_view name) {
-        seen_.insert(std::string(name));
-        const toml::node* node = table_.get(name);
-        if (node == nullptr) {
-            return std::nullopt;
-        }
-        if (!node->is_integer()) {
-            throw config_error(source_, key(name), "must be an integer");
-        }
-        return node->value<std::int64_t>();
-    }
-
-    std::optional<bool> boolean(std::string_view name) {
-        seen_.insert(std::string(name));
-        const toml::node* node = table_.get(name);
-        if (node == nullptr) {
-            return std::nullopt;
-        }
-        if (!node->is_boolean()) {
-            throw config_error(source_, key(name), "must be true or false");
-        }
-        return node->value<bool>();
-    }
-
-    std::optional<std::chrono::milliseconds> duration(std::string_view name) {
-        seen_.insert(std::string(name));
-        const toml::node* node = table_.get(name);
-        if (node == nullptr) {
-            return std::nullopt;
-        }
-        if (node->is_integer()) {
-            return std::chrono::seconds{*node->value<std::int64_t>()};
-        }
-        if (!node->is_string()) {
-            throw config_error(source_, key(name), "must be a duration such as \"30s\" or \"5m\"");
-        }
-        return parse_duration(*node->value<std::string>(), source_ + ": " + key(name));
-    }
-
-    const toml::node* raw(std::string_view name) {
-        seen_.insert(std::string(name));
-        return table_.get(name);
-    }
-
-    void refuse_unknown() const {
-        for (const auto& [k, v] : table_) {
-            if (!seen_.contains(std::string(k.str()))) {
-                throw config_error(source_, key(k.str()), "unknown key");
-            }
-        }
-    }
-
-  private:
-    const toml::table& table_;
-    std::string prefix_;
-    const std::string& source_;
-    std::set<std::string> seen_;
-};
 
 ServerSettings read_server(const toml::table* table, const std::string& source,
                            const std::string& base_dir) {
@@ -232,7 +137,7 @@ void read_approvals(const toml::node* node, const std::string& key, const std::s
 }
 
 EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
-                                   const std::string& source) {
+                                   const std::string& source, const std::string& base_dir) {
     std::string prefix = "environment[" + std::to_string(index) + "].";
     TableReader r(table, prefix, source);
     EnvironmentConfig env;
@@ -277,7 +182,13 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     if (auto v = r.duration("backup_max_age")) {
         env.rules.backup_max_age = std::chrono::duration_cast<std::chrono::minutes>(*v);
     }
+    env.backup = config_detail::read_backup(r.raw("backup"), r.key("backup"), source, base_dir,
+                                            env.target);
     r.refuse_unknown();
+    if (env.rules.needs_backup && !env.backup) {
+        throw config_error(source, r.key("backup"),
+                           "backup_required = true needs [environment.backup] (how to take it)");
+    }
     for (auto [name, value] : {std::pair{"lock_timeout", env.target.lock_timeout},
                                std::pair{"statement_timeout", env.target.statement_timeout},
                                std::pair{"idle_in_transaction_session_timeout",
@@ -365,7 +276,7 @@ Config Config::parse(std::string_view text, const std::string& source,
     Config config;
     config.path = source;
     for (const auto& [k, v] : root) {
-        if (k.str() != "server" && k.str() != "environment") {
+        if (k.str() != "server" && k.str() != "environment" && k.str() != "notify") {
             throw config_error(source, std::string(k.str()), "unknown key");
         }
     }
@@ -387,13 +298,15 @@ Config Config::parse(std::string_view text, const std::string& source,
         if (table == nullptr) {
             throw config_error(source, "environment", "must be an array of tables");
         }
-        EnvironmentConfig env = read_environment(*table, i, source);
+        EnvironmentConfig env = read_environment(*table, i, source, base_dir);
         if (!names.insert(env.target.name).second) {
             throw config_error(source, "environment[" + std::to_string(i) + "].name",
                                "\"" + env.target.name + "\" appears twice");
         }
         config.environments.push_back(std::move(env));
     }
+    config.notify = config_detail::read_notify(root.get("notify"), source, base_dir,
+                                                config.notify_delivery);
     return config;
 }
 

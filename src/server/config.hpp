@@ -5,10 +5,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "backup/backup.hpp"
+#include "notify/channels.hpp"
 #include "target/environment_target.hpp"
 #include "workflow/config.hpp"
 
@@ -31,12 +34,23 @@ struct ServerSettings {
 struct EnvironmentConfig {
     target::EnvironmentTarget target;
     workflow::EnvironmentRules rules;
+    // [environment.backup]: how `datafix backup` takes this environment's backup; none: refused.
+    std::optional<backup::BackupSettings> backup;
+};
+
+// How the server delivers queued notifications ([notify] poll_interval, retry_first, retry_max).
+struct NotifyDelivery {
+    std::chrono::milliseconds poll_interval{std::chrono::seconds{5}};
+    std::chrono::milliseconds retry_first{std::chrono::seconds{30}};
+    std::chrono::milliseconds retry_max{std::chrono::hours{1}};
 };
 
 struct Config {
     std::string path;  // the file it was read from
     ServerSettings server;
     std::vector<EnvironmentConfig> environments;  // promotion order
+    notify::NotifyConfig notify;                  // [notify]; no channels: nothing is sent
+    NotifyDelivery notify_delivery;
 
     workflow::WorkflowConfig workflow() const;
     const EnvironmentConfig* find_environment(std::string_view name) const;

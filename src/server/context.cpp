@@ -39,6 +39,9 @@ workflow::Decision Context::perform(ledger::RequestNumber number, const workflow
               {"actor", {{"id", actor.id}, {"name", actor.name}}},
               {"version", decision.state.version},
               {"audit", events}});
+    if (step_observer_) {
+        step_observer_(&action, decision);
+    }
     return decision;
 }
 
@@ -51,6 +54,9 @@ workflow::Decision Context::create_request(const workflow::NewRequest& request,
     }
     if (decision.allowed()) {
         log_->info("request {} created by user {}", decision.state.request.number, actor.id);
+        if (step_observer_) {
+            step_observer_(nullptr, decision);
+        }
     } else {
         log_->info("new request by user {} refused: {}", actor.id, decision.refusal->rule);
     }

@@ -5,6 +5,7 @@
 // hashes only).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,12 @@ class Context {
     People people();
     void forget_people();
 
+    // Called after every allowed step (and with no action after a request is created), outside
+    // the step lock: notifications hang here. Set once, before the server takes requests.
+    using StepObserver =
+        std::function<void(const workflow::Action* action, const workflow::Decision& decision)>;
+    void set_step_observer(StepObserver observer) { step_observer_ = std::move(observer); }
+
     // Publishes `type` to the request's watchers and logs it.
     void announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data);
 
@@ -63,6 +70,7 @@ class Context {
     std::mutex people_mutex_;
     std::optional<People> people_;
     std::shared_ptr<spdlog::logger> log_;
+    StepObserver step_observer_;
 };
 
 }  // namespace datafix::server

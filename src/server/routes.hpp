@@ -8,11 +8,14 @@
 
 namespace datafix::server {
 
+class Backups;
+
 void add_user_routes(httplib::Server& http, Context& context);
 void add_request_routes(httplib::Server& http, Context& context);
 void add_run_routes(httplib::Server& http, Context& context, Executor& executor);
 void add_evidence_routes(httplib::Server& http, Context& context);
 void add_audit_routes(httplib::Server& http, Context& context);
 void add_event_routes(httplib::Server& http, Context& context);
+void add_backup_routes(httplib::Server& http, Context& context, Backups& backups);
 
 }  // namespace datafix::server

@@ -2,6 +2,7 @@
 // leave, cancel, product-owner approval) plus attaching a revision through the SQL guard.
 #include "core/hash.hpp"
 #include "server/api_error.hpp"
+#include "server/notifications.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
 #include "sql/analysis.hpp"
@@ -172,7 +173,13 @@ void add_request_routes(httplib::Server& http, Context& context) {
 
     http.Get(R"(/api/requests/(\d+))",
              authed(context, [&context](const auto& req, auto& res, const auto&) {
-                 answer_state(context, res, load_state(context, path_number(req, 1)));
+                 ledger::RequestNumber number = path_number(req, 1);
+                 nlohmann::json state =
+                     state_json(load_state(context, number), context.people(),
+                                context.config().workflow(), ledger::wall_clock_now());
+                 state["undelivered"] = undelivered_json(context.with_ledger(
+                     [&](ledger::Ledger& l) { return l.undelivered_notifications(number); }));
+                 send_json(res, state);
              }));
 
     http.Post(R"(/api/requests/(\d+)/(claim|release|pair|leave))",

@@ -12,8 +12,10 @@
 #include <thread>
 
 #include "server/api_error.hpp"
+#include "server/backups.hpp"
 #include "server/context.hpp"
 #include "server/executor.hpp"
+#include "server/notifications.hpp"
 #include "server/routes.hpp"
 
 namespace datafix::server {
@@ -75,6 +77,26 @@ int serve(const Config& config) {
     auto ledger = ledger::Ledger::open(config.server.ledger_url, key);
     Context context(config, key, std::move(ledger), log);
     Executor executor(context);
+    Backups backups(context);
+    // After the context (whose ledger the outbox writes to), so it stops before the ledger closes.
+    ledger::Ledger* outbox_ledger = context.with_ledger([](ledger::Ledger& l) { return &l; });
+    Notifications notifications(config.notify, config.notify_delivery, *outbox_ledger,
+                                config.workflow(), log);
+    context.set_step_observer(
+        [&context, &notifications](const workflow::Action* action,
+                                   const workflow::Decision& decision) {
+            People people = context.people();
+            notify::PersonLookup lookup = [&people](ledger::UserId id) {
+                auto it = people.find(id);
+                return it == people.end() ? std::nullopt
+                                          : std::optional<ledger::Person>(it->second);
+            };
+            if (action == nullptr) {
+                notifications.request_created(decision.state, lookup);
+            } else {
+                notifications.after_step(*action, decision, lookup);
+            }
+        });
 
     httplib::Server http;
     int threads = config.server.worker_threads;
@@ -94,6 +116,7 @@ int serve(const Config& config) {
     add_evidence_routes(http, context);
     add_audit_routes(http, context);
     add_event_routes(http, context);
+    add_backup_routes(http, context, backups);
 
     ListenBacklog backlog(http);
     int port = config.server.port;

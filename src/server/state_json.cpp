@@ -155,6 +155,19 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
         approvals.push_back(approval_json(a, people));
     }
     j["approvals"] = approvals;
+    nlohmann::json backups = nlohmann::json::array();
+    for (const auto& b : state.backups) {
+        backups.push_back({{"number", b.number},
+                           {"environment", b.environment},
+                           {"revision", b.revision},
+                           {"verified", b.verified},
+                           {"taken_at", format_time(b.taken_at)},
+                           {"size_bytes", b.size_bytes},
+                           {"sha256", b.sha256},
+                           {"location", b.location},
+                           {"recorded_by", person_ref(people, b.recorded_by)}});
+    }
+    j["backups"] = backups;
     return j;
 }
 

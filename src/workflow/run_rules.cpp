@@ -104,7 +104,8 @@ std::optional<Refusal> check_backup(const Context& ctx, const std::string& envir
                        " needs a verified backup taken after the previous apply and "
                        "at most " +
                        std::to_string(rules.backup_max_age.count()) + " minutes old",
-                   "take one now (datafix backup " + environment + ")");
+                   "take one now: datafix backup " + std::to_string(ctx.state.request.number) +
+                       " " + environment);
 }
 
 Decision start_run(const Context& ctx, RunKind kind, const std::string& environment,

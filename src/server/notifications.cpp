@@ -1,0 +1,166 @@
+// Which committed steps are runbook moments, and queueing them after the step.
+#include "server/notifications.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/state_json.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+bool has_event(const workflow::Decision& decision, std::string_view action) {
+    return std::any_of(decision.events.begin(), decision.events.end(),
+                       [&](const ledger::AuditEvent& e) { return e.action == action; });
+}
+
+const ledger::Run* find_run(const ledger::RequestState& state, int number) {
+    for (const auto& run : state.runs) {
+        if (run.number == number) {
+            return &run;
+        }
+    }
+    return nullptr;
+}
+
+// A committed apply or revert: which moment it is, if any.
+std::optional<notify::EventKind> committed_moment(const ledger::Run& run,
+                                                  const workflow::WorkflowConfig& workflow) {
+    const int index = workflow.index_of(run.environment);
+    if (index < 0) {
+        return std::nullopt;
+    }
+    const auto position = static_cast<std::size_t>(index);
+    if (run.kind == ledger::RunKind::apply) {
+        if (position + 1 == workflow.environments.size()) {
+            return notify::EventKind::prod_applied;
+        }
+        if (workflow.environments[position + 1].needs_product_owner_approval) {
+            return notify::EventKind::test_applied;
+        }
+        return std::nullopt;
+    }
+    if (run.kind == ledger::RunKind::revert && !workflow.environments[position].production) {
+        return notify::EventKind::test_reverted;
+    }
+    return std::nullopt;
+}
+
+void add_run_moments(const ledger::Run& run, workflow::RunOutcome outcome,
+                     const workflow::WorkflowConfig& workflow, std::vector<RunbookMoment>& out) {
+    if (run.kind == ledger::RunKind::preview) {
+        return;  // a failed rehearsal changed nothing; the driver sees it at once
+    }
+    switch (outcome) {
+        case workflow::RunOutcome::succeeded:
+            if (auto event = committed_moment(run, workflow)) {
+                out.push_back({*event, run.environment});
+            }
+            return;
+        case workflow::RunOutcome::failed:
+            out.push_back({notify::EventKind::failed, run.environment});
+            return;
+        case workflow::RunOutcome::in_doubt:
+            out.push_back({notify::EventKind::in_doubt, run.environment});
+            return;
+    }
+}
+
+}  // namespace
+
+std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
+                                           const workflow::Decision& decision,
+                                           const workflow::WorkflowConfig& workflow) {
+    std::vector<RunbookMoment> moments;
+    const ledger::RequestState& state = decision.state;
+    if (std::holds_alternative<workflow::ClaimRequest>(action) ||
+        std::holds_alternative<workflow::HandOver>(action)) {
+        if (has_event(decision, "claim.taken") || has_event(decision, "claim.handed_over")) {
+            moments.push_back({notify::EventKind::claimed, ""});
+            if (!state.pair) {
+                moments.push_back({notify::EventKind::pair_wanted, ""});
+            }
+        }
+    } else if (std::holds_alternative<workflow::LeavePair>(action)) {
+        moments.push_back({notify::EventKind::pair_wanted, ""});
+    } else if (const auto* finish = std::get_if<workflow::FinishRun>(&action)) {
+        if (const ledger::Run* run = find_run(state, finish->run)) {
+            add_run_moments(*run, finish->outcome, workflow, moments);
+        }
+    } else if (const auto* resolve = std::get_if<workflow::ResolveInDoubt>(&action)) {
+        if (const ledger::Run* run = find_run(state, resolve->run)) {
+            add_run_moments(
+                *run,
+                resolve->committed ? workflow::RunOutcome::succeeded : workflow::RunOutcome::failed,
+                workflow, moments);
+        }
+    }
+    return moments;
+}
+
+Notifications::Notifications(const notify::NotifyConfig& config, const NotifyDelivery& delivery,
+                             ledger::Ledger& ledger, workflow::WorkflowConfig workflow,
+                             std::shared_ptr<spdlog::logger> log)
+    : workflow_(std::move(workflow)),
+      log_(std::move(log)),
+      outbox_(ledger, notify::delivery_lease(config, 100)),
+      notifier_(config, outbox_),
+      dispatcher_(config, outbox_, notify::Backoff{delivery.retry_first, delivery.retry_max}) {
+    if (!config.channels.empty()) {
+        loop_ = std::make_unique<notify::DispatchLoop>(dispatcher_, delivery.poll_interval);
+    }
+}
+
+Notifications::~Notifications() {
+    loop_.reset();
+}
+
+void Notifications::request_created(const ledger::RequestState& state,
+                                    const notify::PersonLookup& people) {
+    queue(state, {notify::EventKind::request_created, ""}, people);
+}
+
+void Notifications::after_step(const workflow::Action& action, const workflow::Decision& decision,
+                               const notify::PersonLookup& people) {
+    for (const auto& moment : runbook_moments(action, decision, workflow_)) {
+        queue(decision.state, moment, people);
+    }
+}
+
+void Notifications::queue(const ledger::RequestState& state, const RunbookMoment& moment,
+                          const notify::PersonLookup& people) {
+    const auto now = ledger::wall_clock_now();
+    try {
+        auto ids = notifier_.notify(
+            notify::summarize(state, moment.event, moment.environment, people, now), now);
+        if (!ids.empty()) {
+            log_->info("request {} {}: {} notification(s) queued", state.request.number,
+                       notify::event_name(moment.event), ids.size());
+            if (loop_) {
+                loop_->wake();
+            }
+        }
+    } catch (const std::exception& e) {
+        log_->error("request {} {}: notification not queued: {}", state.request.number,
+                    notify::event_name(moment.event), e.what());
+    }
+}
+
+nlohmann::json undelivered_json(const std::vector<ledger::NotificationRow>& rows) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& row : rows) {
+        list.push_back({{"id", row.id},
+                        {"event", row.content.event},
+                        {"channel", row.content.channel},
+                        {"recipient", row.content.recipient},
+                        {"attempts", row.attempts},
+                        {"last_error", row.last_error},
+                        {"created_at", format_time(row.created_at)},
+                        {"next_attempt_at", format_time(row.next_attempt_at)}});
+    }
+    return list;
+}
+
+}  // namespace datafix::server

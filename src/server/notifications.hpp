@@ -1,0 +1,74 @@
+// Notifications of the runbook's moments, wired into the server: the outbox in the ledger, the
+// Notifier that queues (no network, right after a committed step), and the Dispatcher with its
+// loop that delivers and retries. A failure to queue is logged, never fails the step: the change
+// is already committed and the outbox is the only thing that missed it.
+#pragma once
+
+#include <spdlog/logger.h>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ledger/ledger.hpp"
+#include "notify/channels.hpp"
+#include "notify/ledger_outbox.hpp"
+#include "notify/notifier.hpp"
+#include "notify/summary.hpp"
+#include "server/config.hpp"
+#include "workflow/action.hpp"
+#include "workflow/config.hpp"
+#include "workflow/decision.hpp"
+
+namespace datafix::server {
+
+// One event to tell people about, and the environment it happened in ("" for none).
+struct RunbookMoment {
+    notify::EventKind event = notify::EventKind::request_created;
+    std::string environment;
+};
+
+// The moments an allowed step is (none for most steps): a claim taken (claimed, and pair wanted
+// while nobody pairs), a pair leaving, an apply's or revert's outcome (test applied: the
+// environment before one that needs the product owner; prod applied: the last environment;
+// test reverted: a revert outside production; failed; in doubt), an in-doubt run resolved.
+std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
+                                           const workflow::Decision& decision,
+                                           const workflow::WorkflowConfig& workflow);
+
+class Notifications {
+  public:
+    // `ledger` must outlive this object. The delivery loop runs only when channels exist.
+    Notifications(const notify::NotifyConfig& config, const NotifyDelivery& delivery,
+                  ledger::Ledger& ledger, workflow::WorkflowConfig workflow,
+                  std::shared_ptr<spdlog::logger> log);
+    ~Notifications();  // stops the loop first, then the dispatcher it drives
+    Notifications(const Notifications&) = delete;
+    Notifications& operator=(const Notifications&) = delete;
+
+    void request_created(const ledger::RequestState& state, const notify::PersonLookup& people);
+    // After an allowed step (Context::perform): queues its moments and wakes the loop.
+    void after_step(const workflow::Action& action, const workflow::Decision& decision,
+                    const notify::PersonLookup& people);
+
+  private:
+    void queue(const ledger::RequestState& state, const RunbookMoment& moment,
+               const notify::PersonLookup& people);
+
+    workflow::WorkflowConfig workflow_;
+    std::shared_ptr<spdlog::logger> log_;
+    // Declaration order is destruction order reversed: the loop stops before the dispatcher,
+    // the dispatcher goes before the outbox it writes to.
+    notify::LedgerOutbox outbox_;
+    notify::Notifier notifier_;
+    notify::Dispatcher dispatcher_;
+    std::unique_ptr<notify::DispatchLoop> loop_;
+};
+
+// The request's undelivered messages for `datafix show`: channel, recipient, attempts, last
+// error, next attempt (no payload).
+nlohmann::json undelivered_json(const std::vector<ledger::NotificationRow>& rows);
+
+}  // namespace datafix::server

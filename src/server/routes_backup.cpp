@@ -1,0 +1,25 @@
+// Backups before an apply: POST .../environments/{env}/backup takes one (the driver; progress on
+// the request's live events) and POST .../backup/cancel stops it.
+#include "server/api_error.hpp"
+#include "server/backups.hpp"
+#include "server/route_support.hpp"
+#include "server/routes.hpp"
+
+namespace datafix::server {
+
+void add_backup_routes(httplib::Server& http, Context& context, Backups& backups) {
+    const std::string env_path = R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/backup)";
+
+    http.Post(env_path, authed(context, [&](const auto& req, auto& res, const auto& actor) {
+                  json_body(context, req);
+                  send_json(res, backups.take(path_number(req, 1), path_text(req, 2), actor));
+              }));
+
+    http.Post(env_path + "/cancel",
+              authed(context, [&](const auto& req, auto& res, const auto& actor) {
+                  json_body(context, req);
+                  send_json(res, backups.cancel(path_number(req, 1), path_text(req, 2), actor));
+              }));
+}
+
+}  // namespace datafix::server
