@@ -12,7 +12,7 @@
 namespace datafix::cli {
 
 namespace {
-constexpr std::array<Register, 17> kCommands = {
+constexpr std::array<Register, 18> kCommands = {
     &register_check,
     &register_init,
     &register_server,
@@ -30,6 +30,7 @@ constexpr std::array<Register, 17> kCommands = {
     &register_list,
     &register_watch,
     &register_audit,
+    &register_preflight,
 };
 }  // namespace
 

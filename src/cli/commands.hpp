@@ -21,6 +21,7 @@ void register_show(CLI::App& root, Action& action);
 void register_list(CLI::App& root, Action& action);
 void register_watch(CLI::App& root, Action& action);
 void register_audit(CLI::App& root, Action& action);
+void register_preflight(CLI::App& root, Action& action);
 void register_backup(CLI::App& root, Action& action);
 
 }  // namespace datafix::cli

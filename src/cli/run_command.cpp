@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/preflight_view.hpp"
 #include "cli/request_view.hpp"
 #include "cli/verb_support.hpp"
 
@@ -67,6 +68,9 @@ void register_runs(CLI::App& root, Action& action) {
                       << p->environment << " (run " << text(result["run"])
                       << "): rolled back, nothing changed\n";
             print_evidence(result["evidence"], style);
+            if (result.contains("preflight")) {
+                print_preflight_findings(result["preflight"], style);
+            }
             if (!*no_diff) {
                 print_diff(client, *p, result.value("run", 0), style);
             }

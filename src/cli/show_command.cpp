@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/preflight_view.hpp"
 #include "cli/request_view.hpp"
 #include "cli/verb_support.hpp"
 
@@ -42,6 +43,9 @@ void register_show(CLI::App& root, Action& action) {
                       << text(r["revision"]) << ", by " << person_text(r["started_by"]) << "\n";
             if (body.contains("evidence")) {
                 print_evidence(body["evidence"], style);
+            }
+            if (body.contains("preflight")) {
+                print_preflight_findings(body["preflight"], style);
             }
             if (*images) {
                 print_images(body, style);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "server/config_pods.hpp"
 #include "server/config_reader.hpp"
 
 namespace datafix::server {
@@ -172,6 +173,8 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     }
     env.target.session_settings =
         read_session_settings(r.raw("session_settings"), r.key("session_settings"), source);
+    env.pods = read_pod_section(r.raw("openshift"), r.raw("kubernetes"), env.target.conninfo,
+                                source + ": environment[" + std::to_string(index) + "]");
     if (auto v = r.boolean("production")) {
         env.rules.production = *v;
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backup/backup.hpp"
+#include "discover/pod_target.hpp"
 #include "notify/channels.hpp"
 #include "target/environment_target.hpp"
 #include "workflow/config.hpp"
@@ -34,6 +35,9 @@ struct ServerSettings {
 struct EnvironmentConfig {
     target::EnvironmentTarget target;
     workflow::EnvironmentRules rules;
+    // [environment.openshift] / [environment.kubernetes]: the leader pod is found at every step
+    // and reached through a port-forward; target.conninfo then names no host.
+    std::optional<discover::PodTarget> pods;
     // [environment.backup]: how `datafix backup` takes this environment's backup; none: refused.
     std::optional<backup::BackupSettings> backup;
 };

@@ -5,6 +5,8 @@
 
 #include "server/api_error.hpp"
 #include "server/evidence_file.hpp"
+#include "server/leader.hpp"
+#include "server/preflight_file.hpp"
 #include "sql/analysis.hpp"
 #include "target/plan_builder.hpp"
 #include "target/session.hpp"
@@ -176,8 +178,13 @@ nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string
         const ledger::Revision& revision = *setup.state.current_revision();
         target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
         target::ImageStore images(context_.key(), run_dir(context_.config(), number));
-        target::Session session = target::Session::open(setup.environment->target);
-        target::Evidence evidence = session.preview(plan, images);
+        // The leader is found again at every step; the report the preview built is kept with
+        // the run, also when the preview fails (it is what explains the failure).
+        auto [evidence, preflight] = on_leader(*setup.environment, [&](LeaderSession& leader) {
+            KeptPreflight kept(context_, number, setup.run, leader.session());
+            target::Evidence rehearsed = leader.session().preview(plan, images);
+            return std::pair{std::move(rehearsed), kept.json()};
+        });
 
         std::string path = manifest_path(images.directory(), setup.run);
         save_evidence(context_.key(), path, evidence);
@@ -193,7 +200,10 @@ nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string
         nlohmann::json summary = evidence_summary(evidence);
         context_.announce(number, "run.finished",
                           {{"run", setup.run}, {"status", "previewed"}, {"evidence", summary}});
-        return {{"run", setup.run}, {"status", "previewed"}, {"evidence", summary}};
+        return {{"run", setup.run},
+                {"status", "previewed"},
+                {"evidence", summary},
+                {"preflight", preflight}};
     } catch (const Error& e) {
         fail(context_, number, setup.run, e, actor);
         throw;
@@ -226,14 +236,22 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
         target::Evidence approved = load_evidence(context_.key(), preview->before_images_path);
         target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
         target::ImageStore images(context_.key(), run_dir(context_.config(), number));
-        target::Session session = target::Session::open(setup.environment->target);
-        target::Outcome outcome = session.apply(
-            plan, approved, images, record_in_flight(context_, number, setup.run, actor));
+        std::string cut_by;  // why an in-doubt run lost its connection, when discover knows
+        target::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
+            KeptPreflight kept(context_, number, setup.run, leader.session());
+            target::Outcome o = leader.session().apply(
+                plan, approved, images, record_in_flight(context_, number, setup.run, actor));
+            if (o.status == target::OutcomeStatus::in_doubt) {
+                cut_by = leader.forward_failure();
+            }
+            return o;
+        });
         nlohmann::json summary = record_outcome(context_, number, setup.run, outcome, actor);
         if (outcome.status == target::OutcomeStatus::in_doubt) {
             throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
                            "the commit of run " + std::to_string(setup.run) +
-                               " was sent and its outcome is not known yet",
+                               " was sent and its outcome is not known yet" +
+                               (cut_by.empty() ? "" : ": " + cut_by),
                            "resolve it: datafix resolve " + std::to_string(number) + " " +
                                std::to_string(setup.run),
                            summary);
@@ -269,10 +287,11 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
         const ledger::Run& applied_run = find_run(setup.state, run.applies_run);
         target::Evidence applied = load_evidence(context_.key(), applied_run.before_images_path);
         target::ImageStore images(context_.key(), run_dir(context_.config(), number));
-        target::Session session = target::Session::open(setup.environment->target);
-        target::Evidence rehearsal = session.preview_revert(applied, images);
-        target::Outcome outcome = session.apply_revert(
-            applied, rehearsal, images, record_in_flight(context_, number, setup.run, actor));
+        target::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
+            target::Evidence rehearsal = leader.session().preview_revert(applied, images);
+            return leader.session().apply_revert(
+                applied, rehearsal, images, record_in_flight(context_, number, setup.run, actor));
+        });
         nlohmann::json summary = record_outcome(context_, number, setup.run, outcome, actor);
         if (outcome.status == target::OutcomeStatus::in_doubt) {
             throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
@@ -329,9 +348,10 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
     }
     target::Evidence applied = load_evidence(context_.key(), path);
     target::ImageStore images(context_.key(), run_dir(context_.config(), number));
-    target::Session session = target::Session::open(env->target);
-    target::Outcome outcome = session.resolve_in_doubt(
-        run.xid ? std::to_string(*run.xid) : std::string(), applied, images);
+    target::Outcome outcome = on_leader(*env, [&](LeaderSession& leader) {
+        return leader.session().resolve_in_doubt(run.xid ? std::to_string(*run.xid) : std::string(),
+                                                 applied, images);
+    });
     if (outcome.status == target::OutcomeStatus::in_doubt) {
         throw Error(ErrorCode::in_doubt, "run " + std::to_string(run_number) + " is still in doubt",
                     "try again when the database is reachable");

@@ -16,6 +16,7 @@ void add_run_routes(httplib::Server& http, Context& context, Executor& executor)
 void add_evidence_routes(httplib::Server& http, Context& context);
 void add_audit_routes(httplib::Server& http, Context& context);
 void add_event_routes(httplib::Server& http, Context& context);
+void add_preflight_routes(httplib::Server& http, Context& context);
 void add_backup_routes(httplib::Server& http, Context& context, Backups& backups);
 
 }  // namespace datafix::server

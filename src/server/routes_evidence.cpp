@@ -3,6 +3,7 @@
 // people of the request: the driver, the pair and the requesting product owner.
 #include "server/api_error.hpp"
 #include "server/evidence_file.hpp"
+#include "server/preflight_file.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
 #include "target/copy_text.hpp"
@@ -79,6 +80,12 @@ void add_evidence_routes(httplib::Server& http, Context& context) {
                                     "ask the driver to show them");
                  }
                  nlohmann::json body = {{"run", run_json(*run, context.people())}};
+                 // Names, counts and normalized statements only, like the evidence summary.
+                 nlohmann::json preflight = load_preflight(
+                     context.key(), preflight_path(context.config(), number, run_number));
+                 if (!preflight.is_null()) {
+                     body["preflight"] = std::move(preflight);
+                 }
                  if (run->before_images_path.empty()) {
                      send_json(res, body);
                      return;

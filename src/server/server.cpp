@@ -116,6 +116,7 @@ int serve(const Config& config) {
     add_evidence_routes(http, context);
     add_audit_routes(http, context);
     add_event_routes(http, context);
+    add_preflight_routes(http, context);
     add_backup_routes(http, context, backups);
 
     ListenBacklog backlog(http);

@@ -17,6 +17,9 @@
 #   DATAFIX_FAKE_FORWARD_HANG   port-forward runs but never listens
 #   DATAFIX_FAKE_PORT_TAKEN_ONCE  a marker file: while it does not exist, port-forward creates it
 #                               and fails as if the local port had been taken in the meantime
+#   DATAFIX_FAKE_ENV_FILE       a file of NAME=value lines read at every invocation, overriding the
+#                               variables above (an empty value unsets one): lets a test change
+#                               what the cluster looks like to a long-running datafix server
 import json
 import os
 import socket
@@ -215,7 +218,23 @@ def port_forward(args):
             threading.Thread(target=relay, args=(a, b), daemon=True).start()
 
 
+def apply_env_file():
+    path = os.environ.get("DATAFIX_FAKE_ENV_FILE")
+    if not path or not os.path.exists(path):
+        return
+    with open(path) as f:
+        for line in f:
+            name, sep, value = line.rstrip("\n").partition("=")
+            if not sep:
+                continue
+            if value:
+                os.environ[name] = value
+            else:
+                os.environ.pop(name, None)
+
+
 def main():
+    apply_env_file()
     log_invocation()
     args = sys.argv[1:]
     words = [a for a in args if not a.startswith("-")]

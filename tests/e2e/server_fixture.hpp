@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -37,10 +38,22 @@ struct Answer {
     nlohmann::json body;
 };
 
+// What a test changes about the server: the claim lease, an environment's own target (e.g. an
+// OpenShift environment, or a throwaway cluster pair a test may promote and stop), and variables
+// of the server's process environment (e.g. PATH with a stand-in `oc` first).
+struct ServerOptions {
+    std::string lease = "30m";
+    // By environment name: the [[environment]] keys after `name`, given the per-server database
+    // name. The fixture still creates that database on the shared cluster of the same name.
+    std::map<std::string, std::function<std::string(const std::string& database)>> environments;
+    std::map<std::string, std::string> server_env;
+};
+
 class ServerFixture {
   public:
     // `lease` is the claim lease ("30m"); `database` the per-server copy of the sample database.
     explicit ServerFixture(const std::string& lease = "30m");
+    explicit ServerFixture(const ServerOptions& options);
     ~ServerFixture();
 
     const std::string& dir() const { return dir_; }
@@ -103,7 +116,11 @@ inline std::string read_file(const std::string& path) {
     return s.str();
 }
 
-inline ServerFixture::ServerFixture(const std::string& lease) {
+inline ServerFixture::ServerFixture(const std::string& lease)
+    : ServerFixture(ServerOptions{lease, {}, {}}) {}
+
+inline ServerFixture::ServerFixture(const ServerOptions& options) {
+    const std::string& lease = options.lease;
     char tmpl[] = "/tmp/datafix-e2e-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     database_ =
@@ -114,6 +131,10 @@ inline ServerFixture::ServerFixture(const std::string& lease) {
     for (const char* env : {"dev", "test", "prod"}) {
         auto& c = fixture_detail::cluster(env);
         std::string conninfo = c.create_database(database_, "app", "datafix_login");
+        if (auto own = options.environments.find(env); own != options.environments.end()) {
+            toml << "\n[[environment]]\nname = \"" << env << "\"\n" << own->second(database_);
+            continue;
+        }
         toml << "\n[[environment]]\nname = \"" << env << "\"\nconninfo = \"" << conninfo
              << "\"\nrole = \"app_owner\"\nsystem_identifier = \"" << c.system_identifier()
              << "\"\n"
@@ -138,8 +159,23 @@ inline ServerFixture::ServerFixture(const std::string& lease) {
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string config = dir_ + "/datafix.toml";
     const char* argv[] = {DATAFIX_BINARY, "server", "--config", config.c_str(), nullptr};
-    if (posix_spawn(&pid_, DATAFIX_BINARY, &actions, nullptr, const_cast<char**>(argv), environ) !=
-        0) {
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e != nullptr; ++e) {
+        std::string entry(*e);
+        if (!options.server_env.contains(entry.substr(0, entry.find('=')))) {
+            env_text.push_back(entry);
+        }
+    }
+    for (const auto& [name, value] : options.server_env) {
+        env_text.push_back(name + "=" + value);
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_text) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    if (posix_spawn(&pid_, DATAFIX_BINARY, &actions, nullptr, const_cast<char**>(argv),
+                    envp.data()) != 0) {
         throw std::runtime_error("cannot start datafix server");
     }
     posix_spawn_file_actions_destroy(&actions);

@@ -1,0 +1,43 @@
+// The pre-flight report a run met, kept with the run: a sealed file next to the run's evidence
+// (data_dir/request-<n>/run-<r>.preflight) holding preflight_to_json, so `datafix show --run`
+// can list the findings of a preview or apply, also of one that failed.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/crypto.hpp"
+#include "ledger/request_state.hpp"
+#include "server/context.hpp"
+#include "target/session.hpp"
+
+namespace datafix::server {
+
+std::string preflight_path(const Config& config, ledger::RequestNumber number, int run);
+
+// The kept report as JSON; null when the run has none (it never reached the database).
+nlohmann::json load_preflight(const Key& key, const std::string& path);
+
+// Saves the session's last pre-flight report for `run` when it goes out of scope, whether the
+// run succeeded or threw: a failed preview's report is the one that explains it. A failure to
+// save is logged, never thrown.
+class KeptPreflight {
+  public:
+    KeptPreflight(Context& context, ledger::RequestNumber number, int run,
+                  const target::Session& session)
+        : context_(context), number_(number), run_(run), session_(session) {}
+    ~KeptPreflight();
+    KeptPreflight(const KeptPreflight&) = delete;
+    KeptPreflight& operator=(const KeptPreflight&) = delete;
+
+    // The report so far as JSON (null before the session built one).
+    nlohmann::json json() const;
+
+  private:
+    Context& context_;
+    ledger::RequestNumber number_;
+    int run_;
+    const target::Session& session_;
+};
+
+}  // namespace datafix::server

@@ -1,0 +1,74 @@
+// The pre-flight report of a request on an environment: what its current revision will meet
+// there (privileges, row security, triggers, locks, estimates), read as the environment's role
+// through the same leader discovery and guards as a run, without starting a run. For the people
+// of the request only: the driver, the pair and the requesting product owner.
+#include "server/api_error.hpp"
+#include "server/executor.hpp"
+#include "server/leader.hpp"
+#include "server/route_support.hpp"
+#include "server/routes.hpp"
+#include "target/preflight_json.hpp"
+#include "target/preflight_render.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+bool is_party_to(const ledger::RequestState& state, const ledger::Person& person) {
+    if (state.claim && state.claim->driver == person.id) {
+        return true;
+    }
+    if (state.pair && state.pair->pair == person.id) {
+        return true;
+    }
+    return state.request.requested_by == person.id;
+}
+
+nlohmann::json preflight(Context& context, ledger::RequestNumber number,
+                         const std::string& environment, const ledger::Person& actor) {
+    auto state = context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
+    if (!state) {
+        throw ApiError(ErrorCode::not_found, "request-not-found",
+                       "no request " + std::to_string(number));
+    }
+    if (!is_party_to(*state, actor)) {
+        throw ApiError(ErrorCode::forbidden, "preflight-private",
+                       "the pre-flight report is shown to the driver, the pair and the "
+                       "requesting product owner only",
+                       "ask the driver to run it");
+    }
+    const EnvironmentConfig* env = context.config().find_environment(environment);
+    if (env == nullptr) {
+        throw ApiError(ErrorCode::not_found, "environment-not-found",
+                       "no environment " + environment + " is configured",
+                       "see the environments in datafix show " + std::to_string(number));
+    }
+    const ledger::Revision* revision = state->current_revision();
+    if (revision == nullptr) {
+        throw ApiError(ErrorCode::rule, "change-required", "the request has no change yet",
+                       "attach one: datafix change " + std::to_string(number));
+    }
+    target::ChangePlan plan = change_plan(*revision, "request " + std::to_string(number));
+    target::PreflightReport report =
+        on_leader(*env, [&](LeaderSession& leader) { return leader.session().preflight(plan); });
+    context.log().info("request {}: pre-flight on {} for user {} ({} findings)", number,
+                       environment, actor.id, report.findings.size());
+    nlohmann::json body = target::preflight_to_json(report);
+    body["request"] = number;
+    body["revision"] = revision->number;
+    body["revision_hash"] = revision->hash;
+    // The text `datafix preflight` prints, rendered once here from the report itself.
+    body["text"] = target::render_preflight(report);
+    return body;
+}
+
+}  // namespace
+
+void add_preflight_routes(httplib::Server& http, Context& context) {
+    http.Get(R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/preflight)",
+             authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                 send_json(res, preflight(context, path_number(req, 1), path_text(req, 2), actor));
+             }));
+}
+
+}  // namespace datafix::server
