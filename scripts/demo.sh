@@ -98,6 +98,9 @@ INSERT INTO app_public.application (application_number, owner, intake_id)
 INSERT INTO app_public.application_status (application_id, status)
   SELECT id, 'submitted' FROM app_public.application WHERE application_number = 'CCBC-010042';
 SQL
+  # The backup login: reads everything and bypasses the application's forced row-level security,
+  # so pg_dump sees whole tables (a read-only role; it cannot change a row).
+  psql_env -d postgres -c "CREATE ROLE datafix_backup LOGIN BYPASSRLS IN ROLE pg_read_all_data" >/dev/null
   echo "  $env: port ${PGPORT[$env]}, system identifier $(psql_env -d postgres -Atc 'SELECT system_identifier FROM pg_control_system()')"
 done
 
@@ -139,12 +142,41 @@ idle_in_transaction_session_timeout = "60s"
 TOML
     if [[ $env == prod ]]; then
       printf 'production = true\napprovals = ["pair", "product_owner"]\n'
+      printf 'backup_required = true\nbackup_max_age = "60m"\n'
     else
       printf 'approvals = ["pair"]\n'
     fi
     printf '[environment.session_settings]\n"jwt.claims.sub" = "0d5e1a1f-0000-4000-8000-00000000da7a"\n'
+    if [[ $env == prod ]]; then
+      cat <<TOML
+[environment.backup]
+method = "pg_dump"
+directory = "$DEMO/backups"
+conninfo = "host=$DEMO/run port=${PGPORT[$env]} dbname=app user=datafix_backup"
+role = "datafix_backup"
+TOML
+    fi
   done
+  # Nothing listens on these: the messages stay queued and "datafix show" lists them.
+  cat <<TOML
+
+[notify]
+base_url = "$URL"
+retry_first = "30s"
+[notify.channels.team]
+kind = "rocketchat"
+url = "http://127.0.0.1:9/hooks/demo-team"
+timeout = "2s"
+[notify.channels.mail]
+kind = "email"
+url = "smtp://127.0.0.1:2525"
+starttls = "none"
+from = "datafix@example.com"
+timeout = "2s"
+TOML
 } >"$DEMO/datafix.toml"
+mkdir -p "$DEMO/backups"
+chmod 700 "$DEMO/backups"
 sed -n '1,30p' "$DEMO/datafix.toml" | sed 's/^/  /'
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -242,6 +274,11 @@ for env in dev test prod; do
   person "Sam Pair" "pair"
   as sam approve $N $env
   person "Dana Driver" "driver"
+  if [[ $env == prod ]]; then
+    refused dana apply $N prod
+    as dana backup $N prod
+    ls -l "$DEMO"/backups/*.dump | sed 's/^/  /'
+  fi
   echo "  before: $env has $(app_row $env)"
   as dana apply $N $env
   echo "  after:  $env has $(app_row $env)"
@@ -255,6 +292,10 @@ echo "  test has $(app_row test) again; prod keeps $(app_row prod)"
 banner "what the product owner sees now"
 person "Priya Owner" "product owner"
 as priya show $N
+
+banner "notifications: queued in the ledger, retried with backoff"
+echo "  the demo's chat webhook and mail server do not exist, so every message is still queued;"
+echo "  'datafix show $N' above lists them (channel, recipient, attempts, last error, next attempt)"
 
 banner "the audit trail (hashes, counts and names only) and its hash chain"
 person "Alex Admin" "administrator"

@@ -293,8 +293,8 @@ notify::NotifyConfig read_notify(const toml::node* node, const std::string& sour
             auto event = notify::parse_event(name.str());
             if (!event) {
                 throw config_error(source, key,
-                                   "unknown event (request_created, claimed, pair_wanted, "
-                                   "test_applied, prod_applied, failed, in_doubt, test_reverted)");
+                                   "unknown event (request-created, claimed, pair-wanted, "
+                                   "test-applied, prod-applied, failed, in-doubt, test-reverted)");
             }
             config.routes[*event] = read_route_list(entry, key, source);
         }

@@ -47,6 +47,11 @@ struct ServerOptions {
     // name. The fixture still creates that database on the shared cluster of the same name.
     std::map<std::string, std::function<std::string(const std::string& database)>> environments;
     std::map<std::string, std::string> server_env;
+    // By environment name: more keys and sub-tables (e.g. [environment.backup]) after the
+    // environment's own; and sections (e.g. [notify]) after the environments. "{dir}" becomes
+    // the server's directory, "{database}" the per-server database name.
+    std::map<std::string, std::string> environment_extra;
+    std::string sections;
 };
 
 class ServerFixture {
@@ -128,6 +133,16 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
     std::ofstream toml(dir_ + "/datafix.toml");
     toml << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
          << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n";
+    auto fill = [this](std::string text) {
+        for (auto [name, value] : {std::pair<std::string, std::string>{"{dir}", dir_},
+                                   std::pair<std::string, std::string>{"{database}", database_}}) {
+            for (auto at = text.find(name); at != std::string::npos; at = text.find(name, at)) {
+                text.replace(at, name.size(), value);
+                at += value.size();
+            }
+        }
+        return text;
+    };
     for (const char* env : {"dev", "test", "prod"}) {
         auto& c = fixture_detail::cluster(env);
         std::string conninfo = c.create_database(database_, "app", "datafix_login");
@@ -141,7 +156,12 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
              << (std::string(env) == "prod" ? "production = true\napprovals = [\"pair\", "
                                               "\"product_owner\"]\n"
                                             : "approvals = [\"pair\"]\n");
+        if (auto more = options.environment_extra.find(env);
+            more != options.environment_extra.end()) {
+            toml << fill(more->second) << "\n";
+        }
     }
+    toml << fill(options.sections);
     toml.close();
     auto init = testing::run_process({DATAFIX_BINARY, "init", "--config", dir_ + "/datafix.toml",
                                       "--admin-email", "admin@example.com", "--admin-name",

@@ -1,0 +1,183 @@
+// Notifications of the runbook through a real server: the product owner gets "test applied" and
+// "prod applied" mails from aiosmtpd, the team's webhook gets "request created", no canary literal
+// of the change is in any of them, and a mail server that is down only delays the mail: the change
+// completes, `datafix show` lists the undelivered message, and it arrives once the server is up.
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "notify/delivery_support.hpp"
+#include "runbook_steps.hpp"
+
+namespace datafix::e2e {
+
+namespace {
+
+using notify::free_port;
+
+const char* kCanary = "Canaryfamily-5521";
+const std::string kCanaryChange =
+    std::string("UPDATE app_public.app_user SET family_name = '") + kCanary + "' WHERE id = 3;\n";
+
+// The team's chat channel: an in-process HTTP peer keeping every body it receives.
+class WebhookReceiver {
+  public:
+    WebhookReceiver() : port_(free_port()) {
+        server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+            std::lock_guard lock(mutex_);
+            bodies_.push_back(req.body);
+            res.set_content("ok", "text/plain");
+        });
+        thread_ = std::thread([this] { server_.listen("127.0.0.1", port_); });
+        for (int i = 0; i < 200 && !notify::accepts_connections(port_); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+    }
+    ~WebhookReceiver() {
+        server_.stop();
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+    std::vector<std::string> bodies() {
+        std::lock_guard lock(mutex_);
+        return bodies_;
+    }
+
+  private:
+    int port_;
+    httplib::Server server_;
+    std::mutex mutex_;
+    std::vector<std::string> bodies_;
+    std::thread thread_;
+};
+
+ServerOptions notifying(int smtp_port, const std::string& webhook_url) {
+    ServerOptions options;
+    options.sections =
+        "\n[notify]\nbase_url = \"https://datafix.example.com\"\n"
+        "poll_interval = \"1s\"\nretry_first = \"1s\"\nretry_max = \"2s\"\n"
+        "[notify.channels.team]\nkind = \"slack\"\nurl = \"" +
+        webhook_url +
+        "\"\ntimeout = \"5s\"\n"
+        "[notify.channels.mail]\nkind = \"email\"\nurl = \"smtp://127.0.0.1:" +
+        std::to_string(smtp_port) +
+        "\"\nstarttls = \"none\"\nfrom = \"datafix@example.com\"\n"
+        "timeout = \"5s\"\n";
+    return options;
+}
+
+// Waits (up to 30 s) until `done` holds.
+template <class Check>
+bool eventually(Check done) {
+    for (int i = 0; i < 300; ++i) {
+        if (done()) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
+}
+
+bool any_contains(const std::vector<std::string>& texts, const std::string& a,
+                  const std::string& b = "") {
+    for (const auto& t : texts) {
+        if (t.find(a) != std::string::npos && (b.empty() || t.find(b) != std::string::npos)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void through_test(ServerFixture& s, const Team& t, long long n) {
+    prepare(s, t, n, kCanaryChange);
+    promote(s, t, n, "dev");
+    promote(s, t, n, "test");
+}
+
+}  // namespace
+
+TEST(Notify, TheProductOwnerAndTheTeamHearOfEachMomentWithoutTheChangesValues) {
+    notify::TempDir maildir;
+    int smtp_port = free_port();
+    notify::SmtpPeer smtp(smtp_port, maildir.path() + "/maildir");
+    smtp.start();
+    WebhookReceiver team;
+    ServerFixture s(notifying(smtp_port, team.url()));
+    Team t = make_team(s);
+    long long n = file_request(s, t);
+    through_test(s, t, n);
+    nlohmann::json st = state_of(s, t.po, n);
+    ASSERT_EQ(
+        s.post(t.po, req(n, "/approve-production"), {{"revision_hash", revision_hash(st)}}).status,
+        200);
+    promote(s, t, n, "prod");
+    ASSERT_EQ(s.post(t.dana, env_path(n, "test", "revert"), {}).status, 200);
+
+    const std::string to_priya = "To: priya@example.com";
+    EXPECT_TRUE(eventually([&] {
+        auto mails = smtp.received();
+        return any_contains(mails, to_priya, "committed in test") &&
+               any_contains(mails, to_priya, "committed in prod");
+    })) << "mails received: "
+        << smtp.received().size();
+    EXPECT_TRUE(eventually([&] { return any_contains(team.bodies(), "needs a driver"); }))
+        << "webhooks received: " << team.bodies().size();
+    EXPECT_TRUE(eventually([&] { return state_of(s, t.po, n)["undelivered"].empty(); }))
+        << state_of(s, t.po, n)["undelivered"].dump();
+
+    std::vector<std::string> everything = smtp.received();
+    for (const auto& body : team.bodies()) {
+        everything.push_back(body);
+    }
+    for (const auto& message : everything) {
+        EXPECT_EQ(message.find(kCanary), std::string::npos) << message;
+        EXPECT_EQ(message.find("Canaryfamily"), std::string::npos) << message;
+    }
+    EXPECT_TRUE(
+        any_contains(everything, "https://datafix.example.com/requests/" + std::to_string(n)));
+    EXPECT_EQ(s.server_log().find(kCanary), std::string::npos);
+}
+
+TEST(Notify, AMailServerThatIsDownDelaysTheMailButNotTheChange) {
+    notify::TempDir maildir;
+    int smtp_port = free_port();
+    notify::SmtpPeer smtp(smtp_port, maildir.path() + "/maildir");  // not started yet
+    WebhookReceiver team;
+    ServerFixture s(notifying(smtp_port, team.url()));
+    Team t = make_team(s);
+    long long n = file_request(s, t);
+    through_test(s, t, n);
+    EXPECT_EQ(s.psql("test", "SELECT family_name FROM app_public.app_user WHERE id = 3"),
+              std::string(kCanary) + "\n");
+
+    // The mail to the product owner waits, visibly, with its failed attempts.
+    auto pending_test_mail = [&](const nlohmann::json& undelivered) {
+        for (const auto& m : undelivered) {
+            if (m["event"] == "test-applied" && m["channel"] == "mail" &&
+                m["recipient"] == "priya@example.com" && m["attempts"].get<int>() >= 1 &&
+                !m["last_error"].get<std::string>().empty()) {
+                return true;
+            }
+        }
+        return false;
+    };
+    EXPECT_TRUE(eventually([&] { return pending_test_mail(state_of(s, t.po, n)["undelivered"]); }))
+        << state_of(s, t.po, n)["undelivered"].dump();
+    auto show = s.cli(t.po, {"show", std::to_string(n)});
+    EXPECT_EQ(show.status, 0) << show.err;
+    EXPECT_NE(show.out.find("undelivered notifications"), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("test-applied"), std::string::npos) << show.out;
+    EXPECT_TRUE(any_contains(team.bodies(), "needs a driver"));
+
+    smtp.start();
+    EXPECT_TRUE(eventually([&] {
+        return any_contains(smtp.received(), "To: priya@example.com", "committed in test");
+    }));
+    EXPECT_TRUE(eventually([&] { return state_of(s, t.po, n)["undelivered"].empty(); }))
+        << state_of(s, t.po, n)["undelivered"].dump();
+    for (const auto& mail : smtp.received()) {
+        EXPECT_EQ(mail.find(kCanary), std::string::npos) << mail;
+    }
+}
+
+}  // namespace datafix::e2e
