@@ -16,6 +16,12 @@ packages=(
   wrk procps util-linux
 )
 
+# The browser tests run playwright-core under node; Debian's nodejs and npm unless a node with
+# npm is already installed (e.g. from another repository).
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

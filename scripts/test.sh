@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The browser tests' npm package (playwright-core; the browser is Debian's chromium, never a
+# download). Installed again only when the lock file changed, so offline runs work once it is there.
+if ! cmp -s tests/web/package-lock.json tests/web/node_modules/.datafix-lock; then
+  (cd tests/web && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.datafix-lock)
+fi
 build=${DATAFIX_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"

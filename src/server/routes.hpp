@@ -10,6 +10,8 @@ namespace datafix::server {
 
 class Backups;
 
+// The web pages for product owners and pairs (web/, compiled in; routes_web.cpp).
+void add_web_routes(httplib::Server& http);
 void add_user_routes(httplib::Server& http, Context& context);
 void add_request_routes(httplib::Server& http, Context& context);
 void add_run_routes(httplib::Server& http, Context& context, Executor& executor);

@@ -110,6 +110,7 @@ int serve(const Config& config) {
     // Without it, small JSON answers wait for the peer's delayed ACK (~40 ms each).
     http.set_tcp_nodelay(true);
     add_plain_routes(http, context);
+    add_web_routes(http);
     add_user_routes(http, context);
     add_request_routes(http, context);
     add_run_routes(http, context, executor);

@@ -1,0 +1,182 @@
+// Drives datafix's web pages in Debian's headless Chromium (playwright-core; no browser is
+// downloaded). Started by pages_test.cpp with a running server and a request walked to a step:
+//   node pages.test.mjs pair   the pair signs in, watches a new preview arrive live, checks the
+//                              fingerprint and revision hash on the card, approves dev evidence
+//   node pages.test.mjs po     after the test apply: the product owner sees the diff with the
+//                              canary, approves production; an outsider sees no canary
+// Both phases first check that a wrong token shows the API's message and HINT. Exits non-zero
+// with the first failed check.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set`);
+  }
+  return value;
+};
+
+const url = env('DATAFIX_URL');
+const request = env('DATAFIX_REQUEST');
+const canary = env('DATAFIX_CANARY');
+const screenshots = env('DATAFIX_SCREENSHOT_DIR');
+const phase = process.argv[2];
+const timeout = 20000;
+
+async function api(token, method, route, body) {
+  const res = await fetch(url + route, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json();
+  assert.ok(res.ok, `${method} ${route}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+async function withBrowser(work) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'datafix-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const problems = [];
+  try {
+    const page = context.pages()[0] || await context.newPage();
+    page.setDefaultTimeout(timeout);
+    // A CSP violation or a script error fails the test: the pages must work under the policy.
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) {
+        problems.push(`console: ${m.text()} (${m.location().url})`);
+      }
+    });
+    await work(page);
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  assert.deepEqual(problems, []);
+}
+
+async function signIn(page, token) {
+  await page.goto(`${url}/`);
+  await page.locator('#sign-in').waitFor();
+  await page.fill('#token', token);
+  await page.click('#sign-in-form button[type=submit]');
+}
+
+async function wrongTokenShowsTheRefusal(page) {
+  const res = await page.goto(`${url}/`);
+  const headers = res.headers();
+  assert.match(headers['content-security-policy'], /default-src 'self'/);
+  assert.doesNotMatch(headers['content-security-policy'], /unsafe-inline/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['referrer-policy'], 'no-referrer');
+  await signIn(page, 'not-a-real-token');
+  const problem = page.locator('#problem');
+  await problem.waitFor();
+  assert.match(await problem.textContent(), /the token is unknown, revoked or belongs to a deactivated person/);
+  assert.match(await problem.locator('.hint').textContent(), /^HINT: ask an administrator/);
+  assert.ok(await page.locator('#sign-in').isVisible(), 'the sign-in form is shown again');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('datafix.token')), null);
+}
+
+async function listHasNoCanary(page) {
+  await page.locator(`#requests tr[data-request="${request}"]`).waitFor();
+  const html = await page.content();
+  assert.ok(!html.includes(canary), 'the canary is in the list page');
+}
+
+async function pairPhase() {
+  const pair = env('DATAFIX_TOKEN_PAIR');
+  const driver = env('DATAFIX_TOKEN_DRIVER');
+  await withBrowser(async (page) => {
+    await wrongTokenShowsTheRefusal(page);
+    await signIn(page, pair);
+    await listHasNoCanary(page);
+    await page.click(`#requests tr[data-request="${request}"] a`);
+    await page.waitForURL(`${url}/requests/${request}`);
+    await page.locator('#request-title').waitFor();
+    await page.locator('#live .dot-live').waitFor();
+    assert.match(await page.locator('#request').textContent(), /Dana Driver/);
+    assert.match(await page.locator('#request').textContent(), /Sam Pair/);
+
+    // The driver previews again; the pair's page shows the new run without a reload.
+    await api(driver, 'POST', `/api/requests/${request}/environments/dev/preview`, {});
+    await page.locator('#runs tr[data-run="2"] .badge-succeeded').waitFor();
+    await page.locator('#event-log li').first().waitFor();
+
+    const state = await api(pair, 'GET', `/api/requests/${request}`);
+    const dev = state.progress.environments.find((e) => e.name === 'dev');
+    assert.equal(dev.stage, 'previewed');
+    assert.equal(await page.locator('[data-testid=approve-fingerprint]').textContent(), dev.fingerprint);
+    assert.equal(await page.locator('[data-testid=approve-revision-hash]').textContent(),
+      state.progress.revision_hash);
+    assert.equal(await page.locator('[data-testid=revision-hash]').textContent(), state.revision.hash);
+
+    // The pair sees the evidence's rows, with the changed cell highlighted.
+    await page.locator('#diff td.changed').first().waitFor();
+    assert.match(await page.locator('#diff td.changed ins').first().textContent(), new RegExp(canary));
+
+    await page.click('[data-testid=approve-evidence-dev]');
+    await page.locator('#approvals tr[data-approval="evidence"][data-environment="dev"]').waitFor();
+    await page.locator('#environments tr[data-environment="dev"] .badge-approved').waitFor();
+    assert.equal(await page.locator('[data-testid=approve-evidence-dev]').count(), 0);
+    await page.screenshot({ path: path.join(screenshots, 'web-pair-approved.png'), fullPage: true });
+  });
+}
+
+async function productOwnerPhase() {
+  const po = env('DATAFIX_TOKEN_PO');
+  const outsider = env('DATAFIX_TOKEN_OUTSIDER');
+  await withBrowser(async (page) => {
+    await wrongTokenShowsTheRefusal(page);
+    await signIn(page, po);
+    await listHasNoCanary(page);
+    await page.screenshot({ path: path.join(screenshots, 'web-list.png') });
+    await page.goto(`${url}/requests/${request}`);
+    await page.locator('#diff td.changed').first().waitFor();
+    assert.match(await page.locator('#diff').textContent(), new RegExp(canary));
+
+    const state = await api(po, 'GET', `/api/requests/${request}`);
+    assert.equal(await page.locator('[data-testid=approve-production-hash]').textContent(),
+      state.progress.revision_hash);
+    await page.click('[data-testid=approve-production]');
+    await page.locator('#approvals tr[data-approval="product_owner"]').waitFor();
+    assert.equal(await page.locator('[data-testid=approve-production]').count(), 0);
+    await page.locator('#event-log li').first().waitFor();
+    await page.screenshot({ path: path.join(screenshots, 'web-request.png'), fullPage: true });
+  });
+  // Someone who is not a person of the request sees the request but never its rows.
+  await withBrowser(async (page) => {
+    await signIn(page, outsider);
+    await listHasNoCanary(page);
+    await page.goto(`${url}/requests/${request}`);
+    await page.locator('#runs').waitFor();
+    await page.locator('#diff-card').waitFor();
+    assert.match(await page.locator('#diff-card').textContent(), /shown to the driver, the pair and the requesting product owner only/);
+    await page.waitForTimeout(300);
+    assert.ok(!(await page.content()).includes(canary), 'the canary is on an outsider\'s page');
+  });
+}
+
+const phases = { pair: pairPhase, po: productOwnerPhase };
+if (!phases[phase]) {
+  console.error('usage: node pages.test.mjs pair|po');
+  process.exit(2);
+}
+try {
+  await phases[phase]();
+  console.log(`pages.test.mjs ${phase}: ok`);
+} catch (e) {
+  console.error(`pages.test.mjs ${phase}: ${e.stack || e}`);
+  process.exit(1);
+}

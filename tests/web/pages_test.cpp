@@ -1,0 +1,117 @@
+// The web pages in a real browser: a real `datafix server` on the harness's clusters (the e2e
+// fixture), a request walked through the runbook by the API, and tests/web/pages.test.mjs driving
+// headless Chromium for the pair's and the product owner's steps. Each browser phase's checks
+// are in the script; here: the server state before and after them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "e2e/runbook_steps.hpp"
+#include "harness/process.hpp"
+
+namespace datafix::e2e {
+
+namespace {
+
+const std::string kScript = std::string(DATAFIX_SOURCE_DIR) + "/tests/web/pages.test.mjs";
+
+struct Browser {
+    std::string url;
+    long long request = 0;
+    std::string canary;
+    Team team;
+    std::string outsider;
+
+    testing::ProcessResult run(const std::string& phase) const {
+        std::string shots = std::filesystem::current_path().string();
+        return testing::run_process(
+            {"env", "DATAFIX_URL=" + url, "DATAFIX_REQUEST=" + std::to_string(request),
+             "DATAFIX_CANARY=" + canary, "DATAFIX_SCREENSHOT_DIR=" + shots,
+             "DATAFIX_TOKEN_PAIR=" + team.sam, "DATAFIX_TOKEN_DRIVER=" + team.dana,
+             "DATAFIX_TOKEN_PO=" + team.po, "DATAFIX_TOKEN_OUTSIDER=" + outsider, "node", kScript,
+             phase});
+    }
+};
+
+bool browser_available() {
+    return std::filesystem::exists("/usr/bin/chromium") &&
+           std::filesystem::exists(std::string(DATAFIX_SOURCE_DIR) +
+                                   "/tests/web/node_modules/playwright-core");
+}
+
+}  // namespace
+
+TEST(WebPages, ServedWithAStrictPolicyFromTheBinary) {
+    ServerFixture s;
+    httplib::Client client(s.url());
+    for (const char* path : {"/", "/requests/7", "/assets/app.js", "/assets/app.css"}) {
+        auto res = client.Get(path);
+        ASSERT_TRUE(res) << path;
+        EXPECT_EQ(res->status, 200) << path;
+        EXPECT_NE(res->get_header_value("Content-Security-Policy").find("default-src 'self'"),
+                  std::string::npos);
+        EXPECT_EQ(res->get_header_value("Content-Security-Policy").find("unsafe"),
+                  std::string::npos);
+        EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff");
+        EXPECT_EQ(res->get_header_value("Referrer-Policy"), "no-referrer");
+        EXPECT_EQ(res->get_header_value("Cache-Control"), "no-cache");
+        auto again = client.Get(path, {{"If-None-Match", res->get_header_value("ETag")}});
+        ASSERT_TRUE(again);
+        EXPECT_EQ(again->status, 304) << path;
+    }
+    auto script = client.Get("/assets/app.js");
+    EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+    auto html = client.Get("/");
+    EXPECT_EQ(html->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    // No inline script: every <script> names a file.
+    EXPECT_EQ(html->body.find("<script>"), std::string::npos);
+    EXPECT_EQ(client.Get("/assets/missing.js")->status, 404);
+    EXPECT_EQ(client.Get("/assets/../datafix.toml")->status, 404);
+    // The API is unchanged: JSON errors, bearer tokens.
+    EXPECT_EQ(s.get("", "/api/requests").status, 401);
+}
+
+TEST(WebPages, PairAndProductOwnerApproveInTheBrowser) {
+    if (!browser_available()) {
+        GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web (scripts/test.sh)";
+    }
+    ServerFixture s;
+    Browser browser;
+    browser.url = s.url();
+    browser.team = make_team(s);
+    browser.outsider = s.add_person("Olu Outsider", "olu@example.com", "developer");
+    browser.canary = "CANARY" + std::to_string(::getpid()) + "W";
+    const Team& t = browser.team;
+    browser.request = file_request(s, t);
+    long long n = browser.request;
+    prepare(s, t, n,
+            "UPDATE app_public.app_user SET family_name = '" + browser.canary + "' WHERE id = 3;");
+    ASSERT_EQ(s.post(t.dana, env_path(n, "dev", "preview"), {}).status, 200);
+
+    auto pair = browser.run("pair");
+    ASSERT_EQ(pair.status, 0) << pair.out << pair.err;
+    auto st = state_of(s, t.sam, n);
+    bool approved = false;
+    for (const auto& a : st["approvals"]) {
+        approved = approved || (a["kind"] == "evidence" && a["environment"] == "dev" &&
+                                a["fingerprint"] == fingerprint(st, "dev") &&
+                                a["approved_by"]["email"] == "sam@example.com");
+    }
+    EXPECT_TRUE(approved) << st["approvals"].dump();
+
+    ASSERT_EQ(s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", fingerprint(st, "dev")}})
+                  .status,
+              200);
+    promote(s, t, n, "test");
+    auto po = browser.run("po");
+    ASSERT_EQ(po.status, 0) << po.out << po.err;
+    st = state_of(s, t.po, n);
+    EXPECT_TRUE(st["progress"]["product_owner_approved"].get<bool>()) << st.dump();
+    EXPECT_TRUE(std::filesystem::exists("web-request.png"));
+    std::cout << "screenshots: " << std::filesystem::current_path().string()
+              << "/web-{list,pair-approved,request}.png\n";
+    EXPECT_EQ(s.server_log().find(browser.canary), std::string::npos);
+}
+
+}  // namespace datafix::e2e
