@@ -144,6 +144,28 @@ nlohmann::json record_outcome(Context& context, ledger::RequestNumber number, in
     return summary;
 }
 
+// Runs the body of a started run. A failure is recorded on the run (FinishRun failed) before it
+// propagates, so no run stays "running"; in-doubt and not-committed outcomes were recorded by
+// record_outcome already and only propagate.
+template <class Body>
+nlohmann::json recorded_run(Context& context, ledger::RequestNumber number, int run,
+                            const workflow::Actor& actor, Body&& body) {
+    try {
+        return body();
+    } catch (const ApiError& e) {
+        if (e.code() != ErrorCode::in_doubt && e.rule() != "not-committed") {
+            fail(context, number, run, e, actor);
+        }
+        throw;
+    } catch (const Error& e) {
+        fail(context, number, run, e, actor);
+        throw;
+    } catch (const std::exception& e) {
+        fail(context, number, run, Error(ErrorCode::internal, e.what()), actor);
+        throw;
+    }
+}
+
 }  // namespace
 
 target::ChangePlan change_plan(const ledger::Revision& revision, const std::string& name) {
@@ -174,7 +196,7 @@ nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string
         start(context_, number, workflow::StartPreview{environment}, environment, actor);
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "preview"}, {"environment", environment}});
-    try {
+    return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
         const ledger::Revision& revision = *setup.state.current_revision();
         target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
         target::ImageStore images(context_.key(), run_dir(context_.config(), number));
@@ -204,13 +226,7 @@ nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string
                 {"status", "previewed"},
                 {"evidence", summary},
                 {"preflight", preflight}};
-    } catch (const Error& e) {
-        fail(context_, number, setup.run, e, actor);
-        throw;
-    } catch (const std::exception& e) {
-        fail(context_, number, setup.run, Error(ErrorCode::internal, e.what()), actor);
-        throw;
-    }
+    });
 }
 
 nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& environment,
@@ -219,7 +235,7 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
         start(context_, number, workflow::StartApply{environment, fingerprint}, environment, actor);
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "apply"}, {"environment", environment}});
-    try {
+    return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
         const ledger::Revision& revision = *setup.state.current_revision();
         const ledger::Run* preview = nullptr;
         for (const auto& run : setup.state.runs) {
@@ -262,18 +278,7 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
                            "preview again and ask the pair to approve", summary);
         }
         return summary;
-    } catch (const ApiError& e) {
-        if (e.code() != ErrorCode::in_doubt && e.rule() != "not-committed") {
-            fail(context_, number, setup.run, e, actor);
-        }
-        throw;
-    } catch (const Error& e) {
-        fail(context_, number, setup.run, e, actor);
-        throw;
-    } catch (const std::exception& e) {
-        fail(context_, number, setup.run, Error(ErrorCode::internal, e.what()), actor);
-        throw;
-    }
+    });
 }
 
 nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string& environment,
@@ -282,7 +287,7 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
         start(context_, number, workflow::StartRevert{environment}, environment, actor);
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "revert"}, {"environment", environment}});
-    try {
+    return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
         const ledger::Run& run = find_run(setup.state, setup.run);
         const ledger::Run& applied_run = find_run(setup.state, run.applies_run);
         target::Evidence applied = load_evidence(context_.key(), applied_run.before_images_path);
@@ -301,18 +306,7 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
                            summary);
         }
         return summary;
-    } catch (const ApiError& e) {
-        if (e.code() != ErrorCode::in_doubt) {
-            fail(context_, number, setup.run, e, actor);
-        }
-        throw;
-    } catch (const Error& e) {
-        fail(context_, number, setup.run, e, actor);
-        throw;
-    } catch (const std::exception& e) {
-        fail(context_, number, setup.run, Error(ErrorCode::internal, e.what()), actor);
-        throw;
-    }
+    });
 }
 
 nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
