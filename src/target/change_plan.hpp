@@ -8,20 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "sql/capture_plan.hpp"
+
 namespace datafix::target {
 
+// Narrower than sql::StatementKind on purpose: only what a plan may execute, so every switch over
+// it in this layer is checked for completeness by the compiler.
 enum class StatementKind { insert, update, delete_, merge };
 
-// How to see the rows a statement touches (from sql::capture_plan).
-struct CapturePlan {
-    std::string schema;
-    std::string table;
-    std::string alias;
-    // SELECT alias.* with the statement's own WITH/FROM/USING/WHERE; empty for INSERT.
-    std::string before_select;
-    // The statement with RETURNING alias.*; empty for MERGE (PostgreSQL 15 has no MERGE RETURNING).
-    std::string with_returning;
-};
+// How to see the rows a statement touches: the SQL guard derives it from the parse tree.
+using CapturePlan = sql::CapturePlan;
 
 struct PlannedStatement {
     int index = 0;     // 1-based position in the change file

@@ -58,8 +58,7 @@ ChangePlan build_change_plan(const std::string& name, const sql::Analysis& chang
                    "cannot be captured up front, so it could not be reverted",
                    "split it into an UPDATE of the existing rows and an INSERT of the new ones");
         }
-        p.capture = CapturePlan{capture.schema, capture.table, capture.alias, capture.before_select,
-                                capture.with_returning};
+        p.capture = std::move(capture);
         plan.statements.push_back(std::move(p));
     }
     if (verify == nullptr) {
