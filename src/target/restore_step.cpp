@@ -6,6 +6,7 @@
 #include "target/connection.hpp"
 #include "target/copy_text.hpp"
 #include "target/evidence_check.hpp"
+#include "target/statement_capture.hpp"
 #include "target/table_info.hpp"
 
 namespace datafix::target {
@@ -19,16 +20,6 @@ void load_image(Connection& connection, const ImageStore& images, const ImageFil
     ImageReader reader(images, file);
     connection.copy_in("COPY " + temp_table + " FROM STDIN",
                        [&](std::string& row) { return reader.next(row); });
-}
-
-ImageFile capture(Connection& connection, ImageStore& images, const TableInfo& table,
-                  const std::string& sql, const std::string& label, long long* count) {
-    ImageWriter writer(images, label, table.key_positions);
-    long long n = connection.copy_out(sql, [&](std::string_view row) { writer.add(row); });
-    if (count != nullptr) {
-        *count = n;
-    }
-    return writer.finish();
 }
 
 }  // namespace
@@ -95,12 +86,12 @@ RestoreResult restore_statement(Connection& connection, ImageStore& images,
     }
 
     std::string label = "r" + n;
-    ev.before =
-        capture(connection, images, table,
-                "COPY (SELECT c.* FROM " + table.qualified + " c JOIN (SELECT " + table.key_list() +
-                    " FROM " + before_t + " UNION SELECT " + table.key_list() + " FROM " + after_t +
-                    ") k ON " + table.key_join("c", "k") + " ORDER BY " + keys_c + ") TO STDOUT",
-                label + "-before", nullptr);
+    ev.before = copy_to_image(connection, images, table,
+                              "COPY (SELECT c.* FROM " + table.qualified + " c JOIN (SELECT " +
+                                  table.key_list() + " FROM " + before_t + " UNION SELECT " +
+                                  table.key_list() + " FROM " + after_t + ") k ON " +
+                                  table.key_join("c", "k") + " ORDER BY " + keys_c + ") TO STDOUT",
+                              label + "-before", nullptr);
     if (!restore) {
         ImageWriter empty(images, label + "-after");
         ev.after = empty.finish();
@@ -120,16 +111,16 @@ RestoreResult restore_statement(Connection& connection, ImageStore& images,
                           : "UPDATE " + table.qualified + " c SET (" + updatable + ") = ROW(" +
                                 table.updatable_list("b") + ") FROM " + before_t + " b WHERE " +
                                 table.key_join("c", "b") + " AND " + in_after_b + " RETURNING c.*";
-    ev.after =
-        capture(connection, images, table,
-                "COPY (WITH restored AS (" + restore_sql + "), " + "reinserted AS (INSERT INTO " +
-                    table.qualified + " (" + table.writable_list() +
-                    ") OVERRIDING SYSTEM VALUE SELECT " + table.writable_list("b") + " FROM " +
-                    before_t + " b WHERE NOT " + in_after_b + " RETURNING *) " +
-                    "SELECT * FROM (SELECT * FROM restored UNION ALL SELECT * FROM reinserted) c "
-                    "ORDER BY " +
-                    keys_c + ") TO STDOUT",
-                label + "-after", &restored);
+    ev.after = copy_to_image(
+        connection, images, table,
+        "COPY (WITH restored AS (" + restore_sql + "), " + "reinserted AS (INSERT INTO " +
+            table.qualified + " (" + table.writable_list() + ") OVERRIDING SYSTEM VALUE SELECT " +
+            table.writable_list("b") + " FROM " + before_t + " b WHERE NOT " + in_after_b +
+            " RETURNING *) " +
+            "SELECT * FROM (SELECT * FROM restored UNION ALL SELECT * FROM reinserted) c "
+            "ORDER BY " +
+            keys_c + ") TO STDOUT",
+        label + "-after", &restored);
     ev.actual_rows = removed + restored;
     return result;
 }

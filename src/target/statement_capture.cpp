@@ -25,6 +25,13 @@ std::string strip_terminator(std::string text) {
     return text;
 }
 
+ImageFile empty_image(ImageStore& images, const std::string& label) {
+    ImageWriter writer(images, label);
+    return writer.finish();
+}
+
+}  // namespace
+
 ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableInfo& table,
                         const std::string& sql, const std::string& label, long long* count) {
     ImageWriter writer(images, label, table.key_positions);
@@ -34,13 +41,6 @@ ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableI
     }
     return writer.finish();
 }
-
-ImageFile empty_image(ImageStore& images, const std::string& label) {
-    ImageWriter writer(images, label);
-    return writer.finish();
-}
-
-}  // namespace
 
 StatementEvidence execute_with_capture(Connection& connection, ImageStore& images,
                                        const PlannedStatement& statement, const TableInfo& table) {

@@ -3,6 +3,8 @@
 // round trip, both streamed to sealed files in key order.
 #pragma once
 
+#include <string>
+
 #include "target/change_plan.hpp"
 #include "target/evidence.hpp"
 #include "target/image_store.hpp"
@@ -11,6 +13,11 @@
 namespace datafix::target {
 
 class Connection;
+
+// Streams the rows of `sql` (a COPY ... TO STDOUT) into a sealed image file in key order; the row
+// count goes to `count` when given. Shared by capture and revert.
+ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableInfo& table,
+                        const std::string& sql, const std::string& label, long long* count);
 
 StatementEvidence execute_with_capture(Connection& connection, ImageStore& images,
                                        const PlannedStatement& statement, const TableInfo& table);
