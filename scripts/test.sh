@@ -11,6 +11,11 @@ if ! cmp -s tests/web/package-lock.json tests/web/node_modules/.datafix-lock; th
   (cd tests/web && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.datafix-lock)
 fi
 build=${DATAFIX_BUILD_DIR:-build}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Ninja when the build directory is new or already Ninja's (an existing Make tree is kept).
+generator=()
+if [[ ! -f "$build/CMakeCache.txt" ]] || grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja' "$build/CMakeCache.txt"; then
+  generator=(-G Ninja)
+fi
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j"${DATAFIX_TEST_JOBS:-2}"

@@ -35,6 +35,7 @@ int http_status(ErrorCode code) noexcept {
             return 404;
         case ErrorCode::rule:
         case ErrorCode::conflict:
+        case ErrorCode::revert_inexact:
         case ErrorCode::count_mismatch:
         case ErrorCode::refused:
             return 409;
@@ -89,6 +90,8 @@ std::string_view code_name(ErrorCode code) noexcept {
             return "database";
         case ErrorCode::escape:
             return "escape";
+        case ErrorCode::revert_inexact:
+            return "revert_inexact";
     }
     return "internal";
 }

@@ -28,6 +28,7 @@ enum class ErrorCode : int {
     not_found = 14,        // no such request, user, run
     database = 15,         // the database reported an error (lock timeout, constraint, ...)
     escape = 16,           // the session left the configured role
+    revert_inexact = 17,   // a revert could not put every row back exactly: rolled back
 };
 
 class Error : public std::runtime_error {

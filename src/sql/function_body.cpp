@@ -4,6 +4,7 @@
 #include <pg_query.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -16,19 +17,111 @@ namespace {
 // PostgreSQL's elog levels (utils/elog.h): ERROR and above stop the statement.
 constexpr int kElogError = 21;
 
-void add_write(FunctionBodyFacts& facts, const std::string& table) {
-    if (std::find(facts.writes.begin(), facts.writes.end(), table) == facts.writes.end()) {
-        facts.writes.push_back(table);
+template <class T>
+void add_once(std::vector<T>& list, const T& value) {
+    if (std::find(list.begin(), list.end(), value) == list.end()) {
+        list.push_back(value);
     }
+}
+
+void add_write(FunctionBodyFacts& facts, const std::string& table, const std::string& command) {
+    add_once(facts.writes, table);
+    add_once(facts.write_commands, BodyWrite{table, command});
+}
+
+std::string command_of(StatementKind kind) {
+    switch (kind) {
+        case StatementKind::insert:
+            return "INSERT";
+        case StatementKind::update:
+            return "UPDATE";
+        case StatementKind::delete_:
+            return "DELETE";
+        case StatementKind::merge:
+            return "MERGE";
+        default:
+            return {};
+    }
+}
+
+std::string string_value(const nlohmann::json& node) {
+    if (node.is_object() && node.contains("String")) {
+        return node["String"].value("sval", "");
+    }
+    return {};
+}
+
+std::string dotted_name(const nlohmann::json& names) {
+    std::string out;
+    for (const auto& part : names) {
+        out += (out.empty() ? "" : ".") + string_value(part);
+    }
+    return out;
+}
+
+// Calls and role changes anywhere in a parsed SQL tree (statements or expressions).
+void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
+    if (node.is_array()) {
+        for (const auto& item : node) {
+            visit_sql_tree(item, facts);
+        }
+        return;
+    }
+    if (!node.is_object()) {
+        return;
+    }
+    for (const auto& [key, value] : node.items()) {
+        if (key == "FuncCall" && value.contains("funcname")) {
+            auto name = dotted_name(value["funcname"]);
+            auto lowered = name;
+            std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                           [](unsigned char c) { return std::tolower(c); });
+            if (lowered == "set_config" || lowered == "pg_catalog.set_config") {
+                const auto& args = value.value("args", nlohmann::json::array());
+                std::string setting;
+                if (!args.empty() && args[0].contains("A_Const")) {
+                    setting = args[0]["A_Const"]
+                                  .value("sval", nlohmann::json::object())
+                                  .value("sval", "");
+                }
+                if (setting == "role" || setting == "session_authorization") {
+                    add_once(facts.role_changes, "set_config('" + setting + "', ...)");
+                } else if (setting.empty()) {
+                    add_once(facts.role_changes, std::string("set_config(<computed name>, ...)"));
+                }
+            } else if (lowered.rfind("pg_catalog.", 0) != 0) {
+                add_once(facts.calls, name);
+            }
+        } else if (key == "VariableSetStmt") {
+            auto name = value.value("name", "");
+            if (name == "role" || name == "session_authorization") {
+                add_once(facts.role_changes,
+                         std::string(name == "role" ? "SET ROLE" : "SET SESSION AUTHORIZATION"));
+            }
+        }
+        visit_sql_tree(value, facts);
+    }
+}
+
+void add_sql_facts(FunctionBodyFacts& facts, const std::string& text) {
+    PgQueryParseResult r = pg_query_parse(text.c_str());
+    if (r.error == nullptr && r.parse_tree != nullptr) {
+        auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
+        if (!tree.is_discarded()) {
+            visit_sql_tree(tree, facts);
+        }
+    }
+    pg_query_free_parse_result(r);
 }
 
 // The DML statements in `text` (one embedded statement, or a sql function's body).
 void add_writes_of(FunctionBodyFacts& facts, const std::string& text) {
+    add_sql_facts(facts, text);
     try {
         Analysis a = analyze(text, FileRole::change, "function body");
         for (const auto& s : a.statements) {
             for (const auto& t : s.tables_written) {
-                add_write(facts, t);
+                add_write(facts, t, command_of(s.kind));
             }
         }
     } catch (const Error&) {
@@ -63,6 +156,56 @@ std::string expression_text(const nlohmann::json& node) {
     return node["PLpgSQL_expr"].value("query", "");
 }
 
+// PL/pgSQL expressions are SQL expressions: "SELECT <expr>" parses them for calls.
+void add_expression_facts(FunctionBodyFacts& facts, const std::string& expression) {
+    if (expression.empty()) {
+        return;
+    }
+    // Assignments arrive as "target := expr"; only the expression is SQL.
+    auto assign = expression.find(":=");
+    auto text = assign == std::string::npos ? expression : expression.substr(assign + 2);
+    if (text.rfind("SELECT ", 0) != 0) {
+        text = "SELECT " + text;
+    }
+    add_sql_facts(facts, text);
+}
+
+// The NEW record's fields a body assigns: a PLpgSQL_stmt_assign whose target datum is a field
+// of the record numbered new_varno.
+void add_new_assignments(const nlohmann::json& function, FunctionBodyFacts& facts) {
+    if (!function.is_object() || !function.contains("datums")) {
+        return;
+    }
+    const auto& datums = function["datums"];
+    int new_varno = function.value("new_varno", -1);
+    std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
+        if (node.is_array()) {
+            for (const auto& item : node) {
+                walk(item);
+            }
+            return;
+        }
+        if (!node.is_object()) {
+            return;
+        }
+        for (const auto& [key, value] : node.items()) {
+            if (key == "PLpgSQL_stmt_assign") {
+                int varno = value.value("varno", -1);
+                if (varno >= 0 && varno < static_cast<int>(datums.size())) {
+                    const auto& datum = datums[varno];
+                    if (datum.contains("PLpgSQL_recfield") &&
+                        datum["PLpgSQL_recfield"].value("recparentno", -2) == new_varno) {
+                        add_once(facts.assigns_new,
+                                 datum["PLpgSQL_recfield"].value("fieldname", std::string()));
+                    }
+                }
+            }
+            walk(value);
+        }
+    };
+    walk(function.value("action", nlohmann::json()));
+}
+
 void visit(const nlohmann::json& node, FunctionBodyFacts& facts) {
     if (node.is_array()) {
         for (const auto& item : node) {
@@ -74,8 +217,13 @@ void visit(const nlohmann::json& node, FunctionBodyFacts& facts) {
         return;
     }
     for (const auto& [key, value] : node.items()) {
+        if (key == "PLpgSQL_function") {
+            add_new_assignments(value, facts);
+        }
         if (key == "PLpgSQL_stmt_execsql") {
             add_writes_of(facts, expression_text(value.value("sqlstmt", nlohmann::json())));
+        } else if (key == "PLpgSQL_expr" && !node.contains("PLpgSQL_stmt_execsql")) {
+            add_expression_facts(facts, value.value("query", ""));
         } else if (key == "PLpgSQL_stmt_raise") {
             // A bare RAISE re-raises the current error; no level means ERROR.
             if (value.value("elog_level", kElogError) >= kElogError) {
@@ -129,6 +277,43 @@ FunctionBodyFacts inspect_plpgsql_body(const std::string& body) {
 FunctionBodyFacts inspect_sql_body(const std::string& body) {
     FunctionBodyFacts facts;
     add_writes_of(facts, body);
+    return facts;
+}
+
+FunctionBodyFacts inspect_rule_definition(const std::string& definition) {
+    PgQueryParseResult r = pg_query_parse(definition.c_str());
+    if (r.error != nullptr || r.parse_tree == nullptr) {
+        std::string message =
+            r.error != nullptr && r.error->message != nullptr ? r.error->message : "parse error";
+        pg_query_free_parse_result(r);
+        throw Error(ErrorCode::invalid_input, "rule definition does not parse: " + message);
+    }
+    auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
+    pg_query_free_parse_result(r);
+    FunctionBodyFacts facts;
+    if (tree.is_discarded()) {
+        return facts;
+    }
+    const auto* rule = &tree;
+    try {
+        rule = &tree.at("stmts").at(0).at("stmt").at("RuleStmt");
+    } catch (const nlohmann::json::exception&) {
+        return facts;
+    }
+    static const std::pair<const char*, const char*> kinds[] = {
+        {"InsertStmt", "INSERT"}, {"UpdateStmt", "UPDATE"}, {"DeleteStmt", "DELETE"}};
+    for (const auto& action : rule->value("actions", nlohmann::json::array())) {
+        for (const auto& [node, command] : kinds) {
+            if (!action.contains(node)) {
+                continue;
+            }
+            const auto& relation = action[node].value("relation", nlohmann::json::object());
+            std::string schema = relation.value("schemaname", "");
+            std::string table = relation.value("relname", "");
+            add_write(facts, schema.empty() ? table : schema + "." + table, command);
+        }
+        visit_sql_tree(action, facts);
+    }
     return facts;
 }
 

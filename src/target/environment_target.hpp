@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace datafix::target {
 
@@ -21,6 +22,12 @@ struct EnvironmentTarget {
     // Custom settings for the session, e.g. {"jwt.claims.sub", "<uuid>"} so the application's
     // triggers attribute the change.
     std::map<std::string, std::string> session_settings;
+    // Tables that only ever grow (audit logs), as schema.table: the rows a change writes there
+    // are shown in the evidence and never reverted; a revert adds its own rows to them.
+    std::vector<std::string> append_only_tables;
+    // Revert restores with session_replication_role = replica (triggers and foreign-key actions
+    // off), so it can be exact. Needs GRANT SET ON PARAMETER session_replication_role TO role.
+    bool revert_without_triggers = false;
 };
 
 }  // namespace datafix::target

@@ -38,6 +38,29 @@ struct StatementEvidence {
     std::vector<std::string> indirect_writes;
 };
 
+// Every row a run changed in one table of the change's write closure (the statement's own table
+// included): found through the row versions the run's transaction created and ended, so rows
+// written by triggers, cascades and rules are in it as much as the statement's own.
+struct TableChanges {
+    std::string schema;
+    std::string table;
+    std::vector<std::string> columns;      // in image order
+    std::vector<std::string> key_columns;  // primary key, else a unique not-null key
+    // What writes it: "statement 1", "trigger _500_audit on app_public.application", ...
+    std::vector<std::string> causes;
+    bool append_only = false;  // shown, never reverted
+    long long inserted = 0;
+    long long updated = 0;
+    long long deleted = 0;
+    // Both sorted by the key's text, bytewise. before: every updated or deleted row as it was;
+    // after: every inserted or updated row as the run left it.
+    ImageFile before;
+    ImageFile after;
+
+    std::string qualified() const { return schema + "." + table; }
+    long long changed() const { return inserted + updated + deleted; }
+};
+
 struct VerifyResult {
     int index = 0;
     std::vector<std::string> columns;
@@ -56,6 +79,12 @@ struct Evidence {
     std::vector<VerifyResult> verify;
     // Conflicts a revert preview found (keys as text); empty for a change.
     std::vector<std::string> conflicts;
+    // Every table of the write closure, with every row the run changed there; false (and empty)
+    // in evidence recorded before datafix captured the closure.
+    bool closure_captured = false;
+    std::vector<TableChanges> closure;
+    // From the pre-flight: why a revert of this change could not be exact (empty: it can be).
+    std::vector<std::string> revert_hazards;
     // sha256 over every statement's counts, keys and before-images: what an approval names.
     std::string fingerprint;
 };

@@ -205,6 +205,56 @@ void require_same_as_approved(const ImageStore& images, const StatementEvidence&
     }
 }
 
+void require_same_closure(const Evidence& seen, const Evidence& approved,
+                          const std::string& environment) {
+    if (!approved.closure_captured) {
+        return;  // approved before datafix captured closures: the statements' check stands
+    }
+    std::vector<std::string> differences;
+    auto find = [](const Evidence& e, const std::string& name) -> const TableChanges* {
+        for (const auto& c : e.closure) {
+            if (c.qualified() == name) {
+                return &c;
+            }
+        }
+        return nullptr;
+    };
+    auto counts = [](const TableChanges* c) {
+        if (c == nullptr) {
+            return std::string("nothing");
+        }
+        return std::to_string(c->inserted) + " inserted, " + std::to_string(c->updated) +
+               " updated, " + std::to_string(c->deleted) + " deleted";
+    };
+    std::vector<std::string> names;
+    for (const auto& c : approved.closure) {
+        names.push_back(c.qualified());
+    }
+    for (const auto& c : seen.closure) {
+        if (find(approved, c.qualified()) == nullptr) {
+            names.push_back(c.qualified());
+        }
+    }
+    for (const auto& name : names) {
+        const auto* a = find(approved, name);
+        const auto* s = find(seen, name);
+        if (a == nullptr || s == nullptr || a->inserted != s->inserted ||
+            a->updated != s->updated || a->deleted != s->deleted) {
+            differences.push_back(name + ": approved " + counts(a) + ", now " + counts(s));
+        } else if (a->before.digest != s->before.digest) {
+            differences.push_back(name +
+                                  ": the rows changed there are not the approved rows, "
+                                  "or not as they were when approved");
+        }
+    }
+    if (!differences.empty()) {
+        throw Error(ErrorCode::count_mismatch,
+                    environment + ": the change now writes other rows than the pair approved (" +
+                        join_listed(differences, differences.size()) + "); rolled back",
+                    "preview again and have the pair approve the new evidence");
+    }
+}
+
 std::string fingerprint(const Evidence& evidence) {
     Sha256 digest;
     digest.update_field(evidence.kind == RunKind::change ? "change" : "revert");
@@ -217,6 +267,18 @@ std::string fingerprint(const Evidence& evidence) {
         digest.update_field(s.after.keys_digest);
         digest.update_field(s.before.digest);
         digest.update_field(std::to_string(s.before.rows));
+    }
+    // Evidence from before closure capture keeps its fingerprint.
+    if (evidence.closure_captured) {
+        digest.update_field("closure");
+        for (const auto& c : evidence.closure) {
+            digest.update_field(c.qualified());
+            digest.update_field(std::to_string(c.inserted));
+            digest.update_field(std::to_string(c.updated));
+            digest.update_field(std::to_string(c.deleted));
+            digest.update_field(c.before.digest);
+            digest.update_field(c.append_only ? "append-only" : "restorable");
+        }
     }
     return digest.hex_digest();
 }

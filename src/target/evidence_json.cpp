@@ -49,6 +49,31 @@ ImageFile image_from(const nlohmann::json& j) {
                      j.at("digest").get<std::string>(), j.at("keys_digest").get<std::string>()};
 }
 
+nlohmann::json changes_json(const TableChanges& c) {
+    return {{"schema", c.schema},          {"table", c.table},
+            {"columns", c.columns},        {"key_columns", c.key_columns},
+            {"causes", c.causes},          {"append_only", c.append_only},
+            {"inserted", c.inserted},      {"updated", c.updated},
+            {"deleted", c.deleted},        {"before", image_json(c.before)},
+            {"after", image_json(c.after)}};
+}
+
+TableChanges changes_from(const nlohmann::json& j) {
+    TableChanges c;
+    c.schema = j.at("schema").get<std::string>();
+    c.table = j.at("table").get<std::string>();
+    c.columns = j.at("columns").get<std::vector<std::string>>();
+    c.key_columns = j.at("key_columns").get<std::vector<std::string>>();
+    c.causes = j.at("causes").get<std::vector<std::string>>();
+    c.append_only = j.at("append_only").get<bool>();
+    c.inserted = j.at("inserted").get<long long>();
+    c.updated = j.at("updated").get<long long>();
+    c.deleted = j.at("deleted").get<long long>();
+    c.before = image_from(j.at("before"));
+    c.after = image_from(j.at("after"));
+    return c;
+}
+
 }  // namespace
 
 std::string_view outcome_status_name(OutcomeStatus status) {
@@ -95,14 +120,23 @@ nlohmann::json to_json(const Evidence& e) {
                           {"rows", std::move(rows)},
                           {"truncated", v.truncated}});
     }
-    return {{"kind", e.kind == RunKind::change ? "change" : "revert"},
-            {"plan_sha256", e.plan_sha256},
-            {"environment", e.environment},
-            {"system_identifier", e.system_identifier},
-            {"statements", std::move(statements)},
-            {"verify", std::move(verify)},
-            {"conflicts", e.conflicts},
-            {"fingerprint", e.fingerprint}};
+    nlohmann::json out = {{"kind", e.kind == RunKind::change ? "change" : "revert"},
+                          {"plan_sha256", e.plan_sha256},
+                          {"environment", e.environment},
+                          {"system_identifier", e.system_identifier},
+                          {"statements", std::move(statements)},
+                          {"verify", std::move(verify)},
+                          {"conflicts", e.conflicts},
+                          {"fingerprint", e.fingerprint}};
+    if (e.closure_captured) {
+        nlohmann::json closure = nlohmann::json::array();
+        for (const auto& c : e.closure) {
+            closure.push_back(changes_json(c));
+        }
+        out["closure"] = std::move(closure);
+        out["revert_hazards"] = e.revert_hazards;
+    }
+    return out;
 }
 
 Evidence evidence_from_json(const nlohmann::json& j) {
@@ -147,6 +181,13 @@ Evidence evidence_from_json(const nlohmann::json& j) {
         }
         e.conflicts = j.at("conflicts").get<std::vector<std::string>>();
         e.fingerprint = j.at("fingerprint").get<std::string>();
+        if (j.contains("closure")) {
+            e.closure_captured = true;
+            for (const auto& jc : j.at("closure")) {
+                e.closure.push_back(changes_from(jc));
+            }
+            e.revert_hazards = j.at("revert_hazards").get<std::vector<std::string>>();
+        }
         return e;
     } catch (const nlohmann::json::exception& ex) {
         throw Error(ErrorCode::invalid_input, std::string("malformed evidence: ") + ex.what(),

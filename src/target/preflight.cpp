@@ -11,6 +11,7 @@
 #include "target/connection.hpp"
 #include "target/guards.hpp"
 #include "target/preflight_catalog.hpp"
+#include "target/preflight_closure.hpp"
 #include "target/preflight_estimate.hpp"
 #include "target/preflight_findings.hpp"
 #include "target/preflight_locks.hpp"
@@ -49,11 +50,11 @@ bool has_conflicting_holder(const TableReport& table) {
 PreflightReport build_preflight(const EnvironmentTarget& target, const ChangePlan& plan) {
     auto connection = Connection::open(target.conninfo, target.name);
     auto facts = run_guards(*connection, target);
-    return build_preflight(*connection, facts, plan);
+    return build_preflight(*connection, facts, target, plan);
 }
 
 PreflightReport build_preflight(Connection& connection, const SessionFacts& facts,
-                                const ChangePlan& plan) {
+                                const EnvironmentTarget& target, const ChangePlan& plan) {
     PreflightReport report;
     report.environment = facts.environment;
     report.system_identifier = facts.system_identifier;
@@ -116,17 +117,31 @@ PreflightReport build_preflight(Connection& connection, const SessionFacts& fact
         }
     }
     for (std::size_t i = 0; i < report.tables.size(); ++i) {
-        if (identities[i] == nullptr) {
+        for (int index : report.tables[i].statements) {
+            report.tables[i].reached_by.push_back("statement " + std::to_string(index));
+        }
+    }
+    std::vector<std::optional<TableIdentity>> closure_ids;
+    for (const auto* id : identities) {
+        closure_ids.push_back(id == nullptr ? std::nullopt : std::optional<TableIdentity>(*id));
+    }
+    add_write_closure(connection, report, commands, closure_ids, target);
+    for (std::size_t i = 0; i < report.tables.size(); ++i) {
+        if (!closure_ids[i]) {
             continue;
         }
         auto& t = report.tables[i];
-        const auto& id = *identities[i];
+        const auto& id = *closure_ids[i];
+        // Indirect tables are written by triggers, cascades and rules; the role itself needs to
+        // read them (capture), and the revert needs to write them back (see the findings).
+        TableCommands own = t.statements.empty() ? TableCommands{} : commands[i];
         t.lock_holders = read_lock_holders(connection, id.oid);
-        t.privileges = read_privileges(connection, id, report.role, commands[i]);
-        t.row_security = read_row_security(connection, id, report.role, commands[i]);
-        t.triggers = read_triggers(connection, id, commands[i]);
-        t.references = read_references(connection, id, commands[i]);
+        t.privileges = read_privileges(connection, id, report.role, own);
+        t.row_security = read_row_security(connection, id, report.role, own);
+        read_revert_privileges(connection, id, report.role, t);
     }
+    report.role_may_disable_triggers = role_may_disable_triggers(connection, report.role);
+    report.revert_without_triggers = target.revert_without_triggers;
 
     for (const auto& statement : plan.statements) {
         const auto& table =

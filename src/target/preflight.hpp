@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sql/function_body.hpp"
 #include "target/change_plan.hpp"
 #include "target/environment_target.hpp"
 
@@ -42,6 +43,7 @@ enum class PolicyCommand { all, select, insert, update, delete_ };
 
 struct PolicyFact {
     std::string name;
+    bool using_true = false;  // USING (true): every row passes it
     PolicyCommand command = PolicyCommand::all;
     bool permissive = true;
     std::vector<std::string> roles;  // "public" for PUBLIC
@@ -63,6 +65,9 @@ struct RowSecurity {
     bool role_is_owner = false;
     bool role_bypasses = false;  // rolbypassrls
     bool applies = false;        // enabled, and neither owner-without-FORCE nor BYPASSRLS
+    // The role can read every row (row security does not apply, or a permissive policy for
+    // SELECT or ALL that applies to it says USING (true)): what capture needs.
+    bool role_sees_all_rows = true;
     std::vector<PolicyFact> policies;
     std::vector<CommandAccess> commands;  // only the commands this change needs
 };
@@ -82,8 +87,24 @@ struct TriggerFact {
     // From a look at the function's body (PL/pgSQL and SQL only): tables it writes, whether it
     // can raise an error, and whether a BEFORE ROW trigger can skip a row by returning NULL.
     std::vector<std::string> writes;
+    std::vector<sql::BodyWrite> write_commands;  // the same tables, each with its command
     bool may_raise = false;
     bool may_skip_row = false;
+    std::vector<std::string> assigns_new;   // columns of NEW a BEFORE ROW trigger sets
+    std::vector<std::string> role_changes;  // SET ROLE, set_config('role', ...) in its body
+    bool security_definer = false;          // the function runs as its owner
+    std::string function_owner;
+    bool dynamic_sql = false;  // EXECUTE in the body (or a function it calls): writes unknown
+};
+
+// A rule on a table (pg_rewrite), other than a view's _RETURN.
+struct RuleFact {
+    std::string name;
+    std::string event;  // "INSERT", "UPDATE", "DELETE"
+    bool instead = false;
+    std::vector<std::string> writes;  // tables its actions write
+    std::vector<sql::BodyWrite> write_commands;
+    bool fires = false;  // its event is one of this change's commands here
 };
 
 enum class ReferentialAction { no_action, restrict, cascade, set_null, set_default };
@@ -129,6 +150,17 @@ struct TableReport {
     std::vector<TriggerFact> triggers;
     std::vector<ReferenceFact> references;
     std::vector<LockHolder> lock_holders;
+    std::vector<RuleFact> rules;
+    // Why the table is in the change's write closure: "statement 1", "trigger _500_audit on
+    // app_public.application", "foreign key status_application_fk (ON DELETE CASCADE) from
+    // app_public.application", "rule log_insert on ...". Statements first.
+    std::vector<std::string> reached_by;
+    // The commands that can write it: "INSERT", "UPDATE", "DELETE" (MERGE counts as all three).
+    std::vector<std::string> commands;
+    bool append_only = false;  // declared by the environment: shown, never reverted
+    // Privileges a revert needs here and the role lacks: DELETE for rows the change inserts,
+    // UPDATE for rows it updates, INSERT for rows it deletes.
+    std::vector<Privilege> revert_missing;
 };
 
 struct StatementReport {
@@ -154,6 +186,11 @@ enum class FindingKind {
     estimate_far,
     estimate_unavailable,
     trigger_may_skip_rows,
+    unknown_writes,
+    capture_incomplete,
+    revert_privilege,
+    revert_inexact,
+    role_change,
 };
 
 enum class Severity { blocker, warning };
@@ -178,6 +215,15 @@ struct PreflightReport {
     std::vector<TableReport> tables;
     std::vector<StatementReport> statements;
     std::vector<Finding> findings;
+    // Trigger functions whose writes cannot be read (dynamic SQL): capture then reads every table
+    // of the application's schemas instead of the closure alone.
+    std::vector<std::string> unknown_writes;
+    // Whether the role may SET session_replication_role (GRANT SET ON PARAMETER), and whether the
+    // environment asks revert to use it.
+    bool role_may_disable_triggers = false;
+    bool revert_without_triggers = false;
+    // Why a revert of this change could not put every row back exactly (empty: it can).
+    std::vector<std::string> revert_hazards;
 
     bool has_blockers() const;
     const TableReport* table_for(int statement_index) const;
@@ -195,7 +241,7 @@ PreflightReport build_preflight(const EnvironmentTarget& target, const ChangePla
 
 // On a connection that already passed run_guards and is not in a transaction.
 PreflightReport build_preflight(Connection& connection, const SessionFacts& facts,
-                                const ChangePlan& plan);
+                                const EnvironmentTarget& target, const ChangePlan& plan);
 
 std::string_view privilege_name(Privilege privilege);
 std::string_view policy_command_name(PolicyCommand command);

@@ -48,14 +48,21 @@ SELECT p.polname::text, p.polcmd::text, p.polpermissive,
                         ORDER BY 1)
         FROM unnest(p.polroles) r)::text,
        EXISTS (SELECT 1 FROM unnest(p.polroles) r
-               WHERE r = 0 OR pg_has_role($2::name, r, 'USAGE'))
+               WHERE r = 0 OR pg_has_role($2::name, r, 'USAGE')),
+       -- pg_get_expr with the table's oid would lock the table (and wait behind its lockers);
+       -- without it, it deparses only expressions without column references, which is all a
+       -- USING (true) is. The node text is only asked whether it holds a Var or a SubLink.
+       coalesce(CASE WHEN strpos(p.polqual::text, '{VAR ') = 0
+                      AND strpos(p.polqual::text, '{SUBLINK ') = 0
+                     THEN pg_get_expr(p.polqual, 0) END = 'true', false)
 FROM pg_policy p WHERE p.polrelid = $1::oid
 ORDER BY p.polname)";
 
 // The body only for languages whose source is readable text; for C functions prosrc is a symbol.
 constexpr const char* kTriggersSql = R"(
 SELECT t.tgname::text, t.tgtype::int, t.tgenabled::text, t.tgfoid::regprocedure::text,
-       CASE WHEN l.lanname IN ('plpgsql', 'sql') THEN p.prosrc END, l.lanname::text
+       CASE WHEN l.lanname IN ('plpgsql', 'sql') THEN p.prosrc END, l.lanname::text,
+       p.prosecdef, pg_get_userbyid(p.proowner)::text
 FROM pg_trigger t
 JOIN pg_proc p ON p.oid = t.tgfoid
 JOIN pg_language l ON l.oid = p.prolang
@@ -70,6 +77,24 @@ JOIN pg_class r ON r.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = r.relnamespace
 WHERE c.contype = 'f' AND c.confrelid = $1::oid
 ORDER BY 2, 1)";
+
+// Functions a body calls, by name as spelled; the application's own only (pg_catalog's write
+// nothing the closure cares about).
+constexpr const char* kCalledSql = R"(
+SELECT p.oid::text, CASE WHEN l.lanname IN ('plpgsql', 'sql') THEN p.prosrc END, l.lanname::text
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE p.proname = $2 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND ($1 = '' OR n.nspname = $1)
+  AND ($1 <> '' OR n.oid = ANY (current_schemas(false)::regnamespace[]))
+ORDER BY p.oid)";
+
+constexpr const char* kRulesSql = R"(
+SELECT r.rulename::text, r.ev_type::text, r.is_instead, pg_get_ruledef(r.oid)
+FROM pg_rewrite r
+WHERE r.ev_class = $1::oid AND r.rulename <> '_RETURN' AND r.ev_enabled <> 'D'
+ORDER BY r.rulename)";
 
 // pg_trigger.tgtype bits (PostgreSQL's catalog/pg_trigger.h).
 constexpr int kTriggerRow = 1 << 0;
@@ -231,8 +256,14 @@ RowSecurity read_row_security(Connection& connection, const TableIdentity& table
             }
         }
         p.applies_to_role = is_true(row[4]);
+        p.using_true = is_true(row[5]);
         out.policies.push_back(std::move(p));
     }
+    out.role_sees_all_rows =
+        !out.applies || std::any_of(out.policies.begin(), out.policies.end(), [](const auto& p) {
+            return p.applies_to_role && p.permissive && p.using_true &&
+                   (p.command == PolicyCommand::all || p.command == PolicyCommand::select);
+        });
     for (auto command : needed_commands(commands)) {
         CommandAccess access;
         access.command = command;
@@ -283,9 +314,16 @@ std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdenti
         t.fires = enabled &&
                   ((on_insert && commands.may_insert()) || (on_update && commands.may_update()) ||
                    (on_delete && commands.may_delete()));
+        t.security_definer = is_true(row[6]);
+        t.function_owner = row[7].value_or("");
         if (row[4]) {
             auto body = inspect_function_body(*row[4], row[5].value_or(""));
+            add_called_functions(connection, body);
             t.writes = std::move(body.writes);
+            t.write_commands = std::move(body.write_commands);
+            t.assigns_new = std::move(body.assigns_new);
+            t.role_changes = std::move(body.role_changes);
+            t.dynamic_sql = body.dynamic_sql;
             t.may_raise = body.may_raise;
             // Only a BEFORE ROW trigger's NULL skips the row; AFTER triggers' results are ignored.
             t.may_skip_row = body.returns_null && t.timing == TriggerTiming::before &&
@@ -311,6 +349,75 @@ std::vector<ReferenceFact> read_references(Connection& connection, const TableId
         out.push_back(std::move(f));
     }
     return out;
+}
+
+std::vector<RuleFact> read_rules(Connection& connection, const TableIdentity& table,
+                                 const TableCommands& commands) {
+    std::vector<RuleFact> out;
+    auto r = connection.query(kRulesSql, {table.oid});
+    for (const auto& row : r.rows) {
+        RuleFact rule;
+        rule.name = row[0].value_or("");
+        auto ev = row[1].value_or("");
+        rule.event = ev == "2" ? "UPDATE" : ev == "3" ? "INSERT" : ev == "4" ? "DELETE" : "SELECT";
+        rule.instead = is_true(row[2]);
+        rule.fires = (rule.event == "INSERT" && commands.may_insert()) ||
+                     (rule.event == "UPDATE" && commands.may_update()) ||
+                     (rule.event == "DELETE" && commands.may_delete());
+        try {
+            auto facts = sql::inspect_rule_definition(row[3].value_or(""));
+            rule.write_commands = std::move(facts.write_commands);
+            rule.writes = std::move(facts.writes);
+        } catch (const Error&) {
+            // pg_get_ruledef's text always parses; if it did not, the rule names no writes.
+        }
+        out.push_back(std::move(rule));
+    }
+    return out;
+}
+
+void add_called_functions(Connection& connection, FunctionBodyFacts& facts) {
+    // Breadth-first through the application's functions; each function is read once.
+    std::set<std::string> seen;
+    std::vector<std::string> pending = facts.calls;
+    for (std::size_t depth = 0; !pending.empty() && depth < 16; ++depth) {
+        std::vector<std::string> next;
+        for (const auto& name : pending) {
+            auto dot = name.rfind('.');
+            std::string schema = dot == std::string::npos ? "" : name.substr(0, dot);
+            std::string function = dot == std::string::npos ? name : name.substr(dot + 1);
+            auto found = connection.query(kCalledSql, {schema, function});
+            for (const auto& row : found.rows) {
+                if (!seen.insert(row[0].value_or("")).second) {
+                    continue;
+                }
+                if (!row[1]) {
+                    continue;  // C functions: nothing to read
+                }
+                auto body = inspect_function_body(*row[1], row[2].value_or(""));
+                for (const auto& w : body.write_commands) {
+                    if (std::find(facts.write_commands.begin(), facts.write_commands.end(), w) ==
+                        facts.write_commands.end()) {
+                        facts.write_commands.push_back(w);
+                    }
+                    if (std::find(facts.writes.begin(), facts.writes.end(), w.table) ==
+                        facts.writes.end()) {
+                        facts.writes.push_back(w.table);
+                    }
+                }
+                for (const auto& c : body.role_changes) {
+                    if (std::find(facts.role_changes.begin(), facts.role_changes.end(), c) ==
+                        facts.role_changes.end()) {
+                        facts.role_changes.push_back(c);
+                    }
+                }
+                facts.dynamic_sql = facts.dynamic_sql || body.dynamic_sql;
+                facts.may_raise = facts.may_raise || body.may_raise;
+                next.insert(next.end(), body.calls.begin(), body.calls.end());
+            }
+        }
+        pending = std::move(next);
+    }
 }
 
 FunctionBodyFacts inspect_function_body(const std::string& source, const std::string& language) {

@@ -55,6 +55,14 @@ std::vector<ReferenceFact> read_references(Connection& connection, const TableId
 // What a trigger function's body does, read with PostgreSQL's parsers (sql/function_body.hpp);
 // `language` is pg_language.lanname ("plpgsql" or "sql").
 using FunctionBodyFacts = sql::FunctionBodyFacts;
+// The rules on the table and the tables their actions write.
+std::vector<RuleFact> read_rules(Connection& connection, const TableIdentity& table,
+                                 const TableCommands& commands);
+
+// Follows the functions `facts` calls (the application's own, recursively) and adds what their
+// bodies write, whether they change the role and whether they run dynamic SQL.
+void add_called_functions(Connection& connection, FunctionBodyFacts& facts);
+
 FunctionBodyFacts inspect_function_body(const std::string& source,
                                         const std::string& language = "plpgsql");
 

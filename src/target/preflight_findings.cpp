@@ -3,6 +3,8 @@
 // now, an estimate far from the declaration).
 #include "target/preflight_findings.hpp"
 
+#include "target/preflight_closure.hpp"
+
 #include <string>
 #include <vector>
 
@@ -75,7 +77,8 @@ void table_findings(PreflightReport& report, const TableReport& t) {
             t.qualified + " has " +
                 (t.row_security.forced ? "FORCE ROW LEVEL SECURITY" : "ROW LEVEL SECURITY") +
                 " and no policy lets role " + report.role + " " + commands +
-                ": the change will see no rows",
+                (t.statements.empty() ? ": the evidence cannot show the rows written there"
+                                      : ": the change will see no rows"),
             "add a policy FOR " + denied.front() + " (or FOR ALL) TO " + report.role + " on " +
                 t.qualified + " through a migration, or configure a role with BYPASSRLS");
     }
@@ -116,10 +119,65 @@ bool locked(const PreflightReport& report, const std::string& table) {
 
 }  // namespace
 
+void closure_findings(PreflightReport& report) {
+    if (!report.unknown_writes.empty()) {
+        add(report, FindingKind::unknown_writes, Severity::warning, 0, "",
+            "datafix cannot read what these write: " + join(report.unknown_writes, "; ") +
+                "; the evidence therefore covers every table of the application's schemas",
+            "expect a slower preview; a trigger without dynamic SQL lets datafix name its writes");
+    }
+    for (const auto& t : report.tables) {
+        if (!t.found) {
+            continue;
+        }
+        if (!t.row_security.role_sees_all_rows) {
+            add(report, FindingKind::capture_incomplete, Severity::blocker, 0, t.qualified,
+                "row security hides rows of " + t.qualified + " from role " + report.role +
+                    ", so the evidence could miss rows the change writes there (reached by " +
+                    join(t.reached_by, ", ") + ")",
+                "add a policy FOR SELECT TO " + report.role + " USING (true) on " + t.qualified +
+                    " through a migration, or configure a role with BYPASSRLS");
+        }
+        for (auto p : t.revert_missing) {
+            std::string name(privilege_name(p));
+            add(report, FindingKind::revert_privilege, Severity::warning, 0, t.qualified,
+                "a revert of this change would fail: role " + report.role + " lacks " + name +
+                    " on " + t.qualified,
+                "GRANT " + name + " ON " + t.qualified + " TO " + report.role + "; (as " + t.owner +
+                    ") before applying, if this change may need to be reverted");
+        }
+        for (const auto& trig : t.triggers) {
+            if (trig.fires && !trig.role_changes.empty()) {
+                add(report, FindingKind::role_change, Severity::warning, 0, t.qualified,
+                    "trigger " + trig.name + " on " + t.qualified + " (" + trig.function +
+                        (trig.security_definer ? ", SECURITY DEFINER as " + trig.function_owner
+                                               : std::string()) +
+                        ") changes the session's role (" + join(trig.role_changes, ", ") +
+                        "): the run fails with 'permission denied to set role' unless role " +
+                        report.role + " may become that role",
+                    "check the role the trigger switches to is granted to " + report.role);
+            }
+        }
+    }
+    find_revert_hazards(report);
+    if (!report.revert_hazards.empty()) {
+        add(report, FindingKind::revert_inexact, Severity::warning, 0, "",
+            "this change cannot be reverted exactly: " + join(report.revert_hazards, "; "),
+            report.role_may_disable_triggers
+                ? "set revert_without_triggers = true for " + report.environment +
+                      " so a revert restores with triggers off, or approve knowing a revert "
+                      "will refuse"
+                : "GRANT SET ON PARAMETER session_replication_role TO " + report.role +
+                      "; and set revert_without_triggers = true for " + report.environment +
+                      ", or approve knowing a revert will refuse");
+    }
+}
+
 void add_findings(PreflightReport& report) {
     for (const auto& t : report.tables) {
         table_findings(report, t);
     }
+    closure_findings(report);
     for (const auto& s : report.statements) {
         if (s.estimate_far) {
             add(report, FindingKind::estimate_far, Severity::warning, s.index, s.table,
@@ -201,6 +259,16 @@ std::string_view finding_kind_name(FindingKind kind) {
             return "estimate_unavailable";
         case FindingKind::trigger_may_skip_rows:
             return "trigger_may_skip_rows";
+        case FindingKind::unknown_writes:
+            return "unknown_writes";
+        case FindingKind::capture_incomplete:
+            return "capture_incomplete";
+        case FindingKind::revert_privilege:
+            return "revert_privilege";
+        case FindingKind::revert_inexact:
+            return "revert_inexact";
+        case FindingKind::role_change:
+            return "role_change";
     }
     return "?";
 }

@@ -105,6 +105,7 @@ json row_security_json(const RowSecurity& r) {
             {"role_is_owner", r.role_is_owner},
             {"role_bypasses", r.role_bypasses},
             {"applies", r.applies},
+            {"role_sees_all_rows", r.role_sees_all_rows},
             {"policies", policies},
             {"commands", commands}};
 }
@@ -119,7 +120,11 @@ json trigger_json(const TriggerFact& t) {
             {"fires", t.fires},
             {"writes", t.writes},
             {"may_raise", t.may_raise},
-            {"may_skip_row", t.may_skip_row}};
+            {"may_skip_row", t.may_skip_row},
+            {"assigns_new", t.assigns_new},
+            {"role_changes", t.role_changes},
+            {"security_definer", t.security_definer},
+            {"dynamic_sql", t.dynamic_sql}};
 }
 
 json holder_json(const LockHolder& h) {
@@ -154,6 +159,18 @@ json table_json(const TableReport& t) {
     for (const auto& h : t.lock_holders) {
         holders.push_back(holder_json(h));
     }
+    json rules = json::array();
+    for (const auto& r : t.rules) {
+        rules.push_back({{"name", r.name},
+                         {"event", r.event},
+                         {"instead", r.instead},
+                         {"writes", r.writes},
+                         {"fires", r.fires}});
+    }
+    json revert_missing = json::array();
+    for (auto p : t.revert_missing) {
+        revert_missing.push_back(std::string(privilege_name(p)));
+    }
     return {{"schema", t.schema},
             {"table", t.table},
             {"qualified", t.qualified},
@@ -164,6 +181,11 @@ json table_json(const TableReport& t) {
             {"row_security", row_security_json(t.row_security)},
             {"triggers", triggers},
             {"references", references},
+            {"rules", rules},
+            {"reached_by", t.reached_by},
+            {"commands", t.commands},
+            {"append_only", t.append_only},
+            {"revert_missing", revert_missing},
             {"lock_holders", holders}};
 }
 
@@ -210,6 +232,11 @@ nlohmann::json preflight_to_json(const PreflightReport& report) {
             {"ok", !report.has_blockers()},
             {"statements", statements},
             {"tables", tables},
+            {"unknown_writes", report.unknown_writes},
+            {"role_may_disable_triggers", report.role_may_disable_triggers},
+            {"revert_without_triggers", report.revert_without_triggers},
+            {"revert_exact", report.revert_hazards.empty()},
+            {"revert_hazards", report.revert_hazards},
             {"findings", findings}};
 }
 

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "target/closure_capture.hpp"
+#include "target/closure_restore.hpp"
 #include "target/connection.hpp"
 #include "target/evidence_check.hpp"
 #include "target/guards.hpp"
@@ -21,6 +23,9 @@ namespace datafix::target {
 struct Session::State {
     EnvironmentTarget target;
     std::unique_ptr<Connection> connection;
+    // A second guarded session on the same database: it imports a run's snapshot to read the
+    // row versions the run replaced (closure_capture.hpp). Opened on first use.
+    std::unique_ptr<Connection> observer;
     SessionFacts facts;
     std::optional<PreflightReport> preflight;
 };
@@ -95,6 +100,27 @@ Connection& connected(Session::State& st) {
     return *st.connection;
 }
 
+Connection& observer_of(Session::State& st) {
+    if (!st.observer || !st.observer->alive()) {
+        st.observer = Connection::open(st.target.conninfo, st.target.name);
+        auto facts = run_guards(*st.observer, st.target);
+        if (facts.system_identifier != st.facts.system_identifier) {
+            throw Error(ErrorCode::target_refused,
+                        st.target.name + ": the second session reached another cluster",
+                        "point the environment's conninfo at one cluster");
+        }
+    }
+    return *st.observer;
+}
+
+// Every row the open run changed in the pre-flight's write closure, into `evidence`.
+void capture_closure(Session::State& st, Connection& run, ImageStore& images, Evidence& evidence) {
+    evidence.closure_captured = true;
+    evidence.closure =
+        capture_changes(run, observer_of(st), images, closure_tables(*st.preflight), "c");
+    evidence.revert_hazards = st.preflight->revert_hazards;
+}
+
 }  // namespace
 
 namespace {
@@ -140,11 +166,15 @@ Evidence make_evidence(RunKind kind, const std::string& plan_sha, const SessionF
     return e;
 }
 
+// What the first rehearsal does after its body, inside its transaction (closure capture).
+using AfterBody = std::function<void(Connection&, ImageStore&, Evidence&)>;
+
 // Runs `body` twice in two rolled-back transactions; the second run only teaches which
 // after-image columns are volatile (now(), identity values), then its images are removed.
 Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentTarget& target,
                   const SessionFacts& facts, RunKind kind, const std::string& plan_sha,
-                  const std::vector<VerifyQuery>& verify, const RunBody& body) {
+                  const std::vector<VerifyQuery>& verify, const RunBody& body,
+                  const AfterBody& after_body) {
     ImageScope scope(images);
     Evidence first;
     {
@@ -152,6 +182,10 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
         first = make_evidence(kind, plan_sha, facts, body(connection, images));
         first.verify = run_verify(connection, verify);
         check_still_role(connection, target, "after the verify queries");
+        if (after_body) {
+            after_body(connection, images, first);
+            check_still_role(connection, target, "after the capture");
+        }
         tx.rollback();
     }
     Evidence second;
@@ -174,7 +208,7 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
 
 PreflightReport Session::preflight(const ChangePlan& plan) {
     auto& st = *state_;
-    st.preflight = build_preflight(connected(st), st.facts, plan);
+    st.preflight = build_preflight(connected(st), st.facts, st.target, plan);
     return *st.preflight;
 }
 
@@ -185,10 +219,12 @@ const PreflightReport* Session::last_preflight() const {
 Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
     auto& st = *state_;
     preflight(plan);
-    return rehearse(connected(st), images, st.target, st.facts, RunKind::change, plan.sha256,
-                    plan.verify, [&](Connection& c, ImageStore& i) {
-                        return execute_change(c, i, st.target, plan, nullptr, *st.preflight);
-                    });
+    return rehearse(
+        connected(st), images, st.target, st.facts, RunKind::change, plan.sha256, plan.verify,
+        [&](Connection& c, ImageStore& i) {
+            return execute_change(c, i, st.target, plan, nullptr, *st.preflight);
+        },
+        [&](Connection& c, ImageStore& i, Evidence& e) { capture_closure(st, c, i, e); });
 }
 
 namespace {
@@ -280,6 +316,10 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
         RunKind::change, plan.sha256, st.facts,
         execute_change(connection, images, st.target, plan, &approved, *st.preflight));
     seen.verify = run_verify(connection, plan.verify);
+    if (approved.closure_captured) {
+        capture_closure(st, connection, images, seen);
+        require_same_closure(seen, approved, st.target.name);
+    }
     seen.fingerprint = fingerprint(seen);
     for (std::size_t i = 0; i < seen.statements.size(); ++i) {
         seen.statements[i].volatile_columns = approved.statements[i].volatile_columns;
@@ -291,6 +331,69 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
 }
 
 namespace {
+
+[[noreturn]] void refuse_conflicts(const EnvironmentTarget& target, long long total,
+                                   const std::vector<std::string>& conflicts) {
+    std::string listed;
+    for (const auto& c : conflicts) {
+        listed += (listed.empty() ? "" : "; ") + c;
+    }
+    if (static_cast<long long>(conflicts.size()) < total) {
+        listed +=
+            "; and " + std::to_string(total - static_cast<long long>(conflicts.size())) + " more";
+    }
+    throw Error(ErrorCode::conflict,
+                target.name + ": " + std::to_string(total) +
+                    " rows changed since the change was applied, so reverting would overwrite "
+                    "someone else's work: " +
+                    listed + "; rolled back",
+                "look at these rows with the product owner; revert with force only if their "
+                "current values may be overwritten");
+}
+
+// Revert of a change whose whole write closure was captured: restore every restorable table,
+// capture what the revert itself changed, and prove the rows are back (closure_restore.hpp).
+void execute_closure_revert(Session::State& st, Connection& connection, ImageStore& images,
+                            const Evidence& applied, const RevertOptions& options,
+                            Evidence& revert) {
+    ClosureRestore restored;
+    try {
+        restored = restore_closure(connection, images, applied.closure, true,
+                                   st.target.revert_without_triggers);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::database) {
+            throw;
+        }
+        // A trigger refused a row, or a privilege is missing: the revert cannot be exact, and
+        // pre-flight said so before the apply.
+        std::string predicted;
+        for (const auto& h : applied.revert_hazards) {
+            predicted += (predicted.empty() ? "" : "; ") + h;
+        }
+        throw Error(
+            ErrorCode::revert_inexact,
+            st.target.name + ": the revert could not put the rows back: " + e.message() +
+                (predicted.empty() ? std::string()
+                                   : " (pre-flight said before the apply: " + predicted + ")") +
+                "; rolled back",
+            "restore with triggers off (GRANT SET ON PARAMETER session_replication_role "
+            "TO the role; revert_without_triggers = true), grant what is missing, or put "
+            "these rows back by a reviewed migration");
+    }
+    revert.conflicts = restored.conflicts;
+    if (restored.conflict_count > 0 && !options.force) {
+        refuse_conflicts(st.target, restored.conflict_count, restored.conflicts);
+    }
+    check_still_role(connection, st.target, "after restoring the closure");
+    std::vector<ClosureTable> tables;
+    for (const auto& c : applied.closure) {
+        tables.push_back(ClosureTable{c.schema, c.table, {"revert"}, c.append_only});
+    }
+    revert.closure_captured = true;
+    revert.closure = capture_changes(connection, observer_of(st), images, tables, "r");
+    prove_restored(connection, images, applied.closure, revert.closure, applied.revert_hazards,
+                   st.target.name);
+}
 
 std::vector<StatementEvidence> execute_revert(Connection& connection, ImageStore& images,
                                               const EnvironmentTarget& target,
@@ -341,13 +444,22 @@ std::vector<StatementEvidence> execute_revert(Connection& connection, ImageStore
 Evidence Session::preview_revert(const Evidence& applied, ImageStore& images,
                                  const RevertOptions& options) {
     auto& st = *state_;
+    if (applied.closure_captured) {
+        return rehearse(
+            connected(st), images, st.target, st.facts, RunKind::revert, applied.plan_sha256, {},
+            [](Connection&, ImageStore&) { return std::vector<StatementEvidence>{}; },
+            [&](Connection& c, ImageStore& i, Evidence& e) {
+                execute_closure_revert(st, c, i, applied, options, e);
+            });
+    }
     std::vector<std::string> conflicts;
-    auto evidence =
-        rehearse(connected(st), images, st.target, st.facts, RunKind::revert, applied.plan_sha256,
-                 {}, [&](Connection& c, ImageStore& i) {
-                     conflicts.clear();
-                     return execute_revert(c, i, st.target, applied, options, conflicts, nullptr);
-                 });
+    auto evidence = rehearse(
+        connected(st), images, st.target, st.facts, RunKind::revert, applied.plan_sha256, {},
+        [&](Connection& c, ImageStore& i) {
+            conflicts.clear();
+            return execute_revert(c, i, st.target, applied, options, conflicts, nullptr);
+        },
+        {});
     evidence.conflicts = conflicts;
     return evidence;
 }
@@ -356,9 +468,11 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
                               ImageStore& images, const BeforeCommit& before_commit,
                               const RevertOptions& options, const AfterCommitSent& fault) {
     auto& st = *state_;
+    bool closure = applied.closure_captured;
     if (approved_revert.kind != RunKind::revert ||
         approved_revert.plan_sha256 != applied.plan_sha256 ||
-        approved_revert.statements.size() != applied.statements.size()) {
+        approved_revert.closure_captured != closure ||
+        (!closure && approved_revert.statements.size() != applied.statements.size())) {
         throw Error(ErrorCode::count_mismatch,
                     st.target.name + ": the approved revert evidence is for another change",
                     "preview the revert and have the pair approve its evidence");
@@ -367,11 +481,16 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
     ImageScope scope(images);
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
-    std::vector<std::string> conflicts;
-    Evidence seen = make_evidence(RunKind::revert, applied.plan_sha256, st.facts,
-                                  execute_revert(connection, images, st.target, applied, options,
-                                                 conflicts, &approved_revert));
-    seen.conflicts = conflicts;
+    Evidence seen = make_evidence(RunKind::revert, applied.plan_sha256, st.facts, {});
+    if (closure) {
+        execute_closure_revert(st, connection, images, applied, options, seen);
+        require_same_closure(seen, approved_revert, st.target.name);
+    } else {
+        std::vector<std::string> conflicts;
+        seen.statements = execute_revert(connection, images, st.target, applied, options, conflicts,
+                                         &approved_revert);
+        seen.conflicts = conflicts;
+    }
     seen.fingerprint = fingerprint(seen);
     auto outcome = commit_run(*this, connection, tx, st.target, std::move(seen), images, xid,
                               before_commit, fault);

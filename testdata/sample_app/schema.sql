@@ -16,6 +16,10 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_web') THEN
         CREATE ROLE app_web LOGIN PASSWORD 'app-web-test-password';
     END IF;
+    -- Owns the application's private tables; reached only through SECURITY DEFINER functions.
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_internal') THEN
+        CREATE ROLE app_internal NOLOGIN;
+    END IF;
 END
 $roles$;
 
@@ -178,9 +182,92 @@ CREATE POLICY app_web_own ON app_public.application TO app_web
     USING (owner = (SELECT id FROM app_public.app_user
                     WHERE sub::text = current_setting('jwt.claims.sub', true)));
 
+-- An attachment outlives its application: ON DELETE SET NULL. Deleting one is logged by a rule.
+CREATE TABLE app_public.attachment (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    application_id integer REFERENCES app_public.application (id) ON DELETE SET NULL,
+    file_name text NOT NULL,
+    created_by integer REFERENCES app_public.app_user (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_by integer REFERENCES app_public.app_user (id),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    archived_by integer REFERENCES app_public.app_user (id),
+    archived_at timestamptz
+);
+CREATE INDEX attachment_application_idx ON app_public.attachment (application_id);
+CREATE TRIGGER _100_timestamps BEFORE INSERT OR UPDATE ON app_public.attachment
+    FOR EACH ROW EXECUTE FUNCTION app_public.update_timestamps();
+CREATE TRIGGER _500_audit AFTER INSERT OR UPDATE OR DELETE ON app_public.attachment
+    FOR EACH ROW EXECUTE FUNCTION app_public.audit_record();
+
+CREATE TABLE app_public.deleted_attachment (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    attachment_id integer NOT NULL,
+    file_name text NOT NULL,
+    deleted_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE RULE log_attachment_delete AS ON DELETE TO app_public.attachment
+    DO ALSO INSERT INTO app_public.deleted_attachment (attachment_id, file_name)
+    VALUES (OLD.id, OLD.file_name);
+
+-- A new status archives the application's previous current status (an UPDATE of another row of
+-- the same table, which _050_refuse_archived then protects).
+CREATE FUNCTION app_public.archive_previous_status() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    UPDATE app_public.application_status
+    SET archived_at = now()
+    WHERE application_id = NEW.application_id AND id <> NEW.id AND archived_at IS NULL;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER _200_archive_previous AFTER INSERT ON app_public.application_status
+    FOR EACH ROW EXECUTE FUNCTION app_public.archive_previous_status();
+
 GRANT SELECT, INSERT, UPDATE ON app_public.app_user, app_public.intake, app_public.application
     TO app_web;
 GRANT SELECT, INSERT ON app_public.application_status, app_public.record_version TO app_web;
 GRANT SELECT ON app_public.status_type TO app_web;
 
+RESET ROLE;
+
+-- A revert may restore with triggers off (revert_without_triggers), as PostgreSQL 15 lets a
+-- superuser grant this one setting to the application's role.
+GRANT SET ON PARAMETER session_replication_role TO app_owner;
+
+-- The program's private work queue: owned by app_internal, written by a SECURITY DEFINER trigger
+-- function that runs as its owner, so the application's role needs no privilege on it.
+CREATE SCHEMA app_private AUTHORIZATION app_internal;
+GRANT USAGE ON SCHEMA app_private TO app_owner;
+SET ROLE app_internal;
+CREATE TABLE app_private.review_queue (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    application_id integer NOT NULL,
+    status text NOT NULL,
+    queued_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE FUNCTION app_private.queue_for_review() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+BEGIN
+    IF NEW.status = 'received' THEN
+        INSERT INTO app_private.review_queue (application_id, status)
+        VALUES (NEW.application_id, NEW.status);
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+REVOKE ALL ON FUNCTION app_private.queue_for_review() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_private.queue_for_review() TO app_owner;
+-- datafix reads what the trigger wrote (its evidence), nothing more.
+GRANT SELECT ON app_private.review_queue TO app_owner;
+RESET ROLE;
+SET ROLE app_owner;
+CREATE TRIGGER _300_queue_for_review AFTER INSERT ON app_public.application_status
+    FOR EACH ROW EXECUTE FUNCTION app_private.queue_for_review();
+-- Intakes are read by changes (subqueries) and FORCE row security applies to them too.
+ALTER TABLE app_public.intake ENABLE ROW LEVEL SECURITY;
+ALTER TABLE app_public.intake FORCE ROW LEVEL SECURITY;
+CREATE POLICY app_owner_all ON app_public.intake TO app_owner USING (true) WITH CHECK (true);
+CREATE POLICY app_web_open ON app_public.intake FOR SELECT TO app_web
+    USING (now() BETWEEN open_timestamp AND close_timestamp);
 RESET ROLE;

@@ -132,7 +132,11 @@ TEST(Preflight, ForceRowSecurityWithoutPolicyHidesEveryRowFromTheOwnerRole) {
 
     EXPECT_EQ(report.role, "app_owner");
     EXPECT_EQ(report.login, "datafix_login");
-    ASSERT_EQ(report.tables.size(), 1u);
+    // The written table, and the audit log its trigger writes: the change's write closure.
+    ASSERT_EQ(report.tables.size(), 2u);
+    EXPECT_EQ(report.tables[1].qualified, "app_public.record_version");
+    EXPECT_EQ(report.tables[1].reached_by,
+              std::vector<std::string>{"trigger _500_audit on app_public.application"});
     const auto& t = report.tables[0];
     EXPECT_EQ(t.qualified, "app_public.application");
     EXPECT_EQ(t.owner, "app_owner");

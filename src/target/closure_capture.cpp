@@ -1,0 +1,203 @@
+// Closure capture by row versions (see closure_capture.hpp for why this finds every row).
+#include "target/closure_capture.hpp"
+
+#include <cctype>
+#include <filesystem>
+#include <unordered_set>
+#include <utility>
+
+#include "core/error.hpp"
+#include "target/connection.hpp"
+#include "target/copy_text.hpp"
+#include "target/statement_capture.hpp"
+#include "target/table_info.hpp"
+
+namespace datafix::target {
+
+namespace {
+
+// ctids checked against the run per round trip: bounds memory, keeps round trips few.
+constexpr std::size_t kCtidBatch = 5000;
+
+// pg_export_snapshot() names are hex and dashes; anything else never becomes SQL text.
+std::string checked_snapshot(const std::string& name) {
+    if (name.empty() || name.size() > 64) {
+        throw Error(ErrorCode::internal, "unexpected snapshot name from pg_export_snapshot()");
+    }
+    for (char c : name) {
+        if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '-') {
+            throw Error(ErrorCode::internal, "unexpected snapshot name from pg_export_snapshot()");
+        }
+    }
+    return name;
+}
+
+// The before side: candidates from the observer (old versions with xmax set), kept when the run
+// can no longer see them.
+class BeforeImages {
+  public:
+    BeforeImages(Connection& run, const TableInfo& table, ImageWriter& writer)
+        : run_(run), table_(table), writer_(writer) {}
+
+    void add(std::string_view line) {
+        auto tab = line.find('\t');
+        if (tab == std::string_view::npos) {
+            throw Error(ErrorCode::internal, "capture row without a ctid");
+        }
+        batch_.emplace_back(std::string(line.substr(0, tab)), std::string(line.substr(tab + 1)));
+        if (batch_.size() >= kCtidBatch) {
+            flush();
+        }
+    }
+
+    void flush() {
+        if (batch_.empty()) {
+            return;
+        }
+        std::string list;
+        for (const auto& [ctid, row] : batch_) {
+            list += (list.empty() ? "" : " ") + ctid;
+        }
+        auto visible = run_.query("SELECT t.ctid::text FROM " + table_.qualified +
+                                      " t WHERE t.ctid = ANY (string_to_array($1, ' ')::tid[])",
+                                  {list});
+        std::unordered_set<std::string> still;
+        for (const auto& row : visible.rows) {
+            still.insert(row[0].value_or(""));
+        }
+        for (const auto& [ctid, row] : batch_) {
+            if (still.count(ctid) == 0) {
+                writer_.add(row);
+            }
+        }
+        batch_.clear();
+    }
+
+  private:
+    Connection& run_;
+    const TableInfo& table_;
+    ImageWriter& writer_;
+    std::vector<std::pair<std::string, std::string>> batch_;
+};
+
+void count_changes(const ImageStore& images, TableChanges& changes,
+                   const std::vector<std::size_t>& key_positions) {
+    ImageReader before(images, changes.before);
+    ImageReader after(images, changes.after);
+    std::string b;
+    std::string a;
+    bool has_b = before.next(b);
+    bool has_a = after.next(a);
+    while (has_b || has_a) {
+        int order = !has_a ? -1 : !has_b ? 1 : compare_keys(key_positions, b, a);
+        if (order < 0) {
+            ++changes.deleted;
+            has_b = before.next(b);
+        } else if (order > 0) {
+            ++changes.inserted;
+            has_a = after.next(a);
+        } else {
+            ++changes.updated;
+            has_b = before.next(b);
+            has_a = after.next(a);
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<ClosureTable> closure_tables(const PreflightReport& report) {
+    std::vector<ClosureTable> out;
+    for (const auto& t : report.tables) {
+        if (t.found) {
+            out.push_back(ClosureTable{t.schema, t.table, t.reached_by, t.append_only});
+        }
+    }
+    return out;
+}
+
+int compare_keys(const std::vector<std::size_t>& key_positions, std::string_view a,
+                 std::string_view b) {
+    auto fa = split_copy_fields(a);
+    auto fb = split_copy_fields(b);
+    for (auto pos : key_positions) {
+        auto va = pos < fa.size() ? decode_copy_field(fa[pos]) : std::nullopt;
+        auto vb = pos < fb.size() ? decode_copy_field(fb[pos]) : std::nullopt;
+        int c = va.value_or("").compare(vb.value_or(""));
+        if (c != 0) {
+            return c;
+        }
+    }
+    return 0;
+}
+
+std::string key_text_order(const std::vector<std::string>& quoted_keys, const std::string& alias) {
+    std::string out;
+    for (const auto& k : quoted_keys) {
+        out += (out.empty() ? "" : ", ") + alias + "." + k + "::text COLLATE \"C\"";
+    }
+    return out;
+}
+
+std::vector<TableChanges> capture_changes(Connection& run, Connection& observer, ImageStore& images,
+                                          const std::vector<ClosureTable>& tables,
+                                          const std::string& label) {
+    std::vector<TableChanges> out;
+    if (tables.empty()) {
+        return out;
+    }
+    auto snapshot = checked_snapshot(run.query("SELECT pg_export_snapshot()").scalar());
+    observer.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    try {
+        observer.query("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+        for (std::size_t k = 0; k < tables.size(); ++k) {
+            const auto& wanted = tables[k];
+            auto info = load_table_info(run, wanted.schema, wanted.table);
+            std::vector<std::string> keys;
+            for (auto pos : info.key_positions) {
+                keys.push_back(info.quoted_columns[pos]);
+            }
+            std::string order = key_text_order(keys, "t");
+            std::string base = label + std::to_string(k + 1);
+
+            TableChanges changes;
+            changes.schema = info.schema;
+            changes.table = info.table;
+            changes.columns = info.columns;
+            changes.key_columns = info.key_columns;
+            changes.causes = wanted.causes;
+            changes.append_only = wanted.append_only;
+            changes.after =
+                copy_to_image(run, images, info,
+                              "COPY (SELECT t.* FROM " + info.qualified +
+                                  " t WHERE age(t.xmin) <= 0 ORDER BY " + order + ") TO STDOUT",
+                              base + "-after", nullptr);
+            ImageWriter writer(images, base + "-before", info.key_positions);
+            BeforeImages before(run, info, writer);
+            observer.copy_out("COPY (SELECT t.ctid, t.* FROM " + info.qualified +
+                                  " t WHERE t.xmax <> '0'::xid ORDER BY " + order + ") TO STDOUT",
+                              [&](std::string_view line) { before.add(line); });
+            before.flush();
+            changes.before = writer.finish();
+            count_changes(images, changes, info.key_positions);
+            if (changes.changed() == 0) {
+                std::error_code ec;
+                std::filesystem::remove(changes.before.path, ec);
+                std::filesystem::remove(changes.after.path, ec);
+                continue;
+            }
+            out.push_back(std::move(changes));
+        }
+        observer.query("ROLLBACK");
+    } catch (...) {
+        try {
+            observer.query("ROLLBACK");
+        } catch (...) {
+            // The observer is replaced when it is found dead; the run's error matters.
+        }
+        throw;
+    }
+    return out;
+}
+
+}  // namespace datafix::target

@@ -1,0 +1,42 @@
+// Revert over the whole write closure, and its proof. Every restorable (not append-only) table's
+// images are loaded into temporary tables with COPY (values never become SQL text); then, in
+// foreign-key order, the rows the change inserted are deleted (children first), the rows it
+// deleted are inserted again (parents first) and the rows it updated are set back. With
+// `without_triggers` the restore runs under session_replication_role = replica, so no trigger
+// or foreign-key action fires and the restore can be exact.
+//
+// A revert proves itself before it commits: for every restorable table, the rows at the change's
+// keys must equal the before-images, and the revert's own changes (captured like a change's) must
+// be exactly the inverse of the change's, so nothing else moved. Otherwise it throws
+// Error(revert_inexact) naming the rows, the columns and what pre-flight said would interfere.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "target/evidence.hpp"
+#include "target/image_store.hpp"
+
+namespace datafix::target {
+
+class Connection;
+
+struct ClosureRestore {
+    std::vector<std::string> conflicts;  // rows by key, at most a few per table
+    long long conflict_count = 0;        // rows no longer as the change left them
+};
+
+// Loads the images (temporary tables, dropped at the end of the transaction) and counts
+// conflicts; with `restore`, also restores.
+ClosureRestore restore_closure(Connection& connection, ImageStore& images,
+                               const std::vector<TableChanges>& applied, bool restore,
+                               bool without_triggers);
+
+// After restore_closure(restore = true) and a capture of the revert's own changes over the same
+// tables. `hazards` are the change's pre-flight revert hazards, quoted when the proof fails.
+void prove_restored(Connection& connection, ImageStore& images,
+                    const std::vector<TableChanges>& applied,
+                    const std::vector<TableChanges>& reverted,
+                    const std::vector<std::string>& hazards, const std::string& environment);
+
+}  // namespace datafix::target

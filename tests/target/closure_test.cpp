@@ -1,0 +1,365 @@
+// The write closure on the sample schema's real patterns: every row a change writes, directly or
+// through triggers, foreign-key actions and rules, is in the evidence with its cause; apply
+// commits only that; revert puts every restorable table back exactly (compared with pg_dump
+// --data-only) or refuses with the reason pre-flight gave before the apply.
+#include <algorithm>
+
+#include "harness/process.hpp"
+#include "target/evidence_check.hpp"
+#include "target_support.hpp"
+
+namespace datafix::target::test {
+namespace {
+
+testing::PgCluster& dev() {
+    return testing::SampleClusters::get().dev();
+}
+
+const std::vector<std::string> kRestorable = {
+    "app_public.application", "app_public.application_status", "app_public.attachment",
+    "app_public.deleted_attachment", "app_private.review_queue"};
+
+// pg_dump --data-only of `tables`, without the sequence positions (a rolled-back or reverted
+// insert still used its identity values; PostgreSQL never hands them out again).
+std::string dump(const TestDatabase& db, const std::vector<std::string>& tables = kRestorable) {
+    std::vector<std::string> argv = {"/usr/lib/postgresql/15/bin/pg_dump", "--data-only",
+                                     "--no-owner", "-d",
+                                     db.cluster.conninfo(db.name, testing::PgCluster::kSuperuser)};
+    for (const auto& t : tables) {
+        argv.push_back("-t");
+        argv.push_back(t);
+    }
+    auto r = testing::run_process(argv);
+    if (r.status != 0) {
+        throw std::runtime_error("pg_dump failed: " + r.err);
+    }
+    // Rows put back by UPDATE live elsewhere in the heap, so pg_dump lists them in another order:
+    // the comparison is of the sorted lines, which is still every row and every value.
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    while (start < r.out.size()) {
+        auto end = r.out.find('\n', start);
+        if (end == std::string::npos) {
+            end = r.out.size();
+        }
+        auto line = r.out.substr(start, end - start);
+        // \restrict lines carry a random key per run (pg_dump 15.14 and later).
+        if (line.rfind("SELECT pg_catalog.setval", 0) != 0 && line.rfind("\\restrict", 0) != 0 &&
+            line.rfind("\\unrestrict", 0) != 0) {
+            lines.push_back(line);
+        }
+        start = end + 1;
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const auto& l : lines) {
+        out += l + "\n";
+    }
+    return out;
+}
+
+// Empty when equal, else the first line that differs (for a readable failure).
+std::string dump_difference(const std::string& expected, const std::string& actual) {
+    std::size_t i = 0;
+    while (i < expected.size() && i < actual.size() && expected[i] == actual[i]) {
+        ++i;
+    }
+    if (i == expected.size() && i == actual.size()) {
+        return {};
+    }
+    auto line_at = [&](const std::string& s) {
+        auto start = s.rfind('\n', i == 0 ? 0 : i - 1);
+        start = start == std::string::npos ? 0 : start + 1;
+        return s.substr(start, s.find('\n', start) - start).substr(0, 200);
+    };
+    return "expected: " + line_at(expected) + "\n  actual: " + line_at(actual);
+}
+
+EnvironmentTarget environment(const TestDatabase& db, bool without_triggers) {
+    auto t = db.target();
+    t.append_only_tables = {"app_public.record_version"};
+    t.revert_without_triggers = without_triggers;
+    return t;
+}
+
+const TableChanges* changes_of(const Evidence& e, const std::string& table) {
+    for (const auto& c : e.closure) {
+        if (c.qualified() == table) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+bool has_cause(const TableChanges* c, const std::string& cause) {
+    return c != nullptr && std::find(c->causes.begin(), c->causes.end(), cause) != c->causes.end();
+}
+
+bool mentions(const std::vector<std::string>& list, const std::string& text) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const std::string& s) { return s.find(text) != std::string::npos; });
+}
+
+Outcome preview_and_apply(Session& session, TempImages& images, const ChangePlan& plan) {
+    auto evidence = session.preview(plan, images.store);
+    auto outcome = session.apply(plan, evidence, images.store, kNoHook);
+    EXPECT_EQ(outcome.status, OutcomeStatus::committed);
+    return outcome;
+}
+
+const char* kNewStatus =
+    "INSERT INTO app_public.application_status (application_id, status, change_reason) "
+    "VALUES (7, 'withdrawn', 'asked by the applicant')";
+
+TEST(Closure, ArchivingInsertShowsTheArchivedRowAndTheAuditRowsByCause) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto evidence = session.preview(plan_for(kNewStatus, {1}), images.store);
+    ASSERT_TRUE(evidence.closure_captured);
+    const auto* status = changes_of(evidence, "app_public.application_status");
+    ASSERT_NE(status, nullptr);
+    EXPECT_EQ(status->inserted, 1);
+    EXPECT_EQ(status->updated, 1) << "the trigger archived the previous current status";
+    EXPECT_EQ(status->deleted, 0);
+    EXPECT_TRUE(has_cause(status, "statement 1"));
+    EXPECT_TRUE(
+        has_cause(status, "trigger _200_archive_previous on app_public.application_status"));
+    const auto* audit = changes_of(evidence, "app_public.record_version");
+    ASSERT_NE(audit, nullptr);
+    EXPECT_EQ(audit->inserted, 2) << "one audit row for the insert, one for the archiving update";
+    EXPECT_TRUE(audit->append_only);
+    EXPECT_TRUE(has_cause(audit, "trigger _500_audit on app_public.application_status"));
+    EXPECT_EQ(changes_of(evidence, "app_public.application"), nullptr) << "nothing written there";
+}
+
+TEST(Closure, ArchivingInsertRevertsExactlyWithTriggersOff) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto before = dump(db);
+    auto audit_rows = db.psql("SELECT count(*) FROM app_public.record_version");
+    auto session = Session::open(environment(db, true));
+    auto applied = preview_and_apply(session, images, plan_for(kNewStatus, {1}));
+    ASSERT_NE(dump_difference(before, dump(db)), "");
+    // With triggers off nothing fires; the one hazard left is the SECURITY DEFINER trigger's
+    // queue, which this status does not reach (the trigger queues only 'received').
+    EXPECT_FALSE(mentions(applied.applied.revert_hazards, "trigger"));
+
+    auto revert = session.preview_revert(applied.applied, images.store);
+    auto reverted = session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(reverted.status, OutcomeStatus::committed);
+    EXPECT_EQ(dump_difference(before, dump(db)), "")
+        << "every restorable closure table is as it was";
+    EXPECT_EQ(std::stoll(db.psql("SELECT count(*) FROM app_public.record_version")),
+              std::stoll(audit_rows) + 2)
+        << "the audit log keeps the change's rows: history is never erased";
+}
+
+TEST(Closure, ArchivingInsertRevertWithTriggersOnIsRefusedAsPreflightSaid) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(environment(db, false));
+    auto plan = plan_for(kNewStatus, {1});
+    auto report = session.preflight(plan);
+    EXPECT_TRUE(mentions(report.revert_hazards,
+                         "trigger _050_refuse_archived on app_public.application_status can "
+                         "refuse the rows the revert puts back"));
+    EXPECT_TRUE(mentions(report.revert_hazards,
+                         "trigger _100_timestamps on "
+                         "app_public.application_status sets"));
+    bool finding = std::any_of(report.findings.begin(), report.findings.end(), [](const auto& f) {
+        return f.kind == FindingKind::revert_inexact &&
+               f.message.find("this change cannot be reverted exactly") != std::string::npos;
+    });
+    EXPECT_TRUE(finding);
+
+    auto applied = preview_and_apply(session, images, plan);
+    auto after_apply = dump(db);
+    auto message = expect_error(ErrorCode::revert_inexact,
+                                [&] { session.preview_revert(applied.applied, images.store); });
+    EXPECT_NE(message.find("_050_refuse_archived"), std::string::npos) << message;
+    EXPECT_NE(message.find("pre-flight said before the apply"), std::string::npos) << message;
+    EXPECT_EQ(dump_difference(after_apply, dump(db)), "") << "a refused revert changes nothing";
+}
+
+TEST(Closure, TimestampTriggersMakeAnUpdateRevertRefuseNamingTheColumns) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(environment(db, false));
+    auto applied = preview_and_apply(
+        session, images,
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE id IN (21, 22)", {2}));
+    auto after_apply = dump(db);
+    auto message = expect_error(ErrorCode::revert_inexact,
+                                [&] { session.preview_revert(applied.applied, images.store); });
+    EXPECT_NE(message.find("app_public.application (id)=(21) differs in"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("updated_at"), std::string::npos) << message;
+    EXPECT_NE(message.find("trigger _100_timestamps on app_public.application sets"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(dump_difference(after_apply, dump(db)), "");
+}
+
+TEST(Closure, UpdateWithAuditRevertsExactlyAndKeepsTheAuditRows) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto before = dump(db);
+    auto audit_before = db.psql("SELECT count(*) FROM app_public.record_version");
+    auto session = Session::open(environment(db, true));
+    auto applied = preview_and_apply(
+        session, images,
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE intake_id = 4", {200}));
+    const auto* app = changes_of(applied.applied, "app_public.application");
+    ASSERT_NE(app, nullptr);
+    EXPECT_EQ(app->updated, 200);
+    const auto* audit = changes_of(applied.applied, "app_public.record_version");
+    ASSERT_NE(audit, nullptr);
+    EXPECT_EQ(audit->inserted, 200);
+
+    auto revert = session.preview_revert(applied.applied, images.store);
+    const auto* restored = changes_of(revert, "app_public.application");
+    ASSERT_NE(restored, nullptr);
+    EXPECT_EQ(restored->updated, 200);
+    session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(dump_difference(before, dump(db)), "");
+    EXPECT_EQ(std::stoll(db.psql("SELECT count(*) FROM app_public.record_version")),
+              std::stoll(audit_before) + 200);
+}
+
+TEST(Closure, DeleteCascadesAndSetNullAreCapturedAndRestored) {
+    TestDatabase db(dev());
+    db.psql(
+        "INSERT INTO app_public.attachment (application_id, file_name) VALUES (9, 'plan.pdf'), "
+        "(9, 'budget.xlsx'), (10, 'other.pdf')");
+    TempImages images;
+    auto before = dump(db);
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for("DELETE FROM app_public.application WHERE id = 9", {1});
+    auto report = session.preflight(plan);
+    auto reached = [&](const std::string& table, const std::string& cause) {
+        for (const auto& t : report.tables) {
+            if (t.qualified == table) {
+                return mentions(t.reached_by, cause);
+            }
+        }
+        return false;
+    };
+    EXPECT_TRUE(
+        reached("app_public.application_status", "(ON DELETE CASCADE) to app_public.application"));
+    EXPECT_TRUE(reached("app_public.attachment", "(ON DELETE SET NULL) to app_public.application"));
+    EXPECT_TRUE(reached("app_public.record_version", "trigger _500_audit on app_public.attachment"))
+        << "the triggers of cascade targets are followed too";
+
+    auto applied = preview_and_apply(session, images, plan);
+    const auto* status = changes_of(applied.applied, "app_public.application_status");
+    ASSERT_NE(status, nullptr);
+    EXPECT_EQ(status->deleted, 1);
+    const auto* attachment = changes_of(applied.applied, "app_public.attachment");
+    ASSERT_NE(attachment, nullptr);
+    EXPECT_EQ(attachment->updated, 2) << "the two attachments of application 9 lost their link";
+    EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.attachment WHERE application_id IS NULL"),
+              "2");
+
+    auto revert = session.preview_revert(applied.applied, images.store);
+    session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(dump_difference(before, dump(db)), "");
+}
+
+TEST(Closure, RuleWritesAreCapturedByTheirRule) {
+    TestDatabase db(dev());
+    db.psql("INSERT INTO app_public.attachment (application_id, file_name) VALUES (3, 'x.pdf')");
+    TempImages images;
+    auto before = dump(db);
+    auto session = Session::open(environment(db, true));
+    auto applied = preview_and_apply(
+        session, images,
+        plan_for("DELETE FROM app_public.attachment WHERE application_id = 3", {1}));
+    const auto* log = changes_of(applied.applied, "app_public.deleted_attachment");
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(log->inserted, 1);
+    EXPECT_TRUE(has_cause(log, "rule log_attachment_delete on app_public.attachment"));
+    auto revert = session.preview_revert(applied.applied, images.store);
+    session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(dump_difference(before, dump(db)), "");
+}
+
+TEST(Closure, SecurityDefinerTriggerWritesAreShownAndTheRevertIsRefusedBeforehand) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for(
+        "INSERT INTO app_public.application_status (application_id, status) VALUES (12, "
+        "'received')",
+        {1});
+    auto report = session.preflight(plan);
+    EXPECT_TRUE(
+        mentions(report.revert_hazards, "role app_owner lacks DELETE on app_private.review_queue"));
+    auto applied = preview_and_apply(session, images, plan);
+    const auto* queue = changes_of(applied.applied, "app_private.review_queue");
+    ASSERT_NE(queue, nullptr);
+    EXPECT_EQ(queue->inserted, 1);
+    EXPECT_TRUE(has_cause(queue, "trigger _300_queue_for_review on app_public.application_status"));
+    auto after_apply = dump(db);
+    auto message = expect_error(ErrorCode::revert_inexact,
+                                [&] { session.preview_revert(applied.applied, images.store); });
+    EXPECT_NE(message.find("lacks DELETE on app_private.review_queue"), std::string::npos)
+        << message;
+    EXPECT_EQ(dump_difference(after_apply, dump(db)), "");
+}
+
+TEST(Closure, ApplyRefusesWhenTheIndirectRowsDifferFromTheApprovedOnes) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for(kNewStatus, {1});
+    auto evidence = session.preview(plan, images.store);
+    // Someone archives application 7's current status meanwhile: the trigger now archives
+    // nothing, so the change would write other rows than the pair saw.
+    db.psql(
+        "SET session_replication_role = replica; UPDATE app_public.application_status SET "
+        "archived_at = now() WHERE application_id = 7");
+    auto state = dump(db);
+    auto message = expect_error(ErrorCode::count_mismatch,
+                                [&] { session.apply(plan, evidence, images.store, kNoHook); });
+    EXPECT_NE(message.find("app_public.application_status: approved 1 inserted, 1 updated"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(dump_difference(state, dump(db)), "");
+}
+
+TEST(Closure, FingerprintCoversTheIndirectRows) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto evidence = session.preview(plan_for(kNewStatus, {1}), images.store);
+    auto edited = evidence;
+    edited.closure.at(0).updated += 1;
+    EXPECT_NE(fingerprint(edited), evidence.fingerprint);
+    expect_error(ErrorCode::count_mismatch,
+                 [&] { session.apply(plan_for(kNewStatus, {1}), edited, images.store, kNoHook); });
+}
+
+TEST(Preflight, ATriggerThatChangesTheRoleIsNamed) {
+    TestDatabase db(dev());
+    db.psql(R"(
+        CREATE FUNCTION app_public.as_internal() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM set_config('role', 'app_internal', true);
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER _010_as_internal BEFORE UPDATE ON app_public.intake
+            FOR EACH ROW EXECUTE FUNCTION app_public.as_internal();)");
+    auto session = Session::open(environment(db, true));
+    auto report = session.preflight(plan_for(
+        "UPDATE app_public.intake SET close_timestamp = close_timestamp WHERE id = 1", {1}));
+    bool named = std::any_of(report.findings.begin(), report.findings.end(), [](const auto& f) {
+        return f.kind == FindingKind::role_change &&
+               f.message.find("_010_as_internal") != std::string::npos &&
+               f.message.find("set_config('role', ...)") != std::string::npos;
+    });
+    EXPECT_TRUE(named);
+}
+
+}  // namespace
+}  // namespace datafix::target::test
