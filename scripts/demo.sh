@@ -139,6 +139,8 @@ system_identifier = "$pin"
 lock_timeout = "2s"
 statement_timeout = "60s"
 idle_in_transaction_session_timeout = "60s"
+append_only = ["app_public.record_version"]
+revert_without_triggers = true
 TOML
     if [[ $env == prod ]]; then
       printf 'production = true\napprovals = ["pair", "product_owner"]\n'

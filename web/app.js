@@ -395,6 +395,12 @@ async function loadDiff() {
   for (const statement of data.images) {
     box.appendChild(renderStatementDiff(statement));
   }
+  if (Array.isArray(data.closure) && data.closure.length > 0) {
+    box.appendChild(el('h4', {}, 'Every row the change writes, by table and cause'));
+    for (const table of data.closure) {
+      box.appendChild(renderStatementDiff(table));
+    }
+  }
   const verify = renderVerify(data.verify && data.verify.verify);
   if (verify) {
     box.appendChild(verify);

@@ -58,8 +58,15 @@ export function renderStatementDiff(statement) {
   const changedCells = rows.filter((r) => r.before && r.after)
     .reduce((n, r) => n + columns.filter((_, i) => r.before[i] !== r.after[i]).length, 0);
 
+  // A closure table: written by the statement, or only by triggers, foreign keys and rules.
+  const title = statement.causes
+    ? [el('code', {}, statement.table),
+      statement.append_only ? el('span', { className: 'badge' }, ' append-only, never reverted') : null,
+      statement.indirect ? el('span', { className: 'badge' }, ' indirect') : null,
+      el('span', { className: 'muted' }, ` · written by ${statement.causes.join('; ')}`)]
+    : [`Statement ${statement.index} · `, el('code', {}, statement.table)];
   return el('div', { className: 'statement-diff' },
-    el('h4', {}, `Statement ${statement.index} · `, el('code', {}, statement.table),
+    el('h4', {}, ...title,
       el('span', { className: 'muted' },
         ` · ${rows.length} row${rows.length === 1 ? '' : 's'}, ${changedCells} changed cell${changedCells === 1 ? '' : 's'}`)),
     statement.truncated ? el('p', { className: 'muted' }, 'Only the first rows are shown; the counts and digests cover all of them.') : null,

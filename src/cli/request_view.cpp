@@ -160,68 +160,115 @@ void print_evidence(const nlohmann::json& e, const Style& style) {
                text(s["before_rows"]), text(s["after_rows"]), indirect.empty() ? "-" : indirect});
     }
     t.print(std::cout, style, "  ");
+    if (e.contains("closure")) {
+        // Every table the change writes, by cause: the pair approves these rows too.
+        std::cout << "  write closure (every row the change writes, by table and cause):\n";
+        Table c({"TABLE", "INSERTED", "UPDATED", "DELETED", "WRITTEN BY"});
+        for (const auto& w : e["closure"]) {
+            std::string causes;
+            for (const auto& cause : w["causes"]) {
+                causes += (causes.empty() ? "" : "; ") + text(cause);
+            }
+            std::string table = text(w["table"]);
+            if (w.value("append_only", false)) {
+                table += " (append-only, never reverted)";
+            } else if (w.value("indirect", false)) {
+                table += " (indirect)";
+            }
+            c.add({table, text(w["inserted"]), text(w["updated"]), text(w["deleted"]), causes});
+        }
+        c.print(std::cout, style, "  ");
+        if (e.value("revert_exact", true)) {
+            std::cout << "  revert: exact\n";
+        } else {
+            std::cout << "  " << style.bold("revert: this change cannot be reverted exactly")
+                      << ":\n";
+            for (const auto& h : e["revert_hazards"]) {
+                std::cout << "    - " << text(h) << "\n";
+            }
+        }
+    }
     std::cout << "  verify queries: " << text(e["verify_queries"]) << "\n";
 }
 
+namespace {
+
+// One table's before/after rows, matched by key, changed columns only.
+void print_image_rows(const nlohmann::json& s, const std::string& heading, const Style& style) {
+    std::vector<std::string> columns = s["columns"].get<std::vector<std::string>>();
+    std::vector<std::size_t> key_positions;
+    for (const auto& k : s["key_columns"]) {
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            if (columns[i] == k.get<std::string>()) {
+                key_positions.push_back(i);
+            }
+        }
+    }
+    std::cout << style.bold(heading) << "\n";
+    std::map<std::string, nlohmann::json> before;
+    std::map<std::string, nlohmann::json> after;
+    for (const auto& row : s["before"]) {
+        before[row_key(row, key_positions)] = row;
+    }
+    for (const auto& row : s["after"]) {
+        after[row_key(row, key_positions)] = row;
+    }
+    std::map<std::string, int> keys;
+    for (const auto& [k, v] : before) {
+        keys[k] = 1;
+    }
+    for (const auto& [k, v] : after) {
+        keys[k] = 1;
+    }
+    for (const auto& [key, unused] : keys) {
+        auto b = before.find(key);
+        auto a = after.find(key);
+        std::cout << "    key (" << key << ")";
+        if (b == before.end()) {
+            std::cout << "  " << style.green("inserted") << "\n";
+        } else if (a == after.end()) {
+            std::cout << "  " << style.red("deleted") << "\n";
+        } else {
+            std::cout << "\n";
+        }
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            bool has_b = b != before.end() && i < b->second.size();
+            bool has_a = a != after.end() && i < a->second.size();
+            if (has_b && has_a && b->second[i] == a->second[i]) {
+                continue;
+            }
+            if (has_b) {
+                std::cout << "      "
+                          << style.red("- " + columns[i] + ": " + cell_text(b->second[i])) << "\n";
+            }
+            if (has_a) {
+                std::cout << "      "
+                          << style.green("+ " + columns[i] + ": " + cell_text(a->second[i]))
+                          << "\n";
+            }
+        }
+    }
+    if (s.value("truncated", false)) {
+        std::cout << style.dim("    (more rows not shown; counts and digests cover them)\n");
+    }
+}
+
+}  // namespace
+
 void print_images(const nlohmann::json& body, const Style& style) {
     for (const auto& s : body["images"]) {
-        std::vector<std::string> columns = s["columns"].get<std::vector<std::string>>();
-        std::vector<std::size_t> key_positions;
-        for (const auto& k : s["key_columns"]) {
-            for (std::size_t i = 0; i < columns.size(); ++i) {
-                if (columns[i] == k.get<std::string>()) {
-                    key_positions.push_back(i);
-                }
+        print_image_rows(s, "  statement " + text(s["index"]) + " on " + text(s["table"]), style);
+    }
+    if (body.contains("closure")) {
+        for (const auto& c : body["closure"]) {
+            std::string causes;
+            for (const auto& cause : c["causes"]) {
+                causes += (causes.empty() ? "" : "; ") + text(cause);
             }
-        }
-        std::cout << style.bold("  statement " + text(s["index"]) + " on " + text(s["table"]))
-                  << "\n";
-        std::map<std::string, nlohmann::json> before;
-        std::map<std::string, nlohmann::json> after;
-        for (const auto& row : s["before"]) {
-            before[row_key(row, key_positions)] = row;
-        }
-        for (const auto& row : s["after"]) {
-            after[row_key(row, key_positions)] = row;
-        }
-        std::map<std::string, int> keys;
-        for (const auto& [k, v] : before) {
-            keys[k] = 1;
-        }
-        for (const auto& [k, v] : after) {
-            keys[k] = 1;
-        }
-        for (const auto& [key, unused] : keys) {
-            auto b = before.find(key);
-            auto a = after.find(key);
-            std::cout << "    key (" << key << ")";
-            if (b == before.end()) {
-                std::cout << "  " << style.green("inserted") << "\n";
-            } else if (a == after.end()) {
-                std::cout << "  " << style.red("deleted") << "\n";
-            } else {
-                std::cout << "\n";
-            }
-            for (std::size_t i = 0; i < columns.size(); ++i) {
-                bool has_b = b != before.end() && i < b->second.size();
-                bool has_a = a != after.end() && i < a->second.size();
-                if (has_b && has_a && b->second[i] == a->second[i]) {
-                    continue;
-                }
-                if (has_b) {
-                    std::cout << "      "
-                              << style.red("- " + columns[i] + ": " + cell_text(b->second[i]))
-                              << "\n";
-                }
-                if (has_a) {
-                    std::cout << "      "
-                              << style.green("+ " + columns[i] + ": " + cell_text(a->second[i]))
-                              << "\n";
-                }
-            }
-        }
-        if (s.value("truncated", false)) {
-            std::cout << style.dim("    (more rows not shown; counts and digests cover them)\n");
+            std::string label = c.value("append_only", false) ? " (append-only)"
+                                : c.value("indirect", false)  ? " (indirect)"
+                                                              : "";
+            print_image_rows(c, "  " + text(c["table"]) + label + ", written by " + causes, style);
         }
     }
     if (body.contains("verify") && body["verify"].is_object()) {

@@ -9,6 +9,7 @@
 
 #include "server/api_error.hpp"
 #include "server/executor.hpp"
+#include "server/leader.hpp"
 
 namespace datafix::server {
 
@@ -92,18 +93,23 @@ void keep_command_output(const Config& config, ledger::RequestNumber number, int
 
 }  // namespace
 
-std::vector<backup::TableName> written_tables(const ledger::Revision& revision) {
+std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environment,
+                                              const ledger::Revision& revision) {
+    // The pre-flight resolves each table as the change will (search_path included) and follows
+    // triggers, foreign-key actions and rules: the backup holds every table the change can write.
     target::ChangePlan plan = change_plan(revision, "backup");
+    target::PreflightReport report = on_leader(
+        environment, [&](LeaderSession& leader) { return leader.session().preflight(plan); });
     std::vector<backup::TableName> tables;
-    for (const auto& s : plan.statements) {
-        backup::TableName t{s.capture.schema.empty() ? "public" : s.capture.schema,
-                            s.capture.table};
-        bool known = std::any_of(tables.begin(), tables.end(), [&](const backup::TableName& k) {
-            return k.schema == t.schema && k.name == t.name;
-        });
-        if (!known) {
-            tables.push_back(std::move(t));
+    for (const auto& t : report.tables) {
+        if (t.found) {
+            tables.push_back(backup::TableName{t.schema, t.table});
         }
+    }
+    if (tables.empty()) {
+        throw ApiError(ErrorCode::rule, "nothing-to-back-up",
+                       "none of the tables the change writes exists in " + environment.target.name,
+                       "run datafix preflight for this environment and read its findings");
     }
     return tables;
 }
@@ -121,7 +127,9 @@ nlohmann::json Backups::take(ledger::RequestNumber number, const std::string& en
                        "no change is attached to the request yet",
                        "attach the change first (datafix change)");
     }
-    backup::BackupRequest request{number, written_tables(*revision)};
+    // settings_for has found the environment.
+    const EnvironmentConfig& configured = *context_.config().find_environment(environment);
+    backup::BackupRequest request{number, closure_tables(as_person(configured, actor), *revision)};
 
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     const Key key{number, environment};

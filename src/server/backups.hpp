@@ -37,7 +37,10 @@ class Backups {
     std::map<Key, std::shared_ptr<std::atomic<bool>>> running_;
 };
 
-// The tables a revision's statements write, for pg_dump -t (unqualified names are public's).
-std::vector<backup::TableName> written_tables(const ledger::Revision& revision);
+// Every table of the revision's write closure on `environment` (read by a pre-flight there), for
+// pg_dump -t: the tables its statements name, resolved through the role's search_path, and what
+// their triggers, foreign-key actions and rules write.
+std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environment,
+                                              const ledger::Revision& revision);
 
 }  // namespace datafix::server

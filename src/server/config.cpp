@@ -108,6 +108,50 @@ std::map<std::string, std::string> read_session_settings(const toml::node* node,
     return settings;
 }
 
+// append_only = ["app_public.record_version", ...]: schema-qualified, as pre-flight names tables.
+std::vector<std::string> read_table_list(const toml::node* node, const std::string& key,
+                                         const std::string& source) {
+    std::vector<std::string> tables;
+    if (node == nullptr) {
+        return tables;
+    }
+    const toml::array* list = node->as_array();
+    if (list == nullptr) {
+        throw config_error(source, key, "must be a list such as [\"app_public.record_version\"]");
+    }
+    for (const auto& item : *list) {
+        auto name = item.value<std::string>();
+        if (!name || name->find('.') == std::string::npos || name->front() == '.' ||
+            name->back() == '.') {
+            throw config_error(source, key, "must list tables as \"schema.table\"");
+        }
+        tables.push_back(*name);
+    }
+    return tables;
+}
+
+// [environment.person_settings] "dev@example.com" = { "jwt.claims.sub" = "..." }
+std::map<std::string, std::map<std::string, std::string>> read_person_settings(
+    const toml::node* node, const std::string& key, const std::string& source) {
+    std::map<std::string, std::map<std::string, std::string>> people;
+    if (node == nullptr) {
+        return people;
+    }
+    const toml::table* table = node->as_table();
+    if (table == nullptr) {
+        throw config_error(source, key,
+                           "must be a table of \"email\" = { \"jwt.claims.sub\" = \"...\" }");
+    }
+    for (const auto& [email, settings] : *table) {
+        std::string name(email.str());
+        if (name.find('@') == std::string::npos) {
+            throw config_error(source, key + "." + name, "must be a person's e-mail address");
+        }
+        people[name] = read_session_settings(&settings, key + "." + name, source);
+    }
+    return people;
+}
+
 void read_approvals(const toml::node* node, const std::string& key, const std::string& source,
                     workflow::EnvironmentRules& rules) {
     if (node == nullptr) {
@@ -173,6 +217,13 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     }
     env.target.session_settings =
         read_session_settings(r.raw("session_settings"), r.key("session_settings"), source);
+    env.target.append_only_tables =
+        read_table_list(r.raw("append_only"), r.key("append_only"), source);
+    if (auto v = r.boolean("revert_without_triggers")) {
+        env.target.revert_without_triggers = *v;
+    }
+    env.person_settings =
+        read_person_settings(r.raw("person_settings"), r.key("person_settings"), source);
     env.pods = read_pod_section(r.raw("openshift"), r.raw("kubernetes"), env.target.conninfo,
                                 source + ": environment[" + std::to_string(index) + "]");
     if (auto v = r.boolean("production")) {
@@ -185,8 +236,8 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     if (auto v = r.duration("backup_max_age")) {
         env.rules.backup_max_age = std::chrono::duration_cast<std::chrono::minutes>(*v);
     }
-    env.backup = config_detail::read_backup(r.raw("backup"), r.key("backup"), source, base_dir,
-                                            env.target);
+    env.backup =
+        config_detail::read_backup(r.raw("backup"), r.key("backup"), source, base_dir, env.target);
     r.refuse_unknown();
     if (env.rules.needs_backup && !env.backup) {
         throw config_error(source, r.key("backup"),
@@ -204,6 +255,28 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
 }
 
 }  // namespace
+
+EnvironmentConfig as_person(const EnvironmentConfig& environment, const ledger::Person& person) {
+    EnvironmentConfig out = environment;
+    if (environment.person_settings.empty()) {
+        return out;
+    }
+    auto found = environment.person_settings.find(person.email);
+    if (found == environment.person_settings.end()) {
+        throw Error(ErrorCode::rule,
+                    environment.target.name +
+                        " maps every driver to the application's own "
+                        "identity, and has no entry for " +
+                        person.email,
+                    "an admin adds [environment.person_settings] \"" + person.email +
+                        "\" = { ... } for " + environment.target.name +
+                        " in datafix.toml and restarts the server");
+    }
+    for (const auto& [name, value] : found->second) {
+        out.target.session_settings[name] = value;
+    }
+    return out;
+}
 
 std::chrono::milliseconds parse_duration(std::string_view text, const std::string& key) {
     std::size_t digits = 0;
@@ -308,8 +381,8 @@ Config Config::parse(std::string_view text, const std::string& source,
         }
         config.environments.push_back(std::move(env));
     }
-    config.notify = config_detail::read_notify(root.get("notify"), source, base_dir,
-                                                config.notify_delivery);
+    config.notify =
+        config_detail::read_notify(root.get("notify"), source, base_dir, config.notify_delivery);
     return config;
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "backup/backup.hpp"
 #include "discover/pod_target.hpp"
+#include "ledger/person.hpp"
 #include "notify/channels.hpp"
 #include "target/environment_target.hpp"
 #include "workflow/config.hpp"
@@ -40,7 +42,15 @@ struct EnvironmentConfig {
     std::optional<discover::PodTarget> pods;
     // [environment.backup]: how `datafix backup` takes this environment's backup; none: refused.
     std::optional<backup::BackupSettings> backup;
+    // [environment.person_settings]: per person (by e-mail), session settings such as
+    // jwt.claims.sub = the person's id in the application, so the application's own audit names
+    // the driver. When present, a person it does not map is refused.
+    std::map<std::string, std::map<std::string, std::string>> person_settings;
 };
+
+// `environment` as `person` runs it: their person_settings over the environment's
+// session_settings. Throws Error(config) when the environment maps people and not this one.
+EnvironmentConfig as_person(const EnvironmentConfig& environment, const ledger::Person& person);
 
 // How the server delivers queued notifications ([notify] poll_interval, retry_first, retry_max).
 struct NotifyDelivery {

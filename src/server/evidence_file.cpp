@@ -1,6 +1,8 @@
 // Evidence manifests to and from JSON, sealed in the data directory.
 #include "server/evidence_file.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "target/evidence_json.hpp"
 
@@ -68,6 +70,11 @@ std::string verify_results_text(const target::Evidence& evidence) {
     return verify_json(evidence).dump();
 }
 
+bool is_indirect(const target::TableChanges& changes) {
+    return std::none_of(changes.causes.begin(), changes.causes.end(),
+                        [](const std::string& c) { return c.rfind("statement ", 0) == 0; });
+}
+
 nlohmann::json evidence_summary(const target::Evidence& evidence) {
     nlohmann::json statements = nlohmann::json::array();
     for (const auto& s : evidence.statements) {
@@ -87,13 +94,33 @@ nlohmann::json evidence_summary(const target::Evidence& evidence) {
             {"indirect_writes", s.indirect_writes},
         });
     }
-    return {{"fingerprint", evidence.fingerprint},
-            {"environment", evidence.environment},
-            {"system_identifier", evidence.system_identifier},
-            {"plan_sha256", evidence.plan_sha256},
-            {"statements", statements},
-            {"verify_queries", evidence.verify.size()},
-            {"conflicts", evidence.conflicts.size()}};
+    nlohmann::json summary = {{"fingerprint", evidence.fingerprint},
+                              {"environment", evidence.environment},
+                              {"system_identifier", evidence.system_identifier},
+                              {"plan_sha256", evidence.plan_sha256},
+                              {"statements", statements},
+                              {"verify_queries", evidence.verify.size()},
+                              {"conflicts", evidence.conflicts.size()}};
+    if (evidence.closure_captured) {
+        // Every table the change wrote, directly or through triggers, foreign-key actions and
+        // rules: names, causes, counts and digests, never values.
+        nlohmann::json closure = nlohmann::json::array();
+        for (const auto& c : evidence.closure) {
+            closure.push_back({{"table", c.qualified()},
+                               {"causes", c.causes},
+                               {"indirect", is_indirect(c)},
+                               {"append_only", c.append_only},
+                               {"inserted", c.inserted},
+                               {"updated", c.updated},
+                               {"deleted", c.deleted},
+                               {"before_digest", c.before.digest},
+                               {"after_digest", c.after.digest}});
+        }
+        summary["closure"] = std::move(closure);
+        summary["revert_exact"] = evidence.revert_hazards.empty();
+        summary["revert_hazards"] = evidence.revert_hazards;
+    }
+    return summary;
 }
 
 }  // namespace datafix::server

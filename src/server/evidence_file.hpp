@@ -23,5 +23,7 @@ std::string verify_results_text(const target::Evidence& evidence);
 
 // What may be shown to anyone: per statement table, counts, keys count, digests.
 nlohmann::json evidence_summary(const target::Evidence& evidence);
+// A closure table no statement names: written only by triggers, foreign-key actions or rules.
+bool is_indirect(const target::TableChanges& changes);
 
 }  // namespace datafix::server

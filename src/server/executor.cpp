@@ -1,8 +1,11 @@
 // Runs on a target environment, reported step by step through the workflow.
 #include "server/executor.hpp"
 
+#include <limits>
+
 #include <filesystem>
 
+#include "core/fault.hpp"
 #include "server/api_error.hpp"
 #include "server/evidence_file.hpp"
 #include "server/leader.hpp"
@@ -55,17 +58,23 @@ std::string failure_text(const Error& e) {
 struct RunSetup {
     ledger::RequestState state;
     int run = 0;
-    const EnvironmentConfig* environment = nullptr;
+    // The environment as the acting person runs it (their session settings applied).
+    std::shared_ptr<const EnvironmentConfig> environment;
 };
 
 RunSetup start(Context& context, ledger::RequestNumber number, const workflow::Action& action,
                const std::string& environment, const workflow::Actor& actor) {
+    const EnvironmentConfig* configured = context.config().find_environment(environment);
+    // Before the workflow records anything: an unmapped person is refused and nothing changes.
+    std::shared_ptr<const EnvironmentConfig> as_actor;
+    if (configured != nullptr) {
+        as_actor = std::make_shared<const EnvironmentConfig>(as_person(*configured, actor));
+    }
     workflow::Decision decision = context.perform(number, action, actor);
     if (!decision.allowed()) {
         throw_refusal(*decision.refusal);
     }
-    RunSetup setup{decision.state, decision.run.value_or(0),
-                   context.config().find_environment(environment)};
+    RunSetup setup{decision.state, decision.run.value_or(0), as_actor};
     if (setup.environment == nullptr || setup.run == 0) {
         throw Error(ErrorCode::internal, "the workflow started no run on " + environment);
     }
@@ -93,13 +102,15 @@ void fail(Context& context, ledger::RequestNumber number, int run, const Error& 
 }
 
 target::BeforeCommit record_in_flight(Context& context, ledger::RequestNumber number, int run,
-                                      const workflow::Actor& actor) {
-    return [&context, number, run, actor](const std::string& xid, int backend_pid) {
+                                      const workflow::Actor& actor, std::string step) {
+    return [&context, number, run, actor, step](const std::string& xid, int backend_pid) {
         workflow::RecordInFlight in_flight{run, std::stoll(xid), backend_pid};
         workflow::Decision decision = context.perform(number, in_flight, actor);
         if (!decision.allowed()) {
             throw_refusal(*decision.refusal);
         }
+        // The ledger holds the xid; COMMIT has not been sent.
+        fault_point(step + ".before_commit");
     };
 }
 
@@ -142,6 +153,29 @@ nlohmann::json record_outcome(Context& context, ledger::RequestNumber number, in
     }
     context.announce(number, "run.finished", summary);
     return summary;
+}
+
+// Records the outcome of a run whose COMMIT was sent. When the ledger cannot record it, the run
+// is never turned into "failed" (its transaction may have committed, and the same approval must
+// not apply twice): it stays open for recovery, and the caller hears "in doubt".
+nlohmann::json record_committed_outcome(Context& context, ledger::RequestNumber number, int run,
+                                        const target::Outcome& outcome,
+                                        const workflow::Actor& actor, const std::string& step) {
+    fault_point(step + ".after_commit");
+    try {
+        return record_outcome(context, number, run, outcome, actor);
+    } catch (const ApiError&) {
+        throw;
+    } catch (const std::exception& e) {
+        context.log().error("request {} run {}: the ledger could not record the outcome: {}",
+                            number, run, e.what());
+        throw ApiError(ErrorCode::in_doubt, "outcome-not-recorded",
+                       "run " + std::to_string(run) +
+                           " reached its COMMIT, but the ledger could not record the outcome",
+                       "free the ledger's storage; the server settles the run when it can "
+                       "(or datafix resolve " +
+                           std::to_string(number) + " " + std::to_string(run) + ")");
+    }
 }
 
 // Runs the body of a started run. A failure is recorded on the run (FinishRun failed) before it
@@ -205,6 +239,7 @@ nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string
         auto [evidence, preflight] = on_leader(*setup.environment, [&](LeaderSession& leader) {
             KeptPreflight kept(context_, number, setup.run, leader.session());
             target::Evidence rehearsed = leader.session().preview(plan, images);
+            fault_point("preview.captured");
             return std::pair{std::move(rehearsed), kept.json()};
         });
 
@@ -256,13 +291,15 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
         target::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
             KeptPreflight kept(context_, number, setup.run, leader.session());
             target::Outcome o = leader.session().apply(
-                plan, approved, images, record_in_flight(context_, number, setup.run, actor));
+                plan, approved, images,
+                record_in_flight(context_, number, setup.run, actor, "apply"));
             if (o.status == target::OutcomeStatus::in_doubt) {
                 cut_by = leader.forward_failure();
             }
             return o;
         });
-        nlohmann::json summary = record_outcome(context_, number, setup.run, outcome, actor);
+        nlohmann::json summary =
+            record_committed_outcome(context_, number, setup.run, outcome, actor, "apply");
         if (outcome.status == target::OutcomeStatus::in_doubt) {
             throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
                            "the commit of run " + std::to_string(setup.run) +
@@ -295,9 +332,11 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
         target::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
             target::Evidence rehearsal = leader.session().preview_revert(applied, images);
             return leader.session().apply_revert(
-                applied, rehearsal, images, record_in_flight(context_, number, setup.run, actor));
+                applied, rehearsal, images,
+                record_in_flight(context_, number, setup.run, actor, "revert"));
         });
-        nlohmann::json summary = record_outcome(context_, number, setup.run, outcome, actor);
+        nlohmann::json summary =
+            record_committed_outcome(context_, number, setup.run, outcome, actor, "revert");
         if (outcome.status == target::OutcomeStatus::in_doubt) {
             throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
                            "the commit of the revert was sent and its outcome is not known yet",
@@ -359,6 +398,68 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
     return {{"run", run_number},
             {"status", committed ? "committed" : "rolled_back"},
             {"resolved_by", outcome.resolved_by}};
+}
+
+int Executor::recover() {
+    auto summaries = context_.with_ledger([](ledger::Ledger& l) {
+        ledger::RequestFilter all;
+        all.limit = std::numeric_limits<int>::max();
+        return l.list_requests(all);
+    });
+    int settled = 0;
+    for (const auto& summary : summaries) {
+        auto number = summary.request.number;
+        auto state = context_.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
+        if (!state) {
+            continue;
+        }
+        for (const auto& run : state->runs) {
+            if (run.state != ledger::RunState::running) {
+                continue;
+            }
+            auto starter = context_.with_ledger(
+                [&](ledger::Ledger& l) { return l.find_user(run.started_by); });
+            if (!starter) {
+                continue;
+            }
+            bool commit_may_have_been_sent = run.kind != ledger::RunKind::preview && run.xid;
+            workflow::FinishRun f;
+            f.run = run.number;
+            if (commit_may_have_been_sent) {
+                f.outcome = workflow::RunOutcome::in_doubt;
+            } else {
+                f.outcome = workflow::RunOutcome::failed;
+                f.failure =
+                    "the server stopped before this run sent its COMMIT; the target "
+                    "rolled its transaction back";
+            }
+            auto decision = context_.perform(number, f, *starter);
+            if (!decision.allowed()) {
+                context_.log().warn("request {} run {}: recovery refused: {}", number, run.number,
+                                    decision.refusal->rule);
+                continue;
+            }
+            ++settled;
+            context_.log().info("request {} run {}: left running by a stopped server; now {}",
+                                number, run.number,
+                                commit_may_have_been_sent ? "in doubt" : "failed");
+            context_.announce(number, commit_may_have_been_sent ? "run.in_doubt" : "run.failed",
+                              {{"run", run.number}, {"recovered", true}});
+            if (!commit_may_have_been_sent) {
+                continue;
+            }
+            try {
+                auto resolved = resolve(number, run.number, *starter);
+                context_.log().info("request {} run {}: resolved as {} ({})", number, run.number,
+                                    resolved.value("status", ""),
+                                    resolved.value("resolved_by", ""));
+            } catch (const Error& e) {
+                context_.log().warn("request {} run {}: stays in doubt: {}", number, run.number,
+                                    code_name(e.code()));
+            }
+        }
+    }
+    return settled;
 }
 
 }  // namespace datafix::server

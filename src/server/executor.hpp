@@ -25,6 +25,16 @@ class Executor {
     // An in-doubt apply or revert: asks the target what happened and records the answer.
     nlohmann::json resolve(ledger::RequestNumber number, int run, const workflow::Actor& actor);
 
+    // At start: settles every run the ledger still shows running, which a server that stopped
+    // (killed, crashed, its ledger full) left behind. A preview, or an apply or revert whose xid
+    // was never recorded, never sent COMMIT: failed, nothing changed. An apply or revert with its
+    // xid recorded is in doubt and is resolved at once when the target can tell (pg_xact_status
+    // and the rows against the images); else it stays in doubt for datafix resolve. Returns how
+    // many runs it settled. With several servers on one PostgreSQL ledger, a run another server
+    // is executing right now ends failed before its COMMIT (the workflow refuses its xid), or in
+    // doubt after it: never committed twice, never lost.
+    int recover();
+
   private:
     Context& context_;
 };

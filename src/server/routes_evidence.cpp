@@ -114,6 +114,22 @@ void add_evidence_routes(httplib::Server& http, Context& context) {
                           {"truncated", truncated}});
                  }
                  body["images"] = statements;
+                 nlohmann::json closure = nlohmann::json::array();
+                 for (const auto& c : evidence.closure) {
+                     bool truncated = false;
+                     nlohmann::json before = read_rows(store, c.before, truncated);
+                     nlohmann::json after = read_rows(store, c.after, truncated);
+                     closure.push_back({{"table", c.qualified()},
+                                        {"causes", c.causes},
+                                        {"indirect", is_indirect(c)},
+                                        {"append_only", c.append_only},
+                                        {"columns", c.columns},
+                                        {"key_columns", c.key_columns},
+                                        {"before", before},
+                                        {"after", after},
+                                        {"truncated", truncated}});
+                 }
+                 body["closure"] = closure;
                  body["verify"] = verify_json(evidence);
                  body["failure_message"] = run->failure;
                  send_json(res, body);

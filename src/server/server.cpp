@@ -82,21 +82,25 @@ int serve(const Config& config) {
     ledger::Ledger* outbox_ledger = context.with_ledger([](ledger::Ledger& l) { return &l; });
     Notifications notifications(config.notify, config.notify_delivery, *outbox_ledger,
                                 config.workflow(), log);
-    context.set_step_observer(
-        [&context, &notifications](const workflow::Action* action,
-                                   const workflow::Decision& decision) {
-            People people = context.people();
-            notify::PersonLookup lookup = [&people](ledger::UserId id) {
-                auto it = people.find(id);
-                return it == people.end() ? std::nullopt
-                                          : std::optional<ledger::Person>(it->second);
-            };
-            if (action == nullptr) {
-                notifications.request_created(decision.state, lookup);
-            } else {
-                notifications.after_step(*action, decision, lookup);
-            }
-        });
+    context.set_step_observer([&context, &notifications](const workflow::Action* action,
+                                                         const workflow::Decision& decision) {
+        People people = context.people();
+        notify::PersonLookup lookup = [&people](ledger::UserId id) {
+            auto it = people.find(id);
+            return it == people.end() ? std::nullopt : std::optional<ledger::Person>(it->second);
+        };
+        if (action == nullptr) {
+            notifications.request_created(decision.state, lookup);
+        } else {
+            notifications.after_step(*action, decision, lookup);
+        }
+    });
+
+    // Before anything listens (and with notifications wired): runs a stopped server left running
+    // are settled first, so a retry meets a ledger that says what happened.
+    if (int settled = executor.recover(); settled > 0) {
+        log->info("recovery settled {} runs left running", settled);
+    }
 
     httplib::Server http;
     int threads = config.server.worker_threads;

@@ -47,7 +47,10 @@ struct Statement {
     int column = 0;    // 1-based, counted in characters (UTF-8 code points)
     StatementKind kind = StatementKind::other;
     std::vector<std::string> tables_written;  // "schema.table" or "table" as written, CTEs too
-    bool has_where = false;                   // UPDATE/DELETE: a WHERE; MERGE: its ON condition
+    // Relations the statement reads (FROM, USING, joins, subqueries), as written; a CTE's name
+    // appears here too, since only the catalog can tell it from a table.
+    std::vector<std::string> tables_read;
+    bool has_where = false;  // UPDATE/DELETE: a WHERE; MERGE: its ON condition
     bool where_constant_true = false;
     std::string normalized;   // literals replaced by $n: the only form ever shown or logged
     std::string fingerprint;  // libpg_query fingerprint (hex): equal for the same statement shape

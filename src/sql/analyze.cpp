@@ -224,6 +224,7 @@ Statement sql_statement(const SourceText& source, const std::string& sql,
     internal::StatementFacts facts = internal::examine(node, role, lead_words(sql, tokens));
     s.kind = facts.kind;
     s.tables_written = std::move(facts.tables_written);
+    s.tables_read = std::move(facts.tables_read);
     s.has_where = facts.has_where;
     s.where_constant_true = facts.where_constant_true;
     s.verdict = std::move(facts.verdict);

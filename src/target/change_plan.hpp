@@ -25,6 +25,8 @@ struct PlannedStatement {
     StatementKind kind = StatementKind::update;
     std::optional<long long> expected_rows;  // the count the request declares
     CapturePlan capture;
+    // What it reads (subqueries, joins, USING), as written: row security there hides rows too.
+    std::vector<std::string> tables_read;
 };
 
 struct VerifyQuery {

@@ -59,6 +59,7 @@ ChangePlan build_change_plan(const std::string& name, const sql::Analysis& chang
                    "split it into an UPDATE of the existing rows and an INSERT of the new ones");
         }
         p.capture = std::move(capture);
+        p.tables_read = s.tables_read;
         plan.statements.push_back(std::move(p));
     }
     if (verify == nullptr) {

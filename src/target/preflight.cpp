@@ -140,6 +140,40 @@ PreflightReport build_preflight(Connection& connection, const SessionFacts& fact
         t.row_security = read_row_security(connection, id, report.role, own);
         read_revert_privileges(connection, id, report.role, t);
     }
+    // Tables the statements only read: their row security hides rows from subqueries and joins.
+    for (const auto& statement : plan.statements) {
+        for (const auto& spelled : statement.tables_read) {
+            auto dot = spelled.find('.');
+            auto id =
+                resolve_table(connection, dot == std::string::npos ? "" : spelled.substr(0, dot),
+                              dot == std::string::npos ? spelled : spelled.substr(dot + 1));
+            if (!id) {
+                continue;  // a CTE's name, or a table the statement will fail on anyway
+            }
+            std::string qualified = id->schema + "." + id->table;
+            bool written =
+                std::any_of(report.tables.begin(), report.tables.end(), [&](const TableReport& t) {
+                    return t.qualified == qualified && !t.statements.empty();
+                });
+            if (written) {
+                continue;
+            }
+            auto it =
+                std::find_if(report.read_tables.begin(), report.read_tables.end(),
+                             [&](const ReadTableReport& r) { return r.qualified == qualified; });
+            if (it == report.read_tables.end()) {
+                ReadTableReport r;
+                r.qualified = qualified;
+                r.row_security = read_row_security(connection, *id, report.role, TableCommands{});
+                report.read_tables.push_back(std::move(r));
+                it = report.read_tables.end() - 1;
+            }
+            if (std::find(it->statements.begin(), it->statements.end(), statement.index) ==
+                it->statements.end()) {
+                it->statements.push_back(statement.index);
+            }
+        }
+    }
     report.role_may_disable_triggers = role_may_disable_triggers(connection, report.role);
     report.revert_without_triggers = target.revert_without_triggers;
 

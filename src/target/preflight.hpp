@@ -163,6 +163,14 @@ struct TableReport {
     std::vector<Privilege> revert_missing;
 };
 
+// A table a statement reads but does not write: its row security decides which rows a subquery,
+// join or USING sees, and so how many rows the statement changes.
+struct ReadTableReport {
+    std::string qualified;
+    std::vector<int> statements;
+    RowSecurity row_security;  // for SELECT, as the role
+};
+
 struct StatementReport {
     int index = 0;
     StatementKind kind = StatementKind::update;
@@ -191,6 +199,7 @@ enum class FindingKind {
     revert_privilege,
     revert_inexact,
     role_change,
+    read_rows_hidden_by_rls,
 };
 
 enum class Severity { blocker, warning };
@@ -213,6 +222,7 @@ struct PreflightReport {
     std::string role;
     std::string generated_at;  // server time, UTC, ISO 8601
     std::vector<TableReport> tables;
+    std::vector<ReadTableReport> read_tables;
     std::vector<StatementReport> statements;
     std::vector<Finding> findings;
     // Trigger functions whose writes cannot be read (dynamic SQL): capture then reads every table

@@ -313,7 +313,25 @@ Explanation explain_mismatch(const PreflightReport& report, int statement_index,
     if (table != nullptr && !table->found) {
         facts.push_back(table->qualified + " does not exist in " + report.environment);
     }
-    if (table != nullptr && table->found && actual < declared) {
+    // Rows a subquery, join or USING cannot see: row security of the tables the statement reads.
+    if (actual < declared) {
+        for (const auto& r : report.read_tables) {
+            if (std::find(r.statements.begin(), r.statements.end(), statement_index) ==
+                    r.statements.end() ||
+                !r.row_security.applies || r.row_security.role_sees_all_rows) {
+                continue;
+            }
+            facts.push_back("the statement reads " + r.qualified + ", which has " +
+                            rls_words(r.row_security) + ": role " + report.role +
+                            " sees only the rows its policies allow");
+            hints.push_back("check the policies on " + r.qualified +
+                            " against the rows the request means, or configure a role with "
+                            "BYPASSRLS");
+        }
+    }
+    // An INSERT's own table cannot hide rows from it (WITH CHECK refuses with an error instead).
+    bool own_table_filters = st == nullptr || st->kind != StatementKind::insert;
+    if (table != nullptr && table->found && actual < declared && own_table_filters) {
         const auto& rls = table->row_security;
         auto command = st != nullptr ? policy_command_for(st->kind) : PolicyCommand::update;
         for (auto c : {command, PolicyCommand::select}) {

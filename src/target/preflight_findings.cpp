@@ -5,6 +5,7 @@
 
 #include "target/preflight_closure.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -119,7 +120,48 @@ bool locked(const PreflightReport& report, const std::string& table) {
 
 }  // namespace
 
+std::string statement_list(const std::vector<int>& statements) {
+    std::string out;
+    for (int s : statements) {
+        out += (out.empty() ? "" : ", ") + std::to_string(s);
+    }
+    return (statements.size() == 1 ? "statement " : "statements ") + out;
+}
+
+void read_table_findings(PreflightReport& report) {
+    for (const auto& r : report.read_tables) {
+        const auto& rls = r.row_security;
+        if (!rls.applies) {
+            continue;
+        }
+        std::string words = rls.forced ? "FORCE ROW LEVEL SECURITY" : "ROW LEVEL SECURITY";
+        bool denied = std::any_of(rls.commands.begin(), rls.commands.end(),
+                                  [](const CommandAccess& a) { return a.denied; });
+        if (denied) {
+            add(report, FindingKind::read_rows_hidden_by_rls, Severity::blocker, 0, r.qualified,
+                statement_list(r.statements) + " read " + r.qualified + ", which has " + words +
+                    " and no policy that lets role " + report.role +
+                    " SELECT: they see none of its rows",
+                "add a policy FOR SELECT TO " + report.role + " on " + r.qualified +
+                    " through a migration, or configure a role with BYPASSRLS");
+        } else if (!rls.role_sees_all_rows) {
+            std::vector<std::string> names;
+            for (const auto& p : rls.policies) {
+                if (p.applies_to_role) {
+                    names.push_back(p.name);
+                }
+            }
+            add(report, FindingKind::read_rows_hidden_by_rls, Severity::warning, 0, r.qualified,
+                statement_list(r.statements) + " read " + r.qualified + ", which has " + words +
+                    ": policies " + join(names, ", ") + " decide which of its rows role " +
+                    report.role + " sees, and so which rows the change finds",
+                "if the change finds fewer rows than declared, check those policies");
+        }
+    }
+}
+
 void closure_findings(PreflightReport& report) {
+    read_table_findings(report);
     if (!report.unknown_writes.empty()) {
         add(report, FindingKind::unknown_writes, Severity::warning, 0, "",
             "datafix cannot read what these write: " + join(report.unknown_writes, "; ") +
@@ -130,7 +172,10 @@ void closure_findings(PreflightReport& report) {
         if (!t.found) {
             continue;
         }
-        if (!t.row_security.role_sees_all_rows) {
+        // A table whose policies deny the role outright has its blocker already.
+        bool denied = std::any_of(t.row_security.commands.begin(), t.row_security.commands.end(),
+                                  [](const CommandAccess& a) { return a.denied; });
+        if (!t.row_security.role_sees_all_rows && !denied) {
             add(report, FindingKind::capture_incomplete, Severity::blocker, 0, t.qualified,
                 "row security hides rows of " + t.qualified + " from role " + report.role +
                     ", so the evidence could miss rows the change writes there (reached by " +
@@ -269,6 +314,8 @@ std::string_view finding_kind_name(FindingKind kind) {
             return "revert_inexact";
         case FindingKind::role_change:
             return "role_change";
+        case FindingKind::read_rows_hidden_by_rls:
+            return "read_rows_hidden_by_rls";
     }
     return "?";
 }

@@ -214,6 +214,12 @@ nlohmann::json preflight_to_json(const PreflightReport& report) {
     for (const auto& t : report.tables) {
         tables.push_back(table_json(t));
     }
+    json read_tables = json::array();
+    for (const auto& r : report.read_tables) {
+        read_tables.push_back({{"qualified", r.qualified},
+                               {"statements", r.statements},
+                               {"row_security", row_security_json(r.row_security)}});
+    }
     json findings = json::array();
     for (const auto& f : report.findings) {
         findings.push_back({{"kind", std::string(finding_kind_name(f.kind))},
@@ -232,6 +238,7 @@ nlohmann::json preflight_to_json(const PreflightReport& report) {
             {"ok", !report.has_blockers()},
             {"statements", statements},
             {"tables", tables},
+            {"read_tables", read_tables},
             {"unknown_writes", report.unknown_writes},
             {"role_may_disable_triggers", report.role_may_disable_triggers},
             {"revert_without_triggers", report.revert_without_triggers},

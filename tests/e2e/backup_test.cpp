@@ -87,7 +87,9 @@ TEST(Backup, ProdApplyIsRefusedUntilTheDriverTakesAVerifiedBackupThroughTheApi) 
     Answer backup = s.post(t.dana, env_path(n, "prod", "backup"), {});
     ASSERT_EQ(backup.status, 200) << backup.body.dump();
     EXPECT_TRUE(backup.body["verified"].get<bool>());
-    EXPECT_EQ(backup.body["tables"], nlohmann::json::array({"app_public.app_user"}));
+    // The write closure: the table the change names and the audit log its trigger writes.
+    EXPECT_EQ(backup.body["tables"],
+              nlohmann::json::array({"app_public.app_user", "app_public.record_version"}));
     std::string location = backup.body["location"];
     expect_private_file(location, backup.body["sha256"]);
 

@@ -82,8 +82,15 @@ class ServerFixture {
 
     std::string server_log() const;
     void stop();
+    // Stops the server (or reaps it when it died) and starts it again on the same directory,
+    // ledger and port range, with `env` over the options' server_env (e.g. DATAFIX_FAULT).
+    void restart(const std::map<std::string, std::string>& env = {});
+    // Waits for the server process to end by itself (a fault point killed it); true when it did.
+    bool wait_for_exit(std::chrono::milliseconds timeout);
 
   private:
+    void spawn(const std::map<std::string, std::string>& server_env);
+    std::map<std::string, std::string> server_env_;
     std::string dir_;
     std::string url_;
     std::string admin_token_;
@@ -153,6 +160,9 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
         toml << "\n[[environment]]\nname = \"" << env << "\"\nconninfo = \"" << conninfo
              << "\"\nrole = \"app_owner\"\nsystem_identifier = \"" << c.system_identifier()
              << "\"\n"
+             // As a team configures it: the audit log only grows, and revert restores with
+             // triggers off so it can be exact (the sample schema grants the setting).
+             << "append_only = [\"app_public.record_version\"]\nrevert_without_triggers = true\n"
              << (std::string(env) == "prod" ? "production = true\napprovals = [\"pair\", "
                                               "\"product_owner\"]\n"
                                             : "approvals = [\"pair\"]\n");
@@ -170,7 +180,12 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
         throw std::runtime_error("datafix init failed: " + init.err);
     }
     admin_token_ = nlohmann::json::parse(init.out)["token"];
+    server_env_ = options.server_env;
+    spawn(server_env_);
+}
 
+inline void ServerFixture::spawn(const std::map<std::string, std::string>& server_env) {
+    url_.clear();
     std::string out = dir_ + "/server.out";
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -182,11 +197,11 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {
         std::string entry(*e);
-        if (!options.server_env.contains(entry.substr(0, entry.find('=')))) {
+        if (!server_env.contains(entry.substr(0, entry.find('=')))) {
             env_text.push_back(entry);
         }
     }
-    for (const auto& [name, value] : options.server_env) {
+    for (const auto& [name, value] : server_env) {
         env_text.push_back(name + "=" + value);
     }
     std::vector<char*> envp;
@@ -220,6 +235,28 @@ inline ServerFixture::~ServerFixture() {
     stop();
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
+}
+
+inline void ServerFixture::restart(const std::map<std::string, std::string>& env) {
+    stop();
+    auto merged = server_env_;
+    for (const auto& [name, value] : env) {
+        merged[name] = value;
+    }
+    spawn(merged);
+}
+
+inline bool ServerFixture::wait_for_exit(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
 }
 
 inline void ServerFixture::stop() {

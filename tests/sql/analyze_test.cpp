@@ -76,6 +76,17 @@ TEST(Analyze, TablesWrittenIncludeCtes) {
     EXPECT_EQ(s.tables_written[0], "archive.application_status");
     EXPECT_EQ(s.tables_written[1], "app_public.application_status");
     EXPECT_EQ(s.tables_written[2], "app_public.application");
+    EXPECT_EQ(s.tables_read, std::vector<std::string>{"moved"}) << "a CTE's name, for the catalog";
+}
+
+TEST(Analyze, TablesReadAreEveryRelationButTheTargets) {
+    Analysis a = change(
+        "UPDATE app_public.application a SET intake_id = i.id FROM app_public.intake i "
+        "WHERE i.intake_number = 2 AND a.owner IN (SELECT id FROM app_public.app_user u "
+        "WHERE u.archived_at IS NULL) AND a.id = 7;");
+    // In the parse tree's order (the WHERE's subquery before FROM); pre-flight resolves each.
+    EXPECT_EQ(a.statements[0].tables_read,
+              (std::vector<std::string>{"app_public.app_user", "app_public.intake"}));
 }
 
 TEST(Analyze, WhereFlags) {

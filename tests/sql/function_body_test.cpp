@@ -73,5 +73,48 @@ TEST(FunctionBody, ABodyThatDoesNotParseIsInvalidInput) {
     }
 }
 
+TEST(FunctionBody, EachWriteCarriesItsCommand) {
+    auto f = inspect_plpgsql_body(
+        "BEGIN UPDATE app_public.application_status SET archived_at = now() WHERE id <> NEW.id;\n"
+        "INSERT INTO app_public.record_version (op) VALUES (TG_OP);\n"
+        "DELETE FROM app_public.application_status WHERE false; RETURN NULL; END");
+    EXPECT_EQ(f.write_commands,
+              (std::vector<BodyWrite>{{"app_public.application_status", "UPDATE"},
+                                      {"app_public.record_version", "INSERT"},
+                                      {"app_public.application_status", "DELETE"}}));
+}
+
+TEST(FunctionBody, AssignmentsToNewAreNamed) {
+    auto f = inspect_plpgsql_body(
+        "DECLARE user_id integer; BEGIN user_id := 1; NEW.updated_at := now(); "
+        "new.updated_by = user_id; OLD.x := 1; RETURN NEW; END");
+    EXPECT_EQ(f.assigns_new, (std::vector<std::string>{"updated_at", "updated_by"}));
+}
+
+TEST(FunctionBody, RoleChangesAndCallsAreFound) {
+    auto f = inspect_plpgsql_body(
+        "BEGIN PERFORM set_config('role', 'app_internal', true); SET ROLE app_internal; "
+        "PERFORM app_private.enqueue(NEW.id); NEW.x := app_public.slug(NEW.name); "
+        "RETURN NEW; END");
+    EXPECT_EQ(f.role_changes, (std::vector<std::string>{"set_config('role', ...)", "SET ROLE"}));
+    EXPECT_EQ(f.calls, (std::vector<std::string>{"app_private.enqueue", "app_public.slug"}));
+    EXPECT_TRUE(inspect_plpgsql_body("BEGIN PERFORM set_config('jwt.claims.sub', 'x', true); "
+                                     "RETURN NEW; END")
+                    .role_changes.empty());
+}
+
+TEST(FunctionBody, RuleActionsNameTheirTables) {
+    auto f = inspect_rule_definition(
+        "CREATE RULE log_attachment_delete AS ON DELETE TO app_public.attachment DO INSERT INTO "
+        "app_public.deleted_attachment (attachment_id, file_name) VALUES (old.id, old.file_name);");
+    EXPECT_EQ(f.write_commands,
+              (std::vector<BodyWrite>{{"app_public.deleted_attachment", "INSERT"}}));
+    auto instead = inspect_rule_definition(
+        "CREATE RULE r AS ON UPDATE TO v DO INSTEAD (UPDATE t SET a = new.a WHERE id = old.id; "
+        "DELETE FROM u WHERE id = old.id);");
+    EXPECT_EQ(instead.write_commands, (std::vector<BodyWrite>{{"t", "UPDATE"}, {"u", "DELETE"}}));
+    EXPECT_THROW(inspect_rule_definition("CREATE RULE"), Error);
+}
+
 }  // namespace
 }  // namespace datafix::sql

@@ -361,5 +361,37 @@ TEST(Preflight, ATriggerThatChangesTheRoleIsNamed) {
     EXPECT_TRUE(named);
 }
 
+TEST(Preflight, RowSecurityOfATableTheStatementOnlyReadsIsBlamedForMissingRows) {
+    TestDatabase db(dev());
+    // The owner role now sees only the first two intakes.
+    db.psql(
+        "DROP POLICY app_owner_all ON app_public.intake; CREATE POLICY app_owner_early ON "
+        "app_public.intake TO app_owner USING (intake_number <= 2)");
+    auto before = db.state();
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for(
+        "INSERT INTO app_public.application_status (application_id, status) SELECT a.id, "
+        "'withdrawn' FROM app_public.application a JOIN app_public.intake i ON i.id = "
+        "a.intake_id WHERE i.intake_number = 5",
+        {200});
+    auto report = session.preflight(plan);
+    ASSERT_EQ(report.read_tables.size(), 2u) << "application and intake are read";
+    bool warned = std::any_of(report.findings.begin(), report.findings.end(), [](const auto& f) {
+        return f.kind == FindingKind::read_rows_hidden_by_rls && f.table == "app_public.intake" &&
+               f.message.find("policies app_owner_early decide") != std::string::npos;
+    });
+    EXPECT_TRUE(warned);
+    auto message =
+        expect_error(ErrorCode::count_mismatch, [&] { session.preview(plan, images.store); });
+    EXPECT_NE(message.find("the statement reads app_public.intake, which has FORCE ROW LEVEL "
+                           "SECURITY"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("app_public.application_status has"), std::string::npos)
+        << "the written table is not blamed: " << message;
+    EXPECT_EQ(db.state(), before);
+}
+
 }  // namespace
 }  // namespace datafix::target::test

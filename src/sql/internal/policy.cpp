@@ -15,7 +15,8 @@ namespace {
 
 // What one walk over the whole statement tree found.
 struct TreeFindings {
-    std::vector<const PgQuery__RangeVar*> written;  // DML targets, the statement's own first
+    std::vector<const PgQuery__RangeVar*> written;    // DML targets, the statement's own first
+    std::vector<const PgQuery__RangeVar*> relations;  // every relation named, targets included
     std::size_t dml_count = 0;
     std::optional<std::string> denied_call;  // "name(): why"
     std::optional<std::string> catalog_relation;
@@ -73,6 +74,7 @@ TreeFindings inspect(const PgQuery__Node* statement) {
         } else if (const auto* call = as<PgQuery__FuncCall>(m, pg_query__func_call__descriptor)) {
             note_call(*call, found);
         } else if (const auto* rel = as<PgQuery__RangeVar>(m, pg_query__range_var__descriptor)) {
+            found.relations.push_back(rel);
             if (!found.catalog_relation && is_catalog(*rel)) {
                 found.catalog_relation = qualified_name(*rel);
             }
@@ -189,6 +191,15 @@ StatementFacts examine(const PgQuery__Node* statement, FileRole role, std::strin
         if (std::find(facts.tables_written.begin(), facts.tables_written.end(), name) ==
             facts.tables_written.end()) {
             facts.tables_written.push_back(name);
+        }
+    }
+    for (const PgQuery__RangeVar* relation : found.relations) {
+        bool is_target =
+            std::find(found.written.begin(), found.written.end(), relation) != found.written.end();
+        std::string name = qualified_name(*relation);
+        if (!is_target && std::find(facts.tables_read.begin(), facts.tables_read.end(), name) ==
+                              facts.tables_read.end()) {
+            facts.tables_read.push_back(name);
         }
     }
     const PgQuery__Node* condition = own_condition(statement);

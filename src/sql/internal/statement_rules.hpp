@@ -22,6 +22,7 @@ Classification classify(const PgQuery__Node* statement, std::string_view lead);
 struct StatementFacts {
     StatementKind kind = StatementKind::other;
     std::vector<std::string> tables_written;
+    std::vector<std::string> tables_read;
     bool has_where = false;
     bool where_constant_true = false;
     Verdict verdict;

@@ -1,0 +1,91 @@
+// The keys behind the write closure and the driver's identity: append_only,
+// revert_without_triggers and [environment.person_settings]; mistakes name their key, and a
+// person an environment does not map is refused.
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "server/config.hpp"
+
+namespace datafix::server {
+namespace {
+
+std::string environment(const std::string& extra) {
+    return "[[environment]]\nname = \"dev\"\nconninfo = \"dbname=app\"\nrole = \"app_owner\"\n"
+           "system_identifier = \"7301234567890123458\"\napprovals = [\"pair\"]\n" +
+           extra;
+}
+
+std::string refusal(const std::string& text) {
+    try {
+        Config::parse(text, "datafix.toml", "/etc/datafix");
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::config);
+        return e.message();
+    }
+    ADD_FAILURE() << "accepted: " << text;
+    return {};
+}
+
+ledger::Person person(const std::string& email) {
+    ledger::Person p;
+    p.id = 7;
+    p.name = "Dana Driver";
+    p.email = email;
+    return p;
+}
+
+TEST(ConfigClosure, AppendOnlyTablesAndRevertWithoutTriggersAreRead) {
+    Config c = Config::parse(environment("append_only = [\"app_public.record_version\"]\n"
+                                         "revert_without_triggers = true\n"),
+                             "datafix.toml", "/etc/datafix");
+    const auto& t = c.environments.at(0).target;
+    EXPECT_EQ(t.append_only_tables, std::vector<std::string>{"app_public.record_version"});
+    EXPECT_TRUE(t.revert_without_triggers);
+    Config plain = Config::parse(environment(""), "datafix.toml", "/etc/datafix");
+    EXPECT_FALSE(plain.environments.at(0).target.revert_without_triggers);
+    EXPECT_TRUE(plain.environments.at(0).target.append_only_tables.empty());
+}
+
+TEST(ConfigClosure, MistakesNameTheirKey) {
+    EXPECT_NE(refusal(environment("append_only = \"record_version\"\n"))
+                  .find("environment[0].append_only"),
+              std::string::npos);
+    EXPECT_NE(refusal(environment("append_only = [\"record_version\"]\n")).find("schema.table"),
+              std::string::npos);
+    EXPECT_NE(refusal(environment("[environment.person_settings]\n"
+                                  "\"dev@example.com\" = { \"search_path\" = \"x\" }\n"))
+                  .find("environment[0].person_settings.dev@example.com.search_path"),
+              std::string::npos);
+    EXPECT_NE(refusal(environment("[environment.person_settings]\n"
+                                  "\"not-an-address\" = { \"jwt.claims.sub\" = \"x\" }\n"))
+                  .find("e-mail"),
+              std::string::npos);
+}
+
+TEST(ConfigClosure, EachDriverRunsWithTheirOwnSettings) {
+    Config c = Config::parse(
+        environment("session_settings = { \"jwt.claims.sub\" = \"shared\", \"app.x\" = \"1\" }\n"
+                    "[environment.person_settings]\n"
+                    "\"dana@example.com\" = { \"jwt.claims.sub\" = "
+                    "\"0f6c0c4e-1b7e-4b8e-9a51-2f6d9d1d7a10\" }\n"),
+        "datafix.toml", "/etc/datafix");
+    auto as_dana = as_person(c.environments.at(0), person("dana@example.com"));
+    EXPECT_EQ(as_dana.target.session_settings.at("jwt.claims.sub"),
+              "0f6c0c4e-1b7e-4b8e-9a51-2f6d9d1d7a10");
+    EXPECT_EQ(as_dana.target.session_settings.at("app.x"), "1") << "the rest stays";
+    try {
+        as_person(c.environments.at(0), person("sam@example.com"));
+        ADD_FAILURE() << "an unmapped driver ran";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::rule);
+        EXPECT_NE(e.message().find("no entry for sam@example.com"), std::string::npos);
+        EXPECT_NE(e.hint().find("[environment.person_settings] \"sam@example.com\""),
+                  std::string::npos);
+    }
+    Config unmapped = Config::parse(environment(""), "datafix.toml", "/etc/datafix");
+    EXPECT_NO_THROW(as_person(unmapped.environments.at(0), person("sam@example.com")))
+        << "without person_settings everyone runs with the environment's settings";
+}
+
+}  // namespace
+}  // namespace datafix::server
