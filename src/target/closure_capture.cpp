@@ -81,7 +81,11 @@ class BeforeImages {
 };
 
 void count_changes(const ImageStore& images, TableChanges& changes,
-                   const std::vector<std::size_t>& key_positions) {
+                   const std::vector<std::size_t>& key_positions, bool numeric) {
+    if (changes.before.rows == 0) {
+        changes.inserted = changes.after.rows;  // nothing existed before: every row is new
+        return;
+    }
     ImageReader before(images, changes.before);
     ImageReader after(images, changes.after);
     std::string b;
@@ -89,7 +93,7 @@ void count_changes(const ImageStore& images, TableChanges& changes,
     bool has_b = before.next(b);
     bool has_a = after.next(a);
     while (has_b || has_a) {
-        int order = !has_a ? -1 : !has_b ? 1 : compare_keys(key_positions, b, a);
+        int order = !has_a ? -1 : !has_b ? 1 : compare_keys(key_positions, b, a, numeric);
         if (order < 0) {
             ++changes.deleted;
             has_b = before.next(b);
@@ -117,26 +121,25 @@ std::vector<ClosureTable> closure_tables(const PreflightReport& report) {
 }
 
 int compare_keys(const std::vector<std::size_t>& key_positions, std::string_view a,
-                 std::string_view b) {
+                 std::string_view b, bool numeric) {
     auto fa = split_copy_fields(a);
     auto fb = split_copy_fields(b);
     for (auto pos : key_positions) {
         auto va = pos < fa.size() ? decode_copy_field(fa[pos]) : std::nullopt;
         auto vb = pos < fb.size() ? decode_copy_field(fb[pos]) : std::nullopt;
-        int c = va.value_or("").compare(vb.value_or(""));
+        int c = 0;
+        if (numeric) {
+            long long x = std::stoll(va.value_or("0"));
+            long long y = std::stoll(vb.value_or("0"));
+            c = x < y ? -1 : x > y ? 1 : 0;
+        } else {
+            c = va.value_or("").compare(vb.value_or(""));
+        }
         if (c != 0) {
             return c;
         }
     }
     return 0;
-}
-
-std::string key_text_order(const std::vector<std::string>& quoted_keys, const std::string& alias) {
-    std::string out;
-    for (const auto& k : quoted_keys) {
-        out += (out.empty() ? "" : ", ") + alias + "." + k + "::text COLLATE \"C\"";
-    }
-    return out;
 }
 
 std::vector<TableChanges> capture_changes(Connection& run, Connection& observer, ImageStore& images,
@@ -153,11 +156,7 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
         for (std::size_t k = 0; k < tables.size(); ++k) {
             const auto& wanted = tables[k];
             auto info = load_table_info(run, wanted.schema, wanted.table);
-            std::vector<std::string> keys;
-            for (auto pos : info.key_positions) {
-                keys.push_back(info.quoted_columns[pos]);
-            }
-            std::string order = key_text_order(keys, "t");
+            std::string order = info.key_order("t");
             std::string base = label + std::to_string(k + 1);
 
             TableChanges changes;
@@ -167,11 +166,6 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
             changes.key_columns = info.key_columns;
             changes.causes = wanted.causes;
             changes.append_only = wanted.append_only;
-            changes.after =
-                copy_to_image(run, images, info,
-                              "COPY (SELECT t.* FROM " + info.qualified +
-                                  " t WHERE age(t.xmin) <= 0 ORDER BY " + order + ") TO STDOUT",
-                              base + "-after", nullptr);
             ImageWriter writer(images, base + "-before", info.key_positions);
             BeforeImages before(run, info, writer);
             observer.copy_out("COPY (SELECT t.ctid, t.* FROM " + info.qualified +
@@ -179,7 +173,15 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
                               [&](std::string_view line) { before.add(line); });
             before.flush();
             changes.before = writer.finish();
-            count_changes(images, changes, info.key_positions);
+            // After-images in key order only when there are before-images to merge them with:
+            // an INSERT's rows and an audit log's need no sort.
+            changes.after = copy_to_image(
+                run, images, info,
+                "COPY (SELECT t.* FROM " + info.qualified + " t WHERE age(t.xmin) <= 0" +
+                    (changes.before.rows > 0 ? " ORDER BY " + order : std::string()) +
+                    ") TO STDOUT",
+                base + "-after", nullptr);
+            count_changes(images, changes, info.key_positions, info.integer_key());
             if (changes.changed() == 0) {
                 std::error_code ec;
                 std::filesystem::remove(changes.before.path, ec);

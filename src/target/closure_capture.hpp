@@ -38,12 +38,9 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
                                           const std::vector<ClosureTable>& tables,
                                           const std::string& label);
 
-// Bytewise order of two rows' keys (decoded fields, field by field): the order the capture's
-// ORDER BY key::text COLLATE "C" produces. <0, 0, >0.
+// The order of two rows' keys as TableInfo::key_order sorts them: numeric when `numeric` (every key
+// column an integer), else bytewise on the decoded text, field by field. <0, 0, >0.
 int compare_keys(const std::vector<std::size_t>& key_positions, std::string_view a,
-                 std::string_view b);
-
-// "ORDER BY" list for that order: "t.k1::text COLLATE \"C\", ...".
-std::string key_text_order(const std::vector<std::string>& quoted_keys, const std::string& alias);
+                 std::string_view b, bool numeric);
 
 }  // namespace datafix::target

@@ -114,7 +114,7 @@ std::vector<std::string> differing_columns(const TableChanges& c, std::string_vi
 
 // Rows at the change's keys that are not their before-image, by key and column.
 std::vector<std::string> describe_differences(const ImageStore& images, const TableChanges& c,
-                                              const ImageFile& now) {
+                                              const ImageFile& now, bool numeric) {
     auto positions = positions_of(c);
     std::vector<std::string> out;
     ImageReader before(images, c.before);
@@ -124,7 +124,7 @@ std::vector<std::string> describe_differences(const ImageStore& images, const Ta
     bool has_b = before.next(b);
     bool has_n = current.next(n);
     while ((has_b || has_n) && out.size() < kListedPerTable) {
-        int order = !has_n ? -1 : !has_b ? 1 : compare_keys(positions, b, n);
+        int order = !has_n ? -1 : !has_b ? 1 : compare_keys(positions, b, n, numeric);
         if (order < 0) {
             out.push_back(c.qualified() + " " + describe_key(c.key_columns, positions, b) +
                           " is missing");
@@ -273,21 +273,17 @@ void prove_restored(Connection& connection, ImageStore& images,
             continue;
         }
         auto info = load_table_info(connection, c.schema, c.table);
-        std::vector<std::string> keys;
-        for (auto pos : info.key_positions) {
-            keys.push_back(info.quoted_columns[pos]);
-        }
         std::string before_t = "datafix_cb_" + std::to_string(k + 1);
         std::string after_t = "datafix_ca_" + std::to_string(k + 1);
         auto now = copy_to_image(connection, images, info,
                                  "COPY (SELECT c.* FROM " + info.qualified + " c JOIN (SELECT " +
                                      info.key_list() + " FROM " + before_t + " UNION SELECT " +
                                      info.key_list() + " FROM " + after_t + ") k ON " +
-                                     info.key_join("c", "k") + " ORDER BY " +
-                                     key_text_order(keys, "c") + ") TO STDOUT",
+                                     info.key_join("c", "k") + " ORDER BY " + info.key_order("c") +
+                                     ") TO STDOUT",
                                  "p" + std::to_string(k + 1) + "-now", nullptr);
         if (now.digest != c.before.digest) {
-            auto listed = describe_differences(images, c, now);
+            auto listed = describe_differences(images, c, now, info.integer_key());
             problems.insert(problems.end(), listed.begin(), listed.end());
         }
         std::error_code ec;

@@ -1,6 +1,8 @@
 // Guards: every refusal names the environment and says what to do.
 #include "target/guards.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
 #include "target/connection.hpp"
 
@@ -83,6 +85,8 @@ void configure_session(Connection& connection, const EnvironmentTarget& target) 
         {"idle_in_transaction_session_timeout",
          milliseconds(target.idle_in_transaction_session_timeout)},
         {"application_name", target.application_name},
+        // The SQL guard parsed the text with standard conforming strings: so must the server.
+        {"standard_conforming_strings", "on"},
     };
     for (const auto& [name, value] : settings) {
         connection.query("SELECT set_config($1, $2, false)", {name, value});
@@ -92,15 +96,65 @@ void configure_session(Connection& connection, const EnvironmentTarget& target) 
     }
 }
 
+namespace {
+
+// What the session must still be after every statement and right before COMMIT: the settings
+// datafix pinned (pg_settings shows the timeouts in milliseconds), the ones that change how the
+// server parses the text the SQL guard read, and the ones that would switch triggers off.
+constexpr const char* kInvariantsSql = R"(
+SELECT current_user::text,
+       (SELECT json_object_agg(name, setting) FROM pg_settings
+        WHERE name IN ('lock_timeout', 'statement_timeout', 'idle_in_transaction_session_timeout',
+                       'standard_conforming_strings', 'session_replication_role'))::text)";
+
+std::string ms_text(std::chrono::milliseconds value) {
+    return std::to_string(value.count());
+}
+
+}  // namespace
+
 void check_still_role(Connection& connection, const EnvironmentTarget& target,
                       const std::string& where) {
-    auto current = connection.query("SELECT current_user::text").scalar();
+    auto r = connection.query(kInvariantsSql);
+    auto current = r.at(0, 0).value_or("");
     if (current != target.role) {
         throw Error(ErrorCode::escape,
                     target.name + ": the session left role " + target.role + " (current_user is " +
                         current + ") " + where + "; the transaction was rolled back",
                     "a statement changed the role; remove whatever calls set_config('role', ...) "
                     "or SET ROLE and review the change with the pair");
+    }
+    std::vector<std::pair<std::string, std::string>> expected = {
+        {"lock_timeout", ms_text(target.lock_timeout)},
+        {"statement_timeout", ms_text(target.statement_timeout)},
+        {"idle_in_transaction_session_timeout",
+         ms_text(target.idle_in_transaction_session_timeout)},
+        {"standard_conforming_strings", "on"},
+        {"session_replication_role", "origin"},
+    };
+    std::string changed;
+    auto settings = nlohmann::json::parse(r.at(0, 1).value_or("{}"), nullptr, false);
+    for (const auto& [name, value] : expected) {
+        if (!settings.is_object() || settings.value(name, std::string()) != value) {
+            changed += (changed.empty() ? "" : ", ") + name;
+        }
+    }
+    std::vector<std::string> names;
+    for (const auto& [name, value] : target.session_settings) {
+        names.push_back(name);
+    }
+    for (const auto& name : names) {
+        auto now = connection.query("SELECT current_setting($1, true)", {name}).scalar();
+        if (now != target.session_settings.at(name)) {
+            changed += (changed.empty() ? "" : ", ") + name;
+        }
+    }
+    if (!changed.empty()) {
+        throw Error(ErrorCode::escape,
+                    target.name + ": a setting datafix pinned changed " + where + " (" + changed +
+                        "); the transaction was rolled back",
+                    "a statement called set_config or SET; remove it and review the change with "
+                    "the pair");
     }
 }
 

@@ -200,10 +200,7 @@ PreflightReport build_preflight(Connection& connection, const SessionFacts& fact
         report.statements.push_back(std::move(s));
     }
 
-    EnvironmentTarget as_configured;
-    as_configured.name = facts.environment;
-    as_configured.role = facts.role;
-    check_still_role(connection, as_configured, "during pre-flight");
+    check_still_role(connection, target, "during pre-flight");
     tx.rollback();
 
     add_findings(report);

@@ -11,7 +11,8 @@ namespace datafix::target {
 namespace {
 
 constexpr const char* kColumnsSql = R"(
-SELECT a.attname, a.attgenerated <> '', a.attidentity = 'a'
+SELECT a.attname, a.attgenerated <> '', a.attidentity = 'a',
+       a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
 FROM pg_attribute a
 WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass
   AND a.attnum > 0 AND NOT a.attisdropped
@@ -80,6 +81,20 @@ std::string TableInfo::key_list(const std::string& prefix) const {
     return join(quoted, prefix.empty() ? "" : prefix + ".", ", ");
 }
 
+bool TableInfo::integer_key() const {
+    return std::all_of(key_positions.begin(), key_positions.end(),
+                       [this](std::size_t pos) { return integer[pos]; });
+}
+
+std::string TableInfo::key_order(const std::string& alias) const {
+    std::string out;
+    for (auto pos : key_positions) {
+        out += (out.empty() ? "" : ", ") + alias + "." + quoted_columns[pos] +
+               (integer_key() ? "" : "::text COLLATE \"C\"");
+    }
+    return out;
+}
+
 std::string TableInfo::key_join(const std::string& left, const std::string& right) const {
     std::string out;
     for (std::size_t i = 0; i < key_positions.size(); ++i) {
@@ -140,6 +155,7 @@ TableInfo load_table_info(Connection& connection, const std::string& schema_as_w
         info.quoted_columns.push_back(connection.quote_identifier(row[0].value_or("")));
         info.generated.push_back(row[1].value_or("f") == "t");
         info.identity_always.push_back(row[2].value_or("f") == "t");
+        info.integer.push_back(row[3].value_or("f") == "t");
     }
     auto key = connection.query(kKeySql, {schema, table});
     if (key.rows.empty()) {

@@ -361,6 +361,44 @@ TEST(Preflight, ATriggerThatChangesTheRoleIsNamed) {
     EXPECT_TRUE(named);
 }
 
+TEST(Closure, DynamicSqlMakesEveryApplicationTableTheClosure) {
+    TestDatabase db(dev());
+    // A trigger whose writes no parser can see: EXECUTE of a string.
+    db.psql(R"(
+        CREATE TABLE app_public.note (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                                      body text NOT NULL);
+        ALTER TABLE app_public.note OWNER TO app_owner;
+        CREATE FUNCTION app_public.note_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            EXECUTE format('INSERT INTO %I.%I (body) VALUES ($1)', 'app_public', 'note')
+                USING TG_OP;
+            RETURN NULL;
+        END $$;
+        ALTER FUNCTION app_public.note_change() OWNER TO app_owner;
+        CREATE TRIGGER _900_note AFTER UPDATE ON app_public.intake
+            FOR EACH ROW EXECUTE FUNCTION app_public.note_change();)");
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for(
+        "UPDATE app_public.intake SET close_timestamp = close_timestamp + interval '1 day' "
+        "WHERE intake_number = 3",
+        {1});
+    auto report = session.preflight(plan);
+    EXPECT_TRUE(mentions(report.unknown_writes, "trigger _900_note on app_public.intake"));
+    bool warned = std::any_of(report.findings.begin(), report.findings.end(),
+                              [](const auto& f) { return f.kind == FindingKind::unknown_writes; });
+    EXPECT_TRUE(warned);
+    auto before = dump(db, {"app_public.intake", "app_public.note"});
+    auto applied = preview_and_apply(session, images, plan);
+    const auto* note = changes_of(applied.applied, "app_public.note");
+    ASSERT_NE(note, nullptr) << "the row the dynamic SQL wrote is in the evidence";
+    EXPECT_EQ(note->inserted, 1);
+    EXPECT_TRUE(has_cause(note, "unknown writes (dynamic SQL)"));
+    auto revert = session.preview_revert(applied.applied, images.store);
+    session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(dump_difference(before, dump(db, {"app_public.intake", "app_public.note"})), "");
+}
+
 TEST(Preflight, RowSecurityOfATableTheStatementOnlyReadsIsBlamedForMissingRows) {
     TestDatabase db(dev());
     // The owner role now sees only the first two intakes.
