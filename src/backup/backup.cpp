@@ -1,6 +1,8 @@
 // take_backup(): picks the method, and the failure handling both methods share.
 #include "backup/backup.hpp"
 
+#include <filesystem>
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -159,6 +161,31 @@ BackupResult take_backup(const BackupSettings& settings, const BackupRequest& re
         return take_command_backup(settings, request, control, taken_at);
     }
     return take_pg_dump_backup(settings, request, control, taken_at);
+}
+
+std::vector<std::string> remove_partial_backups(const BackupSettings& settings) {
+    std::vector<std::string> removed;
+    if (settings.method != Method::pg_dump || settings.pg_dump.directory.empty()) {
+        return removed;
+    }
+    std::error_code ec;
+    std::filesystem::directory_iterator it(settings.pg_dump.directory, ec);
+    if (ec) {
+        return removed;
+    }
+    for (const auto& entry : it) {
+        const std::string name = entry.path().filename().string();
+        const std::string_view suffix = ".dump.partial";
+        bool ours = name.rfind("request-", 0) == 0 && name.size() > suffix.size() &&
+                    name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        if (ours && entry.is_regular_file(ec)) {
+            std::filesystem::remove(entry.path(), ec);
+            if (!ec) {
+                removed.push_back(name);
+            }
+        }
+    }
+    return removed;
 }
 
 }  // namespace datafix::backup

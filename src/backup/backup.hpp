@@ -117,6 +117,11 @@ BackupResult take_backup(const BackupSettings& settings, const BackupRequest& re
 // when pg_restore cannot read the file.
 std::vector<TableName> list_archive_tables(const std::string& pg_restore, const std::string& path);
 
+// Removes what a backup killed mid-way left behind: the "<archive name>.partial" files of a
+// pg_dump backup directory (never a finished archive, never a file datafix did not name).
+// Returns the names removed. For the command method there is nothing of datafix's to remove.
+std::vector<std::string> remove_partial_backups(const BackupSettings& settings);
+
 // "request-42-prod-20250101T120000Z.dump".
 std::string archive_file_name(std::int64_t request_number, const std::string& environment,
                               Time taken_at);

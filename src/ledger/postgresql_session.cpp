@@ -55,6 +55,9 @@ class PostgresqlSession final : public SqlSession {
             throw Error(ErrorCode::unreachable, "cannot connect to the ledger database: " + message,
                         "check the ledger URL in the configuration");
         }
+        // Warnings go nowhere: libpq's default would print them to the server's stderr.
+        PQsetNoticeProcessor(
+            conn_, [](void*, const char*) {}, nullptr);
         exec_script("SET client_min_messages = warning");
     }
     ~PostgresqlSession() override { PQfinish(conn_); }

@@ -13,6 +13,7 @@
 #include "sql/analysis.hpp"
 #include "target/plan_builder.hpp"
 #include "target/session.hpp"
+#include "workflow/decide.hpp"
 
 namespace datafix::server {
 
@@ -356,9 +357,12 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
                        "no request " + std::to_string(number));
     }
     const ledger::Run& run = find_run(*state, run_number);
-    if (run.state != ledger::RunState::in_doubt) {
-        throw ApiError(ErrorCode::rule, "run-not-in-doubt",
-                       "run " + std::to_string(run_number) + " is not in doubt");
+    // Who may resolve is decided before any database work: the pure rules, on the state as read.
+    workflow::Decision may =
+        workflow::decide(*state, workflow::ResolveInDoubt{run_number, false}, actor,
+                         ledger::wall_clock_now(), context_.config().workflow());
+    if (!may.allowed()) {
+        throw_refusal(*may.refusal);
     }
     const EnvironmentConfig* env = context_.config().find_environment(run.environment);
     if (env == nullptr) {

@@ -96,6 +96,14 @@ int serve(const Config& config) {
         }
     });
 
+    // A backup killed mid-way leaves its .partial file; nothing will ever finish it.
+    for (const auto& env : config.environments) {
+        if (env.backup) {
+            for (const auto& name : backup::remove_partial_backups(*env.backup)) {
+                log->info("removed {}, left by a backup that did not finish", name);
+            }
+        }
+    }
     // Before anything listens (and with notifications wired): runs a stopped server left running
     // are settled first, so a retry meets a ledger that says what happened.
     if (int settled = executor.recover(); settled > 0) {

@@ -3,6 +3,8 @@
 
 #include <cctype>
 #include <filesystem>
+#include <future>
+#include <memory>
 #include <unordered_set>
 #include <utility>
 
@@ -149,48 +151,121 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
     if (tables.empty()) {
         return out;
     }
+    std::vector<TableInfo> infos;
+    for (const auto& wanted : tables) {
+        infos.push_back(load_table_info(run, wanted.schema, wanted.table));
+    }
     auto snapshot = checked_snapshot(run.query("SELECT pg_export_snapshot()").scalar());
     observer.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    // The observer's scans run on their own backend while the run's backend copies the
+    // after-images: two cores, one wait. Candidate files are created here, on this thread,
+    // since the image store is not shared between threads.
+    std::vector<std::unique_ptr<ImageWriter>> candidate_writers;
+    for (std::size_t k = 0; k < tables.size(); ++k) {
+        candidate_writers.push_back(
+            std::make_unique<ImageWriter>(images, label + std::to_string(k + 1) + "-candidates"));
+    }
+    std::vector<ImageFile> candidates;
     try {
         observer.query("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
-        for (std::size_t k = 0; k < tables.size(); ++k) {
-            const auto& wanted = tables[k];
-            auto info = load_table_info(run, wanted.schema, wanted.table);
-            std::string order = info.key_order("t");
-            std::string base = label + std::to_string(k + 1);
+        auto scanning = std::async(std::launch::async, [&] {
+            std::vector<ImageFile> files;
+            for (std::size_t k = 0; k < tables.size(); ++k) {
+                auto& writer = *candidate_writers[k];
+                observer.copy_out("COPY (SELECT t.ctid, t.* FROM " + infos[k].qualified +
+                                      " t WHERE t.xmax <> '0'::xid ORDER BY " +
+                                      infos[k].key_order("t") + ") TO STDOUT",
+                                  [&writer](std::string_view line) { writer.add(line); });
+                files.push_back(writer.finish());
+            }
+            return files;
+        });
+        std::vector<TableChanges> all(tables.size());
+        std::exception_ptr failed;
+        try {
+            for (std::size_t k = 0; k < tables.size(); ++k) {
+                const auto& info = infos[k];
+                auto& changes = all[k];
+                changes.schema = info.schema;
+                changes.table = info.table;
+                changes.columns = info.columns;
+                changes.key_columns = info.key_columns;
+                changes.causes = tables[k].causes;
+                changes.append_only = tables[k].append_only;
+                changes.count_only = tables[k].count_only;
+                std::string base = label + std::to_string(k + 1);
+                if (changes.count_only) {
+                    changes.inserted =
+                        std::stoll(run.query("SELECT count(*) FROM " + info.qualified +
+                                             " t WHERE age(t.xmin) <= 0")
+                                       .scalar());
+                    changes.after = ImageWriter(images, base + "-after").finish();
+                    continue;
+                }
+                // An append-only table's new rows need no sort: nothing to merge them with.
+                changes.after = copy_to_image(
+                    run, images, info,
+                    "COPY (SELECT t.* FROM " + info.qualified + " t WHERE age(t.xmin) <= 0" +
+                        (changes.append_only ? std::string() : " ORDER BY " + info.key_order("t")) +
+                        ") TO STDOUT",
+                    base + "-after", nullptr);
+            }
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        // The observer's thread must end before anything else uses it (or its writers).
+        try {
+            candidates = scanning.get();
+        } catch (...) {
+            if (!failed) {
+                failed = std::current_exception();
+            }
+        }
+        if (failed) {
+            std::rethrow_exception(failed);
+        }
+        observer.query("ROLLBACK");
 
-            TableChanges changes;
-            changes.schema = info.schema;
-            changes.table = info.table;
-            changes.columns = info.columns;
-            changes.key_columns = info.key_columns;
-            changes.causes = wanted.causes;
-            changes.append_only = wanted.append_only;
+        for (std::size_t k = 0; k < tables.size(); ++k) {
+            const auto& info = infos[k];
+            auto& changes = all[k];
+            std::string base = label + std::to_string(k + 1);
             ImageWriter writer(images, base + "-before", info.key_positions);
-            BeforeImages before(run, info, writer);
-            observer.copy_out("COPY (SELECT t.ctid, t.* FROM " + info.qualified +
-                                  " t WHERE t.xmax <> '0'::xid ORDER BY " + order + ") TO STDOUT",
-                              [&](std::string_view line) { before.add(line); });
-            before.flush();
+            {
+                BeforeImages before(run, info, writer);
+                ImageReader reader(images, candidates[k]);
+                std::string line;
+                while (reader.next(line)) {
+                    before.add(line);
+                }
+                before.flush();
+            }
             changes.before = writer.finish();
-            // After-images in key order only when there are before-images to merge them with:
-            // an INSERT's rows and an audit log's need no sort.
-            changes.after = copy_to_image(
-                run, images, info,
-                "COPY (SELECT t.* FROM " + info.qualified + " t WHERE age(t.xmin) <= 0" +
-                    (changes.before.rows > 0 ? " ORDER BY " + order : std::string()) +
-                    ") TO STDOUT",
-                base + "-after", nullptr);
-            count_changes(images, changes, info.key_positions, info.integer_key());
+            std::error_code ec;
+            std::filesystem::remove(candidates[k].path, ec);
+            bool unsorted = changes.append_only || changes.count_only;
+            if (changes.before.rows > 0 && unsorted) {
+                // Rows of an append-only table were updated or deleted: read its new rows again,
+                // in key order, so they can be told apart.
+                std::filesystem::remove(changes.after.path, ec);
+                changes.count_only = false;
+                changes.inserted = 0;
+                changes.after = copy_to_image(run, images, info,
+                                              "COPY (SELECT t.* FROM " + info.qualified +
+                                                  " t WHERE age(t.xmin) <= 0 ORDER BY " +
+                                                  info.key_order("t") + ") TO STDOUT",
+                                              base + "-after", nullptr);
+            }
+            if (!changes.count_only) {
+                count_changes(images, changes, info.key_positions, info.integer_key());
+            }
             if (changes.changed() == 0) {
-                std::error_code ec;
                 std::filesystem::remove(changes.before.path, ec);
                 std::filesystem::remove(changes.after.path, ec);
                 continue;
             }
             out.push_back(std::move(changes));
         }
-        observer.query("ROLLBACK");
     } catch (...) {
         try {
             observer.query("ROLLBACK");

@@ -26,6 +26,9 @@ struct ClosureTable {
     std::string table;
     std::vector<std::string> causes;
     bool append_only = false;
+    // Count the rows the run added, keep no images: for an append-only table at apply, whose
+    // rows the pair saw in the preview and which stay in the table once committed.
+    bool count_only = false;
 };
 
 // The tables of the pre-flight's write closure that exist.

@@ -92,6 +92,10 @@ std::unique_ptr<Connection> Connection::open(const std::string& conninfo,
                     "check the environment's conninfo, the password file and that the server "
                     "is up");
     }
+    // libpq's default prints NOTICE and WARNING text to stderr, and a trigger's RAISE NOTICE may
+    // quote row values: the server's logs must never hold them.
+    PQsetNoticeProcessor(
+        c->handle_->conn, [](void*, const char*) {}, nullptr);
     return c;
 }
 

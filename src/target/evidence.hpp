@@ -49,6 +49,8 @@ struct TableChanges {
     // What writes it: "statement 1", "trigger _500_audit on app_public.application", ...
     std::vector<std::string> causes;
     bool append_only = false;  // shown, never reverted
+    // Only counted (an append-only table at apply): no images, `inserted` rows were added.
+    bool count_only = false;
     long long inserted = 0;
     long long updated = 0;
     long long deleted = 0;

@@ -50,12 +50,12 @@ ImageFile image_from(const nlohmann::json& j) {
 }
 
 nlohmann::json changes_json(const TableChanges& c) {
-    return {{"schema", c.schema},          {"table", c.table},
-            {"columns", c.columns},        {"key_columns", c.key_columns},
-            {"causes", c.causes},          {"append_only", c.append_only},
-            {"inserted", c.inserted},      {"updated", c.updated},
-            {"deleted", c.deleted},        {"before", image_json(c.before)},
-            {"after", image_json(c.after)}};
+    return {{"schema", c.schema},           {"table", c.table},
+            {"columns", c.columns},         {"key_columns", c.key_columns},
+            {"causes", c.causes},           {"append_only", c.append_only},
+            {"inserted", c.inserted},       {"updated", c.updated},
+            {"deleted", c.deleted},         {"before", image_json(c.before)},
+            {"after", image_json(c.after)}, {"count_only", c.count_only}};
 }
 
 TableChanges changes_from(const nlohmann::json& j) {
@@ -71,6 +71,7 @@ TableChanges changes_from(const nlohmann::json& j) {
     c.deleted = j.at("deleted").get<long long>();
     c.before = image_from(j.at("before"));
     c.after = image_from(j.at("after"));
+    c.count_only = j.value("count_only", false);
     return c;
 }
 

@@ -113,11 +113,17 @@ Connection& observer_of(Session::State& st) {
     return *st.observer;
 }
 
-// Every row the open run changed in the pre-flight's write closure, into `evidence`.
-void capture_closure(Session::State& st, Connection& run, ImageStore& images, Evidence& evidence) {
+// Every row the open run changed in the pre-flight's write closure, into `evidence`. At apply
+// (`committing`), append-only tables are only counted: the pair saw their rows in the preview,
+// and once committed they stay where they are.
+void capture_closure(Session::State& st, Connection& run, ImageStore& images, Evidence& evidence,
+                     bool committing) {
+    auto tables = closure_tables(*st.preflight);
+    for (auto& t : tables) {
+        t.count_only = committing && t.append_only;
+    }
     evidence.closure_captured = true;
-    evidence.closure =
-        capture_changes(run, observer_of(st), images, closure_tables(*st.preflight), "c");
+    evidence.closure = capture_changes(run, observer_of(st), images, tables, "c");
     evidence.revert_hazards = st.preflight->revert_hazards;
 }
 
@@ -224,7 +230,7 @@ Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
         [&](Connection& c, ImageStore& i) {
             return execute_change(c, i, st.target, plan, nullptr, *st.preflight);
         },
-        [&](Connection& c, ImageStore& i, Evidence& e) { capture_closure(st, c, i, e); });
+        [&](Connection& c, ImageStore& i, Evidence& e) { capture_closure(st, c, i, e, false); });
 }
 
 namespace {
@@ -317,7 +323,7 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
         execute_change(connection, images, st.target, plan, &approved, *st.preflight));
     seen.verify = run_verify(connection, plan.verify);
     if (approved.closure_captured) {
-        capture_closure(st, connection, images, seen);
+        capture_closure(st, connection, images, seen, true);
         require_same_closure(seen, approved, st.target.name);
     }
     seen.fingerprint = fingerprint(seen);

@@ -32,6 +32,17 @@ Decision claim(const Context& ctx, const ClaimRequest&) {
                       refusal("driver-is-not-pair", "you are the pair of this request",
                               "leave the pair first (datafix unpair) if you want to drive"));
     }
+    // A finished or cancelled request keeps only its reverts, for the developer who drove it: a
+    // newcomer's claim would hand them its production images.
+    if (ctx.state.request.status != ledger::RequestStatus::open &&
+        (!ctx.state.claim.has_value() || ctx.state.claim->driver != ctx.actor.id)) {
+        return refuse(ctx.state,
+                      refusal("request-closed",
+                              "request " + std::to_string(ctx.state.request.number) + " is " +
+                                  std::string(ledger::status_name(ctx.state.request.status)) +
+                                  "; only its driver may claim it again, to revert",
+                              "ask the request's driver, or file a new request"));
+    }
     const bool held = reading::lease_active(ctx.state, ctx.now);
     if (held && !reading::is_driver(ctx.state, ctx.actor.id)) {
         return refuse(ctx.state,

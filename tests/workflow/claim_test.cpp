@@ -77,6 +77,19 @@ TEST(Claim, ApplyAfterLeaseEndedRefused) {
     s.ok(s.driver, StartApply{"dev", fp});
 }
 
+TEST(Claim, AClosedRequestIsClaimedOnlyByItsDriverAgain) {
+    Scenario s;
+    s.claim_and_pair();
+    s.ok(s.po, CancelRequest{"no longer needed"});
+    s.advance(31min);
+    // Its lease lapsed: a newcomer would read its images; only its driver may come back.
+    Decision d = decide(s.state, ClaimRequest{}, s.other_dev, s.now, s.config);
+    ASSERT_FALSE(d.allowed());
+    EXPECT_EQ(d.refusal->rule, "request-closed");
+    EXPECT_NE(d.refusal->message.find("cancelled"), std::string::npos);
+    s.ok(s.driver, ClaimRequest{});
+}
+
 TEST(Claim, ReleaseByDriverOrAdmin) {
     Scenario s;
     s.ok(s.driver, ClaimRequest{});
