@@ -27,6 +27,10 @@ namespace datafix::ledger {
 struct Mutation {
     bool commit = false;
     std::vector<AuditEvent> events;
+    // Queued in the outbox in the same transaction as the step: a committed step always has
+    // its messages, and a step that did not commit has none.
+    std::vector<NewNotificationRow> notifications;
+    Time now{};  // when the notifications are due
 };
 
 using MutationFn = std::function<Mutation(RequestState&)>;

@@ -49,6 +49,8 @@ class SqlLedger final : public Ledger {
     // Each *_in runs inside the caller's transaction on `session`.
     std::optional<Person> user_where(std::string_view where, const std::vector<SqlValue>& params);
     AuditEntry append_audit_in(SqlSession& session, const AuditEvent& event);
+    NotificationId insert_notification_in(SqlSession& session, const NewNotificationRow& row,
+                                          Time now);
     std::optional<RequestState> load_in(SqlSession& session, RequestNumber number, bool lock);
     void save_in(SqlSession& session, const RequestState& before, const RequestState& after);
 

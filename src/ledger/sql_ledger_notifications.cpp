@@ -42,17 +42,23 @@ NotificationRow notification_from(const SqlRow& r) {
 
 }  // namespace
 
-NotificationId SqlLedger::enqueue_notification(const NewNotificationRow& row, Time now) {
-    auto session = pool_.acquire();
-    SqlTransaction tx(*session, SqlTransaction::Mode::write);
-    auto rows = session->query(
+NotificationId SqlLedger::insert_notification_in(SqlSession& session, const NewNotificationRow& row,
+                                                 Time now) {
+    auto rows = session.query(
         "INSERT INTO notifications (created_at, event, request, channel, recipient, payload, "
         "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
         {SqlValue::of(to_millis(now)), SqlValue::of(row.event), SqlValue::of(row.request),
          SqlValue::of(row.channel), SqlValue::of(row.recipient), SqlValue::of(row.payload),
          SqlValue::of(to_millis(now))});
-    tx.commit();
     return rows.at(0).integer(0);
+}
+
+NotificationId SqlLedger::enqueue_notification(const NewNotificationRow& row, Time now) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    auto id = insert_notification_in(*session, row, now);
+    tx.commit();
+    return id;
 }
 
 std::vector<NotificationRow> SqlLedger::claim_due_notifications(Time now, int limit,

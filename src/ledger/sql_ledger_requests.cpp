@@ -346,6 +346,9 @@ TransactResult SqlLedger::transact(RequestNumber number, const MutationFn& fn) {
         event.request = number;
         append_audit_in(*session, event);
     }
+    for (const auto& row : mutation.notifications) {
+        insert_notification_in(*session, row, mutation.now);
+    }
     tx.commit();
     state.version = before->version + 1;
     result.committed = true;

@@ -13,6 +13,10 @@ struct Message {
     std::string subject;
     std::string text;
     std::string link;
+    // Names one outbox row, the same at every attempt (not part of the stored payload): the
+    // mail's Message-ID and the webhook's Idempotency-Key, so a peer that already has it after a
+    // crash between delivery and mark_delivered can tell the second copy for what it is.
+    std::string delivery_key;
 };
 
 // `base_url` is the server's public URL, e.g. "https://datafix.example.com"; the link is

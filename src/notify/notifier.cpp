@@ -30,18 +30,18 @@ Notifier::Notifier(NotifyConfig config, Outbox& outbox)
     config_.validate();
 }
 
-std::vector<std::int64_t> Notifier::notify(const ChangeSummary& summary, ledger::Time now) {
-    std::vector<std::int64_t> ids;
+std::vector<NewNotification> Notifier::compose(const ChangeSummary& summary) const {
+    std::vector<NewNotification> out;
     auto routes = config_.routes.find(summary.event);
     if (routes == config_.routes.end()) {
-        return ids;
+        return out;
     }
     const std::string payload = message_to_payload(render(summary, config_.base_url));
     for (const auto& route : routes->second) {
         const ChannelConfig* channel = config_.find_channel(route.channel);
         NewNotification n{summary.event, summary.request, route.channel, {}, payload};
         if (channel->kind != ChannelKind::email) {
-            ids.push_back(outbox_.enqueue(n, now));
+            out.push_back(n);
             continue;
         }
         // One row per address, each once even when a person is named twice.
@@ -54,8 +54,16 @@ std::vector<std::int64_t> Notifier::notify(const ChangeSummary& summary, ledger:
         }
         for (const auto& address : recipients) {
             n.recipient = address;
-            ids.push_back(outbox_.enqueue(n, now));
+            out.push_back(n);
         }
+    }
+    return out;
+}
+
+std::vector<std::int64_t> Notifier::notify(const ChangeSummary& summary, ledger::Time now) {
+    std::vector<std::int64_t> ids;
+    for (const auto& n : compose(summary)) {
+        ids.push_back(outbox_.enqueue(n, now));
     }
     return ids;
 }
@@ -88,8 +96,10 @@ DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
             result.error = "channel \"" + n.content.channel + "\" is no longer configured";
         } else {
             try {
-                result = transport->second->deliver(message_from_payload(n.content.payload),
-                                                    n.content.recipient);
+                Message message = message_from_payload(n.content.payload);
+                message.delivery_key = "datafix-" + std::to_string(n.id) + "-" +
+                                       std::to_string(ledger::to_millis(n.created_at));
+                result = transport->second->deliver(message, n.content.recipient);
             } catch (const Error& e) {
                 result.error = e.message();
             }

@@ -24,6 +24,9 @@ class Notifier {
     Notifier(NotifyConfig config, Outbox& outbox);
     // Queues the event for every route; returns the ids queued (none when nothing is routed).
     std::vector<std::int64_t> notify(const ChangeSummary& summary, ledger::Time now);
+    // The same messages without queueing them: one per channel and recipient, for a caller that
+    // writes them in its own ledger transaction (the workflow step's).
+    std::vector<NewNotification> compose(const ChangeSummary& summary) const;
 
   private:
     NotifyConfig config_;

@@ -202,6 +202,11 @@ class WebhookTransport final : public Transport {
         const std::string body = webhook_body(kind_, message);
         CurlList headers(curl_slist_append(nullptr, "Content-Type: application/json"),
                          &curl_slist_free_all);
+        if (!message.delivery_key.empty()) {
+            // A receiver that keeps keys drops the copy a crash before mark_delivered resends.
+            const std::string key = "Idempotency-Key: " + message.delivery_key;
+            headers.reset(curl_slist_append(headers.release(), key.c_str()));
+        }
         std::string response;
         char error[CURL_ERROR_SIZE] = {0};
         CURL* c = curl.get();
@@ -268,8 +273,11 @@ std::string webhook_body(ChannelKind kind, const Message& m) {
 
 std::string email_text(const Message& m, const std::string& from, const std::string& recipient,
                        ledger::Time date) {
+    // Stable across retries when the outbox row names it; else unique to this mail.
     const std::string id =
-        sha256_hex(m.subject + "\n" + recipient + "\n" + std::to_string(ledger::to_millis(date)))
+        sha256_hex(m.delivery_key.empty() ? m.subject + "\n" + recipient + "\n" +
+                                                std::to_string(ledger::to_millis(date))
+                                          : m.delivery_key + "\n" + recipient)
             .substr(0, 32);
     const std::string domain = from.substr(from.find('@') + 1);
     std::string t;

@@ -17,8 +17,16 @@ workflow::Decision Context::perform(ledger::RequestNumber number, const workflow
                                     const workflow::Actor& actor) {
     workflow::Decision decision;
     {
+        // Read before the step's transaction: composing inside it must not need the ledger.
+        People everyone = step_messages_ ? people() : People{};
+        workflow::StepMessages messages;
+        if (step_messages_) {
+            messages = [this, &everyone](const workflow::Action& a, const workflow::Decision& d) {
+                return step_messages_(a, d, everyone);
+            };
+        }
         std::lock_guard lock(step_mutex_);
-        decision = engine_.perform(number, action, actor, ledger::wall_clock_now());
+        decision = engine_.perform(number, action, actor, ledger::wall_clock_now(), messages);
     }
     std::string name(workflow::action_name(action));
     if (!decision.allowed()) {

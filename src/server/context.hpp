@@ -54,6 +54,10 @@ class Context {
     using StepObserver =
         std::function<void(const workflow::Action* action, const workflow::Decision& decision)>;
     void set_step_observer(StepObserver observer) { step_observer_ = std::move(observer); }
+    // Composes an allowed step's messages; they are written in the step's ledger transaction.
+    using StepMessages = std::function<std::vector<ledger::NewNotificationRow>(
+        const workflow::Action&, const workflow::Decision&, const People&)>;
+    void set_step_messages(StepMessages messages) { step_messages_ = std::move(messages); }
 
     // Publishes `type` to the request's watchers and logs it.
     void announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data);
@@ -71,6 +75,7 @@ class Context {
     std::optional<People> people_;
     std::shared_ptr<spdlog::logger> log_;
     StepObserver step_observer_;
+    StepMessages step_messages_;
 };
 
 }  // namespace datafix::server

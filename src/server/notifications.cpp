@@ -122,10 +122,35 @@ void Notifications::request_created(const ledger::RequestState& state,
     queue(state, {notify::EventKind::request_created, ""}, people);
 }
 
-void Notifications::after_step(const workflow::Action& action, const workflow::Decision& decision,
-                               const notify::PersonLookup& people) {
+std::vector<ledger::NewNotificationRow> Notifications::step_messages(
+    const workflow::Action& action, const workflow::Decision& decision,
+    const notify::PersonLookup& people) {
+    std::vector<ledger::NewNotificationRow> rows;
+    const auto now = ledger::wall_clock_now();
     for (const auto& moment : runbook_moments(action, decision, workflow_)) {
-        queue(decision.state, moment, people);
+        try {
+            for (const auto& n : notifier_.compose(notify::summarize(
+                     decision.state, moment.event, moment.environment, people, now))) {
+                rows.push_back(ledger::NewNotificationRow{std::string(notify::event_name(n.event)),
+                                                          n.request, n.channel, n.recipient,
+                                                          n.payload});
+            }
+        } catch (const std::exception& e) {
+            // Composing is pure; if it ever fails, the change must not wait for a message.
+            log_->error("request {} {}: notification not composed: {}",
+                        decision.state.request.number, notify::event_name(moment.event), e.what());
+        }
+    }
+    if (!rows.empty()) {
+        log_->info("request {}: {} notification(s) queued with the step",
+                   decision.state.request.number, rows.size());
+    }
+    return rows;
+}
+
+void Notifications::wake() {
+    if (loop_) {
+        loop_->wake();
     }
 }
 

@@ -49,9 +49,13 @@ class Notifications {
     Notifications& operator=(const Notifications&) = delete;
 
     void request_created(const ledger::RequestState& state, const notify::PersonLookup& people);
-    // After an allowed step (Context::perform): queues its moments and wakes the loop.
-    void after_step(const workflow::Action& action, const workflow::Decision& decision,
-                    const notify::PersonLookup& people);
+    // The messages of an allowed step's runbook moments, composed (not queued): Context::perform
+    // has the workflow write them in the step's own ledger transaction.
+    std::vector<ledger::NewNotificationRow> step_messages(const workflow::Action& action,
+                                                          const workflow::Decision& decision,
+                                                          const notify::PersonLookup& people);
+    // After a step that queued messages: the delivery loop looks at once.
+    void wake();
 
   private:
     void queue(const ledger::RequestState& state, const RunbookMoment& moment,

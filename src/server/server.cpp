@@ -82,18 +82,29 @@ int serve(const Config& config) {
     ledger::Ledger* outbox_ledger = context.with_ledger([](ledger::Ledger& l) { return &l; });
     Notifications notifications(config.notify, config.notify_delivery, *outbox_ledger,
                                 config.workflow(), log);
+    // A step's messages are written in the step's own ledger transaction: a committed step
+    // always has them queued, a step that did not commit has none.
+    context.set_step_messages([&notifications](const workflow::Action& action,
+                                               const workflow::Decision& decision,
+                                               const People& people) {
+        notify::PersonLookup lookup = [&people](ledger::UserId id) {
+            auto it = people.find(id);
+            return it == people.end() ? std::nullopt : std::optional<ledger::Person>(it->second);
+        };
+        return notifications.step_messages(action, decision, lookup);
+    });
     context.set_step_observer([&context, &notifications](const workflow::Action* action,
                                                          const workflow::Decision& decision) {
+        if (action != nullptr) {
+            notifications.wake();
+            return;
+        }
         People people = context.people();
         notify::PersonLookup lookup = [&people](ledger::UserId id) {
             auto it = people.find(id);
             return it == people.end() ? std::nullopt : std::optional<ledger::Person>(it->second);
         };
-        if (action == nullptr) {
-            notifications.request_created(decision.state, lookup);
-        } else {
-            notifications.after_step(*action, decision, lookup);
-        }
+        notifications.request_created(decision.state, lookup);
     });
 
     // A backup killed mid-way leaves its .partial file; nothing will ever finish it.

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
@@ -41,13 +42,12 @@ class BeforeImages {
     BeforeImages(Connection& run, const TableInfo& table, ImageWriter& writer)
         : run_(run), table_(table), writer_(writer) {}
 
-    void add(std::string_view line) {
-        auto tab = line.find('\t');
-        if (tab == std::string_view::npos) {
-            throw Error(ErrorCode::internal, "capture row without a ctid");
-        }
-        batch_.emplace_back(std::string(line.substr(0, tab)), std::string(line.substr(tab + 1)));
-        if (batch_.size() >= kCtidBatch) {
+    // `changed`: already known to be changed (the run wrote a row with its key, and a unique key
+    // cannot be held by two visible rows), so it needs no look by ctid.
+    void add(std::string ctid, std::string row, bool changed) {
+        batch_.push_back(Candidate{std::move(ctid), std::move(row), changed});
+        unknown_ += changed ? 0 : 1;
+        if (unknown_ >= kCtidBatch || batch_.size() >= kCtidBatch * 10) {
             flush();
         }
     }
@@ -56,30 +56,41 @@ class BeforeImages {
         if (batch_.empty()) {
             return;
         }
-        std::string list;
-        for (const auto& [ctid, row] : batch_) {
-            list += (list.empty() ? "" : " ") + ctid;
-        }
-        auto visible = run_.query("SELECT t.ctid::text FROM " + table_.qualified +
-                                      " t WHERE t.ctid = ANY (string_to_array($1, ' ')::tid[])",
-                                  {list});
         std::unordered_set<std::string> still;
-        for (const auto& row : visible.rows) {
-            still.insert(row[0].value_or(""));
+        if (unknown_ > 0) {
+            std::string list;
+            for (const auto& c : batch_) {
+                if (!c.changed) {
+                    list += (list.empty() ? "" : " ") + c.ctid;
+                }
+            }
+            auto visible = run_.query("SELECT t.ctid::text FROM " + table_.qualified +
+                                          " t WHERE t.ctid = ANY (string_to_array($1, ' ')::tid[])",
+                                      {list});
+            for (const auto& row : visible.rows) {
+                still.insert(row[0].value_or(""));
+            }
         }
-        for (const auto& [ctid, row] : batch_) {
-            if (still.count(ctid) == 0) {
-                writer_.add(row);
+        for (const auto& c : batch_) {
+            if (c.changed || still.count(c.ctid) == 0) {
+                writer_.add(c.row);
             }
         }
         batch_.clear();
+        unknown_ = 0;
     }
 
   private:
+    struct Candidate {
+        std::string ctid;
+        std::string row;
+        bool changed = false;
+    };
     Connection& run_;
     const TableInfo& table_;
     ImageWriter& writer_;
-    std::vector<std::pair<std::string, std::string>> batch_;
+    std::vector<Candidate> batch_;
+    std::size_t unknown_ = 0;
 };
 
 void count_changes(const ImageStore& images, TableChanges& changes,
@@ -234,9 +245,36 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
             {
                 BeforeImages before(run, info, writer);
                 ImageReader reader(images, candidates[k]);
+                // Both in key order (unless the after-images were left unsorted): a candidate
+                // whose key the run wrote again is an updated row.
+                bool sorted_after = !changes.append_only && !changes.count_only;
+                std::optional<ImageReader> after;
+                if (sorted_after) {
+                    after.emplace(images, changes.after);
+                }
+                std::string after_row;
+                bool has_after = sorted_after && after->next(after_row);
                 std::string line;
                 while (reader.next(line)) {
-                    before.add(line);
+                    auto tab = line.find('\t');
+                    if (tab == std::string::npos) {
+                        throw Error(ErrorCode::internal, "capture row without a ctid");
+                    }
+                    std::string row = line.substr(tab + 1);
+                    bool rewritten = false;
+                    while (has_after) {
+                        int c =
+                            compare_keys(info.key_positions, after_row, row, info.integer_key());
+                        if (c > 0) {
+                            break;
+                        }
+                        if (c == 0) {
+                            rewritten = true;
+                            break;
+                        }
+                        has_after = after->next(after_row);
+                    }
+                    before.add(line.substr(0, tab), std::move(row), rewritten);
                 }
                 before.flush();
             }

@@ -10,7 +10,7 @@ Engine::Engine(ledger::Ledger& ledger, WorkflowConfig config)
     : ledger_(ledger), config_(std::move(config)) {}
 
 Decision Engine::perform(ledger::RequestNumber number, const Action& action, const Actor& actor,
-                         ledger::Time now) {
+                         ledger::Time now, const StepMessages& messages) {
     Decision decision;
     ledger::TransactResult result =
         ledger_.transact(number, [&](ledger::RequestState& state) -> ledger::Mutation {
@@ -19,7 +19,11 @@ Decision Engine::perform(ledger::RequestNumber number, const Action& action, con
                 return {};
             }
             state = decision.state;
-            return ledger::Mutation{true, decision.events};
+            ledger::Mutation mutation{true, decision.events, {}, now};
+            if (messages) {
+                mutation.notifications = messages(action, decision);
+            }
+            return mutation;
         });
     if (!result.found) {
         decision = Decision{};

@@ -3,6 +3,9 @@
 // refusal writes nothing. This is the API the server calls for every step.
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "ledger/ledger.hpp"
 #include "workflow/action.hpp"
 #include "workflow/config.hpp"
@@ -11,13 +14,19 @@
 
 namespace datafix::workflow {
 
+// The messages an allowed step queues (composed by the notify layer, above this one); they are
+// written in the step's own ledger transaction.
+using StepMessages =
+    std::function<std::vector<ledger::NewNotificationRow>(const Action&, const Decision&)>;
+
 class Engine {
   public:
     Engine(ledger::Ledger& ledger, WorkflowConfig config);
 
     // One step on request `number`; refusal "request-not-found" (not_found) when it is unknown.
+    // `messages`, when given, are queued in the same transaction as the step.
     Decision perform(ledger::RequestNumber number, const Action& action, const Actor& actor,
-                     ledger::Time now);
+                     ledger::Time now, const StepMessages& messages = {});
 
     // Files a new request (checked by check_new_request); the new state on success.
     Decision create_request(const NewRequest& request, const Actor& actor, ledger::Time now);

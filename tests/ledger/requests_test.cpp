@@ -206,3 +206,36 @@ TEST_F(LedgerTest, WrongKeyCannotOpenSealedText) {
 }
 
 }  // namespace datafix::ledger::testing
+
+namespace datafix::ledger::testing {
+namespace {
+
+// A step's messages are written in the step's own transaction: all of them with the step, or
+// none without it (a step that throws after writing its state queues nothing).
+TEST_F(LedgerTest, AStepsMessagesCommitWithTheStepOrNotAtAll) {
+    new_request();
+    NewNotificationRow mail{"claimed", 1, "mail", "olivia@example.com", "{}"};
+    NewNotificationRow team{"claimed", 1, "team", "", "{}"};
+    ledger->transact(1, [&](RequestState& s) {
+        s.request.title = "renamed";
+        return Mutation{true, {event("test.step", dev.person.id)}, {mail, team}, at(5)};
+    });
+    auto queued = ledger->undelivered_notifications(1);
+    ASSERT_EQ(queued.size(), 2u);
+    EXPECT_EQ(queued[0].content.channel, "mail");
+    EXPECT_EQ(queued[0].next_attempt_at, at(5));
+
+    EXPECT_THROW(ledger->transact(1,
+                                  [&](RequestState& s) -> Mutation {
+                                      s.request.title = "again";
+                                      throw std::runtime_error("the step failed");
+                                  }),
+                 std::runtime_error);
+    ledger->transact(1, [&](RequestState&) { return Mutation{false, {}, {mail}, at(6)}; });
+    EXPECT_EQ(ledger->undelivered_notifications(1).size(), 2u)
+        << "a refused or failed step queued nothing";
+    EXPECT_EQ(ledger->load(1)->request.title, "renamed");
+}
+
+}  // namespace
+}  // namespace datafix::ledger::testing

@@ -120,6 +120,19 @@ TEST(EmailText, HasHeadersAndEncodesANonAsciiSubject) {
     EXPECT_NE(t.find("\r\n\r\nline one\r\nline two\r\n"), std::string::npos);
 }
 
+TEST(EmailText, TheMessageIdOfAnOutboxRowIsTheSameAtEveryAttempt) {
+    auto message_id = [](const std::string& text) {
+        auto at = text.find("Message-ID: ");
+        return text.substr(at, text.find("\r\n", at) - at);
+    };
+    Message m{"[datafix] #1 applied", "text\n", "https://x.example.com", "datafix-7-1735732800000"};
+    auto first = email_text(m, "datafix@example.com", "pat@example.com", t0());
+    auto retry = email_text(m, "datafix@example.com", "pat@example.com", t0() + 90s);
+    EXPECT_EQ(message_id(first), message_id(retry));
+    auto other = email_text(m, "datafix@example.com", "sam@example.com", t0());
+    EXPECT_NE(message_id(first), message_id(other)) << "one Message-ID per recipient";
+}
+
 NotifyConfig sample_config() {
     NotifyConfig c;
     c.base_url = "https://datafix.example.com";
@@ -190,12 +203,14 @@ TEST(Backoff, DoublesUpToTheMaximum) {
 class ScriptedTransport : public Transport {
   public:
     explicit ScriptedTransport(std::vector<bool> outcomes) : outcomes_(std::move(outcomes)) {}
-    DeliveryResult deliver(const Message&, const std::string&) override {
+    DeliveryResult deliver(const Message& message, const std::string&) override {
         bool ok = calls_ < outcomes_.size() ? outcomes_[calls_] : true;
         ++calls_;
+        keys_.push_back(message.delivery_key);
         return ok ? DeliveryResult{true, {}} : DeliveryResult{false, "peer down"};
     }
     std::size_t calls_ = 0;
+    std::vector<std::string> keys_;
 
   private:
     std::vector<bool> outcomes_;
@@ -226,6 +241,11 @@ TEST(Dispatcher, RetriesWithBackoffUntilDelivered) {
     EXPECT_EQ(outbox.all().at(0).delivered_at, t0() + 90s);
     EXPECT_EQ(transport->calls_, 3u);
     EXPECT_EQ(dispatcher.run_once(t0() + 1h).delivered, 0);  // never twice
+    // Every attempt carries the row's one delivery key (Message-ID, Idempotency-Key).
+    ASSERT_EQ(transport->keys_.size(), 3u);
+    EXPECT_FALSE(transport->keys_[0].empty());
+    EXPECT_EQ(transport->keys_[1], transport->keys_[0]);
+    EXPECT_EQ(transport->keys_[2], transport->keys_[0]);
 }
 
 TEST(Dispatcher, KeepsARowWhoseChannelWasRemoved) {
