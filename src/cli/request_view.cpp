@@ -150,8 +150,17 @@ void print_request(const nlohmann::json& s, const Style& style) {
 void print_evidence(const nlohmann::json& e, const Style& style) {
     std::cout << "  evidence " << style.bold(text(e["fingerprint"])) << " on "
               << text(e["environment"]) << " (system " << text(e["system_identifier"]) << ")\n";
-    Table t({"#", "TABLE", "EXPECTED", "ACTUAL", "BEFORE", "AFTER", "INDIRECT WRITES"});
+    // With the write closure below, what else a statement writes is listed there, by cause.
+    const bool closure = e.contains("closure");
+    Table t =
+        closure ? Table({"#", "TABLE", "EXPECTED", "ACTUAL"})
+                : Table({"#", "TABLE", "EXPECTED", "ACTUAL", "BEFORE", "AFTER", "INDIRECT WRITES"});
     for (const auto& s : e["statements"]) {
+        if (closure) {
+            t.add({text(s["index"]), text(s["table"]), text(s["expected_rows"]),
+                   text(s["actual_rows"])});
+            continue;
+        }
         std::string indirect;
         for (const auto& w : s["indirect_writes"]) {
             indirect += (indirect.empty() ? "" : ", ") + text(w);

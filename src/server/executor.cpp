@@ -41,10 +41,17 @@ std::string manifest_path(const std::string& dir, int run) {
     return dir + "/run-" + std::to_string(run) + ".evidence";
 }
 
+// Rows per statement; a revert of a write closure has no statements, and counts the rows it
+// put back per table.
 std::vector<std::int64_t> counts_of(const target::Evidence& evidence) {
     std::vector<std::int64_t> counts;
     for (const auto& s : evidence.statements) {
         counts.push_back(s.actual_rows);
+    }
+    if (evidence.statements.empty()) {
+        for (const auto& c : evidence.closure) {
+            counts.push_back(c.changed());
+        }
     }
     return counts;
 }

@@ -232,8 +232,11 @@ struct PreflightReport {
     // environment asks revert to use it.
     bool role_may_disable_triggers = false;
     bool revert_without_triggers = false;
-    // Why a revert of this change could not put every row back exactly (empty: it can).
+    // Why a revert of this change could not put every row back exactly (empty: it can), and the
+    // table each one is about ("" for the environment as a whole), in step: the evidence keeps
+    // only those about tables the change really wrote.
     std::vector<std::string> revert_hazards;
+    std::vector<std::string> revert_hazard_tables;
 
     bool has_blockers() const;
     const TableReport* table_for(int statement_index) const;

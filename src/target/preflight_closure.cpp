@@ -300,10 +300,16 @@ bool role_may_disable_triggers(Connection& connection, const std::string& role) 
 
 void find_revert_hazards(PreflightReport& report) {
     report.revert_hazards.clear();
+    report.revert_hazard_tables.clear();
+    std::string about;  // the table the next hazards are about
+    auto hazard = [&](std::string text) {
+        report.revert_hazards.push_back(std::move(text));
+        report.revert_hazard_tables.push_back(about);
+    };
     bool triggers_off = report.revert_without_triggers && report.role_may_disable_triggers;
     if (report.revert_without_triggers && !report.role_may_disable_triggers) {
-        report.revert_hazards.push_back("revert_without_triggers is set, but role " + report.role +
-                                        " may not SET session_replication_role");
+        hazard("revert_without_triggers is set, but role " + report.role +
+               " may not SET session_replication_role");
     }
     auto append_only = [&](const std::string& qualified) {
         for (const auto& t : report.tables) {
@@ -317,10 +323,10 @@ void find_revert_hazards(PreflightReport& report) {
         if (!t.found || t.append_only) {
             continue;
         }
+        about = t.qualified;
         for (auto p : t.revert_missing) {
-            report.revert_hazards.push_back("role " + report.role + " lacks " +
-                                            std::string(privilege_name(p)) + " on " + t.qualified +
-                                            ", which the revert needs");
+            hazard("role " + report.role + " lacks " + std::string(privilege_name(p)) + " on " +
+                   t.qualified + ", which the revert needs");
         }
         auto events = revert_events(t);
         for (const auto& trig : t.triggers) {
@@ -336,19 +342,19 @@ void find_revert_hazards(PreflightReport& report) {
                             fires_on(trig.events, {"INSERT", "UPDATE"}) &&
                             fires_on(events, {"INSERT", "UPDATE"});
             if (sets_row) {
-                report.revert_hazards.push_back(who + " sets " + joined(trig.assigns_new) +
-                                                " on the rows the revert puts back");
+                hazard(who + " sets " + joined(trig.assigns_new) +
+                       " on the rows the revert puts back");
             }
             if (trig.may_raise) {
-                report.revert_hazards.push_back(who + " can refuse the rows the revert puts back");
+                hazard(who + " can refuse the rows the revert puts back");
             }
             for (const auto& w : trig.writes) {
                 if (!append_only(w)) {
-                    report.revert_hazards.push_back(who + " writes " + w + " during the revert");
+                    hazard(who + " writes " + w + " during the revert");
                 }
             }
             if (trig.dynamic_sql) {
-                report.revert_hazards.push_back(who + " runs dynamic SQL during the revert");
+                hazard(who + " runs dynamic SQL during the revert");
             }
         }
         if (!triggers_off) {
@@ -357,9 +363,8 @@ void find_revert_hazards(PreflightReport& report) {
                     !rule.writes.empty()) {
                     for (const auto& w : rule.writes) {
                         if (!append_only(w)) {
-                            report.revert_hazards.push_back("rule " + rule.name + " on " +
-                                                            t.qualified + " writes " + w +
-                                                            " during the revert");
+                            hazard("rule " + rule.name + " on " + t.qualified + " writes " + w +
+                                   " during the revert");
                         }
                     }
                 }

@@ -208,7 +208,9 @@ void closure_findings(PreflightReport& report) {
     if (!report.revert_hazards.empty()) {
         add(report, FindingKind::revert_inexact, Severity::warning, 0, "",
             "this change cannot be reverted exactly: " + join(report.revert_hazards, "; "),
-            report.role_may_disable_triggers
+            report.revert_without_triggers && report.role_may_disable_triggers
+                ? "grant what is missing before applying, or approve knowing a revert will refuse"
+            : report.role_may_disable_triggers
                 ? "set revert_without_triggers = true for " + report.environment +
                       " so a revert restores with triggers off, or approve knowing a revert "
                       "will refuse"

@@ -2,6 +2,7 @@
 // the xid handed out first), revert (same, from the images) and in-doubt resolution.
 #include "target/session.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -124,7 +125,20 @@ void capture_closure(Session::State& st, Connection& run, ImageStore& images, Ev
     }
     evidence.closure_captured = true;
     evidence.closure = capture_changes(run, observer_of(st), images, tables, "c");
-    evidence.revert_hazards = st.preflight->revert_hazards;
+    // Pre-flight predicts for every table the change could write; the evidence keeps what is
+    // about the tables it did write (and the environment as a whole).
+    evidence.revert_hazards.clear();
+    const auto& hazards = st.preflight->revert_hazards;
+    const auto& about = st.preflight->revert_hazard_tables;
+    for (std::size_t i = 0; i < hazards.size(); ++i) {
+        bool written =
+            about.at(i).empty() ||
+            std::any_of(evidence.closure.begin(), evidence.closure.end(),
+                        [&](const TableChanges& c) { return c.qualified() == about[i]; });
+        if (written) {
+            evidence.revert_hazards.push_back(hazards[i]);
+        }
+    }
 }
 
 }  // namespace
