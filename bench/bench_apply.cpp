@@ -131,7 +131,12 @@ long vm_hwm_kib() {
 int main(int argc, char** argv) {
     long applications = argc > 1 ? std::stol(argv[1]) : 1000000;
     long changed = applications / 10;
-    bool skip_memory = argc > 2 && std::string(argv[2]) == "--skip-memory";
+    bool skip_memory = false;
+    bool update_only = false;
+    for (int i = 2; i < argc; ++i) {
+        skip_memory = skip_memory || std::string(argv[i]) == "--skip-memory";
+        update_only = update_only || std::string(argv[i]) == "--update-only";
+    }
     try {
         auto setup = Clock::now();
         auto cluster = PgCluster::create("bench");
@@ -190,7 +195,8 @@ int main(int argc, char** argv) {
             auto evidence = session.preview(change, images);
             d.preview = seconds_since(start);
             start = Clock::now();
-            auto outcome = session.apply(change, evidence, images, [](const std::string&, int) {});
+            auto outcome = session.apply(change, evidence, images,
+                                         [](const std::string&, int, const target::Evidence&) {});
             d.apply = seconds_since(start);
             d.transaction = std::chrono::duration<double>(outcome.transaction_time).count();
             auto p2 = time_psql();
@@ -199,6 +205,8 @@ int main(int argc, char** argv) {
                         (s.name + ": psql runs").c_str(), p1.wall, p2.wall);
             print_row(s.name + ": apply", d.apply, p.wall);
             print_row(s.name + ": time inside the transaction", d.transaction, p.transaction);
+            std::printf("%-44s %10.3f s\n", (s.name + ":   of which closure capture").c_str(),
+                        std::chrono::duration<double>(outcome.capture_time).count());
             std::printf("%-44s %10.3f s\n", (s.name + ": preview (two rehearsals)").c_str(),
                         d.preview);
             for (const auto& c : outcome.applied.closure) {
@@ -213,7 +221,7 @@ int main(int argc, char** argv) {
                 double revert_preview = seconds_since(revert_start);
                 revert_start = Clock::now();
                 session.apply_revert(outcome.applied, revert_evidence, images,
-                                     [](const std::string&, int) {});
+                                     [](const std::string&, int, const target::Evidence&) {});
                 revert_time = seconds_since(revert_start);
                 print_row(s.name + ": revert vs psql's UPDATE", revert_time, update_psql);
                 std::printf("%-44s %10.3f s\n", (s.name + ": revert preview").c_str(),
@@ -221,6 +229,9 @@ int main(int argc, char** argv) {
             }
             drop(*cluster, df_db);
             std::filesystem::remove_all(images_dir);
+            if (update_only) {
+                break;
+            }
         }
 
         if (skip_memory) {

@@ -51,6 +51,20 @@ std::string quoted(std::string_view value) {
 
 }  // namespace
 
+void check_conninfo_without_password(std::string_view conninfo, const std::string& key) {
+    Options options = parse(conninfo, key);
+    for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+        if (o->val != nullptr && std::string_view(o->keyword) == "password") {
+            throw Error(ErrorCode::config,
+                        key +
+                            ": holds a password, which pg_dump would show on its command line "
+                            "to every local user",
+                        "put the password in a passfile (passfile=/path, mode 0600) and leave it "
+                        "out of the conninfo");
+        }
+    }
+}
+
 void check_conninfo_without_host(std::string_view conninfo, const std::string& key) {
     Options options = parse(conninfo, key);
     for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {

@@ -12,6 +12,11 @@ namespace datafix::discover {
 // libpq fall back to a database nobody discovered.
 void check_conninfo_without_host(std::string_view conninfo, const std::string& key);
 
+// Refuses (Error(config), naming `key`) a conninfo that holds a password: it is handed to a
+// program's command line (pg_dump), where every local user can read it. A passfile, or
+// PGPASSFILE in the server's environment, keeps it off.
+void check_conninfo_without_password(std::string_view conninfo, const std::string& key);
+
 // `base` (key=value or URI form) rewritten as key=value text plus host=127.0.0.1 port=<port>.
 std::string forwarded_conninfo(std::string_view base, int local_port);
 

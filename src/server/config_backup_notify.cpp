@@ -1,9 +1,13 @@
 // The [environment.backup] and [notify] sections of datafix.toml, read key by key into the backup
 // and notify layers' own settings (one-to-one, so the layers' READMEs document the keys too).
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "server/config_reader.hpp"
+
+#include "discover/conninfo.hpp"
 
 namespace datafix::server::config_detail {
 
@@ -35,6 +39,12 @@ std::string read_secret_file(const std::string& path, const std::string& key,
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw config_error(source, key, "cannot read " + path);
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+        throw config_error(source, key,
+                           path + " is readable by other users; chmod 600 " + path +
+                               " (a secret file is its owner's alone)");
     }
     std::ostringstream text;
     text << in.rdbuf();
@@ -202,6 +212,11 @@ std::optional<backup::BackupSettings> read_backup(const toml::node* node, const 
     s.pg_dump.directory = directory;
     s.command.directory = directory;
     s.pg_dump.conninfo = r.string("conninfo").value_or(target.conninfo);
+    if (s.method == backup::Method::pg_dump) {
+        discover::check_conninfo_without_password(
+            s.pg_dump.conninfo,
+            r.string("conninfo") ? r.key("conninfo") : key + " (the environment's conninfo)");
+    }
     s.pg_dump.role = r.string("role").value_or("");
     if (auto v = r.string("bin_root")) {
         s.pg_dump.bin_root = *v;

@@ -111,7 +111,11 @@ void fail(Context& context, ledger::RequestNumber number, int run, const Error& 
 
 target::BeforeCommit record_in_flight(Context& context, ledger::RequestNumber number, int run,
                                       const workflow::Actor& actor, std::string step) {
-    return [&context, number, run, actor, step](const std::string& xid, int backend_pid) {
+    return [&context, number, run, actor, step](const std::string& xid, int backend_pid,
+                                                const target::Evidence& seen) {
+        // Write-ahead: what this run saw, where resolve finds it, before the ledger hears of the
+        // xid and before COMMIT is sent.
+        save_evidence(context.key(), manifest_path(run_dir(context.config(), number), run), seen);
         workflow::RecordInFlight in_flight{run, std::stoll(xid), backend_pid};
         workflow::Decision decision = context.perform(number, in_flight, actor);
         if (!decision.allowed()) {
@@ -375,9 +379,15 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
     if (env == nullptr) {
         throw Error(ErrorCode::config, "environment " + run.environment + " is not configured");
     }
-    // The images of what was approved: the apply's own when it captured them, else the
-    // preview's (an apply that lost its COMMIT captured the same rows).
+    // The images of what this run wrote: recorded with its outcome, or written ahead of its
+    // COMMIT (a server that died after sending it); else the approved preview's.
     std::string path = run.before_images_path;
+    if (path.empty()) {
+        std::string ahead = manifest_path(run_dir(context_.config(), number), run.number);
+        if (std::filesystem::exists(ahead)) {
+            path = ahead;
+        }
+    }
     if (path.empty()) {
         for (const auto& r : state->runs) {
             if (r.kind == ledger::RunKind::preview && r.environment == run.environment &&

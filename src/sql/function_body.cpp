@@ -86,6 +86,14 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
                 }
                 if (setting == "role" || setting == "session_authorization") {
                     add_once(facts.role_changes, "set_config('" + setting + "', ...)");
+                    if (args.size() > 1 && args[1].contains("A_Const")) {
+                        auto role = args[1]["A_Const"]
+                                        .value("sval", nlohmann::json::object())
+                                        .value("sval", "");
+                        if (!role.empty()) {
+                            add_once(facts.roles_set, role);
+                        }
+                    }
                 } else if (setting.empty()) {
                     add_once(facts.role_changes, std::string("set_config(<computed name>, ...)"));
                 }
@@ -97,6 +105,16 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
             if (name == "role" || name == "session_authorization") {
                 add_once(facts.role_changes,
                          std::string(name == "role" ? "SET ROLE" : "SET SESSION AUTHORIZATION"));
+                for (const auto& arg : value.value("args", nlohmann::json::array())) {
+                    if (arg.contains("A_Const")) {
+                        auto role = arg["A_Const"]
+                                        .value("sval", nlohmann::json::object())
+                                        .value("sval", "");
+                        if (!role.empty()) {
+                            add_once(facts.roles_set, role);
+                        }
+                    }
+                }
             }
         }
         visit_sql_tree(value, facts);

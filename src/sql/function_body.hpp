@@ -28,6 +28,8 @@ struct FunctionBodyFacts {
     // SET ROLE / SET SESSION AUTHORIZATION / set_config('role', ...) in the body: the trigger
     // changes who the session is, which the configured role may not be allowed to do.
     std::vector<std::string> role_changes;
+    // The roles those changes name, where the body spells them as literals.
+    std::vector<std::string> roles_set;
     bool may_raise = false;     // RAISE at ERROR level (or a bare re-raise), or ASSERT
     bool returns_null = false;  // a RETURN NULL anywhere (a BEFORE ROW trigger skips the row)
     bool dynamic_sql = false;   // EXECUTE: statements the parser cannot see

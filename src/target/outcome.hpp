@@ -19,15 +19,20 @@ struct Outcome {
     int backend_pid = 0;
     // BEGIN to the COMMIT's answer: how long the run held its locks.
     std::chrono::microseconds transaction_time{0};
+    // Of that, the capture of the write closure (the second session's scan, the after-images).
+    std::chrono::microseconds capture_time{0};
     // How the status was established: "commit acknowledged", "pg_xact_status", "row images".
     std::string resolved_by;
     // What the apply itself captured: the images a later revert restores from.
     Evidence applied;
 };
 
-// Handed the xid and the backend pid right before COMMIT is sent; the ledger persists them so a
-// lost COMMIT can be resolved later. Throwing from it rolls back.
-using BeforeCommit = std::function<void(const std::string& xid, int backend_pid)>;
+// Handed the xid, the backend pid and the evidence the run saw, right before COMMIT is sent: the
+// ledger persists them (and the images the evidence names are on disk), so a COMMIT whose answer
+// was lost, or a server that died after sending it, can be resolved later against what this run
+// wrote. Throwing from it rolls back.
+using BeforeCommit =
+    std::function<void(const std::string& xid, int backend_pid, const Evidence& seen)>;
 
 // Fault injection for tests: runs after COMMIT was sent and before its result is read.
 // `drop_connection` cuts the connection, as a network failure would.

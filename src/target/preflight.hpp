@@ -92,7 +92,9 @@ struct TriggerFact {
     bool may_skip_row = false;
     std::vector<std::string> assigns_new;   // columns of NEW a BEFORE ROW trigger sets
     std::vector<std::string> role_changes;  // SET ROLE, set_config('role', ...) in its body
-    bool security_definer = false;          // the function runs as its owner
+    // The roles it switches to (as literals in its body) that the configured role may not become.
+    std::vector<std::string> roles_not_granted;
+    bool security_definer = false;  // the function runs as its owner
     std::string function_owner;
     bool dynamic_sql = false;  // EXECUTE in the body (or a function it calls): writes unknown
 };

@@ -177,6 +177,14 @@ ReferentialAction referential_action(const std::string& code) {
     return ReferentialAction::no_action;
 }
 
+// SET ROLE succeeds only for a role the session's role is a member of (it may not exist at all).
+bool role_may_become(Connection& connection, const std::string& role, const std::string& target) {
+    auto r = connection.query(
+        "SELECT pg_has_role($1::name, r.oid, 'MEMBER') FROM pg_roles r WHERE r.rolname = $2",
+        {role, target});
+    return !r.rows.empty() && r.at(0, 0).value_or("f") == "t";
+}
+
 bool writes_rows(ReferentialAction action) {
     return action == ReferentialAction::cascade || action == ReferentialAction::set_null ||
            action == ReferentialAction::set_default;
@@ -281,7 +289,7 @@ RowSecurity read_row_security(Connection& connection, const TableIdentity& table
 }
 
 std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdentity& table,
-                                       const TableCommands& commands) {
+                                       const TableCommands& commands, const std::string& role) {
     std::vector<TriggerFact> out;
     auto r = connection.query(kTriggersSql, {table.oid});
     for (const auto& row : r.rows) {
@@ -323,6 +331,11 @@ std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdenti
             t.write_commands = std::move(body.write_commands);
             t.assigns_new = std::move(body.assigns_new);
             t.role_changes = std::move(body.role_changes);
+            for (const auto& switched_to : body.roles_set) {
+                if (!role_may_become(connection, role, switched_to)) {
+                    t.roles_not_granted.push_back(switched_to);
+                }
+            }
             t.dynamic_sql = body.dynamic_sql;
             t.may_raise = body.may_raise;
             // Only a BEFORE ROW trigger's NULL skips the row; AFTER triggers' results are ignored.

@@ -46,8 +46,9 @@ TablePrivileges read_privileges(Connection& connection, const TableIdentity& tab
 RowSecurity read_row_security(Connection& connection, const TableIdentity& table,
                               const std::string& role, const TableCommands& commands);
 
+// `role`: the configured role, asked whether it may become the roles a trigger switches to.
 std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdentity& table,
-                                       const TableCommands& commands);
+                                       const TableCommands& commands, const std::string& role);
 
 std::vector<ReferenceFact> read_references(Connection& connection, const TableIdentity& table,
                                            const TableCommands& commands);

@@ -115,7 +115,7 @@ class ClosureBuilder {
         const auto id = *ids_[i];
         const auto commands = commands_[i];
         const std::string name = report_.tables[i].qualified;
-        auto triggers = read_triggers(connection_, id, commands);
+        auto triggers = read_triggers(connection_, id, commands, report_.role);
         auto references = read_references(connection_, id, commands);
         auto rules = read_rules(connection_, id, commands);
         report_.tables[i].triggers = triggers;

@@ -192,7 +192,25 @@ void closure_findings(PreflightReport& report) {
                     ") before applying, if this change may need to be reverted");
         }
         for (const auto& trig : t.triggers) {
-            if (trig.fires && !trig.role_changes.empty()) {
+            if (trig.fires && !trig.role_changes.empty() &&
+                (trig.security_definer || !trig.roles_not_granted.empty())) {
+                // PostgreSQL refuses both: SET ROLE inside a SECURITY DEFINER function, and a
+                // role the session's role is not a member of.
+                add(report, FindingKind::role_change, Severity::blocker, 0, t.qualified,
+                    "trigger " + trig.name + " on " + t.qualified + " (" + trig.function +
+                        ") changes the session's role (" + join(trig.role_changes, ", ") + ")" +
+                        (trig.security_definer
+                             ? ", which a SECURITY DEFINER function may not do"
+                             : " to " + join(trig.roles_not_granted, ", ") + ", which role " +
+                                   report.role + " may not become") +
+                        ": the change fails with \"permission denied to set role\" or \"cannot "
+                        "set parameter role within security-definer function\"",
+                    trig.security_definer
+                        ? "the trigger function must not SET ROLE; have its owner fix it "
+                          "through a migration"
+                        : "GRANT " + join(trig.roles_not_granted, ", ") + " TO " + report.role +
+                              "; or change the trigger through a migration");
+            } else if (trig.fires && !trig.role_changes.empty()) {
                 add(report, FindingKind::role_change, Severity::warning, 0, t.qualified,
                     "trigger " + trig.name + " on " + t.qualified + " (" + trig.function +
                         (trig.security_definer ? ", SECURITY DEFINER as " + trig.function_owner

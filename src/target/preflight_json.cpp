@@ -123,6 +123,7 @@ json trigger_json(const TriggerFact& t) {
             {"may_skip_row", t.may_skip_row},
             {"assigns_new", t.assigns_new},
             {"role_changes", t.role_changes},
+            {"roles_not_granted", t.roles_not_granted},
             {"security_definer", t.security_definer},
             {"dynamic_sql", t.dynamic_sql}};
 }

@@ -257,7 +257,7 @@ Outcome commit_run(Session& session, Connection& connection, Transaction& tx,
     check_still_role(connection, target, "right before COMMIT");
     int pid = connection.backend_pid();
     if (before_commit) {
-        before_commit(xid, pid);
+        before_commit(xid, pid, seen);
     }
     tx.mark_finished();
     connection.send_commit();
@@ -336,16 +336,20 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
         RunKind::change, plan.sha256, st.facts,
         execute_change(connection, images, st.target, plan, &approved, *st.preflight));
     seen.verify = run_verify(connection, plan.verify);
+    auto capture_started = std::chrono::steady_clock::now();
     if (approved.closure_captured) {
         capture_closure(st, connection, images, seen, true);
         require_same_closure(seen, approved, st.target.name);
     }
+    auto capture_time = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - capture_started);
     seen.fingerprint = fingerprint(seen);
     for (std::size_t i = 0; i < seen.statements.size(); ++i) {
         seen.statements[i].volatile_columns = approved.statements[i].volatile_columns;
     }
     auto outcome = commit_run(*this, connection, tx, st.target, std::move(seen), images, xid,
                               before_commit, fault);
+    outcome.capture_time = capture_time;
     scope.keep();  // committed or in doubt: a revert or a later resolution needs the images
     return outcome;
 }
@@ -520,35 +524,37 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
 
 namespace {
 
-// Without pg_xact_status's answer: compare the current rows with the images. Committed when
-// every after-image is current (and no deleted row is back); not committed when every
-// before-image is current and no inserted row exists. Anything else stays in doubt.
-OutcomeStatus compare_with_images(Connection& connection, ImageStore& images,
-                                  const Evidence& applied) {
+// The current rows against the images: whether every after-image is current (and no deleted row
+// is back), and whether the rows at the images' keys are exactly the before-images. Both can be
+// true (a change that wrote what was there) and neither (rows changed since).
+struct ImageMatch {
+    bool after = true;
+    bool before = true;
+};
+
+ImageMatch compare_with_images(Connection& connection, ImageStore& images,
+                               const Evidence& applied) {
     Transaction tx(connection);
-    bool all_after = true;
-    bool all_before = true;
+    ImageMatch match;
     for (const auto& s : applied.statements) {
         auto result = restore_statement(connection, images, s, false);
         if (result.conflict_count > 0) {
-            all_after = false;
+            match.after = false;
         }
-        // The current rows (keys of both images) must equal the before-images exactly.
         if (result.evidence.before.digest != s.before.digest) {
-            all_before = false;
+            match.before = false;
         }
         std::error_code ec;
         std::filesystem::remove(result.evidence.before.path, ec);
         std::filesystem::remove(result.evidence.after.path, ec);
     }
     tx.rollback();
-    if (all_after && !all_before) {
-        return OutcomeStatus::committed;
-    }
-    if (all_before && !all_after) {
-        return OutcomeStatus::not_committed;
-    }
-    return OutcomeStatus::in_doubt;
+    return match;
+}
+
+std::string match_text(const ImageMatch& m) {
+    return std::string("the rows ") + (m.after ? "match" : "do not match") +
+           " the after-images and " + (m.before ? "match" : "do not match") + " the before-images";
 }
 
 }  // namespace
@@ -564,14 +570,17 @@ Outcome Session::resolve_in_doubt(const std::string& xid, const Evidence& applie
         for (;;) {
             auto status = connection.query("SELECT pg_xact_status($1::xid8)", {xid}).rows;
             auto value = status.at(0).at(0);
-            if (value == "committed") {
-                out.status = OutcomeStatus::committed;
-                out.resolved_by = "pg_xact_status";
-                return out;
-            }
-            if (value == "aborted") {
-                out.status = OutcomeStatus::not_committed;
-                out.resolved_by = "pg_xact_status";
+            if (value == "committed" || value == "aborted") {
+                // pg_xact_status alone is never enough: an xid whose assignment never reached
+                // the WAL can be handed out again after a crash, and then it answers for
+                // another transaction. The rows must agree.
+                bool committed = value == "committed";
+                auto match = compare_with_images(connection, images, applied);
+                bool agrees = committed ? match.after : match.before;
+                out.status = !agrees     ? OutcomeStatus::in_doubt
+                             : committed ? OutcomeStatus::committed
+                                         : OutcomeStatus::not_committed;
+                out.resolved_by = "pg_xact_status says " + *value + ", and " + match_text(match);
                 return out;
             }
             if (!value) {
@@ -587,11 +596,11 @@ Outcome Session::resolve_in_doubt(const std::string& xid, const Evidence& applie
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     }
-    out.status = compare_with_images(connection, images, applied);
-    out.resolved_by = "row images";
-    if (out.status == OutcomeStatus::in_doubt) {
-        out.resolved_by = "row images match neither the before- nor the after-images";
-    }
+    auto match = compare_with_images(connection, images, applied);
+    out.status = match.after && !match.before   ? OutcomeStatus::committed
+                 : match.before && !match.after ? OutcomeStatus::not_committed
+                                                : OutcomeStatus::in_doubt;
+    out.resolved_by = "no commit log answer; " + match_text(match);
     return out;
 }
 

@@ -2,6 +2,10 @@
 // revert_without_triggers and [environment.person_settings]; mistakes name their key, and a
 // person an environment does not map is refused.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "core/error.hpp"
 #include "server/config.hpp"
@@ -85,6 +89,55 @@ TEST(ConfigClosure, EachDriverRunsWithTheirOwnSettings) {
     Config unmapped = Config::parse(environment(""), "datafix.toml", "/etc/datafix");
     EXPECT_NO_THROW(as_person(unmapped.environments.at(0), person("sam@example.com")))
         << "without person_settings everyone runs with the environment's settings";
+}
+
+}  // namespace
+}  // namespace datafix::server
+
+namespace datafix::server {
+namespace {
+
+TEST(ConfigSecrets, ABackupPasswordNeverReachesPgDumpsCommandLine) {
+    std::string refused;
+    try {
+        Config::parse(
+            environment("[environment.backup]\ndirectory = \"/tmp\"\n"
+                        "conninfo = \"dbname=app user=datafix_backup password=s3cret\"\n"),
+            "datafix.toml", "/etc/datafix");
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::config);
+        refused = e.describe();
+    }
+    EXPECT_NE(refused.find("environment[0].backup.conninfo: holds a password"), std::string::npos)
+        << refused;
+    EXPECT_NE(refused.find("passfile"), std::string::npos) << refused;
+    EXPECT_EQ(refused.find("s3cret"), std::string::npos) << "the message never repeats it";
+}
+
+TEST(ConfigSecrets, AnSmtpPasswordFileReadableByOthersIsRefused) {
+    auto path =
+        std::filesystem::temp_directory_path() / ("datafix-smtp-" + std::to_string(::getpid()));
+    std::ofstream(path) << "mail-secret\n";
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                  std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+    std::string notify =
+        "[notify]\nbase_url = \"https://datafix.example.com\"\n"
+        "[notify.channels.mail]\nkind = \"email\"\nurl = \"smtp://127.0.0.1:25\"\n"
+        "from = \"datafix@example.com\"\nusername = \"datafix\"\n"
+        "password_file = \"" +
+        path.string() + "\"\n";
+    std::string refused;
+    try {
+        Config::parse(environment("") + notify, "datafix.toml", "/etc/datafix");
+    } catch (const Error& e) {
+        refused = e.message();
+    }
+    EXPECT_NE(refused.find("is readable by other users; chmod 600"), std::string::npos) << refused;
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    EXPECT_NO_THROW(Config::parse(environment("") + notify, "datafix.toml", "/etc/datafix"));
+    std::filesystem::remove(path);
 }
 
 }  // namespace

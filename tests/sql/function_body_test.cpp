@@ -98,6 +98,11 @@ TEST(FunctionBody, RoleChangesAndCallsAreFound) {
         "RETURN NEW; END");
     EXPECT_EQ(f.role_changes, (std::vector<std::string>{"set_config('role', ...)", "SET ROLE"}));
     EXPECT_EQ(f.calls, (std::vector<std::string>{"app_private.enqueue", "app_public.slug"}));
+    EXPECT_EQ(f.roles_set, std::vector<std::string>{"app_internal"});
+    EXPECT_EQ(inspect_plpgsql_body("BEGIN PERFORM set_config('role', 'auditor', true); "
+                                   "RETURN NEW; END")
+                  .roles_set,
+              std::vector<std::string>{"auditor"});
     EXPECT_TRUE(inspect_plpgsql_body("BEGIN PERFORM set_config('jwt.claims.sub', 'x', true); "
                                      "RETURN NEW; END")
                     .role_changes.empty());

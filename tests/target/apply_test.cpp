@@ -58,8 +58,8 @@ TEST(Apply, UpdatePreviewRollsBackThenApplyCommitsWithTheJwtSubject) {
 
     std::string handed_xid;
     int handed_pid = 0;
-    auto outcome =
-        session.apply(plan, evidence, images.store, [&](const std::string& xid, int pid) {
+    auto outcome = session.apply(
+        plan, evidence, images.store, [&](const std::string& xid, int pid, const Evidence&) {
             handed_xid = xid;
             handed_pid = pid;
             // Before COMMIT: another session must not see the change yet.

@@ -351,14 +351,47 @@ TEST(Preflight, ATriggerThatChangesTheRoleIsNamed) {
         CREATE TRIGGER _010_as_internal BEFORE UPDATE ON app_public.intake
             FOR EACH ROW EXECUTE FUNCTION app_public.as_internal();)");
     auto session = Session::open(environment(db, true));
-    auto report = session.preflight(plan_for(
-        "UPDATE app_public.intake SET close_timestamp = close_timestamp WHERE id = 1", {1}));
-    bool named = std::any_of(report.findings.begin(), report.findings.end(), [](const auto& f) {
-        return f.kind == FindingKind::role_change &&
-               f.message.find("_010_as_internal") != std::string::npos &&
-               f.message.find("set_config('role', ...)") != std::string::npos;
-    });
-    EXPECT_TRUE(named);
+    auto plan = plan_for(
+        "UPDATE app_public.intake SET close_timestamp = close_timestamp WHERE id = 1", {1});
+    auto report = session.preflight(plan);
+    const Finding* found = nullptr;
+    for (const auto& f : report.findings) {
+        if (f.kind == FindingKind::role_change) {
+            found = &f;
+        }
+    }
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(found->severity, Severity::blocker) << "app_owner is no member of app_internal";
+    EXPECT_NE(found->message.find("_010_as_internal"), std::string::npos) << found->message;
+    EXPECT_NE(found->message.find("set_config('role', ...)) to app_internal, which role "
+                                  "app_owner may not become"),
+              std::string::npos)
+        << found->message;
+    TempImages images;
+    auto before = db.state();
+    auto refused = expect_error(ErrorCode::database, [&] { session.preview(plan, images.store); });
+    EXPECT_NE(refused.find("permission denied to set role"), std::string::npos) << refused;
+    EXPECT_EQ(db.state(), before);
+
+    // Granted, the trigger can switch: pre-flight only warns, and the run still never commits as
+    // another role (here app_internal may not even use the schema, so the statement fails; had
+    // it succeeded, the check after the statement would roll it back as an escape).
+    db.psql("GRANT app_internal TO app_owner");
+    report = session.preflight(plan);
+    for (const auto& f : report.findings) {
+        if (f.kind == FindingKind::role_change) {
+            EXPECT_EQ(f.severity, Severity::warning) << f.message;
+        }
+    }
+    try {
+        session.preview(plan, images.store);
+        ADD_FAILURE() << "a run that switched roles went through";
+    } catch (const Error& e) {
+        EXPECT_TRUE(e.code() == ErrorCode::database || e.code() == ErrorCode::escape)
+            << e.describe();
+    }
+    EXPECT_EQ(db.state(), before);
+    db.psql("REVOKE app_internal FROM app_owner");
 }
 
 TEST(Closure, DynamicSqlMakesEveryApplicationTableTheClosure) {

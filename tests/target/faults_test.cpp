@@ -107,7 +107,9 @@ TEST(Faults, ConnectionCutAfterCommitThatCommittedIsResolvedAsCommitted) {
             commit.drop_connection();
         });
     EXPECT_EQ(outcome.status, OutcomeStatus::committed);
-    EXPECT_EQ(outcome.resolved_by, "pg_xact_status");
+    EXPECT_EQ(outcome.resolved_by,
+              "pg_xact_status says committed, and the rows match the after-images and do not "
+              "match the before-images");
     EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.application "
                       "WHERE id = 5 AND form_data ? 'reviewed'"),
               "1");
@@ -148,7 +150,8 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.datafix_test_
         });
     });
     EXPECT_NE(message.find("the connection was lost during COMMIT and the transaction " + xid +
-                           " did not commit (pg_xact_status); nothing changed"),
+                           " did not commit (pg_xact_status says aborted, and the rows do not "
+                           "match the after-images and match the before-images); nothing changed"),
               std::string::npos)
         << message;
     EXPECT_EQ(db.state(), before);
@@ -165,7 +168,9 @@ TEST(Faults, ResolvingFromImagesWhenTheXidCannotAnswer) {
     auto outcome = session.apply(plan, evidence, images.store, kNoHook);
     auto resolved = session.resolve_in_doubt("", outcome.applied, images.store);
     EXPECT_EQ(resolved.status, OutcomeStatus::committed);
-    EXPECT_EQ(resolved.resolved_by, "row images");
+    EXPECT_EQ(resolved.resolved_by,
+              "no commit log answer; the rows match the after-images and do not match the "
+              "before-images");
 
     // Against the rehearsal's images (never committed): the rows are still the before-images
     // for... a change previewed but not applied.
@@ -173,6 +178,26 @@ TEST(Faults, ResolvingFromImagesWhenTheXidCannotAnswer) {
     auto never_applied = session.preview(other, images.store);
     auto not_committed = session.resolve_in_doubt("", never_applied, images.store);
     EXPECT_EQ(not_committed.status, OutcomeStatus::not_committed);
+}
+
+TEST(Faults, ACommittedXidWhoseRowsAreNotThereStaysInDoubt) {
+    // After a crash an xid whose assignment never reached the WAL can be handed out again:
+    // pg_xact_status then answers for another transaction. Here: a committed xid of someone
+    // else, and evidence of a change that never ran.
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(db.target());
+    auto never_applied = session.preview(
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE id = 9", {1}),
+        images.store);
+    auto someone_elses = db.psql(
+        "BEGIN; UPDATE app_public.intake SET intake_number = intake_number WHERE id = 1; "
+        "SELECT pg_current_xact_id(); COMMIT;");
+    auto resolved = session.resolve_in_doubt(someone_elses, never_applied, images.store);
+    EXPECT_EQ(resolved.status, OutcomeStatus::in_doubt) << resolved.resolved_by;
+    EXPECT_EQ(resolved.resolved_by,
+              "pg_xact_status says committed, and the rows do not match the after-images and "
+              "match the before-images");
 }
 
 }  // namespace

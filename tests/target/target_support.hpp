@@ -127,6 +127,6 @@ std::string expect_error(ErrorCode code, Body&& body) {
     return {};
 }
 
-inline const BeforeCommit kNoHook = [](const std::string&, int) {};
+inline const BeforeCommit kNoHook = [](const std::string&, int, const Evidence&) {};
 
 }  // namespace datafix::target::test
