@@ -2,6 +2,7 @@
 // writers queue for the write lock instead of failing, foreign keys on, full fsync on commit
 // (the audit trail must survive a power cut).
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 
 #include "core/error.hpp"
 #include "ledger/sql_session.hpp"
@@ -13,6 +14,19 @@ namespace {
 constexpr int kBusyTimeoutMs = 30000;
 
 Error database_error(const SQLite::Exception& e, std::string_view what) {
+    // A full disk or a read-only file: the step is refused before any target is touched (every
+    // run is recorded before it starts), and reads keep working.
+    const int code = e.getErrorCode() & 0xff;
+    if (code == SQLITE_FULL || code == SQLITE_READONLY || code == SQLITE_IOERR) {
+        return Error(ErrorCode::unreachable,
+                     std::string("the ledger cannot record anything now (") +
+                         (code == SQLITE_FULL       ? "its disk is full"
+                          : code == SQLITE_READONLY ? "it is read-only"
+                                                    : "an I/O error") +
+                         "), so no step was taken and no database was touched",
+                     "free space on (or make writable) the ledger's file system; the server goes "
+                     "on serving reads and takes steps again once the ledger can write");
+    }
     return Error(ErrorCode::database, "ledger (sqlite): " + std::string(what) + ": " + e.what(),
                  "check the ledger file, its directory permissions and free disk space");
 }

@@ -262,11 +262,10 @@ ClosureRestore restore_closure(Connection& connection, ImageStore& images,
     return result;
 }
 
-void prove_restored(Connection& connection, ImageStore& images,
-                    const std::vector<TableChanges>& applied,
-                    const std::vector<TableChanges>& reverted,
-                    const std::vector<std::string>& hazards, const std::string& environment) {
-    std::vector<std::string> problems;
+bool rows_equal_before_images(Connection& connection, ImageStore& images,
+                              const std::vector<TableChanges>& applied,
+                              std::vector<std::string>* differences) {
+    bool equal = true;
     for (std::size_t k = 0; k < applied.size(); ++k) {
         const auto& c = applied[k];
         if (c.append_only) {
@@ -283,12 +282,29 @@ void prove_restored(Connection& connection, ImageStore& images,
                                      ") TO STDOUT",
                                  "p" + std::to_string(k + 1) + "-now", nullptr);
         if (now.digest != c.before.digest) {
-            auto listed = describe_differences(images, c, now, info.integer_key());
-            problems.insert(problems.end(), listed.begin(), listed.end());
+            equal = false;
+            if (differences != nullptr) {
+                auto listed = describe_differences(images, c, now, info.integer_key());
+                differences->insert(differences->end(), listed.begin(), listed.end());
+            }
         }
         std::error_code ec;
         std::filesystem::remove(now.path, ec);
+    }
+    return equal;
+}
 
+void prove_restored(Connection& connection, ImageStore& images,
+                    const std::vector<TableChanges>& applied,
+                    const std::vector<TableChanges>& reverted,
+                    const std::vector<std::string>& hazards, const std::string& environment) {
+    std::vector<std::string> problems;
+    rows_equal_before_images(connection, images, applied, &problems);
+    for (std::size_t k = 0; k < applied.size(); ++k) {
+        const auto& c = applied[k];
+        if (c.append_only) {
+            continue;
+        }
         const TableChanges* r = nullptr;
         for (const auto& candidate : reverted) {
             if (candidate.qualified() == c.qualified()) {

@@ -32,6 +32,13 @@ ClosureRestore restore_closure(Connection& connection, ImageStore& images,
                                const std::vector<TableChanges>& applied, bool restore,
                                bool without_triggers);
 
+// After restore_closure (either mode), in the same transaction: for each restorable table, the
+// rows at the change's keys are exactly its before-images (all of them: true). `differences`
+// gets up to a few rows and columns that are not, when given.
+bool rows_equal_before_images(Connection& connection, ImageStore& images,
+                              const std::vector<TableChanges>& applied,
+                              std::vector<std::string>* differences = nullptr);
+
 // After restore_closure(restore = true) and a capture of the revert's own changes over the same
 // tables. `hazards` are the change's pre-flight revert hazards, quoted when the proof fails.
 void prove_restored(Connection& connection, ImageStore& images,

@@ -205,7 +205,7 @@ void require_same_as_approved(const ImageStore& images, const StatementEvidence&
     }
 }
 
-void require_same_closure(const Evidence& seen, const Evidence& approved,
+void require_same_closure(const ImageStore& images, const Evidence& seen, const Evidence& approved,
                           const std::string& environment) {
     if (!approved.closure_captured) {
         return;  // approved before datafix captured closures: the statements' check stands

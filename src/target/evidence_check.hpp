@@ -30,8 +30,8 @@ std::string fingerprint(const Evidence& evidence);
 
 // Apply commits only when the whole write closure changed as approved: the same tables, the same
 // counts per table, and the same rows (before-images) updated or deleted. Throws
-// Error(count_mismatch) naming the tables that differ.
-void require_same_closure(const Evidence& seen, const Evidence& approved,
+// Error(count_mismatch) naming the tables, and the rows by key, that differ.
+void require_same_closure(const ImageStore& images, const Evidence& seen, const Evidence& approved,
                           const std::string& environment);
 
 std::vector<std::size_t> key_positions(const StatementEvidence& evidence);

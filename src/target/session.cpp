@@ -190,7 +190,8 @@ Evidence make_evidence(RunKind kind, const std::string& plan_sha, const SessionF
 using AfterBody = std::function<void(Connection&, ImageStore&, Evidence&)>;
 
 // Runs `body` twice in two rolled-back transactions; the second run only teaches which
-// after-image columns are volatile (now(), identity values), then its images are removed.
+// after-image columns are volatile (now(), identity values), then its images are removed. A
+// revert of a write closure (no statements) runs once.
 Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentTarget& target,
                   const SessionFacts& facts, RunKind kind, const std::string& plan_sha,
                   const std::vector<VerifyQuery>& verify, const RunBody& body,
@@ -208,17 +209,19 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
         }
         tx.rollback();
     }
-    Evidence second;
-    {
-        Transaction tx(connection);
-        second = make_evidence(kind, plan_sha, facts, body(connection, images));
-        tx.rollback();
+    if (!first.statements.empty()) {
+        Evidence second;
+        {
+            Transaction tx(connection);
+            second = make_evidence(kind, plan_sha, facts, body(connection, images));
+            tx.rollback();
+        }
+        for (std::size_t i = 0; i < first.statements.size(); ++i) {
+            first.statements[i].volatile_columns =
+                find_volatile_columns(images, first.statements[i], second.statements.at(i));
+        }
+        remove_images(second);
     }
-    for (std::size_t i = 0; i < first.statements.size(); ++i) {
-        first.statements[i].volatile_columns =
-            find_volatile_columns(images, first.statements[i], second.statements.at(i));
-    }
-    remove_images(second);
     first.fingerprint = fingerprint(first);
     scope.keep();
     return first;
@@ -332,14 +335,14 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
     ImageScope scope(images);  // declared before the transaction: it outlives the rollback
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
-    Evidence seen = make_evidence(
-        RunKind::change, plan.sha256, st.facts,
-        execute_change(connection, images, st.target, plan, &approved, *st.preflight));
+    Evidence seen = make_evidence(RunKind::change, plan.sha256, st.facts,
+                                  execute_change(connection, images, st.target, plan, &approved,
+                                                 *st.preflight));
     seen.verify = run_verify(connection, plan.verify);
     auto capture_started = std::chrono::steady_clock::now();
     if (approved.closure_captured) {
         capture_closure(st, connection, images, seen, true);
-        require_same_closure(seen, approved, st.target.name);
+        require_same_closure(images, seen, approved, st.target.name);
     }
     auto capture_time = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - capture_started);
@@ -508,7 +511,7 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
     Evidence seen = make_evidence(RunKind::revert, applied.plan_sha256, st.facts, {});
     if (closure) {
         execute_closure_revert(st, connection, images, applied, options, seen);
-        require_same_closure(seen, approved_revert, st.target.name);
+        require_same_closure(images, seen, approved_revert, st.target.name);
     } else {
         std::vector<std::string> conflicts;
         seen.statements = execute_revert(connection, images, st.target, applied, options, conflicts,
@@ -536,6 +539,15 @@ ImageMatch compare_with_images(Connection& connection, ImageStore& images,
                                const Evidence& applied) {
     Transaction tx(connection);
     ImageMatch match;
+    if (applied.closure_captured) {
+        // Every restorable table of the closure: the after-images current (no conflicts), or
+        // the rows at the change's keys exactly the before-images.
+        auto restored = restore_closure(connection, images, applied.closure, false, false);
+        match.after = restored.conflict_count == 0;
+        match.before = rows_equal_before_images(connection, images, applied.closure);
+        tx.rollback();
+        return match;
+    }
     for (const auto& s : applied.statements) {
         auto result = restore_statement(connection, images, s, false);
         if (result.conflict_count > 0) {
