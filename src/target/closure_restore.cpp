@@ -10,6 +10,7 @@
 #include "target/closure_capture.hpp"
 #include "target/connection.hpp"
 #include "target/copy_text.hpp"
+#include "target/evidence_check.hpp"
 #include "target/statement_capture.hpp"
 #include "target/table_info.hpp"
 
@@ -36,12 +37,7 @@ void load_image(Connection& connection, const ImageStore& images, const ImageFil
 }
 
 std::vector<std::size_t> positions_of(const TableChanges& c) {
-    std::vector<std::size_t> out;
-    for (const auto& k : c.key_columns) {
-        auto it = std::find(c.columns.begin(), c.columns.end(), k);
-        out.push_back(static_cast<std::size_t>(it - c.columns.begin()));
-    }
-    return out;
+    return key_positions(c.columns, c.key_columns);
 }
 
 // Parents before children among the loaded tables (self-references ignored; a cycle keeps the
@@ -262,6 +258,23 @@ ClosureRestore restore_closure(Connection& connection, ImageStore& images,
     return result;
 }
 
+Error revert_inexact_error(const std::string& environment, const std::string& what,
+                           const std::vector<std::string>& hazards) {
+    std::string predicted;
+    for (const auto& h : hazards) {
+        predicted += (predicted.empty() ? "" : "; ") + h;
+    }
+    return Error(
+        ErrorCode::revert_inexact,
+        environment + ": " + what +
+            (predicted.empty() ? std::string()
+                               : " (pre-flight said before the apply: " + predicted + ")") +
+            "; rolled back",
+        "restore with triggers off (GRANT SET ON PARAMETER session_replication_role TO "
+        "the role; revert_without_triggers = true), grant what is missing, or put these "
+        "rows back by a reviewed migration");
+}
+
 bool rows_equal_before_images(Connection& connection, ImageStore& images,
                               const std::vector<TableChanges>& applied,
                               std::vector<std::string>* differences) {
@@ -338,18 +351,8 @@ void prove_restored(Connection& connection, ImageStore& images,
     for (std::size_t i = 0; i < problems.size() && i < kListed; ++i) {
         listed += (i > 0 ? "; " : "") + problems[i];
     }
-    std::string predicted;
-    for (const auto& h : hazards) {
-        predicted += (predicted.empty() ? "" : "; ") + h;
-    }
-    throw Error(ErrorCode::revert_inexact,
-                environment + ": the revert would not put every row back exactly: " + listed +
-                    (predicted.empty() ? std::string()
-                                       : " (pre-flight said before the apply: " + predicted + ")") +
-                    "; rolled back",
-                "restore with triggers off (GRANT SET ON PARAMETER session_replication_role TO "
-                "the role; revert_without_triggers = true), or put these rows back by a "
-                "reviewed migration");
+    throw revert_inexact_error(
+        environment, "the revert would not put every row back exactly: " + listed, hazards);
 }
 
 }  // namespace datafix::target

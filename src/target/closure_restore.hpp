@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "target/evidence.hpp"
 #include "target/image_store.hpp"
 
@@ -31,6 +32,11 @@ struct ClosureRestore {
 ClosureRestore restore_closure(Connection& connection, ImageStore& images,
                                const std::vector<TableChanges>& applied, bool restore,
                                bool without_triggers);
+
+// Error(revert_inexact): "<environment>: <what> (pre-flight said before the apply: <hazards>);
+// rolled back", with what to do instead.
+Error revert_inexact_error(const std::string& environment, const std::string& what,
+                           const std::vector<std::string>& hazards);
 
 // After restore_closure (either mode), in the same transaction: for each restorable table, the
 // rows at the change's keys are exactly its before-images (all of them: true). `differences`

@@ -84,13 +84,18 @@ std::string describe_row_differences(const ImageStore& images, const ImageFile& 
 
 }  // namespace
 
-std::vector<std::size_t> key_positions(const StatementEvidence& evidence) {
+std::vector<std::size_t> key_positions(const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& key_columns) {
     std::vector<std::size_t> positions;
-    for (const auto& key : evidence.key_columns) {
-        auto it = std::find(evidence.columns.begin(), evidence.columns.end(), key);
-        positions.push_back(static_cast<std::size_t>(it - evidence.columns.begin()));
+    for (const auto& key : key_columns) {
+        auto it = std::find(columns.begin(), columns.end(), key);
+        positions.push_back(static_cast<std::size_t>(it - columns.begin()));
     }
     return positions;
+}
+
+std::vector<std::size_t> key_positions(const StatementEvidence& evidence) {
+    return key_positions(evidence.columns, evidence.key_columns);
 }
 
 std::vector<std::string> find_volatile_columns(const ImageStore& images,

@@ -35,5 +35,8 @@ void require_same_closure(const ImageStore& images, const Evidence& seen, const 
                           const std::string& environment);
 
 std::vector<std::size_t> key_positions(const StatementEvidence& evidence);
+// The positions of `key_columns` in `columns`.
+std::vector<std::size_t> key_positions(const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& key_columns);
 
 }  // namespace datafix::target

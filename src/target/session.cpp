@@ -335,9 +335,9 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
     ImageScope scope(images);  // declared before the transaction: it outlives the rollback
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
-    Evidence seen = make_evidence(RunKind::change, plan.sha256, st.facts,
-                                  execute_change(connection, images, st.target, plan, &approved,
-                                                 *st.preflight));
+    Evidence seen = make_evidence(
+        RunKind::change, plan.sha256, st.facts,
+        execute_change(connection, images, st.target, plan, &approved, *st.preflight));
     seen.verify = run_verify(connection, plan.verify);
     auto capture_started = std::chrono::steady_clock::now();
     if (approved.closure_captured) {
@@ -393,19 +393,9 @@ void execute_closure_revert(Session::State& st, Connection& connection, ImageSto
         }
         // A trigger refused a row, or a privilege is missing: the revert cannot be exact, and
         // pre-flight said so before the apply.
-        std::string predicted;
-        for (const auto& h : applied.revert_hazards) {
-            predicted += (predicted.empty() ? "" : "; ") + h;
-        }
-        throw Error(
-            ErrorCode::revert_inexact,
-            st.target.name + ": the revert could not put the rows back: " + e.message() +
-                (predicted.empty() ? std::string()
-                                   : " (pre-flight said before the apply: " + predicted + ")") +
-                "; rolled back",
-            "restore with triggers off (GRANT SET ON PARAMETER session_replication_role "
-            "TO the role; revert_without_triggers = true), grant what is missing, or put "
-            "these rows back by a reviewed migration");
+        throw revert_inexact_error(st.target.name,
+                                   "the revert could not put the rows back: " + e.message(),
+                                   applied.revert_hazards);
     }
     revert.conflicts = restored.conflicts;
     if (restored.conflict_count > 0 && !options.force) {
