@@ -197,6 +197,10 @@ void print_evidence(const nlohmann::json& e, const Style& style) {
             }
         }
     }
+    if (e.value("superuser_login", false)) {
+        std::cout << "  " << style.bold("warning: this run logged in as a superuser")
+                  << " (allow_superuser_login)\n";
+    }
     std::cout << "  verify queries: " << text(e["verify_queries"]) << "\n";
 }
 

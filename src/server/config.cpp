@@ -222,6 +222,9 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     if (auto v = r.boolean("revert_without_triggers")) {
         env.target.revert_without_triggers = *v;
     }
+    if (auto v = r.boolean("allow_superuser_login")) {
+        env.target.allow_superuser_login = *v;
+    }
     env.person_settings =
         read_person_settings(r.raw("person_settings"), r.key("person_settings"), source);
     env.pods = read_pod_section(r.raw("openshift"), r.raw("kubernetes"), env.target.conninfo,

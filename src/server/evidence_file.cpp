@@ -120,6 +120,7 @@ nlohmann::json evidence_summary(const target::Evidence& evidence) {
         summary["revert_exact"] = evidence.revert_hazards.empty();
         summary["revert_hazards"] = evidence.revert_hazards;
     }
+    summary["superuser_login"] = evidence.superuser_login;
     return summary;
 }
 

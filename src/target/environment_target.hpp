@@ -28,6 +28,10 @@ struct EnvironmentTarget {
     // Revert restores with session_replication_role = replica (triggers and foreign-key actions
     // off), so it can be exact. Needs GRANT SET ON PARAMETER session_replication_role TO role.
     bool revert_without_triggers = false;
+    // A superuser login is refused: one statement could leave the role before any check runs
+    // (dblink, server files, session_replication_role). Allowed only when the environment says
+    // so, and then every evidence says it was.
+    bool allow_superuser_login = false;
 };
 
 }  // namespace datafix::target

@@ -87,6 +87,8 @@ struct Evidence {
     std::vector<TableChanges> closure;
     // From the pre-flight: why a revert of this change could not be exact (empty: it can be).
     std::vector<std::string> revert_hazards;
+    // The session logged in as a superuser (allow_superuser_login): the pair sees it.
+    bool superuser_login = false;
     // sha256 over every statement's counts, keys and before-images: what an approval names.
     std::string fingerprint;
 };

@@ -137,6 +137,9 @@ nlohmann::json to_json(const Evidence& e) {
         out["closure"] = std::move(closure);
         out["revert_hazards"] = e.revert_hazards;
     }
+    if (e.superuser_login) {
+        out["superuser_login"] = true;
+    }
     return out;
 }
 
@@ -182,6 +185,7 @@ Evidence evidence_from_json(const nlohmann::json& j) {
         }
         e.conflicts = j.at("conflicts").get<std::vector<std::string>>();
         e.fingerprint = j.at("fingerprint").get<std::string>();
+        e.superuser_login = j.value("superuser_login", false);
         if (j.contains("closure")) {
             e.closure_captured = true;
             for (const auto& jc : j.at("closure")) {

@@ -70,6 +70,17 @@ void check_role(Connection& connection, const EnvironmentTarget& target, Session
                         " is a superuser; datafix never changes data as a superuser",
                     "configure the application's owner role (e.g. the one migrations run as)");
     }
+    if (facts.login_is_superuser && !target.allow_superuser_login) {
+        throw Error(ErrorCode::target_refused,
+                    target.name + ": login " + facts.login +
+                        " is a superuser; a single statement could leave role " + target.role +
+                        " before any check runs (server files, dblink, "
+                        "session_replication_role)",
+                    "log in as a login that is no superuser and is granted " + target.role +
+                        " (GRANT " + target.role +
+                        " TO <login>;), or set allow_superuser_login = true for " + target.name +
+                        " (every evidence then says so)");
+    }
     if (r.at(0, 2).value_or("f") != "t") {
         throw Error(ErrorCode::target_refused,
                     target.name + ": login " + facts.login + " cannot become role " + target.role,

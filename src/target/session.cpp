@@ -183,6 +183,7 @@ Evidence make_evidence(RunKind kind, const std::string& plan_sha, const SessionF
     e.environment = facts.environment;
     e.system_identifier = facts.system_identifier;
     e.statements = std::move(statements);
+    e.superuser_login = facts.login_is_superuser;
     return e;
 }
 

@@ -1,4 +1,7 @@
 // Guards on opening a session: leader, pin, role; and what a good session looks like.
+#include <nlohmann/json.hpp>
+
+#include "target/evidence_json.hpp"
 #include "target_support.hpp"
 
 namespace datafix::target::test {
@@ -81,6 +84,26 @@ TEST(Guards, RefusesASuperuserRole) {
     t.role = "dfsuper";
     auto message = expect_error(ErrorCode::target_refused, [&] { Session::open(t); });
     EXPECT_NE(message.find("role dfsuper is a superuser"), std::string::npos) << message;
+}
+
+TEST(Guards, RefusesASuperuserLoginUnlessTheEnvironmentAllowsIt) {
+    TestDatabase db(clusters().dev());
+    auto t = db.target();
+    t.conninfo = clusters().dev().conninfo(db.name);  // dfsuper, a superuser, SET ROLE app_owner
+    auto message = expect_error(ErrorCode::target_refused, [&] { Session::open(t); });
+    EXPECT_NE(message.find("login dfsuper is a superuser"), std::string::npos) << message;
+    EXPECT_NE(message.find("allow_superuser_login = true"), std::string::npos) << message;
+
+    t.allow_superuser_login = true;
+    auto session = Session::open(t);
+    EXPECT_TRUE(session.facts().login_is_superuser);
+    EXPECT_EQ(session.facts().role, "app_owner");
+    TempImages images;
+    auto evidence = session.preview(
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE id = 4", {1}),
+        images.store);
+    EXPECT_TRUE(evidence.superuser_login) << "the pair sees how the run logged in";
+    EXPECT_TRUE(evidence_from_json(to_json(evidence)).superuser_login);
 }
 
 TEST(Guards, RefusesARoleThatDoesNotExistOrCannotBeBecome) {
