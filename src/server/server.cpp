@@ -66,6 +66,14 @@ void add_plain_routes(httplib::Server& http, Context& context) {
     });
 }
 
+// A lookup into `people`, which must outlive it.
+notify::PersonLookup lookup_in(const People& people) {
+    return [&people](ledger::UserId id) {
+        auto it = people.find(id);
+        return it == people.end() ? std::nullopt : std::optional<ledger::Person>(it->second);
+    };
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -87,11 +95,7 @@ int serve(const Config& config) {
     context.set_step_messages([&notifications](const workflow::Action& action,
                                                const workflow::Decision& decision,
                                                const People& people) {
-        notify::PersonLookup lookup = [&people](ledger::UserId id) {
-            auto it = people.find(id);
-            return it == people.end() ? std::nullopt : std::optional<ledger::Person>(it->second);
-        };
-        return notifications.step_messages(action, decision, lookup);
+        return notifications.step_messages(action, decision, lookup_in(people));
     });
     context.set_step_observer([&context, &notifications](const workflow::Action* action,
                                                          const workflow::Decision& decision) {
@@ -100,11 +104,7 @@ int serve(const Config& config) {
             return;
         }
         People people = context.people();
-        notify::PersonLookup lookup = [&people](ledger::UserId id) {
-            auto it = people.find(id);
-            return it == people.end() ? std::nullopt : std::optional<ledger::Person>(it->second);
-        };
-        notifications.request_created(decision.state, lookup);
+        notifications.request_created(decision.state, lookup_in(people));
     });
 
     // A backup killed mid-way leaves its .partial file; nothing will ever finish it.

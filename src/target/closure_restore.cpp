@@ -11,6 +11,7 @@
 #include "target/connection.hpp"
 #include "target/copy_text.hpp"
 #include "target/evidence_check.hpp"
+#include "target/restore_step.hpp"
 #include "target/statement_capture.hpp"
 #include "target/table_info.hpp"
 
@@ -22,18 +23,13 @@ constexpr std::size_t kListedPerTable = 5;
 constexpr std::size_t kListed = 20;
 
 struct Loaded {
-    const TableChanges* changes = nullptr;
-    TableInfo info;
+    LoadedImages images;  // .table, .before_t, .after_t
     std::string oid;
-    std::string before_t;
-    std::string after_t;
 };
 
-void load_image(Connection& connection, const ImageStore& images, const ImageFile& file,
-                const std::string& temp_table) {
-    ImageReader reader(images, file);
-    connection.copy_in("COPY " + temp_table + " FROM STDIN",
-                       [&](std::string& row) { return reader.next(row); });
+// The temporary tables of closure table k (restore_closure loads them, the proof reads them).
+std::string temp_suffix(std::size_t k) {
+    return "c" + std::to_string(k + 1);
 }
 
 std::vector<std::size_t> positions_of(const TableChanges& c) {
@@ -88,10 +84,6 @@ std::vector<std::size_t> parents_first(Connection& connection, const std::vector
         }
     }
     return order;
-}
-
-std::string in_temp(const Loaded& t, const std::string& temp, const std::string& alias) {
-    return "EXISTS (SELECT 1 FROM " + temp + " x WHERE " + t.info.key_join("x", alias) + ")";
 }
 
 // Names the columns in which two rows of the same key differ.
@@ -158,58 +150,20 @@ ClosureRestore restore_closure(Connection& connection, ImageStore& images,
             continue;
         }
         Loaded t;
-        t.changes = &c;
-        t.info = load_table_info(connection, c.schema, c.table);
-        if (t.info.columns != c.columns || t.info.key_columns != c.key_columns) {
-            throw Error(ErrorCode::conflict,
-                        "table " + c.qualified() +
-                            " has other columns than when the change was applied; cannot revert "
-                            "from its images",
-                        "restore these rows by a reviewed migration instead");
-        }
-        t.oid = connection.query("SELECT $1::regclass::oid::text", {t.info.qualified}).scalar();
-        t.before_t = "datafix_cb_" + std::to_string(k + 1);
-        t.after_t = "datafix_ca_" + std::to_string(k + 1);
-        for (const auto& temp : {t.before_t, t.after_t}) {
-            connection.query("CREATE TEMPORARY TABLE " + temp + " (LIKE " + t.info.qualified +
-                             ") ON COMMIT DROP");
-        }
-        load_image(connection, images, c.before, t.before_t);
-        load_image(connection, images, c.after, t.after_t);
-        connection.query("ANALYZE " + t.before_t);
-        connection.query("ANALYZE " + t.after_t);
+        t.images = load_images(connection, images, c.schema, c.table, c.columns, c.key_columns,
+                               c.before, c.after, temp_suffix(k));
+        t.oid =
+            connection.query("SELECT $1::regclass::oid::text", {t.images.table.qualified}).scalar();
         tables.push_back(std::move(t));
     }
 
     ClosureRestore result;
     for (const auto& t : tables) {
-        const auto& info = t.info;
-        std::string first_key = info.quoted_columns[info.key_positions[0]];
-        // Rows the change left that are no longer as it left them, and rows it deleted that
-        // exist again.
-        std::string conflict_sql =
-            "SELECT " + info.key_list("a") + " FROM " + t.after_t + " a LEFT JOIN " +
-            info.qualified + " c ON " + info.key_join("c", "a") + " WHERE c." + first_key +
-            " IS NULL OR c::text IS DISTINCT FROM a::text UNION ALL SELECT " + info.key_list("b") +
-            " FROM " + t.before_t + " b JOIN " + info.qualified + " c ON " +
-            info.key_join("c", "b") + " WHERE NOT " + in_temp(t, t.after_t, "b");
-        auto count =
-            std::stoll(connection.query("SELECT count(*) FROM (" + conflict_sql + ") x").scalar());
-        result.conflict_count += count;
-        if (count > 0 && result.conflicts.size() < kListed) {
-            auto listed =
-                connection.query(conflict_sql + " LIMIT " + std::to_string(kListedPerTable));
-            for (const auto& row : listed.rows) {
-                std::string names;
-                std::string values;
-                for (std::size_t i = 0; i < row.size(); ++i) {
-                    names += (i > 0 ? ", " : "") + info.key_columns[i];
-                    values += (i > 0 ? ", " : "") + row[i].value_or("NULL");
-                }
-                result.conflicts.push_back(t.changes->qualified() + " (" + names + ")=(" + values +
-                                           ")");
-            }
-        }
+        std::size_t room = result.conflicts.size() < kListed ? kListedPerTable : 0;
+        auto conflicts = find_conflicts(connection, t.images, room);
+        result.conflict_count += conflicts.count;
+        result.conflicts.insert(result.conflicts.end(), conflicts.listed.begin(),
+                                conflicts.listed.end());
     }
     if (!restore || tables.empty()) {
         return result;
@@ -232,25 +186,28 @@ ClosureRestore restore_closure(Connection& connection, ImageStore& images,
     // Children first: the rows the change inserted.
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         const auto& t = tables[*it];
-        connection.query("DELETE FROM " + t.info.qualified + " c USING " + t.after_t + " a WHERE " +
-                         t.info.key_join("c", "a") + " AND NOT " + in_temp(t, t.before_t, "a"));
+        connection.query("DELETE FROM " + t.images.table.qualified + " c USING " +
+                         t.images.after_t + " a WHERE " + t.images.table.key_join("c", "a") +
+                         " AND NOT " + key_in(t.images.table, t.images.before_t, "a"));
     }
     // Parents first: the rows it deleted, then the rows it updated.
     for (auto i : order) {
         const auto& t = tables[i];
-        connection.query("INSERT INTO " + t.info.qualified + " (" + t.info.writable_list() +
-                         ") OVERRIDING SYSTEM VALUE SELECT " + t.info.writable_list("b") +
-                         " FROM " + t.before_t + " b WHERE NOT " + in_temp(t, t.after_t, "b"));
+        connection.query("INSERT INTO " + t.images.table.qualified + " (" +
+                         t.images.table.writable_list() + ") OVERRIDING SYSTEM VALUE SELECT " +
+                         t.images.table.writable_list("b") + " FROM " + t.images.before_t +
+                         " b WHERE NOT " + key_in(t.images.table, t.images.after_t, "b"));
     }
     for (auto i : order) {
         const auto& t = tables[i];
-        std::string updatable = t.info.updatable_list();
+        std::string updatable = t.images.table.updatable_list();
         if (updatable.empty()) {
             continue;  // nothing but key columns: nothing to put back in rows that still exist
         }
-        connection.query("UPDATE " + t.info.qualified + " c SET (" + updatable + ") = ROW(" +
-                         t.info.updatable_list("b") + ") FROM " + t.before_t + " b WHERE " +
-                         t.info.key_join("c", "b") + " AND " + in_temp(t, t.after_t, "b"));
+        connection.query("UPDATE " + t.images.table.qualified + " c SET (" + updatable +
+                         ") = ROW(" + t.images.table.updatable_list("b") + ") FROM " +
+                         t.images.before_t + " b WHERE " + t.images.table.key_join("c", "b") +
+                         " AND " + key_in(t.images.table, t.images.after_t, "b"));
     }
     if (without_triggers) {
         connection.query("SET LOCAL session_replication_role = origin");
@@ -285,8 +242,8 @@ bool rows_equal_before_images(Connection& connection, ImageStore& images,
             continue;
         }
         auto info = load_table_info(connection, c.schema, c.table);
-        std::string before_t = "datafix_cb_" + std::to_string(k + 1);
-        std::string after_t = "datafix_ca_" + std::to_string(k + 1);
+        std::string before_t = "datafix_before_" + temp_suffix(k);
+        std::string after_t = "datafix_after_" + temp_suffix(k);
         auto now = copy_to_image(connection, images, info,
                                  "COPY (SELECT c.* FROM " + info.qualified + " c JOIN (SELECT " +
                                      info.key_list() + " FROM " + before_t + " UNION SELECT " +

@@ -13,7 +13,7 @@ namespace datafix::target {
 
 namespace {
 
-constexpr long long kListedConflicts = 20;
+constexpr std::size_t kListedConflicts = 20;
 
 void load_image(Connection& connection, const ImageStore& images, const ImageFile& file,
                 const std::string& temp_table) {
@@ -24,27 +24,73 @@ void load_image(Connection& connection, const ImageStore& images, const ImageFil
 
 }  // namespace
 
-RestoreResult restore_statement(Connection& connection, ImageStore& images,
-                                const StatementEvidence& applied, bool restore) {
-    auto table = load_table_info(connection, applied.schema, applied.table);
-    if (table.columns != applied.columns || table.key_columns != applied.key_columns) {
+std::string key_in(const TableInfo& table, const std::string& temp, const std::string& alias) {
+    return "EXISTS (SELECT 1 FROM " + temp + " x WHERE " + table.key_join("x", alias) + ")";
+}
+
+LoadedImages load_images(Connection& connection, const ImageStore& images,
+                         const std::string& schema, const std::string& table,
+                         const std::vector<std::string>& columns,
+                         const std::vector<std::string>& key_columns, const ImageFile& before,
+                         const ImageFile& after, const std::string& suffix) {
+    LoadedImages loaded;
+    loaded.table = load_table_info(connection, schema, table);
+    if (loaded.table.columns != columns || loaded.table.key_columns != key_columns) {
         throw Error(ErrorCode::conflict,
-                    "table " + applied.schema + "." + applied.table +
+                    "table " + schema + "." + table +
                         " has other columns than when the change was applied; cannot revert "
                         "from its images",
                     "restore these rows by a reviewed migration instead");
     }
-    std::string n = std::to_string(applied.index);
-    std::string before_t = "datafix_before_" + n;
-    std::string after_t = "datafix_after_" + n;
-    for (const auto& t : {before_t, after_t}) {
-        connection.query("CREATE TEMPORARY TABLE " + t + " (LIKE " + table.qualified +
+    loaded.before_t = "datafix_before_" + suffix;
+    loaded.after_t = "datafix_after_" + suffix;
+    for (const auto& t : {loaded.before_t, loaded.after_t}) {
+        connection.query("CREATE TEMPORARY TABLE " + t + " (LIKE " + loaded.table.qualified +
                          ") ON COMMIT DROP");
     }
-    load_image(connection, images, applied.before, before_t);
-    load_image(connection, images, applied.after, after_t);
-    connection.query("ANALYZE " + before_t);
-    connection.query("ANALYZE " + after_t);
+    load_image(connection, images, before, loaded.before_t);
+    load_image(connection, images, after, loaded.after_t);
+    connection.query("ANALYZE " + loaded.before_t);
+    connection.query("ANALYZE " + loaded.after_t);
+    return loaded;
+}
+
+Conflicts find_conflicts(Connection& connection, const LoadedImages& loaded, std::size_t limit) {
+    const auto& table = loaded.table;
+    std::string first_key = table.quoted_columns[table.key_positions[0]];
+    std::string conflict_sql =
+        "SELECT " + table.key_list("a") + " FROM " + loaded.after_t + " a LEFT JOIN " +
+        table.qualified + " c ON " + table.key_join("c", "a") + " WHERE c." + first_key +
+        " IS NULL OR c::text IS DISTINCT FROM a::text UNION ALL SELECT " + table.key_list("b") +
+        " FROM " + loaded.before_t + " b JOIN " + table.qualified + " c ON " +
+        table.key_join("c", "b") + " WHERE NOT " + key_in(table, loaded.after_t, "b");
+    Conflicts out;
+    out.count =
+        std::stoll(connection.query("SELECT count(*) FROM (" + conflict_sql + ") x").scalar());
+    if (out.count > 0 && limit > 0) {
+        auto listed = connection.query(conflict_sql + " LIMIT " + std::to_string(limit));
+        for (const auto& row : listed.rows) {
+            std::string names;
+            std::string values;
+            for (std::size_t i = 0; i < row.size(); ++i) {
+                names += (i > 0 ? ", " : "") + table.key_columns[i];
+                values += (i > 0 ? ", " : "") + row[i].value_or("NULL");
+            }
+            out.listed.push_back(table.schema + "." + table.table + " (" + names + ")=(" + values +
+                                 ")");
+        }
+    }
+    return out;
+}
+
+RestoreResult restore_statement(Connection& connection, ImageStore& images,
+                                const StatementEvidence& applied, bool restore) {
+    std::string n = std::to_string(applied.index);
+    auto loaded = load_images(connection, images, applied.schema, applied.table, applied.columns,
+                              applied.key_columns, applied.before, applied.after, n);
+    const auto& table = loaded.table;
+    const auto& before_t = loaded.before_t;
+    const auto& after_t = loaded.after_t;
 
     RestoreResult result;
     auto& ev = result.evidence;
@@ -57,33 +103,11 @@ RestoreResult restore_statement(Connection& connection, ImageStore& images,
     ev.indirect_writes = table.indirect_writes;
 
     std::string keys_c = table.key_list("c");
-    std::string in_after_b =
-        "EXISTS (SELECT 1 FROM " + after_t + " a WHERE " + table.key_join("a", "b") + ")";
-    std::string in_before_a =
-        "EXISTS (SELECT 1 FROM " + before_t + " b WHERE " + table.key_join("a", "b") + ")";
-    std::string first_key = table.quoted_columns[table.key_positions[0]];
-    std::string conflict_sql =
-        "SELECT " + table.key_list("a") + " FROM " + after_t + " a LEFT JOIN " + table.qualified +
-        " c ON " + table.key_join("c", "a") + " WHERE c." + first_key +
-        " IS NULL OR c::text IS DISTINCT FROM a::text "
-        "UNION ALL SELECT " +
-        table.key_list("b") + " FROM " + before_t + " b JOIN " + table.qualified + " c ON " +
-        table.key_join("c", "b") + " WHERE NOT " + in_after_b;
-    auto count = connection.query("SELECT count(*) FROM (" + conflict_sql + ") x").scalar();
-    result.conflict_count = std::stoll(count);
-    if (result.conflict_count > 0) {
-        auto listed = connection.query(conflict_sql + " LIMIT " + std::to_string(kListedConflicts));
-        for (const auto& row : listed.rows) {
-            std::string names;
-            std::string values;
-            for (std::size_t i = 0; i < row.size(); ++i) {
-                names += (i > 0 ? ", " : "") + table.key_columns[i];
-                values += (i > 0 ? ", " : "") + row[i].value_or("NULL");
-            }
-            result.conflicts.push_back(applied.schema + "." + applied.table + " (" + names + ")=(" +
-                                       values + ")");
-        }
-    }
+    std::string in_after_b = key_in(table, after_t, "b");
+    std::string in_before_a = key_in(table, before_t, "a");
+    auto conflicts = find_conflicts(connection, loaded, kListedConflicts);
+    result.conflict_count = conflicts.count;
+    result.conflicts = std::move(conflicts.listed);
 
     std::string label = "r" + n;
     ev.before = copy_to_image(connection, images, table,

@@ -13,10 +13,37 @@
 
 #include "target/evidence.hpp"
 #include "target/image_store.hpp"
+#include "target/table_info.hpp"
 
 namespace datafix::target {
 
 class Connection;
+
+// One table's images loaded into two temporary tables (dropped at the end of the transaction):
+// `before_t` the rows as they were, `after_t` as the change left them.
+struct LoadedImages {
+    TableInfo table;
+    std::string before_t;
+    std::string after_t;
+};
+
+// Throws Error(conflict) when the table's columns or key changed since the images were taken.
+LoadedImages load_images(Connection& connection, const ImageStore& images,
+                         const std::string& schema, const std::string& table,
+                         const std::vector<std::string>& columns,
+                         const std::vector<std::string>& key_columns, const ImageFile& before,
+                         const ImageFile& after, const std::string& suffix);
+
+// Rows that are no longer as the change left them (an after-image not current, a deleted row
+// back): how many, and up to `limit` of them by key ("schema.table (id)=(12)").
+struct Conflicts {
+    long long count = 0;
+    std::vector<std::string> listed;
+};
+Conflicts find_conflicts(Connection& connection, const LoadedImages& loaded, std::size_t limit);
+
+// "EXISTS (SELECT 1 FROM <temp> x WHERE <key join of x and alias>)".
+std::string key_in(const TableInfo& table, const std::string& temp, const std::string& alias);
 
 struct RestoreResult {
     StatementEvidence evidence;          // before: current rows; after: restored rows

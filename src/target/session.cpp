@@ -434,25 +434,12 @@ std::vector<StatementEvidence> execute_revert(Connection& connection, ImageStore
         out.push_back(std::move(result.evidence));
     }
     if (total_conflicts > 0 && !options.force) {
-        std::string listed;
-        for (const auto& c : conflicts) {
-            listed += (listed.empty() ? "" : "; ") + c;
-        }
-        if (static_cast<long long>(conflicts.size()) < total_conflicts) {
-            listed += "; and " + std::to_string(total_conflicts - conflicts.size()) + " more";
-        }
         for (const auto& s : out) {
             std::error_code ec;
             std::filesystem::remove(s.before.path, ec);
             std::filesystem::remove(s.after.path, ec);
         }
-        throw Error(ErrorCode::conflict,
-                    target.name + ": " + std::to_string(total_conflicts) +
-                        " rows changed since the change was applied, so reverting would "
-                        "overwrite someone else's work: " +
-                        listed + "; rolled back",
-                    "look at these rows with the product owner; revert with force only if their "
-                    "current values may be overwritten");
+        refuse_conflicts(target, total_conflicts, conflicts);
     }
     return out;
 }

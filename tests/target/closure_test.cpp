@@ -201,6 +201,33 @@ TEST(Closure, TimestampTriggersMakeAnUpdateRevertRefuseNamingTheColumns) {
     EXPECT_EQ(dump_difference(after_apply, dump(db)), "");
 }
 
+TEST(Closure, RevertWithoutTriggersNeedsTheGrantAndSaysSo) {
+    TestDatabase db(dev());
+    // The grant is the cluster's: taken back for this test only, given back whatever happens.
+    db.psql("REVOKE SET ON PARAMETER session_replication_role FROM app_owner");
+    struct Regrant {
+        const TestDatabase& db;
+        ~Regrant() { db.psql("GRANT SET ON PARAMETER session_replication_role TO app_owner"); }
+    } regrant{db};
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto plan =
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE id IN (31, 32)", {2});
+    auto report = session.preflight(plan);
+    EXPECT_FALSE(report.role_may_disable_triggers);
+    EXPECT_TRUE(mentions(report.revert_hazards,
+                         "revert_without_triggers is set, but role app_owner may not SET "
+                         "session_replication_role"));
+    auto applied = preview_and_apply(session, images, plan);
+    auto after_apply = dump(db);
+    auto message = expect_error(ErrorCode::target_refused,
+                                [&] { session.preview_revert(applied.applied, images.store); });
+    EXPECT_NE(message.find("may not set session_replication_role"), std::string::npos) << message;
+    EXPECT_NE(message.find("GRANT SET ON PARAMETER session_replication_role"), std::string::npos)
+        << message;
+    EXPECT_EQ(dump_difference(after_apply, dump(db)), "");
+}
+
 TEST(Closure, UpdateWithAuditRevertsExactlyAndKeepsTheAuditRows) {
     TestDatabase db(dev());
     TempImages images;
