@@ -108,6 +108,15 @@ class PostgresqlSession final : public SqlSession {
         check(result.get());
     }
 
+    bool usable() noexcept override {
+        // Reads what the server sent while the session sat idle: a terminated backend's FATAL
+        // and end of file mark the connection bad without sending anything.
+        if (PQstatus(conn_) != CONNECTION_OK || PQconsumeInput(conn_) == 0) {
+            return false;
+        }
+        return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    }
+
   private:
     Result run(std::string_view sql, const std::vector<SqlValue>& params) {
         std::vector<std::string> texts(params.size());

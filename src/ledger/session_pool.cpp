@@ -1,4 +1,5 @@
-// Sessions are created on demand and kept for reuse; at most a handful stay idle.
+// Sessions are created on demand and kept for reuse; at most a handful stay idle, and only
+// sessions that can still serve are kept or handed out.
 #include "ledger/session_pool.hpp"
 
 namespace datafix::ledger {
@@ -8,11 +9,19 @@ constexpr std::size_t kMaxIdle = 16;
 }
 
 SessionPool::Handle SessionPool::acquire() {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!idle_.empty()) {
-            std::unique_ptr<SqlSession> session = std::move(idle_.back());
+    for (;;) {
+        std::unique_ptr<SqlSession> session;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (idle_.empty()) {
+                break;
+            }
+            session = std::move(idle_.back());
             idle_.pop_back();
+        }
+        // A session the ledger's server dropped while it sat idle (a restart, a failover) is
+        // closed here; the caller gets a new one.
+        if (session->usable()) {
             return Handle(*this, std::move(session));
         }
     }
@@ -20,8 +29,8 @@ SessionPool::Handle SessionPool::acquire() {
 }
 
 void SessionPool::give_back(std::unique_ptr<SqlSession> session) {
-    if (!session) {
-        return;
+    if (!session || !session->usable()) {
+        return;  // broken mid-use, or left inside a transaction: never handed out again
     }
     std::lock_guard<std::mutex> lock(mutex_);
     if (idle_.size() < kMaxIdle) {

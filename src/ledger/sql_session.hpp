@@ -59,6 +59,10 @@ class SqlSession {
     virtual std::int64_t exec(std::string_view sql, const std::vector<SqlValue>& params = {}) = 0;
     // Several statements without parameters (migrations).
     virtual void exec_script(std::string_view sql) = 0;
+    // Whether the session can serve another caller: connected and outside any transaction. A
+    // PostgreSQL session whose server went away (restart, failover) answers false, so the pool
+    // drops it and opens a new one.
+    virtual bool usable() noexcept = 0;
 };
 
 std::unique_ptr<SqlSession> open_sqlite_session(const std::string& path);

@@ -89,6 +89,7 @@ class SqliteSession final : public SqlSession {
     }
 
     void exec_script(std::string_view sql) override { run(std::string(sql)); }
+    bool usable() noexcept override { return sqlite3_get_autocommit(db_.getHandle()) != 0; }
 
   private:
     void run(const std::string& sql) {
