@@ -51,6 +51,25 @@ struct RequestSummary {
     std::int64_t version = 0;
 };
 
+// A running run's lease: which server executes it, and until when that server has vouched for
+// it. The server renews its leases while it lives; a run whose lease lapsed belongs to a server
+// that is gone (killed, hung, cut off), and any server on the ledger may settle it.
+struct RunLease {
+    RequestNumber request = 0;
+    int run = 0;
+    std::string owner;        // the server instance (stable across its restarts)
+    std::string incarnation;  // that server process (new at every start)
+    Time expires_at{};
+};
+
+// A run the ledger shows running, with its lease when it has one.
+struct RunningRun {
+    RequestNumber request = 0;
+    int run = 0;
+    Time started_at{};
+    std::optional<RunLease> lease;
+};
+
 struct RequestFilter {
     std::optional<RequestStatus> status;
     int limit = 100;
@@ -103,6 +122,15 @@ class Ledger {
     virtual std::vector<AuditEntry> read_audit(const AuditQuery& query) = 0;
     // Walks the whole chain; the first broken entry (edited, reordered, deleted) and why.
     virtual AuditCheck verify_audit() = 0;
+
+    // --- run leases -------------------------------------------------------------------------
+    // Takes or replaces the lease of a run.
+    virtual void hold_run_lease(const RunLease& lease) = 0;
+    // Moves the expiry of every lease `incarnation` holds; returns how many it holds.
+    virtual int renew_run_leases(const std::string& incarnation, Time expires_at) = 0;
+    virtual void release_run_lease(RequestNumber request, int run) = 0;
+    // Every run the ledger shows running, oldest first, with its lease.
+    virtual std::vector<RunningRun> running_runs() = 0;
 
     // --- notifications outbox ---------------------------------------------------------------
     // Queues a notification, due at once (next_attempt_at = now). Returns its id.

@@ -298,9 +298,25 @@ CREATE INDEX notifications_undelivered_by_request ON notifications (request, id)
     WHERE delivered_at IS NULL;
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations{{
+// v3: run leases. A server holds a lease on each run it executes and renews it while it lives, so
+// a run left running by a server that is gone is found and settled by another one. Kept apart
+// from `runs`, whose rows change only with the run's state.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE run_leases (
+    request BIGINT NOT NULL,
+    run BIGINT NOT NULL,
+    owner TEXT NOT NULL,
+    incarnation TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (request, run)
+);
+CREATE INDEX run_leases_incarnation ON run_leases (incarnation);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
+    {3, kV3, kV3},
 }};
 
 void ensure_version_table(SqlSession& session) {

@@ -36,6 +36,11 @@ class SqlLedger final : public Ledger {
     std::vector<AuditEntry> read_audit(const AuditQuery& query) override;
     AuditCheck verify_audit() override;
 
+    void hold_run_lease(const RunLease& lease) override;
+    int renew_run_leases(const std::string& incarnation, Time expires_at) override;
+    void release_run_lease(RequestNumber request, int run) override;
+    std::vector<RunningRun> running_runs() override;
+
     NotificationId enqueue_notification(const NewNotificationRow& row, Time now) override;
     std::vector<NotificationRow> claim_due_notifications(Time now, int limit,
                                                          std::chrono::milliseconds lease) override;

@@ -64,6 +64,18 @@ ServerSettings read_server(const toml::table* table, const std::string& source,
         }
         s.claim_lease = *v;
     }
+    if (auto v = r.duration("run_lease")) {
+        if (*v < std::chrono::seconds(1)) {
+            throw config_error(source, r.key("run_lease"), "must be at least 1s");
+        }
+        s.run_lease = *v;
+    }
+    if (auto v = r.string("instance")) {
+        if (v->empty()) {
+            throw config_error(source, r.key("instance"), "must not be empty");
+        }
+        s.instance = *v;
+    }
     if (auto v = r.integer("max_body_bytes")) {
         if (*v < 1024) {
             throw config_error(source, r.key("max_body_bytes"), "must be at least 1024");

@@ -28,6 +28,13 @@ struct ServerSettings {
     std::string data_dir;    // sealed image files; default <config dir>/data
     std::string log_file;    // empty: stderr
     std::chrono::milliseconds claim_lease{std::chrono::minutes{30}};
+    // How long a run stays this server's after its last heartbeat (renewed every third of it);
+    // after that, any server on the ledger settles it.
+    std::chrono::milliseconds run_lease{std::chrono::seconds{30}};
+    // This server among those sharing a ledger, stable across its restarts: a restarted server
+    // settles its own earlier runs at once instead of waiting for their leases. Default
+    // "<host name>:<data_dir>"; replicas on one host and data dir need their own.
+    std::string instance;
     // Request bodies above this are refused (400). A change file is limited to 1 MiB by the SQL
     // guard; the JSON around a change and its verify file stays below this.
     std::size_t max_body_bytes = 3 * 1024 * 1024;

@@ -175,6 +175,7 @@ nlohmann::json record_committed_outcome(Context& context, ledger::RequestNumber 
                                         const workflow::Actor& actor, const std::string& step) {
     fault_point(step + ".after_commit");
     try {
+        fault_point(step + ".record_outcome");  // ":fail" stands for a ledger that cannot write
         return record_outcome(context, number, run, outcome, actor);
     } catch (const ApiError&) {
         throw;
@@ -234,12 +235,21 @@ target::ChangePlan change_plan(const ledger::Revision& revision, const std::stri
     return plan;
 }
 
-Executor::Executor(Context& context) : context_(context) {}
+Executor::Executor(Context& context) : context_(context), leases_(context) {}
+
+void Executor::keep_leases() {
+    leases_.start_heartbeat([this] {
+        if (int settled = recover(); settled > 0) {
+            context_.log().info("recovery settled {} runs whose server is gone", settled);
+        }
+    });
+}
 
 nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string& environment,
                                  const workflow::Actor& actor) {
     RunSetup setup =
         start(context_, number, workflow::StartPreview{environment}, environment, actor);
+    RunLeases::Held held(leases_, number, setup.run);
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "preview"}, {"environment", environment}});
     return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
@@ -280,6 +290,7 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
                                const std::string& fingerprint, const workflow::Actor& actor) {
     RunSetup setup =
         start(context_, number, workflow::StartApply{environment, fingerprint}, environment, actor);
+    RunLeases::Held held(leases_, number, setup.run);
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "apply"}, {"environment", environment}});
     return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
@@ -334,6 +345,7 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
                                 const workflow::Actor& actor) {
     RunSetup setup =
         start(context_, number, workflow::StartRevert{environment}, environment, actor);
+    RunLeases::Held held(leases_, number, setup.run);
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "revert"}, {"environment", environment}});
     return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
@@ -422,20 +434,19 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
 }
 
 int Executor::recover() {
-    auto summaries = context_.with_ledger([](ledger::Ledger& l) {
-        ledger::RequestFilter all;
-        all.limit = std::numeric_limits<int>::max();
-        return l.list_requests(all);
-    });
+    auto running = context_.with_ledger([](ledger::Ledger& l) { return l.running_runs(); });
     int settled = 0;
-    for (const auto& summary : summaries) {
-        auto number = summary.request.number;
+    for (const auto& candidate : running) {
+        if (!leases_.settleable(candidate, ledger::wall_clock_now())) {
+            continue;
+        }
+        auto number = candidate.request;
         auto state = context_.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
         if (!state) {
             continue;
         }
         for (const auto& run : state->runs) {
-            if (run.state != ledger::RunState::running) {
+            if (run.number != candidate.run || run.state != ledger::RunState::running) {
                 continue;
             }
             auto starter = context_.with_ledger(
@@ -451,19 +462,24 @@ int Executor::recover() {
             } else {
                 f.outcome = workflow::RunOutcome::failed;
                 f.failure =
-                    "the server stopped before this run sent its COMMIT; the target "
-                    "rolled its transaction back";
+                    "the server running it stopped before this run sent its COMMIT; the target "
+                    "rolls its transaction back";
             }
             auto decision = context_.perform(number, f, *starter);
             if (!decision.allowed()) {
-                context_.log().warn("request {} run {}: recovery refused: {}", number, run.number,
-                                    decision.refusal->rule);
+                // Settled meanwhile by the run's own server or by another one.
                 continue;
             }
             ++settled;
-            context_.log().info("request {} run {}: left running by a stopped server; now {}",
-                                number, run.number,
-                                commit_may_have_been_sent ? "in doubt" : "failed");
+            context_.with_ledger([&](ledger::Ledger& l) {
+                l.release_run_lease(number, run.number);
+                return 0;
+            });
+            context_.log().info(
+                "request {} run {}: left running by a server that is gone ({}); "
+                "now {}",
+                number, run.number, candidate.lease ? candidate.lease->owner : "no lease",
+                commit_may_have_been_sent ? "in doubt" : "failed");
             context_.announce(number, commit_may_have_been_sent ? "run.in_doubt" : "run.failed",
                               {{"run", run.number}, {"recovered", true}});
             if (!commit_may_have_been_sent) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "server/context.hpp"
+#include "server/run_leases.hpp"
 #include "target/change_plan.hpp"
 
 namespace datafix::server {
@@ -25,18 +26,23 @@ class Executor {
     // An in-doubt apply or revert: asks the target what happened and records the answer.
     nlohmann::json resolve(ledger::RequestNumber number, int run, const workflow::Actor& actor);
 
-    // At start: settles every run the ledger still shows running, which a server that stopped
-    // (killed, crashed, its ledger full) left behind. A preview, or an apply or revert whose xid
-    // was never recorded, never sent COMMIT: failed, nothing changed. An apply or revert with its
-    // xid recorded is in doubt and is resolved at once when the target can tell (pg_xact_status
-    // and the rows against the images); else it stays in doubt for datafix resolve. Returns how
-    // many runs it settled. With several servers on one PostgreSQL ledger, a run another server
-    // is executing right now ends failed before its COMMIT (the workflow refuses its xid), or in
-    // doubt after it: never committed twice, never lost.
+    // Settles every run the ledger still shows running whose server is gone: this server's own
+    // from before a restart, and any whose lease lapsed (run_leases.hpp). A preview, or an apply
+    // or revert whose xid was never recorded, never sent COMMIT: failed, nothing changed. An
+    // apply or revert with its xid recorded is in doubt and is resolved at once when the target
+    // can tell (pg_xact_status and the rows against the images); else it stays in doubt for
+    // datafix resolve. Returns how many runs it settled. Called at start, before the server
+    // listens, and then by the heartbeat. A run whose server is in fact still executing it ends
+    // failed before its COMMIT (the workflow refuses its xid), or in doubt after it: never
+    // committed twice, never lost.
     int recover();
+
+    // Starts renewing this server's run leases, sweeping for lapsed runs after each renewal.
+    void keep_leases();
 
   private:
     Context& context_;
+    RunLeases leases_;
 };
 
 // The target's plan for a revision: the SQL guard's statements and capture plans, with the

@@ -120,6 +120,7 @@ int serve(const Config& config) {
     if (int settled = executor.recover(); settled > 0) {
         log->info("recovery settled {} runs left running", settled);
     }
+    executor.keep_leases();
 
     httplib::Server http;
     int threads = config.server.worker_threads;
