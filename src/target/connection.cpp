@@ -14,6 +14,9 @@ namespace datafix::target {
 
 struct Connection::Handle {
     PGconn* conn = nullptr;
+    // The answer to a COMMIT was lost on this connection: whatever libpq still reports, it is
+    // never used again (a reused socket could answer for the dead session).
+    bool lost = false;
     ~Handle() {
         if (conn != nullptr) {
             PQfinish(conn);
@@ -271,6 +274,7 @@ bool Connection::read_commit_result() {
         }
     }
     if (PQstatus(handle_->conn) == CONNECTION_BAD || (failure && !has_sqlstate(failure.get()))) {
+        handle_->lost = true;
         return false;
     }
     if (refused || !acknowledged) {
@@ -284,7 +288,7 @@ bool Connection::read_commit_result() {
 }
 
 bool Connection::alive() const {
-    return PQstatus(handle_->conn) == CONNECTION_OK;
+    return !handle_->lost && PQstatus(handle_->conn) == CONNECTION_OK;
 }
 
 int Connection::backend_pid() const {

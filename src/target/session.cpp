@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/fault.hpp"
 #include "target/closure_capture.hpp"
 #include "target/closure_restore.hpp"
 #include "target/connection.hpp"
@@ -340,9 +341,11 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
         RunKind::change, plan.sha256, st.facts,
         execute_change(connection, images, st.target, plan, &approved, *st.preflight));
     seen.verify = run_verify(connection, plan.verify);
+    fault_point("apply.statement");  // the statements ran; their transaction is open
     auto capture_started = std::chrono::steady_clock::now();
     if (approved.closure_captured) {
         capture_closure(st, connection, images, seen, true);
+        fault_point("apply.captured");
         require_same_closure(images, seen, approved, st.target.name);
     }
     auto capture_time = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -489,6 +492,7 @@ Outcome Session::apply_revert(const Evidence& applied, const Evidence& approved_
     Evidence seen = make_evidence(RunKind::revert, applied.plan_sha256, st.facts, {});
     if (closure) {
         execute_closure_revert(st, connection, images, applied, options, seen);
+        fault_point("revert.captured");  // rows restored and captured; the transaction is open
         require_same_closure(images, seen, approved_revert, st.target.name);
     } else {
         std::vector<std::string> conflicts;
@@ -558,8 +562,30 @@ Outcome Session::resolve_in_doubt(const std::string& xid, const Evidence& applie
         // The old backend may still be finishing its COMMIT: wait for it to end, briefly.
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         for (;;) {
-            auto status = connection.query("SELECT pg_xact_status($1::xid8)", {xid}).rows;
-            auto value = status.at(0).at(0);
+            // An xid at or past one handed out now was never assigned in this cluster's
+            // history (its assignment never reached the WAL before a crash): pg_xact_status
+            // would raise, and no transaction with it ever committed. The probe takes an xid of
+            // its own, the only exact measure of the next one, and rolls back.
+            std::optional<std::string> value;
+            {
+                Transaction probe(connection);
+                value = connection
+                            .query(
+                                "SELECT CASE WHEN $1::xid8 >= pg_current_xact_id() "
+                                "THEN 'never assigned' ELSE pg_xact_status($1::xid8) END",
+                                {xid})
+                            .rows.at(0)
+                            .at(0);
+                probe.rollback();
+            }
+            if (value == "never assigned") {
+                auto match = compare_with_images(connection, images, applied);
+                out.status = match.before && !match.after ? OutcomeStatus::not_committed
+                                                          : OutcomeStatus::in_doubt;
+                out.resolved_by = "the cluster never assigned xid " + xid +
+                                  " (it restarted after a crash), and " + match_text(match);
+                return out;
+            }
             if (value == "committed" || value == "aborted") {
                 // pg_xact_status alone is never enough: an xid whose assignment never reached
                 // the WAL can be handed out again after a crash, and then it answers for

@@ -52,6 +52,8 @@ struct ServerOptions {
     // the server's directory, "{database}" the per-server database name.
     std::map<std::string, std::string> environment_extra;
     std::string sections;
+    // More keys of the [server] table (e.g. `ledger = "postgresql:..."`, `run_lease = "2s"`).
+    std::string server_extra;
 };
 
 class ServerFixture {
@@ -87,10 +89,25 @@ class ServerFixture {
     void restart(const std::map<std::string, std::string>& env = {});
     // Waits for the server process to end by itself (a fault point killed it); true when it did.
     bool wait_for_exit(std::chrono::milliseconds timeout);
+    // Whether the server process is stopped (a ":stop" fault point), and SIGCONT to resume it.
+    bool is_stopped() const;
+    void resume();
+
+    // A second server process on the same configuration and ledger (`--instance name`), as a
+    // second replica would run; stopped with the fixture.
+    void start_peer(const std::string& instance);
+    Answer peer_get(const std::string& token, const std::string& path);
+    Answer peer_post(const std::string& token, const std::string& path, const nlohmann::json& body);
 
   private:
+    // Starts `datafix server` and waits for its URL; returns the pid.
+    int launch(const std::map<std::string, std::string>& server_env,
+               const std::vector<std::string>& extra_args, const std::string& tag,
+               std::string& url);
     void spawn(const std::map<std::string, std::string>& server_env);
     std::map<std::string, std::string> server_env_;
+    std::string peer_url_;
+    int peer_pid_ = -1;
     std::string dir_;
     std::string url_;
     std::string admin_token_;
@@ -139,7 +156,8 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
         "e2e_" + std::to_string(::getpid()) + "_" + std::to_string(fixture_detail::next_database++);
     std::ofstream toml(dir_ + "/datafix.toml");
     toml << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
-         << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n";
+         << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n"
+         << options.server_extra;
     auto fill = [this](std::string text) {
         for (auto [name, value] : {std::pair<std::string, std::string>{"{dir}", dir_},
                                    std::pair<std::string, std::string>{"{database}", database_}}) {
@@ -184,16 +202,26 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
     spawn(server_env_);
 }
 
-inline void ServerFixture::spawn(const std::map<std::string, std::string>& server_env) {
-    url_.clear();
-    std::string out = dir_ + "/server.out";
+inline int ServerFixture::launch(const std::map<std::string, std::string>& server_env,
+                                 const std::vector<std::string>& extra_args, const std::string& tag,
+                                 std::string& url) {
+    url.clear();
+    std::string out = dir_ + "/" + tag + ".out";
+    // The previous process's "listening on" must not be read as this one's.
+    std::filesystem::remove(out);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/server.err").c_str(),
+    posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/" + tag + ".err").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string config = dir_ + "/datafix.toml";
-    const char* argv[] = {DATAFIX_BINARY, "server", "--config", config.c_str(), nullptr};
+    std::vector<std::string> args = {DATAFIX_BINARY, "server", "--config", config};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {
         std::string entry(*e);
@@ -209,25 +237,50 @@ inline void ServerFixture::spawn(const std::map<std::string, std::string>& serve
         envp.push_back(e.data());
     }
     envp.push_back(nullptr);
-    if (posix_spawn(&pid_, DATAFIX_BINARY, &actions, nullptr, const_cast<char**>(argv),
-                    envp.data()) != 0) {
+    int pid = -1;
+    if (posix_spawn(&pid, DATAFIX_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0) {
         throw std::runtime_error("cannot start datafix server");
     }
     posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 200 && url_.empty(); ++i) {
+    for (int i = 0; i < 200 && url.empty(); ++i) {
         std::string text = read_file(out);
         auto at = text.find("listening on ");
         auto eol = text.find('\n', at);
         if (at != std::string::npos && eol != std::string::npos) {
-            url_ = text.substr(at + 13, eol - at - 13);
+            url = text.substr(at + 13, eol - at - 13);
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (url_.empty()) {
-        stop();
+    if (url.empty()) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
         throw std::runtime_error("datafix server did not start: " +
-                                 read_file(dir_ + "/server.err"));
+                                 read_file(dir_ + "/" + tag + ".err"));
+    }
+    return pid;
+}
+
+inline void ServerFixture::spawn(const std::map<std::string, std::string>& server_env) {
+    pid_ = launch(server_env, {}, "server", url_);
+}
+
+inline void ServerFixture::start_peer(const std::string& instance) {
+    auto env = server_env_;
+    env["DATAFIX_FAULT"] = "";
+    peer_pid_ = launch(env, {"--instance", instance}, "peer", peer_url_);
+}
+
+inline bool ServerFixture::is_stopped() const {
+    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'T';
+}
+
+inline void ServerFixture::resume() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGCONT);
     }
 }
 
@@ -260,9 +313,15 @@ inline bool ServerFixture::wait_for_exit(std::chrono::milliseconds timeout) {
 }
 
 inline void ServerFixture::stop() {
+    if (peer_pid_ > 0) {
+        ::kill(peer_pid_, SIGTERM);
+        ::waitpid(peer_pid_, nullptr, 0);
+        peer_pid_ = -1;
+    }
     if (pid_ <= 0) {
         return;
     }
+    ::kill(pid_, SIGCONT);  // a stopped server cannot act on SIGTERM
     ::kill(pid_, SIGTERM);
     int status = 0;
     ::waitpid(pid_, &status, 0);
@@ -310,6 +369,21 @@ inline Answer ServerFixture::post_raw(const std::string& token, const std::strin
     client.set_read_timeout(std::chrono::seconds(120));
     return fixture_detail::to_answer(
         client.Post(path.c_str(), fixture_detail::auth(token), body, "application/json"));
+}
+
+inline Answer ServerFixture::peer_get(const std::string& token, const std::string& path) {
+    httplib::Client client(peer_url_);
+    client.set_read_timeout(std::chrono::seconds(120));
+    return fixture_detail::to_answer(client.Get(path.c_str(), fixture_detail::auth(token)));
+}
+
+inline Answer ServerFixture::peer_post(const std::string& token, const std::string& path,
+                                       const nlohmann::json& body) {
+    httplib::Client client(peer_url_);
+    client.set_read_timeout(std::chrono::seconds(120));
+    return fixture_detail::to_answer(client.Post(path.c_str(), fixture_detail::auth(token),
+                                                 body.is_null() ? std::string("{}") : body.dump(),
+                                                 "application/json"));
 }
 
 inline testing::ProcessResult ServerFixture::cli(const std::string& token,

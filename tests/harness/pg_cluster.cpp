@@ -202,6 +202,13 @@ void PgCluster::stop() {
     running_ = false;
 }
 
+void PgCluster::stop_immediate() {
+    check(run_process(as_user(os_user(),
+                              {kBin + "pg_ctl", "-D", data_dir_, "-m", "immediate", "-w", "stop"})),
+          "stopping cluster " + name_ + " immediately");
+    running_ = false;
+}
+
 void PgCluster::promote() {
     check(run_process(as_user(os_user(), {kBin + "pg_ctl", "-D", data_dir_, "-w", "promote"})),
           "promoting cluster " + name_);

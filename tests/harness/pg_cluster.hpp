@@ -45,7 +45,9 @@ class PgCluster {
     std::string create_database(const std::string& name, const std::string& tmpl = "app",
                                 const std::string& user = kSuperuser) const;
 
-    void stop();     // pg_ctl stop -m fast
+    void stop();  // pg_ctl stop -m fast
+    // pg_ctl stop -m immediate: no shutdown checkpoint, as after a crash; start() recovers.
+    void stop_immediate();
     void start();    // pg_ctl start (after stop)
     void promote();  // pg_ctl promote, waits until out of recovery
     bool running() const { return running_; }
