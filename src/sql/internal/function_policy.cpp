@@ -7,6 +7,7 @@
 // (app_public.f()), which makes what runs visible to the reviewer and to pre-flight.
 #include "sql/internal/function_policy.hpp"
 
+#include <algorithm>
 #include <sstream>
 #include <unordered_map>
 
@@ -84,6 +85,15 @@ std::optional<std::string> refused_call(std::string_view schema, std::string_vie
 
 std::size_t allowed_function_count() {
     return allowlist().size();
+}
+
+std::vector<std::string> allowed_function_names() {
+    std::vector<std::string> names;
+    for (const auto& [name, scope] : allowlist()) {
+        names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 }  // namespace datafix::sql::internal

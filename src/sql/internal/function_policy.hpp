@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace datafix::sql::internal {
 
@@ -19,7 +20,9 @@ enum class CallSite { insert_in_change, other };
 std::optional<std::string> refused_call(std::string_view schema, std::string_view name,
                                         CallSite site);
 
-// How many names the allowlist holds (for tests and the documentation).
+// How many names the allowlist holds, and the names themselves, sorted (for the tests that check
+// the list against a real PostgreSQL's catalog).
 std::size_t allowed_function_count();
+std::vector<std::string> allowed_function_names();
 
 }  // namespace datafix::sql::internal
