@@ -14,6 +14,7 @@ packages=(
   python3 python3-aiosmtpd
   chromium chromium-driver
   wrk procps util-linux
+  afl++
 )
 
 # The browser tests run playwright-core under node; Debian's nodejs and npm unless a node with

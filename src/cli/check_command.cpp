@@ -120,7 +120,7 @@ void register_check(CLI::App& root, Action& action) {
         ->check(CLI::IsMember({"text", "json"}));
     cmd->footer(
         "Exit status: 0 all statements allowed, 3 any statement refused, 4 a file is unreadable, "
-        "empty, not UTF-8, over 1 MiB or not valid SQL.");
+        "empty, not UTF-8, over 1 MiB, nested too deeply or not valid SQL.");
     cmd->callback([&action, options] { action = [options] { return run_check(*options); }; });
 }
 

@@ -70,8 +70,14 @@ struct Analysis {
 // limit keeps a mistaken dump file from being parsed and echoed.
 inline constexpr std::size_t kMaxFileBytes = 1024 * 1024;
 
+// Deeper nesting is refused as invalid input before the parser sees it (see
+// sql/internal/nesting.hpp for what counts): PostgreSQL's parser and everything that reads its
+// tree recurse once per level, and a hand-written change nests a few levels, not hundreds.
+inline constexpr int kMaxNesting = 1000;
+
 // Throws datafix::Error(invalid_input) naming file:line:column for an empty file (or only
-// comments), a NUL byte, invalid UTF-8, a syntax error or a file over kMaxFileBytes.
+// comments), a NUL byte, invalid UTF-8, a syntax error, nesting deeper than kMaxNesting or a file
+// over kMaxFileBytes.
 Analysis analyze(std::string_view text, FileRole role, const std::string& file_name);
 
 // As analyze, reading the file first; an unreadable or missing file is invalid input too.

@@ -8,11 +8,13 @@
 #include <cctype>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "sql/analysis.hpp"
+#include "sql/internal/nesting.hpp"
 #include "sql/internal/pg_tree.hpp"
 #include "sql/internal/source_text.hpp"
 #include "sql/internal/statement_rules.hpp"
@@ -33,6 +35,14 @@ struct Span {
 // One line, one space between tokens and no comments: a comment inside a statement can hold
 // private data as easily as a literal, and the normalized form is what logs and messages carry.
 std::string compact(const std::string& sql) {
+    // Most statements are already compact; scanning them again would cost as much as parsing.
+    bool plain = sql.find_first_of("\n\r\t\f\v") == std::string::npos &&
+                 sql.find("  ") == std::string::npos && sql.find("--") == std::string::npos &&
+                 sql.find("/*") == std::string::npos && !sql.starts_with(' ') &&
+                 !sql.ends_with(' ');
+    if (plain) {
+        return sql;
+    }
     internal::ScanOutcome scanned = internal::scan(sql);
     if (scanned.failure) {
         return {};
@@ -102,12 +112,15 @@ class MetaCommandFinder {
     explicit MetaCommandFinder(const SourceText& source) : source_(source), sql_(source.bytes()) {}
 
     // Blanks every meta-command (backslash to end of line) and returns their spans; throws for a
-    // scanner failure that no meta-command explains.
+    // scanner failure that no meta-command explains. Every pass scans the whole file, and a
+    // meta-command whose arguments stop the scanner costs a pass of its own: the passes are
+    // budgeted, so that a file of thousands of them cannot cost thousands of scans.
     std::vector<Span> find() {
         while (true) {
-            internal::ScanOutcome scanned = internal::scan(sql_);
+            internal::ScanOutcome scanned = scan_once();
             if (!scanned.failure) {
                 if (!blank_backslashes(scanned.tokens)) {
+                    tokens_ = std::move(scanned.tokens);
                     return spans_;
                 }
                 continue;
@@ -118,9 +131,30 @@ class MetaCommandFinder {
         }
     }
 
+    // The tokens of the blanked file, from the last pass.
+    std::vector<Token>& tokens() { return tokens_; }
+
     const std::string& blanked() const { return sql_; }
 
   private:
+    // Bytes all passes together may scan: 16 passes over a file of the largest size, more over a
+    // smaller one.
+    static constexpr std::size_t kScanBudgetBytes = 16 * kMaxFileBytes;
+
+    internal::ScanOutcome scan_once(std::size_t length = std::string::npos) {
+        std::size_t bytes = std::min(length, sql_.size());
+        scanned_bytes_ += bytes;
+        if (scanned_bytes_ > kScanBudgetBytes) {
+            throw Error(ErrorCode::invalid_input,
+                        source_.where(source_.at_byte(spans_.empty() ? 0 : spans_.back().start)) +
+                            ": too many psql meta-commands whose arguments are not SQL (such as "
+                            "\\echo with a quote); datafix stopped reading them",
+                        "remove the meta-commands: datafix runs plain SQL statements, not psql "
+                        "scripts");
+        }
+        return internal::scan(length == std::string::npos ? sql_ : sql_.substr(0, length));
+    }
+
     void blank_line_from(std::size_t start) {
         std::size_t end = sql_.find('\n', start);
         end = end == std::string::npos ? sql_.size() : end;
@@ -161,7 +195,7 @@ class MetaCommandFinder {
             if (line_start == 0) {
                 return false;
             }
-            internal::ScanOutcome prefix = internal::scan(sql_.substr(0, line_start));
+            internal::ScanOutcome prefix = scan_once(line_start);
             if (!prefix.failure) {
                 return blank_backslashes(prefix.tokens);
             }
@@ -176,6 +210,8 @@ class MetaCommandFinder {
     const SourceText& source_;
     std::string sql_;
     std::vector<Span> spans_;
+    std::vector<Token> tokens_;
+    std::size_t scanned_bytes_ = 0;
 };
 
 std::string lead_words(const std::string& sql, const std::vector<Token>& tokens) {
@@ -245,10 +281,25 @@ Analysis analyze(std::string_view text, FileRole role, const std::string& file_n
     MetaCommandFinder finder(source);
     std::vector<Span> meta_commands = finder.find();
     const std::string& sql = finder.blanked();
-    internal::ScanOutcome scanned = internal::scan(sql);
+    std::vector<Token> tokens = std::move(finder.tokens());
+    if (std::optional<internal::NestingExcess> excess =
+            internal::nesting_excess(tokens, kMaxNesting)) {
+        std::string what =
+            excess->subquery
+                ? "nests more than " + std::to_string(internal::kMaxSubqueryNesting) +
+                      " subqueries deep here"
+                : "nests more than " + std::to_string(kMaxNesting) +
+                      " levels deep here (parentheses, CASE, NOT and chained operators)";
+        throw Error(ErrorCode::invalid_input,
+                    source.where(source.at_byte(excess->byte)) + ": the statement " + what +
+                        ", which datafix does not parse",
+                    "write the condition flat, as `id IN (1, 2, 3)` or `a OR b OR c`, use joins or "
+                    "WITH for subqueries, and split long chains of operators; a hand-written "
+                    "change never nests this deep");
+    }
     internal::ParseOutcome parsed = internal::parse(sql);
     if (parsed.failure) {
-        throw_syntax_error(source, *parsed.failure, scanned.tokens);
+        throw_syntax_error(source, *parsed.failure, tokens);
     }
 
     std::vector<std::pair<std::size_t, Statement>> ordered;
@@ -260,11 +311,15 @@ Analysis analyze(std::string_view text, FileRole role, const std::string& file_n
         std::size_t begin = static_cast<std::size_t>(raw.stmt_location);
         std::size_t end =
             raw.stmt_len == 0 ? sql.size() : begin + static_cast<std::size_t>(raw.stmt_len);
+        // Tokens are in file order: find the statement's first by binary search, not by a pass
+        // over the whole file per statement.
+        auto first = std::lower_bound(
+            tokens.begin(), tokens.end(), begin,
+            [](const Token& t, std::size_t at) { return static_cast<std::size_t>(t.start) < at; });
         std::vector<Token> own;
-        for (const Token& t : scanned.tokens) {
-            if (static_cast<std::size_t>(t.start) >= begin &&
-                static_cast<std::size_t>(t.end) <= end && !t.is_comment()) {
-                own.push_back(t);
+        for (auto t = first; t != tokens.end() && static_cast<std::size_t>(t->end) <= end; ++t) {
+            if (!t->is_comment()) {
+                own.push_back(*t);
             }
         }
         if (own.empty()) {

@@ -105,6 +105,37 @@ TEST(CheckCommand, SyntaxErrorExitsFourWithPosition) {
     std::filesystem::remove(path);
 }
 
+TEST(CheckCommand, ThousandsOfNestedNotsExitFourInsteadOfCrashing) {
+    std::string nots;
+    for (int i = 0; i < 20000; ++i) {
+        nots += "NOT ";
+    }
+    std::string path = write_temp("datafix_nested_not.sql",
+                                  "DELETE FROM app_public.app_user WHERE " + nots + "true;\n");
+    CommandRun run = run_datafix("check " + path);
+    EXPECT_EQ(run.status, 4) << run.out.substr(0, 400);
+    EXPECT_NE(run.out.find(path + ":1:"), std::string::npos) << run.out.substr(0, 400);
+    EXPECT_NE(run.out.find("nests more than 1000 levels deep"), std::string::npos)
+        << run.out.substr(0, 400);
+    EXPECT_NE(run.out.find("HINT:"), std::string::npos);
+    std::filesystem::remove(path);
+}
+
+TEST(CheckCommand, FunctionOutsideTheAllowlistIsRefusedByName) {
+    std::string path = write_temp(
+        "datafix_refused_function.sql",
+        "UPDATE app_public.app_user SET given_name = query_to_xml_and_xmlschema('select 1', "
+        "true, false, '')::text WHERE id = 1;\n"
+        "DELETE FROM app_public.app_user WHERE EXISTS (SELECT 1 FROM app_public.application);\n");
+    CommandRun run = run_datafix("check " + path);
+    EXPECT_EQ(run.status, 3) << run.out;
+    EXPECT_NE(run.out.find("REFUSED (denied_function)"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("query_to_xml_and_xmlschema()"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("REFUSED (constant_true_where)"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("where        present, constant-true"), std::string::npos) << run.out;
+    std::filesystem::remove(path);
+}
+
 TEST(CheckCommand, MissingAndEmptyFilesExitFour) {
     EXPECT_EQ(run_datafix("check /nonexistent/change.sql").status, 4);
     std::string empty = write_temp("datafix_empty_change.sql", "-- nothing yet\n");

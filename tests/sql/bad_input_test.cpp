@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "sql/analysis.hpp"
+#include "sql/internal/nesting.hpp"
 
 namespace datafix::sql {
 namespace {
@@ -109,6 +112,115 @@ TEST(BadInput, PsqlVariableIsASyntaxError) {
     Error e = error_for("DELETE FROM t WHERE id = :id;");
     EXPECT_EQ(e.code(), ErrorCode::invalid_input);
     EXPECT_NE(e.hint().find("psql variables"), std::string::npos);
+}
+
+std::string repeated(const std::string& unit, int times) {
+    std::string out;
+    for (int i = 0; i < times; ++i) {
+        out += unit;
+    }
+    return out;
+}
+
+TEST(BadInput, ThousandsOfNestedNotsAreRefusedBeforeParsing) {
+    Error e = error_for("DELETE FROM t\nWHERE " + repeated("NOT ", 5000) + "archived;");
+    EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+    EXPECT_EQ(exit_status(e.code()), 4);
+    // The position where the estimate passed the limit: the 1000th NOT on line 2.
+    EXPECT_TRUE(e.message().starts_with("bad.sql:2:" + std::to_string(7 + 4 * 999) + ":"))
+        << e.message();
+    EXPECT_NE(e.message().find("nests more than 1000 levels"), std::string::npos) << e.message();
+    EXPECT_FALSE(e.hint().empty());
+}
+
+TEST(BadInput, DeepInputsOfEveryShapeAreRefused) {
+    int n = kMaxNesting + 1;
+    std::vector<std::string> deep = {
+        "DELETE FROM t WHERE " + repeated("(", n) + "x" + repeated(")", n) + ";",
+        "DELETE FROM t WHERE " + repeated("NOT (", n) + "x" + repeated(")", n) + ";",
+        "DELETE FROM t WHERE 1" + repeated(" + 1", n) + " = x;",
+        "DELETE FROM t WHERE x" + repeated("::int", n) + " = 1;",
+        "DELETE FROM t WHERE x" + repeated(" COLLATE \"C\"", n) + " = 'a';",
+        "DELETE FROM t WHERE " + repeated("CASE WHEN ", n) + "x" + repeated(" THEN 1 END", n) + ";",
+        "SELECT " + repeated("(SELECT ", n) + "1" + repeated(")", n) + ";",
+        "SELECT ARRAY" + repeated("[", n) + "1" + repeated("]", n) + ";",
+        "INSERT INTO t (a) SELECT 1" + repeated(" UNION ALL SELECT 1", n) + ";",
+        "SELECT 1 FROM a" + repeated(" JOIN a USING (id)", n) + ";",
+        "DELETE FROM t WHERE " + repeated("- ", n) + "1 = x;",
+    };
+    for (const std::string& text : deep) {
+        SCOPED_TRACE(text.substr(0, 60));
+        Error e = error_for(text);
+        EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+        EXPECT_NE(e.message().find("nests more than"), std::string::npos) << e.message();
+    }
+}
+
+TEST(BadInput, SubqueriesNestedTooDeepAreRefused) {
+    int n = internal::kMaxSubqueryNesting;
+    auto nested = [](int depth) {
+        return "DELETE FROM t WHERE id IN " + repeated("(SELECT a FROM b WHERE c IN ", depth) +
+               "(1)" + repeated(")", depth) + ";";
+    };
+    Analysis a = analyze(nested(n), FileRole::change, "deep.sql");
+    EXPECT_TRUE(a.all_allowed()) << a.statements[0].verdict.reason;
+    Error e = error_for(nested(n + 1));
+    EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+    EXPECT_NE(e.message().find("nests more than " + std::to_string(n) + " subqueries"),
+              std::string::npos)
+        << e.message();
+    // Parentheses around a subquery are not a subquery of their own; a FROM list of many
+    // subqueries side by side is flat.
+    std::string side_by_side = "SELECT 1 FROM " + repeated("(SELECT 1) s, ", 50) + "t;";
+    EXPECT_EQ(analyze(side_by_side, FileRole::verify, "wide.sql").statements.size(), 1U);
+    std::string wrapped = "SELECT " + repeated("(", 20) + "(SELECT 1)" + repeated(")", 20) + ";";
+    EXPECT_EQ(analyze(wrapped, FileRole::verify, "wrapped.sql").statements.size(), 1U);
+}
+
+TEST(BadInput, NestingAtTheLimitIsAnalyzed) {
+    int n = kMaxNesting - 2;  // the statement level itself is one, the `=` another
+    Analysis a =
+        analyze("DELETE FROM t WHERE " + repeated("(", n) + "id = 1" + repeated(")", n) + ";",
+                FileRole::change, "deep.sql");
+    ASSERT_EQ(a.statements.size(), 1U);
+    EXPECT_TRUE(a.statements[0].verdict.allowed) << a.statements[0].verdict.reason;
+}
+
+TEST(BadInput, LongFlatListsAreNotNesting) {
+    // OR and AND lists, IN lists and VALUES rows are flat in the tree: any length is fine.
+    std::string ors = "DELETE FROM t WHERE id = 0" + repeated(" OR id = 7", 20000) + ";";
+    std::string ands = "DELETE FROM t WHERE id = 0" + repeated(" AND a <> 7", 20000) + ";";
+    std::string in = "DELETE FROM t WHERE id IN (0" + repeated(", 7", 50000) + ");";
+    std::string values =
+        "INSERT INTO t (a, b) VALUES (0, 'x')" + repeated(", (1, 'y')", 20000) + ";";
+    std::string statements = repeated("UPDATE t SET a = 1 + 2 * 3 WHERE id = 5;\n", 10000);
+    for (const std::string& text : {ors, ands, in, values, statements}) {
+        Analysis a = analyze(text, FileRole::change, "long.sql");
+        EXPECT_TRUE(a.all_allowed()) << a.statements[0].verdict.reason;
+    }
+}
+
+TEST(BadInput, NestingResetsAfterEachStatement) {
+    int n = kMaxNesting / 2;
+    std::string one =
+        "DELETE FROM t WHERE " + repeated("(", n) + "id = 1" + repeated(")", n) + ";\n";
+    Analysis a = analyze(one + one + one, FileRole::change, "deep.sql");
+    EXPECT_EQ(a.statements.size(), 3U);
+}
+
+TEST(BadInput, PositionsOnAOneMegabyteLine) {
+    // Positions are counted in characters on very long lines without re-reading the line.
+    std::string statement = "UPDATE t SET a = 'é' WHERE id = 1;";
+    std::string text;
+    while (text.size() + statement.size() + 10 < kMaxFileBytes) {
+        text += statement;
+    }
+    std::size_t statements = text.size() / statement.size();
+    text += "WHER";
+    Error e = error_for(text);
+    std::size_t characters = statements * (statement.size() - 1) + 1;  // é is two bytes
+    EXPECT_TRUE(e.message().starts_with("bad.sql:1:" + std::to_string(characters) + ":"))
+        << e.message().substr(0, 80);
 }
 
 TEST(BadInput, MissingFile) {

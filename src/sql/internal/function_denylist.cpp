@@ -1,11 +1,10 @@
-// The function denylist. A change runs as the environment's role inside one transaction that
-// datafix commits only after approval; these functions either escape that role (set_config can set
-// `role`), act outside the transaction so a rollback cannot undo them, reach the server's files or
-// other hosts, or run SQL given as text that the guard never sees.
-//
-// Deliberately allowed: current_setting (reads only), nextval (identity columns call it anyway;
-// a gap in a sequence is harmless), txid_current / pg_current_xact_id (assigning an xid is
-// harmless; the target layer records it itself).
+// Names known to be dangerous, and why. PostgreSQL's own functions are decided by the allowlist
+// (sql/allowed_functions.inc); this list only words their refusal. It still decides for functions
+// of other schemas, where extensions install theirs (public.dblink_exec, cron.schedule): a change
+// runs as the environment's role inside one transaction that datafix commits only after approval,
+// and these functions escape that role (set_config can set `role`), act outside the transaction so
+// a rollback cannot undo them, reach the server's files or other hosts, or run SQL given as text
+// that the guard never sees.
 #include "sql/internal/function_denylist.hpp"
 
 #include <algorithm>
@@ -40,6 +39,8 @@ constexpr std::string_view kDynamic = "runs SQL given as text, which the guard c
 constexpr std::string_view kSequence = "changes a sequence, which a rollback does not undo";
 constexpr std::string_view kSleep = "sleeps while the change holds its row locks";
 constexpr std::string_view kStats = "resets statistics, which a rollback does not undo";
+constexpr std::string_view kIndex = "maintains indexes, which is the database operators' work";
+constexpr std::string_view kCatalog = "changes the system catalogs directly";
 
 constexpr std::array kDenied = {
     DeniedName{"set_config", Match::exact, kRole},
@@ -85,7 +86,13 @@ constexpr std::array kDenied = {
     DeniedName{"table_to_xml", Match::prefix, kDynamic},
     DeniedName{"schema_to_xml", Match::prefix, kDynamic},
     DeniedName{"database_to_xml", Match::prefix, kDynamic},
+    DeniedName{"ts_stat", Match::exact, kDynamic},
+    DeniedName{"ts_rewrite", Match::exact, kDynamic},
     DeniedName{"setval", Match::exact, kSequence},
+    DeniedName{"brin_summarize_", Match::prefix, kIndex},
+    DeniedName{"brin_desummarize_range", Match::exact, kIndex},
+    DeniedName{"gin_clean_pending_list", Match::exact, kIndex},
+    DeniedName{"binary_upgrade_", Match::prefix, kCatalog},
     DeniedName{"pg_sleep", Match::prefix, kSleep},
     DeniedName{"pg_stat_reset", Match::prefix, kStats},
     DeniedName{"pg_stat_statements_reset", Match::exact, kStats},
@@ -109,8 +116,8 @@ std::optional<std::string> denied_function(std::string_view schema, std::string_
     std::string lower_name = lowercase(name);
     for (std::string_view denied : kDeniedSchemas) {
         if (lower_schema == denied) {
-            return "functions of the " + std::string(denied) +
-                   " extension act outside the transaction";
+            return "belongs to the " + std::string(denied) +
+                   " extension, whose functions act outside the transaction";
         }
     }
     for (const DeniedName& d : kDenied) {

@@ -5,15 +5,57 @@
 
 #include <pg_query.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 
 namespace datafix::sql::internal {
 
-void ParseTreeDeleter::operator()(PgQuery__ParseResult* tree) const {
-    pg_query__parse_result__free_unpacked(tree, nullptr);
-}
+// A bump allocator for protobuf-c: blocks of at least kBlockBytes, freed all at once.
+class TreeArena {
+  public:
+    static void* allocate(void* self, std::size_t size) {
+        return static_cast<TreeArena*>(self)->allocate(size);
+    }
+    static void release(void*, void*) {}  // everything goes with the arena
+
+    ProtobufCAllocator allocator() { return ProtobufCAllocator{&allocate, &release, this}; }
+
+  private:
+    // Blocks double from 4 KiB to 1 MiB: a statement's small tree takes one small block, a 1 MiB
+    // file's a few large ones.
+    static constexpr std::size_t kFirstBlockBytes = 4 * 1024;
+    static constexpr std::size_t kLargestBlockBytes = 1024 * 1024;
+    static constexpr std::size_t kAlignment = alignof(std::max_align_t);
+
+    void* allocate(std::size_t size) {
+        size = (size + kAlignment - 1) / kAlignment * kAlignment;
+        if (blocks_.empty() || used_ + size > capacity_) {
+            std::size_t next =
+                blocks_.empty() ? kFirstBlockBytes : std::min(capacity_ * 2, kLargestBlockBytes);
+            capacity_ = std::max(size, next);
+            // Not value-initialized: protobuf-c initializes every message it unpacks.
+            blocks_.push_back(
+                std::make_unique_for_overwrite<std::max_align_t[]>(capacity_ / kAlignment + 1));
+            used_ = 0;
+        }
+        void* out = reinterpret_cast<char*>(blocks_.back().get()) + used_;
+        used_ += size;
+        return out;
+    }
+
+    std::vector<std::unique_ptr<std::max_align_t[]>> blocks_;
+    std::size_t used_ = 0;
+    std::size_t capacity_ = 0;
+};
+
+void ParseTreeDeleter::operator()(PgQuery__ParseResult*) const {}
 
 namespace {
 
@@ -24,6 +66,14 @@ ParseFailure failure_from(const PgQueryError& error) {
 
 const PgQuery__Node* as_node(const ProtobufCMessage* message) {
     return as<PgQuery__Node>(message, pg_query__node__descriptor);
+}
+
+// A Node is only a oneof wrapper: walks see what it wraps.
+const ProtobufCMessage* skip_wrapper(const ProtobufCMessage* message) {
+    if (const PgQuery__Node* node = as_node(message)) {
+        return unwrap(node);
+    }
+    return message;
 }
 
 template <class T>
@@ -100,9 +150,13 @@ ParseOutcome parse(const std::string& text) {
     if (result.error != nullptr) {
         outcome.failure = failure_from(*result.error);
     } else {
-        outcome.tree.reset(pg_query__parse_result__unpack(
-            nullptr, result.parse_tree.len,
-            reinterpret_cast<const uint8_t*>(result.parse_tree.data)));
+        auto arena = std::make_shared<TreeArena>();
+        ProtobufCAllocator allocator = arena->allocator();
+        // protobuf-c keeps no reference to the allocator after unpacking.
+        outcome.tree = ParseTree(pg_query__parse_result__unpack(
+                                     &allocator, result.parse_tree.len,
+                                     reinterpret_cast<const uint8_t*>(result.parse_tree.data)),
+                                 ParseTreeDeleter{arena});
         if (!outcome.tree) {
             outcome.failure = ParseFailure{"the parse tree could not be decoded", 0};
         }
@@ -137,48 +191,90 @@ ScanOutcome scan(const std::string& text) {
         pg_query_free_scan_result(result);
         return outcome;
     }
+    TreeArena arena;
+    ProtobufCAllocator allocator = arena.allocator();
     PgQuery__ScanResult* tokens = pg_query__scan_result__unpack(
-        nullptr, result.pbuf.len, reinterpret_cast<const uint8_t*>(result.pbuf.data));
+        &allocator, result.pbuf.len, reinterpret_cast<const uint8_t*>(result.pbuf.data));
     if (tokens == nullptr) {
         outcome.failure = ParseFailure{"the token stream could not be decoded", 0};
     } else {
+        outcome.tokens.reserve(tokens->n_tokens);
         for (std::size_t i = 0; i < tokens->n_tokens; ++i) {
             const PgQuery__ScanToken& t = *tokens->tokens[i];
             outcome.tokens.push_back(Token{t.start, t.end, t.token,
                                            t.keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD});
         }
-        pg_query__scan_result__free_unpacked(tokens, nullptr);
     }
     pg_query_free_scan_result(result);
     return outcome;
 }
 
-void walk(const ProtobufCMessage* root, const Visitor& visit) {
-    if (root == nullptr) {
-        return;
-    }
-    if (const PgQuery__Node* node = as_node(root)) {
-        walk(unwrap(node), visit);  // Node is only a oneof wrapper: visit what it wraps
-        return;
-    }
-    if (!visit(root)) {
-        return;
-    }
-    const ProtobufCMessageDescriptor& descriptor = *root->descriptor;
+void for_each_child(const ProtobufCMessage* message,
+                    const std::function<void(const ProtobufCMessage*)>& child) {
+    const ProtobufCMessageDescriptor& descriptor = *message->descriptor;
     for (unsigned i = 0; i < descriptor.n_fields; ++i) {
         const ProtobufCFieldDescriptor& field = descriptor.fields[i];
-        if (field.type != PROTOBUF_C_TYPE_MESSAGE || !present(root, field)) {
+        if (field.type != PROTOBUF_C_TYPE_MESSAGE || !present(message, field)) {
             continue;
         }
         if (field.label == PROTOBUF_C_LABEL_REPEATED) {
-            const auto* items = member<ProtobufCMessage* const*>(root, field);
-            for (std::size_t k = 0; k < repeated_count(root, field); ++k) {
-                walk(items[k], visit);
+            const auto* items = member<ProtobufCMessage* const*>(message, field);
+            for (std::size_t k = 0; k < repeated_count(message, field); ++k) {
+                child(skip_wrapper(items[k]));
             }
         } else {
-            walk(member<const ProtobufCMessage*>(root, field), visit);
+            child(skip_wrapper(member<const ProtobufCMessage*>(message, field)));
         }
     }
+}
+
+void walk(const ProtobufCMessage* root, const Visitor& visit) {
+    // An explicit stack, not recursion: the depth of a tree is the input's to choose.
+    std::vector<const ProtobufCMessage*> pending{skip_wrapper(root)};
+    std::vector<const ProtobufCMessage*> children;
+    while (!pending.empty()) {
+        const ProtobufCMessage* message = pending.back();
+        pending.pop_back();
+        if (message == nullptr || !visit(message)) {
+            continue;
+        }
+        children.clear();
+        for_each_child(message, [&children](const ProtobufCMessage* c) {
+            if (c != nullptr) {
+                children.push_back(c);
+            }
+        });
+        // Reversed onto the stack, so that children are visited in field order, as written.
+        pending.insert(pending.end(), children.rbegin(), children.rend());
+    }
+}
+
+std::size_t tree_hash(const ProtobufCMessage* root) {
+    std::size_t hash = 1469598103934665603ULL;
+    auto mix = [&hash](std::size_t value) { hash = (hash ^ value) * 1099511628211ULL; };
+    walk(root, [&mix](const ProtobufCMessage* m) {
+        mix(reinterpret_cast<std::uintptr_t>(m->descriptor));
+        const ProtobufCMessageDescriptor& descriptor = *m->descriptor;
+        for (unsigned i = 0; i < descriptor.n_fields; ++i) {
+            const ProtobufCFieldDescriptor& field = descriptor.fields[i];
+            if (field.label == PROTOBUF_C_LABEL_REPEATED || !present(m, field) ||
+                std::strcmp(field.name, "location") == 0) {
+                continue;
+            }
+            const char* p = reinterpret_cast<const char*>(m) + field.offset;
+            if (field.type == PROTOBUF_C_TYPE_STRING) {
+                const char* text = *reinterpret_cast<const char* const*>(p);
+                mix(std::hash<std::string_view>{}(text != nullptr ? text : ""));
+            } else if (field.type != PROTOBUF_C_TYPE_MESSAGE &&
+                       field.type != PROTOBUF_C_TYPE_BYTES) {
+                std::size_t value = 0;
+                std::memcpy(&value, p, std::min(sizeof(value), scalar_size(field.type)));
+                mix(value);
+            }
+        }
+        return true;
+    });
+    return hash;
 }
 
 bool same_tree(const ProtobufCMessage* a, const ProtobufCMessage* b) {

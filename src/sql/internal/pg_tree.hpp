@@ -13,7 +13,11 @@
 
 namespace datafix::sql::internal {
 
+// The decoded tree lives in one arena: decoding a 1 MiB file allocates millions of small nodes,
+// and freeing them one by one cost as much as parsing.
+class TreeArena;
 struct ParseTreeDeleter {
+    std::shared_ptr<TreeArena> arena;  // owns every node; the deleter itself frees nothing
     void operator()(PgQuery__ParseResult* tree) const;
 };
 using ParseTree = std::unique_ptr<PgQuery__ParseResult, ParseTreeDeleter>;
@@ -45,13 +49,23 @@ struct ScanOutcome {
 };
 ScanOutcome scan(const std::string& text);
 
-// Visits `root` and every message below it, parents first; `visit` returns false to skip the
-// children of the message it was given. Null roots are ignored.
+// Visits `root` and every message below it, parents first, children in field order; `visit`
+// returns false to skip the children of the message it was given. Null roots are ignored, and Node
+// wrappers are seen through. Iterative: no input can make it overflow the stack.
 using Visitor = std::function<bool(const ProtobufCMessage*)>;
 void walk(const ProtobufCMessage* root, const Visitor& visit);
 
-// Structural equality, ignoring source locations: `a = a` whatever the spacing.
+// The direct children of `message` in field order, Node wrappers seen through (null children
+// included, as null).
+void for_each_child(const ProtobufCMessage* message,
+                    const std::function<void(const ProtobufCMessage*)>& child);
+
+// Structural equality, ignoring source locations: `a = a` whatever the spacing. Recursive: callers
+// pass trees whose depth analyze() has bounded (kMaxNesting).
 bool same_tree(const ProtobufCMessage* a, const ProtobufCMessage* b);
+
+// A hash consistent with same_tree (equal trees hash equal), in one pass over the tree.
+std::size_t tree_hash(const ProtobufCMessage* root);
 
 // The message a Node wraps (null for a null or empty node).
 const ProtobufCMessage* unwrap(const PgQuery__Node* node);

@@ -4,9 +4,10 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "sql/internal/constant_truth.hpp"
-#include "sql/internal/function_denylist.hpp"
+#include "sql/internal/function_policy.hpp"
 #include "sql/internal/statement_rules.hpp"
 
 namespace datafix::sql::internal {
@@ -18,7 +19,7 @@ struct TreeFindings {
     std::vector<const PgQuery__RangeVar*> written;    // DML targets, the statement's own first
     std::vector<const PgQuery__RangeVar*> relations;  // every relation named, targets included
     std::size_t dml_count = 0;
-    std::optional<std::string> denied_call;  // "name(): why"
+    std::optional<std::string> denied_call;  // "calls name(), which ..."
     std::optional<std::string> catalog_relation;
     bool locking = false;
     bool into = false;
@@ -36,17 +37,14 @@ bool is_catalog(const PgQuery__RangeVar& relation) {
     return name.starts_with("pg_");
 }
 
-void note_call(const PgQuery__FuncCall& call, TreeFindings& found) {
+void note_call(const PgQuery__FuncCall& call, CallSite site, TreeFindings& found) {
     if (found.denied_call || call.n_funcname == 0) {
         return;
     }
     std::string name = string_value(call.funcname[call.n_funcname - 1]);
     std::string schema =
         call.n_funcname > 1 ? string_value(call.funcname[call.n_funcname - 2]) : "";
-    if (std::optional<std::string> why = denied_function(schema, name)) {
-        std::string shown = schema.empty() ? name : schema + "." + name;
-        found.denied_call = "calls " + shown + "(), which " + *why;
-    }
+    found.denied_call = refused_call(schema, name, site);
 }
 
 const PgQuery__RangeVar* dml_target(const ProtobufCMessage* m) {
@@ -65,14 +63,14 @@ const PgQuery__RangeVar* dml_target(const ProtobufCMessage* m) {
     return nullptr;
 }
 
-TreeFindings inspect(const PgQuery__Node* statement) {
+TreeFindings inspect(const PgQuery__Node* statement, CallSite site) {
     TreeFindings found;
-    walk(unwrap(statement), [&found](const ProtobufCMessage* m) {
+    walk(unwrap(statement), [&found, site](const ProtobufCMessage* m) {
         if (const PgQuery__RangeVar* target = dml_target(m)) {
             ++found.dml_count;
             found.written.push_back(target);
         } else if (const auto* call = as<PgQuery__FuncCall>(m, pg_query__func_call__descriptor)) {
-            note_call(*call, found);
+            note_call(*call, site, found);
         } else if (const auto* rel = as<PgQuery__RangeVar>(m, pg_query__range_var__descriptor)) {
             found.relations.push_back(rel);
             if (!found.catalog_relation && is_catalog(*rel)) {
@@ -153,6 +151,12 @@ const PgQuery__Node* own_condition(const PgQuery__Node* statement) {
     }
 }
 
+// The name a column reference would use: the table without its schema.
+std::string table_short(const std::string& table) {
+    std::size_t dot = table.rfind('.');
+    return dot == std::string::npos ? table : table.substr(dot + 1);
+}
+
 Verdict where_verdict(StatementKind kind, const StatementFacts& facts, const std::string& table) {
     bool filtered = kind == StatementKind::update || kind == StatementKind::delete_ ||
                     kind == StatementKind::merge;
@@ -169,8 +173,22 @@ Verdict where_verdict(StatementKind kind, const StatementFacts& facts, const std
                       verb + " of " + table + " has no WHERE and would touch every row",
                       std::string(kHint));
     }
+    std::string clause = kind == StatementKind::merge ? "ON condition" : "WHERE";
+    if (facts.where_ignores_rows) {
+        return refuse("constant_true_where",
+                      "the " + clause + " of " + verb + " on " + table +
+                          " (or one of its OR branches) names no column of " + table +
+                          ": a subquery that does not refer to its rows, or a condition on "
+                          "constants, is the same for every row, so it would touch every row "
+                          "or none",
+                      "refer to the rows to change, for example `WHERE id = ...` or a subquery "
+                      "that names the target's columns (`EXISTS (SELECT 1 FROM other o WHERE "
+                      "o.owner_id = " +
+                          table_short(table) +
+                          ".id)`); a change to every row belongs in a "
+                          "reviewed migration");
+    }
     if (facts.where_constant_true) {
-        std::string clause = kind == StatementKind::merge ? "ON condition" : "WHERE";
         return refuse("constant_true_where",
                       "the " + clause + " of " + verb + " on " + table +
                           " is true for every row, so it would touch every row",
@@ -185,26 +203,33 @@ StatementFacts examine(const PgQuery__Node* statement, FileRole role, std::strin
     StatementFacts facts;
     Classification classification = classify(statement, lead);
     facts.kind = classification.kind;
-    TreeFindings found = inspect(statement);
+    bool inserts = facts.kind == StatementKind::insert || facts.kind == StatementKind::merge;
+    TreeFindings found =
+        inspect(statement,
+                role == FileRole::change && inserts ? CallSite::insert_in_change : CallSite::other);
+    // Sets, not searches of the lists: a statement may name thousands of relations.
+    std::unordered_set<std::string> written_names;
     for (const PgQuery__RangeVar* relation : found.written) {
         std::string name = qualified_name(*relation);
-        if (std::find(facts.tables_written.begin(), facts.tables_written.end(), name) ==
-            facts.tables_written.end()) {
+        if (written_names.insert(name).second) {
             facts.tables_written.push_back(name);
         }
     }
+    std::unordered_set<const PgQuery__RangeVar*> targets(found.written.begin(),
+                                                         found.written.end());
+    std::unordered_set<std::string> read_names;
     for (const PgQuery__RangeVar* relation : found.relations) {
-        bool is_target =
-            std::find(found.written.begin(), found.written.end(), relation) != found.written.end();
         std::string name = qualified_name(*relation);
-        if (!is_target && std::find(facts.tables_read.begin(), facts.tables_read.end(), name) ==
-                              facts.tables_read.end()) {
+        if (targets.count(relation) == 0 && read_names.insert(name).second) {
             facts.tables_read.push_back(name);
         }
     }
     const PgQuery__Node* condition = own_condition(statement);
     facts.has_where = condition != nullptr;
-    facts.where_constant_true = condition != nullptr && is_constant_true(condition);
+    ConditionScope scope =
+        condition != nullptr ? condition_scope(statement, condition) : ConditionScope::picks_rows;
+    facts.where_constant_true = scope != ConditionScope::picks_rows;
+    facts.where_ignores_rows = scope == ConditionScope::ignores_rows;
 
     if (!classification.refusal.allowed) {
         facts.verdict = classification.refusal;
@@ -217,10 +242,12 @@ StatementFacts examine(const PgQuery__Node* statement, FileRole role, std::strin
         return facts;
     }
     if (found.denied_call) {
-        facts.verdict = refuse("denied_function", "the statement " + *found.denied_call,
-                               "remove the call: a change may only read and write the "
-                               "application's rows, as the configured role, inside datafix's "
-                               "transaction");
+        facts.verdict = refuse(
+            "denied_function", "the statement " + *found.denied_call,
+            "remove the call: a change may call only PostgreSQL's data functions (text, numbers, "
+            "dates, JSON, arrays, uuid, aggregates; the list is in the README's SQL guard "
+            "section); call an application or extension function with its schema, as in "
+            "app_public.f()");
         return facts;
     }
     if (found.catalog_relation) {

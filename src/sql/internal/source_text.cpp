@@ -61,9 +61,16 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t offset) {
 SourceText::SourceText(std::string_view bytes, std::string file_name)
     : bytes_(bytes), file_name_(std::move(file_name)) {
     line_starts_.push_back(0);
+    std::size_t characters = 0;
     for (std::size_t i = 0; i < bytes_.size(); ++i) {
+        if (i % kCheckpointBytes == 0) {
+            characters_before_.push_back(characters);
+        }
         if (bytes_[i] == '\n') {
             line_starts_.push_back(i + 1);
+        }
+        if (!is_continuation(static_cast<unsigned char>(bytes_[i]))) {
+            ++characters;
         }
     }
     if (bytes_.size() > kMaxFileBytes) {
@@ -94,29 +101,42 @@ SourceText::SourceText(std::string_view bytes, std::string file_name)
     }
 }
 
+std::size_t SourceText::characters_before(std::size_t offset) const {
+    std::size_t checkpoint = offset / kCheckpointBytes;
+    if (checkpoint >= characters_before_.size()) {
+        checkpoint = characters_before_.empty() ? 0 : characters_before_.size() - 1;
+    }
+    std::size_t characters = characters_before_.empty() ? 0 : characters_before_[checkpoint];
+    for (std::size_t i = checkpoint * kCheckpointBytes; i < offset; ++i) {
+        if (!is_continuation(static_cast<unsigned char>(bytes_[i]))) {
+            ++characters;
+        }
+    }
+    return characters;
+}
+
 Position SourceText::at_byte(std::size_t offset) const {
     offset = std::min(offset, bytes_.size());
     auto next = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
     std::size_t line_index = static_cast<std::size_t>(next - line_starts_.begin()) - 1;
-    int column = 1;
-    for (std::size_t i = line_starts_[line_index]; i < offset; ++i) {
-        if (!is_continuation(static_cast<unsigned char>(bytes_[i]))) {
-            ++column;
-        }
-    }
-    return Position{static_cast<int>(line_index) + 1, column};
+    std::size_t column = characters_before(offset) - characters_before(line_starts_[line_index]);
+    return Position{static_cast<int>(line_index) + 1, static_cast<int>(column) + 1};
 }
 
 std::size_t SourceText::byte_of_character(int cursor_position) const {
-    if (cursor_position <= 0) {
+    if (cursor_position <= 0 || characters_before_.empty()) {
         return bytes_.size();
     }
-    int characters = 0;
-    for (std::size_t i = 0; i < bytes_.size(); ++i) {
+    // The character with 0-based index `wanted`: start at the last checkpoint before it.
+    std::size_t wanted = static_cast<std::size_t>(cursor_position) - 1;
+    auto after = std::upper_bound(characters_before_.begin(), characters_before_.end(), wanted);
+    std::size_t checkpoint = static_cast<std::size_t>(after - characters_before_.begin()) - 1;
+    std::size_t characters = characters_before_[checkpoint];
+    for (std::size_t i = checkpoint * kCheckpointBytes; i < bytes_.size(); ++i) {
         if (is_continuation(static_cast<unsigned char>(bytes_[i]))) {
             continue;
         }
-        if (++characters == cursor_position) {
+        if (characters++ == wanted) {
             return i;
         }
     }

@@ -31,9 +31,15 @@ class SourceText {
     std::string where(Position position) const;
 
   private:
+    // Characters (not bytes) before `offset`, from the nearest checkpoint: every position lookup
+    // costs at most kCheckpointBytes steps, whatever the length of the line or file.
+    std::size_t characters_before(std::size_t offset) const;
+
+    static constexpr std::size_t kCheckpointBytes = 256;
     std::string bytes_;
     std::string file_name_;
     std::vector<std::size_t> line_starts_;
+    std::vector<std::size_t> characters_before_;  // at every kCheckpointBytes-th byte
 };
 
 }  // namespace datafix::sql::internal

@@ -24,7 +24,8 @@ struct StatementFacts {
     std::vector<std::string> tables_written;
     std::vector<std::string> tables_read;
     bool has_where = false;
-    bool where_constant_true = false;
+    bool where_constant_true = false;  // true for every row, or the same for every row
+    bool where_ignores_rows = false;   // ... and the reason is that it names no target column
     Verdict verdict;
 };
 StatementFacts examine(const PgQuery__Node* statement, FileRole role, std::string_view lead);
