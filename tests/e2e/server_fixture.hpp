@@ -193,7 +193,10 @@ inline void ServerFixture::spawn(const std::map<std::string, std::string>& serve
     posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/server.err").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string config = dir_ + "/datafix.toml";
-    const char* argv[] = {DATAFIX_BINARY, "server", "--config", config.c_str(), nullptr};
+    // setpriv sets a parent-death signal and then executes datafix in the same process: a test
+    // process that crashes or is killed takes its servers with it instead of leaking them.
+    const char* argv[] = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--", DATAFIX_BINARY,
+                          "server",           "--config",    config.c_str(), nullptr};
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {
         std::string entry(*e);
@@ -209,7 +212,7 @@ inline void ServerFixture::spawn(const std::map<std::string, std::string>& serve
         envp.push_back(e.data());
     }
     envp.push_back(nullptr);
-    if (posix_spawn(&pid_, DATAFIX_BINARY, &actions, nullptr, const_cast<char**>(argv),
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, const_cast<char**>(argv),
                     envp.data()) != 0) {
         throw std::runtime_error("cannot start datafix server");
     }
