@@ -12,9 +12,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "backup/child_process.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/process.hpp"
 
 namespace datafix::backup {
 
@@ -23,17 +23,21 @@ std::string qualified(const TableName& table) {
 }
 
 std::vector<TableName> list_archive_tables(const std::string& pg_restore, const std::string& path) {
-    ChildSpec spec;
+    process::Spec spec;
     spec.argv = {pg_restore, "--list", path};
-    ChildResult r = run_child(spec, {});
-    if (r.stage != ChildStage::ran) {
+    spec.environment = process::current_environment();
+    // A TOC of thousands of tables is a few hundred KiB; all of it is needed.
+    spec.max_output_bytes = 16 * 1024 * 1024;
+    process::Result r = process::run(spec);
+    if (r.stage != process::Stage::ran) {
         throw Error(ErrorCode::config,
                     "cannot run pg_restore at " + pg_restore + ": " + std::strerror(r.setup_errno),
                     "install the PostgreSQL client of the server's major version");
     }
-    if (r.exit_status != 0) {
+    if (r.exit_status != 0 || r.out_truncated) {
         throw Error(ErrorCode::database,
-                    "pg_restore cannot read the archive " + path + ": " + r.err,
+                    "pg_restore cannot read the archive " + path + ": " +
+                        (r.out_truncated ? "its table of contents is over 16 MiB" : r.err),
                     "the file is not a complete pg_dump custom archive; take the backup again");
     }
     // A TOC line: "3345; 0 16390 TABLE DATA app_public application app_owner". Names are

@@ -47,8 +47,8 @@ void require_directory(const std::string& directory, const std::string& environm
     }
 }
 
-ChildWatch watch_for(const BackupControl& control) {
-    ChildWatch watch;
+process::Watch watch_for(const BackupControl& control) {
+    process::Watch watch;
     watch.interval = control.progress_interval;
     watch.cancel = control.cancel;
     if (control.on_progress) {
@@ -80,19 +80,19 @@ std::string as_user_text(const BackupSettings& settings) {
 
 }  // namespace
 
-void check_child(const ChildResult& r, const std::string& what, const BackupSettings& settings,
+void check_child(const process::Result& r, const std::string& what, const BackupSettings& settings,
                  const std::string& partial, std::int64_t request_number) {
     const std::string env = settings.environment;
     switch (r.stage) {
-        case ChildStage::ran:
+        case process::Stage::ran:
             break;
-        case ChildStage::user_switch:
+        case process::Stage::user_switch:
             remove_quietly(partial);
             throw Error(ErrorCode::config,
                         "cannot run " + what + " as " + as_user_text(settings) + ": " +
                             std::strerror(r.setup_errno),
                         "check the backup's os_user setting");
-        case ChildStage::create_file:
+        case process::Stage::create_file:
             // Not ours to remove: O_EXCL failed or nothing was created.
             if (r.setup_errno == ENOSPC || r.setup_errno == EDQUOT) {
                 throw Error(ErrorCode::database,
@@ -109,7 +109,7 @@ void check_child(const ChildResult& r, const std::string& what, const BackupSett
                             std::strerror(r.setup_errno),
                         "give " + as_user_text(settings) +
                             " write access to the directory, or configure another one");
-        case ChildStage::exec:
+        case process::Stage::exec:
             remove_quietly(partial);
             throw Error(ErrorCode::config,
                         "cannot start " + what + " (" + std::strerror(r.setup_errno) + ")",

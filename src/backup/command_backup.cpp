@@ -7,10 +7,10 @@
 
 #include "backup/archive.hpp"
 #include "backup/backup.hpp"
-#include "backup/child_process.hpp"
 #include "backup/methods.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/process.hpp"
 
 namespace datafix::backup {
 
@@ -93,17 +93,19 @@ BackupResult take_command_backup(const BackupSettings& settings, const BackupReq
         {"timestamp", iso_timestamp(taken_at)},
         {"tables", tables},
     };
-    ChildSpec spec;
+    process::Spec spec;
     for (const auto& arg : cmd.argv) {
         spec.argv.push_back(fill_placeholders(arg, values, env));
     }
     spec.os_user = settings.os_user;
-    spec.watched_file = partial;
     spec.max_file_bytes = settings.max_bytes;
-    spec.timeout = cmd.timeout;
+    spec.deadline = cmd.timeout;
+    spec.environment = process::current_environment();
+    process::Watch watch = watch_for(control);
+    watch.watched_file = partial;
 
     const auto started = std::chrono::steady_clock::now();
-    ChildResult r = run_child(spec, watch_for(control));
+    process::Result r = process::run(spec, watch);
     check_child(r, "the backup command", settings, partial, request.request_number);
 
     BackupResult result;

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "backup/backup.hpp"
-#include "backup/child_process.hpp"
+#include "core/process.hpp"
 
 namespace datafix::backup {
 
@@ -19,9 +19,10 @@ void require_directory(const std::string& directory, const std::string& environm
 
 // Maps a child that did not succeed to an Error (and removes `partial`); returns when it did.
 // `what` names the program in messages ("pg_dump", "the backup command").
-void check_child(const ChildResult& result, const std::string& what, const BackupSettings& settings,
-                 const std::string& partial, std::int64_t request_number);
+void check_child(const process::Result& result, const std::string& what,
+                 const BackupSettings& settings, const std::string& partial,
+                 std::int64_t request_number);
 
-ChildWatch watch_for(const BackupControl& control);
+process::Watch watch_for(const BackupControl& control);
 
 }  // namespace datafix::backup

@@ -9,9 +9,9 @@
 
 #include "backup/archive.hpp"
 #include "backup/backup.hpp"
-#include "backup/child_process.hpp"
 #include "backup/methods.hpp"
 #include "core/error.hpp"
+#include "core/process.hpp"
 
 namespace datafix::backup {
 
@@ -34,10 +34,11 @@ int server_version_num(const std::string& conninfo, const std::string& environme
 
 // "pg_dump (PostgreSQL) 15.18 (Debian ...)" -> 15; 0 when it cannot be read.
 int binary_major(const std::string& path) {
-    ChildSpec spec;
+    process::Spec spec;
     spec.argv = {path, "--version"};
-    ChildResult r = run_child(spec, {});
-    if (r.stage != ChildStage::ran || r.exit_status != 0) {
+    spec.environment = process::current_environment();
+    process::Result r = process::run(spec);
+    if (r.stage != process::Stage::ran || r.exit_status != 0) {
         return 0;
     }
     const std::string marker = "(PostgreSQL) ";
@@ -130,12 +131,15 @@ BackupResult take_pg_dump_backup(const BackupSettings& settings, const BackupReq
             argv.push_back("--table=" + table_pattern(t));
         }
     }
-    ChildSpec spec;
+    process::Spec spec;
     spec.argv = argv;
     spec.os_user = settings.os_user;
     spec.stdout_file = partial;
     spec.max_file_bytes = settings.max_bytes;
-    ChildResult r = run_child(spec, watch_for(control));
+    // The operator's PG* settings (PGPASSFILE, PGSSLROOTCERT, ...); the conninfo holds no
+    // password (the configuration refuses one).
+    spec.environment = process::current_environment();
+    process::Result r = process::run(spec, watch_for(control));
     check_child(r, "pg_dump", settings, partial, request.request_number);
 
     BackupResult result;

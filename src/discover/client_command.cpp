@@ -1,21 +1,16 @@
-// fork/exec of the cluster client with a deadline. Between fork and exec only async-signal-safe
-// calls are made, because the server forks from a multi-threaded process.
+// Finding the cluster client, and running it through core/process (own process group, deadline,
+// output cap, no inherited descriptors).
 #include "discover/client_command.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/process.hpp"
 
 namespace datafix::discover {
 
@@ -31,20 +26,13 @@ bool is_executable_file(const std::string& path) {
            ::access(path.c_str(), X_OK) == 0;
 }
 
-int wait_for(pid_t pid) {
-    int wstatus = 0;
-    while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-}
-
 }  // namespace
 
 std::string find_client(std::string_view client, std::string_view search_path) {
     const std::string name(client);
     if (name.find('/') != std::string::npos) {
         if (is_executable_file(name)) {
-            return name;
+            return std::filesystem::absolute(name).string();
         }
         throw Error(ErrorCode::config, "the cluster client " + name + " is not an executable file",
                     "install it or fix `client` in the environment's openshift/kubernetes table");
@@ -78,13 +66,7 @@ std::string find_client(std::string_view client, std::string_view search_path) {
 }
 
 std::string command_text(const std::vector<std::string>& argv) {
-    std::string out;
-    for (std::size_t i = 0; i < argv.size(); ++i) {
-        const std::string& arg =
-            i == 0 ? std::filesystem::path(argv[0]).filename().string() : argv[i];
-        out += (i == 0 ? "" : " ") + arg;
-    }
-    return out;
+    return process::command_text(argv);
 }
 
 std::vector<char*> exec_argv(const std::vector<std::string>& argv) {
@@ -95,76 +77,29 @@ std::vector<char*> exec_argv(const std::vector<std::string>& argv) {
 }
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-    std::vector<char*> args = exec_argv(argv);
-
-    std::array<int, 2> out_pipe{-1, -1};
-    std::array<int, 2> err_pipe{-1, -1};
-    if (::pipe2(out_pipe.data(), O_CLOEXEC) != 0 || ::pipe2(err_pipe.data(), O_CLOEXEC) != 0) {
-        throw Error(ErrorCode::internal, "cannot create a pipe for " + command_text(argv));
+    process::Spec spec;
+    spec.argv = argv;
+    // The operator's login to the cluster: KUBECONFIG, HOME, PATH for credential plugins.
+    spec.environment = process::current_environment();
+    spec.deadline = timeout;
+    spec.max_output_bytes = kMaxOutput;
+    const process::Result r = process::run(spec);
+    if (!r.started()) {
+        throw Error(ErrorCode::config, r.setup_failure(spec),
+                    "install the cluster client or fix `client` in the environment's "
+                    "openshift/kubernetes table");
     }
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
-            ::close(fd);
-        }
-        throw Error(ErrorCode::internal, "cannot start " + command_text(argv) + " (fork failed)");
+    if (r.out_truncated || r.err_truncated) {
+        throw Error(ErrorCode::unreachable,
+                    "`" + command_text(argv) + "` printed more than " +
+                        std::to_string(kMaxOutput / (1024 * 1024)) + " MiB",
+                    "check the cluster client; a pod list is far smaller than that");
     }
-    if (pid == 0) {
-        // Its own process group, so a deadline kills whatever the client started too (credential
-        // plugins, for instance).
-        ::setpgid(0, 0);
-        const int devnull = ::open("/dev/null", O_RDONLY);
-        ::dup2(devnull, 0);
-        ::dup2(out_pipe[1], 1);
-        ::dup2(err_pipe[1], 2);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid);  // also here: whichever runs first, the group exists before any kill
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-
     CommandResult result;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::array<pollfd, 2> fds{pollfd{out_pipe[0], POLLIN, 0}, pollfd{err_pipe[0], POLLIN, 0}};
-    std::array<std::string*, 2> sinks{&result.out, &result.err};
-    int open_fds = 2;
-    while (open_fds > 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0 || result.out.size() + result.err.size() > kMaxOutput) {
-            result.timed_out = left.count() <= 0;
-            ::kill(-pid, SIGKILL);
-            break;
-        }
-        if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) {
-            ::kill(-pid, SIGKILL);
-            break;
-        }
-        for (std::size_t i = 0; i < fds.size(); ++i) {
-            if (fds[i].fd < 0 || fds[i].revents == 0) {
-                continue;
-            }
-            std::array<char, 8192> buffer{};
-            const ssize_t n = ::read(fds[i].fd, buffer.data(), buffer.size());
-            if (n > 0) {
-                sinks[i]->append(buffer.data(), static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            ::close(fds[i].fd);
-            fds[i].fd = -1;
-            --open_fds;
-        }
-    }
-    for (const auto& fd : fds) {
-        if (fd.fd >= 0) {
-            ::close(fd.fd);
-        }
-    }
-    result.exit_status = wait_for(pid);
+    result.exit_status = r.exit_status;
+    result.timed_out = r.timed_out;
+    result.out = r.out;
+    result.err = r.err;
     return result;
 }
 

@@ -21,13 +21,16 @@ struct CommandResult {
     std::string err;
 };
 
-// Runs argv (argv[0] an executable path from find_client) with stdin from /dev/null. On the
-// deadline the whole process group is killed and `timed_out` is set. Throws Error(internal) only
-// when the process cannot be started at all (fork or pipe failure).
+// Runs argv (argv[0] an executable path from find_client) through core/process with stdin from
+// /dev/null and this process's environment. On the deadline the whole process group is stopped
+// (SIGTERM, then SIGKILL) and `timed_out` is set. Throws Error(config) when the client cannot be
+// executed, Error(unreachable) when it prints more than 16 MiB, Error(internal) when no process
+// can be created.
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
 // argv as execv wants it (null-terminated), pointing into `argv`: built before fork, because the
-// child of a multi-threaded process may not allocate.
+// child of a multi-threaded process may not allocate. For the port-forward's supervisor, which is
+// forked code rather than a program and so cannot go through core/process.
 std::vector<char*> exec_argv(const std::vector<std::string>& argv);
 
 // "oc -n ff61fb-prod get pods ...", for messages.

@@ -104,6 +104,12 @@ void fail(Context& context, ledger::RequestNumber number, int run, const Error& 
     f.run = run;
     f.outcome = workflow::RunOutcome::failed;
     f.failure = failure_text(error);
+    // The database's errors are kept value-free by the target layer (SQLSTATE, condition and the
+    // names of constraint, table, raising function), so operators see them; other failures may
+    // name rows, so the log has their code only.
+    context.log().warn("request {} run {}: failed: {}", number, run,
+                       error.code() == ErrorCode::database ? failure_text(error)
+                                                           : std::string(code_name(error.code())));
     finish(context, number, std::move(f), actor);
     context.announce(number, "run.failed",
                      {{"run", run}, {"error", std::string(code_name(error.code()))}});

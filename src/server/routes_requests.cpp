@@ -2,6 +2,7 @@
 // leave, cancel, product-owner approval) plus attaching a revision through the SQL guard.
 #include "core/hash.hpp"
 #include "server/api_error.hpp"
+#include "server/guard_worker.hpp"
 #include "server/notifications.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
@@ -81,18 +82,18 @@ workflow::AttachRevision build_revision(const nlohmann::json& body) {
     revision.change_sql = string_field(body, "change_sql");
     revision.verify_sql = string_field(body, "verify_sql", false);
     revision.all_rows = bool_field(body, "all_rows");
-    sql::Analysis change = sql::analyze(revision.change_sql, sql::FileRole::change,
-                                        string_field(body, "change_name", false).empty()
-                                            ? "change.sql"
-                                            : string_field(body, "change_name", false));
+    sql::Analysis change = analyze_in_worker(revision.change_sql, sql::FileRole::change,
+                                             string_field(body, "change_name", false).empty()
+                                                 ? "change.sql"
+                                                 : string_field(body, "change_name", false));
     if (!change.all_allowed()) {
         refuse_analysis(change);
     }
     if (revision.verify_sql.find_first_not_of(" \t\r\n") != std::string::npos) {
-        sql::Analysis verify = sql::analyze(revision.verify_sql, sql::FileRole::verify,
-                                            string_field(body, "verify_name", false).empty()
-                                                ? "verify.sql"
-                                                : string_field(body, "verify_name", false));
+        sql::Analysis verify = analyze_in_worker(revision.verify_sql, sql::FileRole::verify,
+                                                 string_field(body, "verify_name", false).empty()
+                                                     ? "verify.sql"
+                                                     : string_field(body, "verify_name", false));
         if (!verify.all_allowed()) {
             refuse_analysis(verify);
         }

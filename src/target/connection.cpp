@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <map>
 #include <string>
 
 #include "core/error.hpp"
@@ -40,10 +43,104 @@ std::string first_line(const char* text) {
     return s;
 }
 
-// Maps a failed result to datafix::Error. Only the primary message and SQLSTATE are kept: the
-// DETAIL line may quote row values (unique violations do), which must not reach logs.
+// Maps a failed result to datafix::Error.
 bool has_sqlstate(PGresult* result) {
     return result != nullptr && PQresultErrorField(result, PG_DIAG_SQLSTATE) != nullptr;
+}
+
+std::string field(PGresult* result, int code) {
+    const char* value = result == nullptr ? nullptr : PQresultErrorField(result, code);
+    return value == nullptr ? std::string() : std::string(value);
+}
+
+// The condition names of the SQLSTATEs a data change meets most (PostgreSQL's errcodes).
+std::string condition_name(const std::string& sqlstate) {
+    static const std::map<std::string, std::string> names = {
+        {"23502", "not_null_violation"},
+        {"23503", "foreign_key_violation"},
+        {"23505", "unique_violation"},
+        {"23514", "check_violation"},
+        {"23P01", "exclusion_violation"},
+        {"P0001", "raise_exception"},
+        {"P0002", "no_data_found"},
+        {"P0003", "too_many_rows"},
+        {"P0004", "assert_failure"},
+        {"40001", "serialization_failure"},
+        {"40P01", "deadlock_detected"},
+        {"55P03", "lock_not_available"},
+        {"57014", "query_canceled"},
+        {"25006", "read_only_sql_transaction"},
+        {"22001", "string_data_right_truncation"},
+        {"22003", "numeric_value_out_of_range"},
+        {"22012", "division_by_zero"},
+        {"22P02", "invalid_text_representation"},
+        {"22007", "invalid_datetime_format"},
+        {"22008", "datetime_field_overflow"},
+        {"21000", "cardinality_violation"},
+        {"27000", "triggered_data_change_violation"},
+        {"09000", "triggered_action_exception"},
+        {"42501", "insufficient_privilege"},
+    };
+    auto it = names.find(sqlstate);
+    return it == names.end() ? "error" : it->second;
+}
+
+// "PL/pgSQL function app_public.refuse_archived_update() line 4 at RAISE" -> the part up to the
+// closing parenthesis of the innermost PL/pgSQL function: its name and argument types, never the
+// statement or values the CONTEXT lines may also quote.
+std::string raising_function(const std::string& context) {
+    const std::string marker = "PL/pgSQL function ";
+    auto at = context.find(marker);
+    if (at == std::string::npos) {
+        return {};
+    }
+    auto close = context.find(')', at);
+    auto eol = context.find('\n', at);
+    if (close == std::string::npos || (eol != std::string::npos && close > eol)) {
+        return {};
+    }
+    return context.substr(at, close + 1 - at);
+}
+
+// Otherwise the server's text can quote row values: a unique violation's key, a trigger's RAISE
+// with the row it refused, a data exception's input. Those errors keep the SQLSTATE, its condition
+// name and the names the server reports in separate fields (constraint, table, column, the raising
+// function), so API bodies, logs and evidence never hold a value.
+std::string reduced_message(PGresult* result, const std::string& sqlstate) {
+    std::string text = condition_name(sqlstate);
+    const std::string constraint = field(result, PG_DIAG_CONSTRAINT_NAME);
+    const std::string schema = field(result, PG_DIAG_SCHEMA_NAME);
+    const std::string table = field(result, PG_DIAG_TABLE_NAME);
+    const std::string column = field(result, PG_DIAG_COLUMN_NAME);
+    const std::string function = raising_function(field(result, PG_DIAG_CONTEXT));
+    if (!constraint.empty()) {
+        text += " of constraint \"" + constraint + "\"";
+    }
+    if (!column.empty()) {
+        text += " in column " + column;
+    }
+    if (!table.empty()) {
+        text += " on table " + (schema.empty() ? table : schema + "." + table);
+    }
+    if (!function.empty()) {
+        text += " raised by " + function;
+    }
+    return text + " (the database's message is not shown: it can quote row values)";
+}
+
+// Class 42 is about the statement the pair wrote (syntax, privileges, missing objects), and a few
+// operational errors have fixed texts (locks, timeouts, a terminated backend, serialization):
+// their primary message stays. Any error a PL/pgSQL RAISE or ASSERT produced is reduced whatever
+// SQLSTATE it claims, since its text is the function's own.
+bool keeps_message(const std::string& sqlstate, const std::string& context) {
+    if (context.find(" at RAISE") != std::string::npos ||
+        context.find(" at ASSERT") != std::string::npos) {
+        return false;
+    }
+    static const std::array<const char*, 8> fixed_texts = {"55P03", "57014", "57P01", "57P02",
+                                                           "57P03", "40001", "40P01", "25006"};
+    return sqlstate.rfind("42", 0) == 0 ||
+           std::find(fixed_texts.begin(), fixed_texts.end(), sqlstate) != fixed_texts.end();
 }
 
 [[noreturn]] void throw_result_error(PGconn* conn, PGresult* result, const std::string& env) {
@@ -53,11 +150,20 @@ bool has_sqlstate(PGresult* result) {
                     "the connection to " + env + " was lost: " + first_line(PQerrorMessage(conn)),
                     "nothing was committed; run the step again");
     }
-    const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    const char* primary =
-        result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-    std::string sqlstate = state == nullptr ? "" : state;
-    std::string message = primary != nullptr ? primary : first_line(PQerrorMessage(conn));
+    const std::string sqlstate = field(result, PG_DIAG_SQLSTATE);
+    std::string message;
+    bool reduced = false;
+    if (result == nullptr) {
+        // libpq's own account of a failed call (no server error to reduce).
+        message = first_line(PQerrorMessage(conn));
+    } else if (keeps_message(sqlstate, field(result, PG_DIAG_CONTEXT))) {
+        // Only the primary message: the DETAIL line is never kept.
+        const std::string primary = field(result, PG_DIAG_MESSAGE_PRIMARY);
+        message = primary.empty() ? first_line(PQerrorMessage(conn)) : primary;
+    } else {
+        message = reduced_message(result, sqlstate);
+        reduced = true;
+    }
     std::string hint;
     if (sqlstate == "55P03") {
         hint = "another session holds a lock on these rows; try again when it has finished";
@@ -67,6 +173,10 @@ bool has_sqlstate(PGresult* result) {
         hint = "the server ended the session; nothing was committed";
     } else if (sqlstate == "40001") {
         hint = "a concurrent change conflicted; preview again";
+    } else if (reduced) {
+        hint =
+            "the database refused the change; its own message is in the database server's "
+            "log, which only its administrators read";
     }
     throw Error(ErrorCode::database, env + ": " + message + " (SQLSTATE " + sqlstate + ")", hint);
 }

@@ -273,7 +273,10 @@ Explanation explain_foreign_key(const PreflightReport& report, int statement_ind
 }
 
 bool is_constraint_message(const std::string& message) {
-    return message.find("violates check constraint") != std::string::npos ||
+    // The connection names the constraint the server reported (a trigger's RAISE with a
+    // constraint's SQLSTATE names none).
+    return message.find(" of constraint \"") != std::string::npos ||
+           message.find("violates check constraint") != std::string::npos ||
            message.find("violates not-null constraint") != std::string::npos ||
            message.find("violates unique constraint") != std::string::npos ||
            message.find("violates exclusion constraint") != std::string::npos ||
@@ -301,6 +304,10 @@ std::optional<DatabaseFailure> database_failure_from(const Error& error) {
     auto colon = text.find(": ");
     auto start = colon == std::string::npos || colon > at ? 0 : colon + 2;
     f.message = text.substr(start, at - start);
+    // The connection keeps the raising PL/pgSQL function (never the CONTEXT's other lines).
+    if (auto fn = f.message.find("PL/pgSQL function "); fn != std::string::npos) {
+        f.context = f.message.substr(fn);
+    }
     return f;
 }
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <cstdlib>
 
 #include "core/error.hpp"
@@ -50,8 +52,20 @@ TEST(RunCommand, ADeadlineKillsTheWholeProcessGroup) {
     const CommandResult r =
         run_command({"/bin/sh", "-c", "sleep 30 & sleep 30"}, std::chrono::milliseconds{300});
     EXPECT_TRUE(r.timed_out);
-    EXPECT_EQ(r.exit_status, 128 + 9);
+    EXPECT_EQ(r.exit_status, 128 + SIGTERM);  // SIGTERM first; SIGKILL only after a grace period
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds{5});
+}
+
+TEST(RunCommand, AClientThatCannotBeExecutedIsAConfigErrorNamingIt) {
+    try {
+        run_command({"/nonexistent/bin/oc", "get", "pods"}, std::chrono::seconds{10});
+        ADD_FAILURE() << "ran a client that does not exist";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::config);
+        EXPECT_NE(e.message().find("cannot execute /nonexistent/bin/oc: No such file or directory"),
+                  std::string::npos)
+            << e.message();
+    }
 }
 
 TEST(RunCommand, CommandTextNamesTheClientWithoutItsDirectory) {

@@ -215,7 +215,10 @@ inline int ServerFixture::launch(const std::map<std::string, std::string>& serve
     posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/" + tag + ".err").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string config = dir_ + "/datafix.toml";
-    std::vector<std::string> args = {DATAFIX_BINARY, "server", "--config", config};
+    // setpriv sets a parent-death signal and then executes datafix in the same process: a test
+    // process that crashes or is killed takes its servers with it instead of leaking them.
+    std::vector<std::string> args = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
+                                     DATAFIX_BINARY,     "server",       "--config", config};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) {
@@ -238,7 +241,7 @@ inline int ServerFixture::launch(const std::map<std::string, std::string>& serve
     }
     envp.push_back(nullptr);
     int pid = -1;
-    if (posix_spawn(&pid, DATAFIX_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0) {
+    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) {
         throw std::runtime_error("cannot start datafix server");
     }
     posix_spawn_file_actions_destroy(&actions);

@@ -1,12 +1,15 @@
 // Child processes for the harness: fork/exec with stdin/stdout/stderr through temporary files, so
-// large outputs never deadlock on a pipe.
+// large outputs never deadlock on a pipe. A child gets SIGKILL when the test process dies (a crash,
+// a timeout's kill), so a crashed test leaves no datafix or client process behind.
 #include "harness/process.hpp"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -54,11 +57,16 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     }
     args.push_back(nullptr);
 
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         throw std::runtime_error("fork failed");
     }
     if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) {
+            ::_exit(127);  // the test process died before prctl took effect
+        }
         ::dup2(in_fd, 0);
         ::dup2(out_fd, 1);
         ::dup2(err_fd, 2);
