@@ -238,7 +238,8 @@ TEST(Hardening, AnAdminWithRotatedTokensCannotFillBothSides) {
     EXPECT_EQ(a.body["rule"], "four-eyes-token-issuer") << a.body.dump();
     // Both rotations are in the audit trail, by the admin.
     int rotations = 0;
-    for (const auto& e : s.get(s.admin_token(), "/api/audit").body["entries"]) {
+    const Answer audit = s.get(s.admin_token(), "/api/audit");
+    for (const auto& e : audit.body["entries"]) {
         if (e["action"] == "user.token_rotated") {
             ++rotations;
             EXPECT_NE(e["detail"].get<std::string>().find("issued_by="), std::string::npos);

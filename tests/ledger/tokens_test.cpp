@@ -23,7 +23,8 @@ TEST_F(TokenLedger, IssuedTokensExpireAndHaveAScope) {
     EXPECT_EQ(found->token_scope, TokenScope::read);
     EXPECT_EQ(found->token_expires_at, at(5) + std::chrono::days(1));
     auto entries = ledger->read_audit({});
-    EXPECT_NE(entries.back().event.detail.find("scope=read"), std::string::npos) << entries.back().event.detail;
+    EXPECT_NE(entries.back().event.detail.find("scope=read"), std::string::npos)
+        << entries.back().event.detail;
 }
 
 TEST_F(TokenLedger, AdminRotationIsMarkedAuditedAndToldToTheOwner) {
