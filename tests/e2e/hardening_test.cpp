@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <regex>
 
 #include "../ledger/audit_tamper.hpp"
@@ -304,6 +305,26 @@ TEST(Hardening, KeyedAuditNamesARewrittenApprovalAndATruncatedTail) {
     auto truncated = s.cli(s.admin_token(), {"audit", "verify", "--head", head});
     EXPECT_EQ(truncated.status, 8) << truncated.out << truncated.err;
     EXPECT_NE(truncated.out.find("rewritten or truncated"), std::string::npos) << truncated.out;
+}
+
+TEST(Hardening, WithoutItsAuditKeyTheServerDoesNotStart) {
+    ServerFixture s;
+    const std::string key = s.dir() + "/datafix-audit.key";
+    std::filesystem::rename(key, key + ".elsewhere");
+    try {
+        s.restart();
+        FAIL() << "the server started without the audit key of its keyed chain";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("with an audit key this server lacks"),
+                  std::string::npos)
+            << e.what();
+    }
+    // The key it made for the attempt is gone again; with the right one back, all is well.
+    EXPECT_FALSE(std::filesystem::exists(key));
+    std::filesystem::rename(key + ".elsewhere", key);
+    s.restart();
+    auto verify = s.cli(s.admin_token(), {"audit", "verify"});
+    EXPECT_EQ(verify.status, 0) << verify.out << verify.err;
 }
 
 }  // namespace datafix::e2e
