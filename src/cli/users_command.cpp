@@ -101,10 +101,11 @@ void register_users(CLI::App& root, Action& action) {
                 print_json(body);
                 return 0;
             }
-            Table t({"ID", "NAME", "EMAIL", "ROLE", "ACTIVE"});
+            Table t({"ID", "NAME", "EMAIL", "ROLE", "ACTIVE", "TOKEN", "EXPIRES", "ISSUED BY"});
             for (const auto& u : body["users"]) {
                 t.add({text(u["id"]), text(u["name"]), text(u["email"]), text(u["role"]),
-                       u.value("active", false) ? "yes" : "no"});
+                       u.value("active", false) ? "yes" : "no", text(u["token_scope"]),
+                       text(u["token_expires_at"]), text(u["token_issued_by"])});
             }
             t.print(std::cout, Style(l->flags));
             return 0;

@@ -174,6 +174,10 @@ TEST(Hardening, ExpiredAndReadOnlyTokensRefused) {
                       "--role", "developer", "--scope", "read", "--days", "3", "--output", "json"});
     ASSERT_EQ(cli.status, 0) << cli.out << cli.err;
     EXPECT_EQ(nlohmann::json::parse(cli.out)["user"]["token_scope"], "read");
+    auto list = s.cli(s.admin_token(), {"users", "list"});
+    ASSERT_EQ(list.status, 0) << list.err;
+    EXPECT_NE(list.out.find("EXPIRES"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("read"), std::string::npos) << list.out;
 }
 
 TEST(Hardening, ReasonImagesAndPreflightOnlyForTheRequestsPeople) {
