@@ -169,7 +169,7 @@ function facts(state) {
       ? el('span', {}, `r${state.revision.number} `,
         el('code', { className: 'hash full', dataset: { testid: 'revision-hash' } }, state.revision.hash))
       : '—'],
-    ['Reason', state.reason || '—'],
+    ['Reason', state.reason_private ? '(only for the request\'s people)' : (state.reason || '—')],
   ];
   return el('dl', { className: 'facts' }, rows.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }

@@ -1,5 +1,6 @@
-// `datafix audit` lists the audit trail; `datafix audit verify` walks its hash chain and names
-// the first edited, reordered or deleted entry (exit status 8, conflict, when broken).
+// `datafix audit` lists the audit trail; `datafix audit verify [--head SEQ:MAC]` walks its keyed
+// chain and names the first edited, reordered or deleted entry, or a published head the chain no
+// longer holds (exit status 8, conflict, when broken).
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -47,26 +48,52 @@ void register_audit(CLI::App& root, Action& action) {
     });
 
     auto v = std::make_shared<ClientFlags>();
+    auto head = std::make_shared<std::string>();
     auto* verify = cmd->add_subcommand("verify", "check the audit chain; names the broken entry");
+    verify->add_option("--head", *head,
+                       "a head published earlier (SEQ:MAC from a notification or the server "
+                       "log): detects a rewritten or truncated trail");
     add_client_flags(*verify, *v);
-    verify->callback([&action, v] {
-        action = [v] {
+    verify->callback([&action, v, head] {
+        action = [v, head] {
             ApiClient client(*v);
-            auto body = client.get("/api/audit/verify");
+            std::string path = "/api/audit/verify";
+            if (!head->empty()) {
+                // SEQ:HEX only: nothing to escape but the colon.
+                std::string encoded;
+                for (char c : *head) {
+                    encoded += c == ':' ? std::string("%3A") : std::string(1, c);
+                }
+                path += "?head=" + encoded;
+            }
+            auto body = client.get(path);
             bool intact = body.value("intact", false);
+            bool verifiable = body.value("verifiable", true);
             if (v->json()) {
                 print_json(body);
             } else {
                 Style style(*v);
-                if (intact) {
+                if (!verifiable) {
+                    std::cout << style.red("✗ ")
+                              << "audit chain cannot be verified: " << text(body["reason"]) << "\n"
+                              << "HINT: give the server its audit key file "
+                                 "(server.audit_key_file), restored from your backup\n";
+                } else if (intact) {
                     std::cout << style.green("✓ ")
-                              << "audit chain intact: " << text(body["entries"]) << " entries\n";
+                              << "audit chain intact: " << text(body["entries"]) << " entries";
+                    if (body.value("head_checked", false)) {
+                        std::cout << ", head " << *head << " found";
+                    }
+                    std::cout << "\n";
                 } else {
                     std::cout << style.red("✗ ") << "audit chain broken at entry "
                               << text(body["seq"]) << ": " << text(body["reason"]) << "\n"
                               << "HINT: restore the ledger from a backup and compare entry "
                               << text(body["seq"]) << "\n";
                 }
+            }
+            if (!verifiable) {
+                return exit_status(ErrorCode::config);
             }
             return intact ? 0 : exit_status(ErrorCode::conflict);
         };

@@ -49,7 +49,10 @@ std::string row_key(const nlohmann::json& row, const std::vector<std::size_t>& p
 void print_request(const nlohmann::json& s, const Style& style) {
     std::cout << style.bold("Request #" + text(s["number"]) + "  " + text(s["title"])) << "  ["
               << text(s["status"]) << "]\n";
-    std::cout << "  reason        " << text(s["reason"]) << "\n";
+    std::cout << "  reason        "
+              << (s.contains("reason_private") ? std::string("(only for the request's people)")
+                                               : text(s["reason"]))
+              << "\n";
     std::cout << "  requested by  " << person_text(s["requested_by"]) << "  for "
               << text(s["requested_date"]) << "\n";
     if (!s.value("ticket", "").empty()) {

@@ -1,5 +1,7 @@
 // `datafix users add | list | deactivate | activate | rotate-token`: people and their tokens
-// (an administrator's job; anyone may rotate their own token). A token is printed once.
+// (an administrator's job; anyone may rotate their own token). A token is printed once, with
+// its scope (--scope read: reading only, no steps) and expiry (--days, at most the server's
+// token lifetime).
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -16,7 +18,24 @@ struct UserOptions {
     std::string email;
     std::string role;
     std::string who;  // id or email
+    std::string scope = "full";
+    int days = 0;  // 0: the server's token lifetime
 };
+
+void add_token_options(CLI::App& cmd, UserOptions& o) {
+    cmd.add_option("--scope", o.scope, "full, or read (a token that can only read)")
+        ->check(CLI::IsMember({"full", "read"}));
+    cmd.add_option("--days", o.days, "days the token works (default: the server's lifetime)")
+        ->check(CLI::Range(1, 3650));
+}
+
+nlohmann::json token_body(const UserOptions& o) {
+    nlohmann::json body = {{"scope", o.scope}};
+    if (o.days > 0) {
+        body["days"] = o.days;
+    }
+    return body;
+}
 
 // A person named by id or email, as an id.
 long long user_id(ApiClient& client, const std::string& who) {
@@ -39,7 +58,9 @@ int print_token(const ClientFlags& flags, const nlohmann::json& body) {
     const auto& u = body["user"];
     std::cout << text(u["name"]) << " <" << text(u["email"]) << ">, " << text(u["role"]) << ", id "
               << text(u["id"]) << "\n"
-              << "token (shown once; store it now): " << text(body["token"]) << "\n";
+              << "token (shown once; store it now): " << text(body["token"]) << "\n"
+              << "scope " << text(u["token_scope"]) << ", expires " << text(u["token_expires_at"])
+              << "\n";
     return 0;
 }
 
@@ -56,13 +77,16 @@ void register_users(CLI::App& root, Action& action) {
     add->add_option("--role", a->role, "developer, product_owner or admin")
         ->required()
         ->check(CLI::IsMember({"developer", "product_owner", "admin"}));
+    add_token_options(*add, *a);
     add_client_flags(*add, a->flags);
     add->callback([&action, a] {
         action = [a] {
             ApiClient client(a->flags);
-            return print_token(
-                a->flags, client.post("/api/users",
-                                      {{"name", a->name}, {"email", a->email}, {"role", a->role}}));
+            nlohmann::json body = token_body(*a);
+            body["name"] = a->name;
+            body["email"] = a->email;
+            body["role"] = a->role;
+            return print_token(a->flags, client.post("/api/users", body));
         };
     });
 
@@ -77,10 +101,11 @@ void register_users(CLI::App& root, Action& action) {
                 print_json(body);
                 return 0;
             }
-            Table t({"ID", "NAME", "EMAIL", "ROLE", "ACTIVE"});
+            Table t({"ID", "NAME", "EMAIL", "ROLE", "ACTIVE", "TOKEN", "EXPIRES", "ISSUED BY"});
             for (const auto& u : body["users"]) {
                 t.add({text(u["id"]), text(u["name"]), text(u["email"]), text(u["role"]),
-                       u.value("active", false) ? "yes" : "no"});
+                       u.value("active", false) ? "yes" : "no", text(u["token_scope"]),
+                       text(u["token_expires_at"]), text(u["token_issued_by"])});
             }
             t.print(std::cout, Style(l->flags));
             return 0;
@@ -110,14 +135,15 @@ void register_users(CLI::App& root, Action& action) {
     auto r = std::make_shared<UserOptions>();
     auto* rotate = users->add_subcommand("rotate-token", "issue a new token; the old one stops");
     rotate->add_option("user", r->who, "id or email")->required();
+    add_token_options(*rotate, *r);
     add_client_flags(*rotate, r->flags);
     rotate->callback([&action, r] {
         action = [r] {
             ApiClient client(r->flags);
             long long id = user_id(client, r->who);
-            return print_token(r->flags,
-                               client.post("/api/users/" + std::to_string(id) + "/rotate-token",
-                                           nlohmann::json::object()));
+            return print_token(
+                r->flags,
+                client.post("/api/users/" + std::to_string(id) + "/rotate-token", token_body(*r)));
         };
     });
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -115,6 +116,39 @@ Key Key::load_file(const std::string& path) {
         throw Error(ErrorCode::config, "key file " + path + " is not a datafix key (32 bytes)");
     }
     return k;
+}
+
+struct KeyedHash::State {
+    crypto_generichash_state st;
+};
+
+KeyedHash::KeyedHash(const Key& key) : state_(std::make_unique<State>()) {
+    ensure_sodium();
+    crypto_generichash_init(&state_->st, key.data(), Key::kSize, 32);
+}
+
+KeyedHash::~KeyedHash() {
+    sodium_memzero(&state_->st, sizeof(state_->st));
+}
+
+void KeyedHash::update_field(std::string_view bytes) {
+    const std::uint64_t n = bytes.size();
+    std::array<unsigned char, 8> len{};
+    for (std::size_t i = 0; i < len.size(); ++i) {
+        len[i] = static_cast<unsigned char>(n >> (8 * i));
+    }
+    crypto_generichash_update(&state_->st, len.data(), len.size());
+    crypto_generichash_update(&state_->st, reinterpret_cast<const unsigned char*>(bytes.data()),
+                              bytes.size());
+}
+
+std::string KeyedHash::hex_digest() {
+    std::array<unsigned char, 32> out{};
+    crypto_generichash_final(&state_->st, out.data(), out.size());
+    std::string hex(out.size() * 2 + 1, '\0');
+    sodium_bin2hex(hex.data(), hex.size(), out.data(), out.size());
+    hex.pop_back();
+    return hex;
 }
 
 std::string seal(const Key& key, std::string_view plaintext) {

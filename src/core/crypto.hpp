@@ -31,6 +31,23 @@ class Key {
     std::array<unsigned char, kSize> bytes_{};
 };
 
+// A keyed MAC (BLAKE2b-256 with a Key): whoever lacks the key can neither compute nor forge it.
+// Fields are length-prefixed like Sha256::update_field, so ("ab","c") != ("a","bc").
+class KeyedHash {
+  public:
+    explicit KeyedHash(const Key& key);
+    ~KeyedHash();
+    KeyedHash(const KeyedHash&) = delete;
+    KeyedHash& operator=(const KeyedHash&) = delete;
+
+    void update_field(std::string_view bytes);
+    std::string hex_digest();  // 64 lowercase hex digits
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
 // nonce || ciphertext; open() throws datafix::Error(internal) when the bytes were tampered with.
 std::string seal(const Key& key, std::string_view plaintext);
 std::string open_sealed(const Key& key, std::string_view sealed);

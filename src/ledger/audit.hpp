@@ -1,7 +1,12 @@
-// The audit trail: append-only and hash-chained. Each entry carries who, when, what, on which
+// The audit trail: append-only and chained. Each entry carries who, when, what, on which
 // request and environment, the statement hash and the evidence fingerprint — hashes, normalized
-// text and counts only, never a literal value. hash = SHA-256 over the canonical fields and the
-// previous entry's hash, so an edited, reordered or deleted entry breaks the chain.
+// text and counts only, never a literal value. From the "audit.keyed" entry on, an entry's hash
+// is a MAC (keyed BLAKE2b) over its canonical fields and the previous entry's hash, keyed with
+// the audit key, which lives in a file outside the ledger: someone who can write the ledger but
+// not read that file cannot recompute the chain after an edit. Entries before it (ledgers from
+// before the key) keep their SHA-256 chain, and the first keyed entry's MAC covers the last of
+// them, so they are covered too. A truncated tail is invisible to the chain itself; the head is
+// published outside the ledger (log, notifications) and checked with verify's anchor.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/crypto.hpp"
 #include "ledger/person.hpp"
 #include "ledger/request_state.hpp"
 #include "ledger/time.hpp"
@@ -37,20 +43,44 @@ struct AuditEntry {
 // 64 zeros: the prev_hash of the first entry.
 extern const std::string kAuditGenesisHash;
 
-// SHA-256 over the canonical (length-prefixed) fields of `entry` and its prev_hash.
+// The action of the entry from which the chain is keyed (actor 0, the system).
+extern const std::string kAuditKeyedAction;
+
+// SHA-256 over the canonical (length-prefixed) fields of `entry` and its prev_hash: the hash of
+// entries written before the chain was keyed.
 std::string audit_entry_hash(const AuditEntry& entry);
+// The keyed MAC over the same fields: the hash of the "audit.keyed" entry and every later one.
+std::string audit_entry_mac(const AuditEntry& entry, const Key& audit_key);
+
+// A head published outside the ledger ("seq:mac" in the log and in notifications): verify
+// checks that the chain still holds it, so a rewrite or a truncated tail is noticed.
+struct AuditAnchor {
+    std::optional<std::int64_t> seq;  // absent: any entry with this hash
+    std::string hash;
+};
+// Parses "SEQ:HEX" or "HEX" (64 hex digits); nothing when malformed.
+std::optional<AuditAnchor> parse_audit_anchor(std::string_view text);
+// "SEQ:HEX", as published.
+std::string format_audit_anchor(const AuditEntry& entry);
 
 struct AuditCheck {
     bool intact = true;
-    std::int64_t entries = 0;         // entries read
-    std::optional<std::int64_t> seq;  // the first broken entry (intact == false)
-    std::string reason;               // why it is broken: edited, reordered, deleted
+    // false: the chain is keyed and no audit key was given, so nothing can be said about it.
+    bool verifiable = true;
+    std::int64_t entries = 0;                // entries read
+    std::optional<std::int64_t> seq;         // the first broken entry (intact == false)
+    std::string reason;                      // why it is broken: edited, reordered, deleted
+    std::optional<std::int64_t> keyed_from;  // the "audit.keyed" entry, when there is one
+    bool anchor_checked = false;             // an anchor was given and found
 };
 
 // Checks a sequence of entries read in storage order, plus the recorded head (last seq and hash)
-// so a deleted last entry is noticed too. Pure: used by every ledger backend.
+// so a deleted last entry is noticed too, and `anchor` when given. `audit_key` null: only an
+// unkeyed chain can be checked. Pure: used by every ledger backend.
 AuditCheck check_audit_chain(const std::vector<AuditEntry>& entries,
-                             std::optional<std::int64_t> head_seq, const std::string& head_hash);
+                             std::optional<std::int64_t> head_seq, const std::string& head_hash,
+                             const Key* audit_key = nullptr,
+                             const std::optional<AuditAnchor>& anchor = std::nullopt);
 
 struct AuditQuery {
     std::optional<RequestNumber> request;

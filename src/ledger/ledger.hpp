@@ -35,6 +35,18 @@ struct Mutation {
 
 using MutationFn = std::function<Mutation(RequestState&)>;
 
+// The key of the audit chain's MACs (a file outside the ledger). `new_key`: the file was created
+// just now, so an existing unkeyed chain (a ledger from before keyed chains) is keyed from its
+// end; an existing key is never taken for a chain that has no keyed entry yet.
+struct AuditKeying {
+    Key key;
+    bool new_key = false;
+};
+
+// Called after each committed transaction that appended audit entries, with the last of them:
+// the server publishes the head outside the ledger.
+using AuditPublisher = std::function<void(const AuditEntry&)>;
+
 struct TransactResult {
     bool found = false;      // no such request: the callback was not called
     bool committed = false;  // the callback asked to commit and the commit succeeded
@@ -81,8 +93,12 @@ class Ledger {
     // keyword conninfo, e.g. "postgresql:service=datafix-ledger"), otherwise a SQLite file path (an
     // optional "sqlite:" prefix is accepted). Creates the schema when missing, applies pending
     // migrations, and refuses a ledger whose schema is newer than this binary (Error config). `key`
-    // seals private text at rest.
-    static std::unique_ptr<Ledger> open(const std::string& url, const Key& key);
+    // seals private text at rest. With `audit`, the audit chain is keyed: a chain with no keyed
+    // entry gets its "audit.keyed" entry when it is empty or the key is new, and otherwise (or
+    // when the key does not match the chain's keyed entry) Error(config). Without it, entries
+    // are SHA-256 chained and appending to a keyed chain is Error(config).
+    static std::unique_ptr<Ledger> open(const std::string& url, const Key& key,
+                                        const AuditKeying* audit = nullptr);
 
     virtual ~Ledger() = default;
     Ledger(const Ledger&) = delete;
@@ -93,8 +109,10 @@ class Ledger {
     // --- people -----------------------------------------------------------------------------
     // Creates a person with a new token (returned once). `event` gives actor and time; the
     // ledger records "user.created". Error(invalid_input) when the email is taken.
-    virtual IssuedToken create_user(const NewPerson& person, const AuditEvent& event) = 0;
-    // The active person holding `token`, or nothing (unknown, revoked, deactivated).
+    virtual IssuedToken create_user(const NewPerson& person, const AuditEvent& event,
+                                    const TokenOptions& token = {}) = 0;
+    // The active person holding `token`, or nothing (unknown, revoked, deactivated). An expired
+    // token is returned with its expiry: the caller refuses it, so it can say why.
     virtual std::optional<Person> authenticate(std::string_view token) = 0;
     virtual std::optional<Person> find_user(UserId id) = 0;
     virtual std::optional<Person> find_user_by_email(std::string_view email) = 0;
@@ -102,8 +120,12 @@ class Ledger {
     virtual std::int64_t count_users() = 0;
     // Deactivating also revokes the token. false: no such person.
     virtual bool set_user_active(UserId id, bool active, const AuditEvent& event) = 0;
-    // A new token replaces the old one (which stops working at once).
-    virtual std::optional<IssuedToken> rotate_token(UserId id, const AuditEvent& event) = 0;
+    // A new token replaces the old one (which stops working at once). When event.actor is not
+    // the person, the new token is marked issued by event.actor and `notices` (telling the
+    // owner) are queued in the same transaction; the person's own rotation keeps the mark.
+    virtual std::optional<IssuedToken> rotate_token(
+        UserId id, const AuditEvent& event, const TokenOptions& token = {},
+        const std::vector<NewNotificationRow>& notices = {}) = 0;
 
     // --- requests ---------------------------------------------------------------------------
     // Stores a new request (its number is assigned here) and records `event` (request filled
@@ -120,8 +142,14 @@ class Ledger {
     // Appends an event not tied to a request change (e.g. a refused login).
     virtual AuditEntry append_audit(const AuditEvent& event) = 0;
     virtual std::vector<AuditEntry> read_audit(const AuditQuery& query) = 0;
-    // Walks the whole chain; the first broken entry (edited, reordered, deleted) and why.
-    virtual AuditCheck verify_audit() = 0;
+    // Walks the whole chain; the first broken entry (edited, reordered, deleted) and why; with
+    // `anchor`, also that the chain still holds that published head (rewrite, truncation).
+    // Without the audit key a keyed chain is reported not verifiable.
+    virtual AuditCheck verify_audit(const std::optional<AuditAnchor>& anchor = std::nullopt) = 0;
+    // The last entry (nothing for an empty chain).
+    virtual std::optional<AuditEntry> audit_head() = 0;
+    // Set once, before the ledger is shared.
+    virtual void set_audit_publisher(AuditPublisher publisher) = 0;
 
     // --- run leases -------------------------------------------------------------------------
     // Takes or replaces the lease of a run.

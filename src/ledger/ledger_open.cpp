@@ -15,7 +15,8 @@ bool starts_with(const std::string& s, std::string_view prefix) {
 }
 }  // namespace
 
-std::unique_ptr<Ledger> Ledger::open(const std::string& url, const Key& key) {
+std::unique_ptr<Ledger> Ledger::open(const std::string& url, const Key& key,
+                                     const AuditKeying* audit) {
     SessionPool::Factory factory;
     if (starts_with(url, "postgresql://") || starts_with(url, "postgres://")) {
         factory = [url] { return open_postgresql_session(url); };
@@ -35,7 +36,11 @@ std::unique_ptr<Ledger> Ledger::open(const std::string& url, const Key& key) {
         std::unique_ptr<SqlSession> session = factory();
         migrate(*session);
     }
-    return std::make_unique<SqlLedger>(std::move(factory), key);
+    auto ledger = std::make_unique<SqlLedger>(std::move(factory), key, audit);
+    if (audit != nullptr) {
+        ledger->key_audit_chain(audit->new_key);
+    }
+    return ledger;
 }
 
 }  // namespace datafix::ledger

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "ledger/person.hpp"
 #include "ledger/time.hpp"
 
 namespace datafix::ledger {
@@ -298,10 +299,58 @@ CREATE INDEX notifications_undelivered_by_request ON notifications (request, id)
     WHERE delivered_at IS NULL;
 )sql";
 
-// v3: run leases. A server holds a lease on each run it executes and renews it while it lives, so
+// v3: four-eyes by history and tokens that expire. request_people keeps everyone who ever took
+// part on a side of four-eyes (filled from what the ledger already knows: claims, revisions,
+// runs, backups, the audit's claim entries and approvals); tokens get a scope, an expiry (set
+// for existing tokens right after this script, see kV3TokenExpiry) and the admin who issued
+// them for someone else; a notification remembers the audit head when it was queued.
+constexpr std::string_view kV3Sqlite = R"sql(
+CREATE TABLE request_people (
+    request INTEGER NOT NULL REFERENCES requests(number),
+    person INTEGER NOT NULL,
+    side TEXT NOT NULL,
+    PRIMARY KEY (request, side, person)
+);
+ALTER TABLE users ADD COLUMN token_scope TEXT NOT NULL DEFAULT 'full';
+ALTER TABLE users ADD COLUMN token_expires_at INTEGER;
+ALTER TABLE users ADD COLUMN token_issued_by INTEGER;
+ALTER TABLE notifications ADD COLUMN audit_head TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::string_view kV3Postgresql = R"sql(
+CREATE TABLE request_people (
+    request BIGINT NOT NULL REFERENCES requests(number),
+    person BIGINT NOT NULL,
+    side TEXT NOT NULL,
+    PRIMARY KEY (request, side, person)
+);
+ALTER TABLE users ADD COLUMN token_scope TEXT NOT NULL DEFAULT 'full';
+ALTER TABLE users ADD COLUMN token_expires_at BIGINT;
+ALTER TABLE users ADD COLUMN token_issued_by BIGINT;
+ALTER TABLE notifications ADD COLUMN audit_head TEXT NOT NULL DEFAULT '';
+)sql";
+
+// The same text suits both dialects.
+constexpr std::string_view kV3Participants = R"sql(
+INSERT INTO request_people (request, person, side)
+SELECT request, person, 'driver' FROM (
+    SELECT request, driver AS person FROM claims
+    UNION SELECT request, attached_by FROM revisions
+    UNION SELECT request, started_by FROM runs
+    UNION SELECT request, recorded_by FROM backups
+    UNION SELECT request, actor FROM audit
+        WHERE action IN ('claim.taken', 'claim.renewed') AND request IS NOT NULL
+) AS drove WHERE person <> 0;
+INSERT INTO request_people (request, person, side)
+SELECT DISTINCT request, approved_by, 'pair' FROM approvals WHERE kind <> 'product_owner';
+INSERT INTO request_people (request, person, side)
+SELECT DISTINCT request, approved_by, 'product_owner' FROM approvals WHERE kind = 'product_owner';
+)sql";
+
+// v4: run leases. A server holds a lease on each run it executes and renews it while it lives, so
 // a run left running by a server that is gone is found and settled by another one. Kept apart
 // from `runs`, whose rows change only with the run's state.
-constexpr std::string_view kV3 = R"sql(
+constexpr std::string_view kV4 = R"sql(
 CREATE TABLE run_leases (
     request BIGINT NOT NULL,
     run BIGINT NOT NULL,
@@ -313,10 +362,11 @@ CREATE TABLE run_leases (
 CREATE INDEX run_leases_incarnation ON run_leases (incarnation);
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+constexpr std::array<Migration, 4> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
-    {3, kV3, kV3},
+    {3, kV3Sqlite, kV3Postgresql},
+    {4, kV4, kV4},
 }};
 
 void ensure_version_table(SqlSession& session) {
@@ -366,6 +416,12 @@ int migrate(SqlSession& session) {
         }
         session.exec_script(session.dialect() == Dialect::sqlite ? migration.sqlite
                                                                  : migration.postgresql);
+        if (migration.version == 3) {
+            session.exec_script(kV3Participants);
+            // Tokens issued before expiry existed expire one default lifetime from now.
+            session.exec("UPDATE users SET token_expires_at = ? WHERE token_expires_at IS NULL",
+                         {SqlValue::of(to_millis(wall_clock_now() + kDefaultTokenLifetime))});
+        }
         session.exec("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
                      {SqlValue::of(std::int64_t{migration.version}),
                       SqlValue::of(to_millis(wall_clock_now()))});

@@ -35,6 +35,10 @@ constexpr std::array<std::pair<Role, std::string_view>, 3> kRoles{{
     {Role::product_owner, "product_owner"},
     {Role::admin, "admin"},
 }};
+constexpr std::array<std::pair<TokenScope, std::string_view>, 2> kScopes{{
+    {TokenScope::full, "full"},
+    {TokenScope::read, "read"},
+}};
 constexpr std::array<std::pair<RequestStatus, std::string_view>, 3> kStatuses{{
     {RequestStatus::open, "open"},
     {RequestStatus::done, "done"},
@@ -58,6 +62,13 @@ constexpr std::array<std::pair<ApprovalKind, std::string_view>, 3> kApprovalKind
     {ApprovalKind::emergency_revert, "emergency_revert"},
 }};
 }  // namespace
+
+std::string_view token_scope_name(TokenScope scope) {
+    return name_in(kScopes, scope);
+}
+std::optional<TokenScope> parse_token_scope(std::string_view name) {
+    return parse_in(kScopes, name);
+}
 
 std::string_view role_name(Role role) {
     return name_in(kRoles, role);

@@ -35,6 +35,9 @@ struct NotificationRow {
     Time next_attempt_at{};
     std::optional<Time> delivered_at;
     std::string last_error;  // empty: no failed attempt yet (or delivered since)
+    // "SEQ:MAC" of the audit chain when the row was queued; the delivered message carries it,
+    // so the head is published outside the ledger (`datafix audit verify --head`).
+    std::string audit_head;
 
     bool operator==(const NotificationRow&) const = default;
 };

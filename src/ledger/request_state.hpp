@@ -153,6 +153,17 @@ struct Backup {
     bool operator==(const Backup&) const = default;
 };
 
+// Who took part on each side of four-eyes, over the request's whole life: a released claim or
+// a left pair does not take anyone off. A step taken with a token an admin issued for someone
+// else counts for that admin too. Ascending, no duplicates.
+struct Participants {
+    std::vector<UserId> drove;           // claimed, handed to, wrote, previewed, applied, reverted
+    std::vector<UserId> paired;          // approved evidence or a revert as the pair
+    std::vector<UserId> product_owners;  // approved production
+
+    bool operator==(const Participants&) const = default;
+};
+
 struct RequestState {
     ChangeRequest request;
     std::optional<Claim> claim;
@@ -161,7 +172,8 @@ struct RequestState {
     std::vector<Run> runs;            // ascending by number
     std::vector<Approval> approvals;  // ascending by number
     std::vector<Backup> backups;      // ascending by number
-    std::int64_t version = 0;         // bumped by the ledger on every committed change
+    Participants participants;
+    std::int64_t version = 0;  // bumped by the ledger on every committed change
 
     bool operator==(const RequestState&) const = default;
 

@@ -14,18 +14,24 @@ namespace datafix::ledger {
 
 class SqlLedger final : public Ledger {
   public:
-    SqlLedger(SessionPool::Factory factory, const Key& key);
+    SqlLedger(SessionPool::Factory factory, const Key& key, const AuditKeying* audit);
 
     int schema_version() override;
+    // At open, with an audit key: the chain's "audit.keyed" entry exists (or is written) and
+    // matches the key.
+    void key_audit_chain(bool new_key);
 
-    IssuedToken create_user(const NewPerson& person, const AuditEvent& event) override;
+    IssuedToken create_user(const NewPerson& person, const AuditEvent& event,
+                            const TokenOptions& token = {}) override;
     std::optional<Person> authenticate(std::string_view token) override;
     std::optional<Person> find_user(UserId id) override;
     std::optional<Person> find_user_by_email(std::string_view email) override;
     std::vector<Person> list_users() override;
     std::int64_t count_users() override;
     bool set_user_active(UserId id, bool active, const AuditEvent& event) override;
-    std::optional<IssuedToken> rotate_token(UserId id, const AuditEvent& event) override;
+    std::optional<IssuedToken> rotate_token(
+        UserId id, const AuditEvent& event, const TokenOptions& token = {},
+        const std::vector<NewNotificationRow>& notices = {}) override;
 
     RequestState create_request(const ChangeRequest& request, const AuditEvent& event) override;
     std::optional<RequestState> load(RequestNumber number) override;
@@ -34,7 +40,9 @@ class SqlLedger final : public Ledger {
 
     AuditEntry append_audit(const AuditEvent& event) override;
     std::vector<AuditEntry> read_audit(const AuditQuery& query) override;
-    AuditCheck verify_audit() override;
+    AuditCheck verify_audit(const std::optional<AuditAnchor>& anchor = std::nullopt) override;
+    std::optional<AuditEntry> audit_head() override;
+    void set_audit_publisher(AuditPublisher publisher) override;
 
     void hold_run_lease(const RunLease& lease) override;
     int renew_run_leases(const std::string& incarnation, Time expires_at) override;
@@ -54,6 +62,8 @@ class SqlLedger final : public Ledger {
     // Each *_in runs inside the caller's transaction on `session`.
     std::optional<Person> user_where(std::string_view where, const std::vector<SqlValue>& params);
     AuditEntry append_audit_in(SqlSession& session, const AuditEvent& event);
+    // After commit: hands the last appended entry to the publisher.
+    void publish(const AuditEntry& entry);
     NotificationId insert_notification_in(SqlSession& session, const NewNotificationRow& row,
                                           Time now);
     std::optional<RequestState> load_in(SqlSession& session, RequestNumber number, bool lock);
@@ -63,6 +73,8 @@ class SqlLedger final : public Ledger {
     std::string open_text(const std::string& sealed) const;
 
     Key key_;
+    std::optional<Key> audit_key_;
+    AuditPublisher publisher_;
     SessionPool pool_;
 };
 

@@ -1,6 +1,8 @@
 // The audit trail in the SQL ledger. Appends happen inside the transaction that made the
 // change; the one-row audit_head (locked FOR UPDATE on PostgreSQL, under the write lock on
-// SQLite) orders appends from every server, so the chain has a single line.
+// SQLite) orders appends from every server, so the chain has a single line. With the audit key
+// every append is MAC'd; the key never reaches the ledger.
+#include "core/error.hpp"
 #include "ledger/sql_ledger.hpp"
 
 namespace datafix::ledger {
@@ -25,6 +27,16 @@ AuditEntry entry_from(const SqlRow& r) {
     entry.hash = r.text(10);
     return entry;
 }
+
+std::optional<AuditEntry> keyed_entry_in(SqlSession& session) {
+    auto rows = session.query(
+        std::string(kAuditColumns) + "WHERE action = ? AND actor = 0 ORDER BY seq LIMIT 1",
+        {SqlValue::of(kAuditKeyedAction)});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return entry_from(rows.front());
+}
 }  // namespace
 
 AuditEntry SqlLedger::append_audit_in(SqlSession& session, const AuditEvent& event) {
@@ -36,7 +48,17 @@ AuditEntry SqlLedger::append_audit_in(SqlSession& session, const AuditEvent& eve
     entry.seq = head.at(0).integer(0) + 1;
     entry.prev_hash = head.at(0).text(1);
     entry.event = event;
-    entry.hash = audit_entry_hash(entry);
+    if (audit_key_.has_value()) {
+        entry.hash = audit_entry_mac(entry, *audit_key_);
+    } else {
+        if (auto keyed = keyed_entry_in(session)) {
+            throw Error(ErrorCode::config,
+                        "the audit chain is keyed from entry " + std::to_string(keyed->seq) +
+                            " and this ledger was opened without the audit key",
+                        "give the server its audit key file (server.audit_key_file)");
+        }
+        entry.hash = audit_entry_hash(entry);
+    }
     session.exec(
         "INSERT INTO audit (seq, at, actor, action, request, environment, statement_hash, "
         "evidence_fingerprint, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -49,11 +71,64 @@ AuditEntry SqlLedger::append_audit_in(SqlSession& session, const AuditEvent& eve
     return entry;
 }
 
+void SqlLedger::publish(const AuditEntry& entry) {
+    if (publisher_) {
+        publisher_(entry);
+    }
+}
+
+void SqlLedger::set_audit_publisher(AuditPublisher publisher) {
+    publisher_ = std::move(publisher);
+}
+
+void SqlLedger::key_audit_chain(bool new_key) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    if (session->dialect() == Dialect::postgresql) {
+        session->query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE", {});
+    }
+    if (auto keyed = keyed_entry_in(*session)) {
+        if (new_key) {
+            throw Error(ErrorCode::config,
+                        "the ledger's audit chain is keyed from entry " +
+                            std::to_string(keyed->seq) + " with an audit key this server lacks",
+                        "restore the audit key file that belongs to this ledger from your "
+                        "backup; a new key cannot verify or extend its chain");
+        }
+        if (audit_entry_mac(*keyed, *audit_key_) != keyed->hash) {
+            throw Error(ErrorCode::config,
+                        "the audit chain's keyed entry " + std::to_string(keyed->seq) +
+                            " does not match the audit key file: the key belongs to another "
+                            "ledger, or the chain up to that entry was rewritten",
+                        "use the audit key file created with this ledger; if it is that one, "
+                        "restore the ledger from a backup and compare");
+        }
+        return;
+    }
+    const std::int64_t entries = session->query("SELECT COUNT(*) FROM audit", {}).at(0).integer(0);
+    if (entries > 0 && !new_key) {
+        throw Error(ErrorCode::config,
+                    "the ledger's audit chain has " + std::to_string(entries) +
+                        " entries and none is keyed, but an audit key file exists",
+                    "the chain was rewritten without the key, or the key belongs to another "
+                    "ledger: compare the ledger with a backup before going on");
+    }
+    AuditEvent event;
+    event.at = wall_clock_now();
+    event.actor = 0;
+    event.action = kAuditKeyedAction;
+    event.detail = "unkeyed_entries=" + std::to_string(entries);
+    AuditEntry entry = append_audit_in(*session, event);
+    tx.commit();
+    publish(entry);
+}
+
 AuditEntry SqlLedger::append_audit(const AuditEvent& event) {
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     AuditEntry entry = append_audit_in(*session, event);
     tx.commit();
+    publish(entry);
     return entry;
 }
 
@@ -74,7 +149,16 @@ std::vector<AuditEntry> SqlLedger::read_audit(const AuditQuery& query) {
     return entries;
 }
 
-AuditCheck SqlLedger::verify_audit() {
+std::optional<AuditEntry> SqlLedger::audit_head() {
+    auto session = pool_.acquire();
+    auto rows = session->query(std::string(kAuditColumns) + "ORDER BY seq DESC LIMIT 1", {});
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    return entry_from(rows.front());
+}
+
+AuditCheck SqlLedger::verify_audit(const std::optional<AuditAnchor>& anchor) {
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::read);
     std::vector<AuditEntry> entries;
@@ -83,10 +167,11 @@ AuditCheck SqlLedger::verify_audit() {
     }
     auto head = session->query("SELECT seq, hash FROM audit_head WHERE id = 1", {});
     tx.commit();
+    const Key* key = audit_key_.has_value() ? &*audit_key_ : nullptr;
     if (head.empty()) {
-        return check_audit_chain(entries, std::nullopt, "");
+        return check_audit_chain(entries, std::nullopt, "", key, anchor);
     }
-    return check_audit_chain(entries, head.front().integer(0), head.front().text(1));
+    return check_audit_chain(entries, head.front().integer(0), head.front().text(1), key, anchor);
 }
 
 }  // namespace datafix::ledger

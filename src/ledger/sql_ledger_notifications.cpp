@@ -20,7 +20,7 @@ namespace {
 
 constexpr std::string_view kNotificationColumns =
     "id, created_at, event, request, channel, recipient, payload, attempts, next_attempt_at, "
-    "delivered_at, last_error";
+    "delivered_at, last_error, audit_head";
 
 NotificationRow notification_from(const SqlRow& r) {
     NotificationRow row;
@@ -37,6 +37,7 @@ NotificationRow notification_from(const SqlRow& r) {
         row.delivered_at = from_millis(*delivered);
     }
     row.last_error = r.text(10);
+    row.audit_head = r.text(11);
     return row;
 }
 
@@ -44,12 +45,19 @@ NotificationRow notification_from(const SqlRow& r) {
 
 NotificationId SqlLedger::insert_notification_in(SqlSession& session, const NewNotificationRow& row,
                                                  Time now) {
+    // The head as of this transaction (the step's own entries included): published with the
+    // message, outside the ledger.
+    auto head = session.query("SELECT seq, hash FROM audit_head WHERE id = 1", {});
+    std::string audit_head;
+    if (!head.empty() && head.front().integer(0) > 0) {
+        audit_head = std::to_string(head.front().integer(0)) + ":" + head.front().text(1);
+    }
     auto rows = session.query(
         "INSERT INTO notifications (created_at, event, request, channel, recipient, payload, "
-        "attempts, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
+        "attempts, next_attempt_at, audit_head) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
         {SqlValue::of(to_millis(now)), SqlValue::of(row.event), SqlValue::of(row.request),
          SqlValue::of(row.channel), SqlValue::of(row.recipient), SqlValue::of(row.payload),
-         SqlValue::of(to_millis(now))});
+         SqlValue::of(to_millis(now)), SqlValue::of(audit_head)});
     return rows.at(0).integer(0);
 }
 

@@ -1,5 +1,5 @@
-// People in the SQL ledger: tokens are stored only as their SHA-256; deactivating a person
-// revokes the token.
+// People in the SQL ledger: tokens are stored only as their SHA-256, with their expiry, scope
+// and issuer; deactivating a person revokes the token.
 #include <utility>
 
 #include "core/error.hpp"
@@ -10,7 +10,9 @@
 namespace datafix::ledger {
 
 namespace {
-constexpr std::string_view kUserColumns = "SELECT id, name, email, role, active FROM users ";
+constexpr std::string_view kUserColumns =
+    "SELECT id, name, email, role, active, token_scope, token_expires_at, token_issued_by "
+    "FROM users ";
 
 Person person_from(const SqlRow& row) {
     Person p;
@@ -19,7 +21,18 @@ Person person_from(const SqlRow& row) {
     p.email = row.text(2);
     p.role = parse_role(row.text(3)).value_or(Role::developer);
     p.active = row.integer(4) != 0;
+    // An unknown scope reads as the narrowest.
+    p.token_scope = parse_token_scope(row.text(5)).value_or(TokenScope::read);
+    if (auto expires = row.optional_integer(6)) {
+        p.token_expires_at = from_millis(*expires);
+    }
+    p.token_issued_by = row.optional_integer(7).value_or(0);
     return p;
+}
+
+std::string token_detail(const TokenOptions& token, Time expires) {
+    return " scope=" + std::string(token_scope_name(token.scope)) +
+           " expires=" + std::to_string(to_millis(expires));
 }
 
 AuditEvent with(const AuditEvent& event, std::string action, std::string detail) {
@@ -30,15 +43,20 @@ AuditEvent with(const AuditEvent& event, std::string action, std::string detail)
 }
 }  // namespace
 
-SqlLedger::SqlLedger(SessionPool::Factory factory, const Key& key)
-    : key_(key), pool_(std::move(factory)) {}
+SqlLedger::SqlLedger(SessionPool::Factory factory, const Key& key, const AuditKeying* audit)
+    : key_(key), pool_(std::move(factory)) {
+    if (audit != nullptr) {
+        audit_key_ = audit->key;
+    }
+}
 
 int SqlLedger::schema_version() {
     auto session = pool_.acquire();
     return current_schema_version(*session);
 }
 
-IssuedToken SqlLedger::create_user(const NewPerson& person, const AuditEvent& event) {
+IssuedToken SqlLedger::create_user(const NewPerson& person, const AuditEvent& event,
+                                   const TokenOptions& token_options) {
     if (person.email.empty() || person.name.empty()) {
         throw Error(ErrorCode::invalid_input, "a person needs a name and an email");
     }
@@ -50,17 +68,25 @@ IssuedToken SqlLedger::create_user(const NewPerson& person, const AuditEvent& ev
                     "use another email, or rotate that person's token");
     }
     std::string token = generate_token();
+    const Time expires = event.at + token_options.lifetime;
     auto rows = session->query(
-        "INSERT INTO users (name, email, role, active, token_hash, created_at) "
-        "VALUES (?, ?, ?, 1, ?, ?) RETURNING id",
+        "INSERT INTO users (name, email, role, active, token_hash, created_at, token_scope, "
+        "token_expires_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
         {SqlValue::of(person.name), SqlValue::of(person.email),
          SqlValue::of(std::string(role_name(person.role))), SqlValue::of(token_hash(token)),
-         SqlValue::of(to_millis(event.at))});
+         SqlValue::of(to_millis(event.at)),
+         SqlValue::of(std::string(token_scope_name(token_options.scope))),
+         SqlValue::of(to_millis(expires))});
     Person created{rows.at(0).integer(0), person.name, person.email, person.role, true};
-    append_audit_in(*session, with(event, "user.created",
-                                   "user=" + std::to_string(created.id) +
-                                       " role=" + std::string(role_name(created.role))));
+    created.token_scope = token_options.scope;
+    created.token_expires_at = expires;
+    AuditEntry entry =
+        append_audit_in(*session, with(event, "user.created",
+                                       "user=" + std::to_string(created.id) +
+                                           " role=" + std::string(role_name(created.role)) +
+                                           token_detail(token_options, expires)));
     tx.commit();
+    publish(entry);
     return IssuedToken{created, token};
 }
 
@@ -113,23 +139,50 @@ bool SqlLedger::set_user_active(UserId id, bool active, const AuditEvent& event)
     if (changed == 0) {
         return false;
     }
-    append_audit_in(*session, with(event, active ? "user.activated" : "user.deactivated",
-                                   "user=" + std::to_string(id)));
+    AuditEntry entry = append_audit_in(
+        *session,
+        with(event, active ? "user.activated" : "user.deactivated", "user=" + std::to_string(id)));
     tx.commit();
+    publish(entry);
     return true;
 }
 
-std::optional<IssuedToken> SqlLedger::rotate_token(UserId id, const AuditEvent& event) {
+std::optional<IssuedToken> SqlLedger::rotate_token(UserId id, const AuditEvent& event,
+                                                   const TokenOptions& token_options,
+                                                   const std::vector<NewNotificationRow>& notices) {
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
-    std::string token = generate_token();
-    if (session->exec("UPDATE users SET token_hash = ? WHERE id = ?",
-                      {SqlValue::of(token_hash(token)), SqlValue::of(id)}) == 0) {
+    auto current =
+        session->query("SELECT token_issued_by FROM users WHERE id = ?", {SqlValue::of(id)});
+    if (current.empty()) {
         return std::nullopt;
     }
-    append_audit_in(*session, with(event, "user.token_rotated", "user=" + std::to_string(id)));
+    // Someone else's rotation marks the token as theirs too; the owner's own rotation keeps
+    // whatever mark the token had, so a rotated token cannot be laundered by rotating it again.
+    const bool by_other = event.actor != id;
+    const std::optional<std::int64_t> issued_by =
+        by_other ? std::optional<std::int64_t>(event.actor) : current.front().optional_integer(0);
+    std::string token = generate_token();
+    const Time expires = event.at + token_options.lifetime;
+    session->exec(
+        "UPDATE users SET token_hash = ?, token_scope = ?, token_expires_at = ?, "
+        "token_issued_by = ? WHERE id = ?",
+        {SqlValue::of(token_hash(token)),
+         SqlValue::of(std::string(token_scope_name(token_options.scope))),
+         SqlValue::of(to_millis(expires)), SqlValue::of(issued_by), SqlValue::of(id)});
+    std::string detail = "user=" + std::to_string(id) + token_detail(token_options, expires);
+    if (issued_by.has_value() && *issued_by != 0) {
+        detail += " issued_by=" + std::to_string(*issued_by);
+    }
+    AuditEntry entry = append_audit_in(*session, with(event, "user.token_rotated", detail));
+    if (by_other) {
+        for (const NewNotificationRow& notice : notices) {
+            insert_notification_in(*session, notice, event.at);
+        }
+    }
     auto rows = session->query(std::string(kUserColumns) + "WHERE id = ?", {SqlValue::of(id)});
     tx.commit();
+    publish(entry);
     return IssuedToken{person_from(rows.at(0)), token};
 }
 

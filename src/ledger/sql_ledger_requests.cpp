@@ -3,6 +3,8 @@
 // taken on the state as stored and nobody can act in between.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <utility>
 
 #include "core/error.hpp"
@@ -11,6 +13,16 @@
 namespace datafix::ledger {
 
 namespace {
+
+// request_people.side for each list of Participants, in this order.
+constexpr std::array<std::string_view, 3> kSideNames{"driver", "pair", "product_owner"};
+
+std::array<std::vector<UserId>*, 3> sides_of(Participants& p) {
+    return {&p.drove, &p.paired, &p.product_owners};
+}
+std::array<const std::vector<UserId>*, 3> sides_of(const Participants& p) {
+    return {&p.drove, &p.paired, &p.product_owners};
+}
 
 using nlohmann::json;
 
@@ -91,8 +103,9 @@ RequestState SqlLedger::create_request(const ChangeRequest& request, const Audit
     state.version = 1;
     AuditEvent e = event;
     e.request = state.request.number;
-    append_audit_in(*session, e);
+    AuditEntry entry = append_audit_in(*session, e);
     tx.commit();
+    publish(entry);
     return state;
 }
 
@@ -214,6 +227,16 @@ std::optional<RequestState> SqlLedger::load_in(SqlSession& session, RequestNumbe
         backup.recorded_by = b.integer(8);
         state.backups.push_back(std::move(backup));
     }
+    for (const SqlRow& p : session.query(
+             "SELECT person, side FROM request_people WHERE request = ? ORDER BY side, person",
+             key)) {
+        auto sides = sides_of(state.participants);
+        for (std::size_t i = 0; i < sides.size(); ++i) {
+            if (p.text(1) == kSideNames[i]) {
+                sides[i]->push_back(p.integer(0));
+            }
+        }
+    }
     return state;
 }
 
@@ -309,6 +332,19 @@ void SqlLedger::save_in(SqlSession& session, const RequestState& before,
              SqlValue::of(approval.approved_by), time_value(approval.approved_at),
              flag(approval.voided)});
     }
+    // Participants are only ever added.
+    auto before_sides = sides_of(before.participants);
+    auto after_sides = sides_of(after.participants);
+    for (std::size_t i = 0; i < after_sides.size(); ++i) {
+        const std::vector<UserId>& was = *before_sides[i];
+        for (UserId person : *after_sides[i]) {
+            if (std::find(was.begin(), was.end(), person) != was.end()) {
+                continue;
+            }
+            session.exec("INSERT INTO request_people (request, person, side) VALUES (?, ?, ?)",
+                         {key, SqlValue::of(person), SqlValue::of(std::string(kSideNames[i]))});
+        }
+    }
     for (const Backup& backup : after.backups) {
         const Backup* old = find_numbered(before.backups, backup.number);
         if (old != nullptr && *old == backup) {
@@ -342,14 +378,18 @@ TransactResult SqlLedger::transact(RequestNumber number, const MutationFn& fn) {
         return result;
     }
     save_in(*session, *before, state);
+    std::optional<AuditEntry> last;
     for (AuditEvent event : mutation.events) {
         event.request = number;
-        append_audit_in(*session, event);
+        last = append_audit_in(*session, event);
     }
     for (const auto& row : mutation.notifications) {
         insert_notification_in(*session, row, mutation.now);
     }
     tx.commit();
+    if (last) {
+        publish(*last);
+    }
     state.version = before->version + 1;
     result.committed = true;
     result.state = std::move(state);

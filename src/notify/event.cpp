@@ -8,7 +8,7 @@ namespace datafix::notify {
 
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 8> kNames = {{
+constexpr std::array<std::pair<EventKind, std::string_view>, 9> kNames = {{
     {EventKind::request_created, "request-created"},
     {EventKind::claimed, "claimed"},
     {EventKind::pair_wanted, "pair-wanted"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 8> kNames = {{
     {EventKind::failed, "failed"},
     {EventKind::in_doubt, "in-doubt"},
     {EventKind::test_reverted, "test-reverted"},
+    {EventKind::token_rotated, "token-rotated"},
 }};
 
 }  // namespace

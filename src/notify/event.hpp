@@ -17,6 +17,7 @@ enum class EventKind {
     failed,
     in_doubt,
     test_reverted,
+    token_rotated,  // an admin replaced a person's token: told to that person (account_notice)
 };
 
 // Stable names, used in the configuration ([notify.routes] keys) and stored in the outbox.

@@ -26,6 +26,7 @@ std::optional<Notification> from_row(const ledger::NotificationRow& row) {
     n.next_attempt_at = row.next_attempt_at;
     n.delivered_at = row.delivered_at;
     n.last_error = row.last_error;
+    n.audit_head = row.audit_head;
     return n;
 }
 

@@ -43,6 +43,8 @@ std::string headline(const ChangeSummary& s) {
             return "in doubt in " + env;
         case EventKind::test_reverted:
             return "reverted in " + env;
+        case EventKind::token_rotated:
+            break;
     }
     return "updated";
 }
@@ -68,6 +70,8 @@ std::string what_to_do(const ChangeSummary& s) {
                    "Do not run the change again.";
         case EventKind::test_reverted:
             return "The change was reverted in " + one_line(s.environment) + ".";
+        case EventKind::token_rotated:
+            break;
     }
     return {};
 }
@@ -132,6 +136,14 @@ Message message_from_payload(const std::string& payload) {
                     std::string("stored notification is not a message: ") + e.what(),
                     "the outbox row was written by another program; delete it");
     }
+}
+
+void append_audit_footer(Message& message, const std::string& audit_head) {
+    if (audit_head.empty()) {
+        return;
+    }
+    message.text +=
+        "\n--\naudit head " + audit_head + " (datafix audit verify --head " + audit_head + ")\n";
 }
 
 }  // namespace datafix::notify

@@ -23,6 +23,10 @@ struct Message {
 // <base_url>/requests/<number>.
 Message render(const ChangeSummary& summary, const std::string& base_url);
 
+// Adds the audit head ("SEQ:MAC", see ledger/audit.hpp) as the text's last line, so every
+// delivered message publishes the head outside the ledger. Nothing for an empty head.
+void append_audit_footer(Message& message, const std::string& audit_head);
+
 std::string message_to_payload(const Message& message);
 // Throws Error(invalid_input) for a payload that is not a stored message.
 Message message_from_payload(const std::string& payload);

@@ -97,6 +97,7 @@ DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
         } else {
             try {
                 Message message = message_from_payload(n.content.payload);
+                append_audit_footer(message, n.audit_head);
                 message.delivery_key = "datafix-" + std::to_string(n.id) + "-" +
                                        std::to_string(ledger::to_millis(n.created_at));
                 result = transport->second->deliver(message, n.content.recipient);

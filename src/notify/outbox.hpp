@@ -32,6 +32,8 @@ struct Notification {
     ledger::Time next_attempt_at{};
     std::optional<ledger::Time> delivered_at;
     std::string last_error;
+    // The audit chain's head when the row was queued ("SEQ:MAC"); the message's footer.
+    std::string audit_head;
 };
 
 class Outbox {

@@ -32,6 +32,7 @@ ServerSettings read_server(const toml::table* table, const std::string& source,
     ServerSettings s;
     s.ledger_url = resolve_path(base_dir, "datafix.db");
     s.key_file = resolve_path(base_dir, "datafix.key");
+    s.audit_key_file = resolve_path(base_dir, "datafix-audit.key");
     s.data_dir = resolve_path(base_dir, "data");
     if (table == nullptr) {
         return s;
@@ -51,6 +52,19 @@ ServerSettings read_server(const toml::table* table, const std::string& source,
     }
     if (auto v = r.string("key_file")) {
         s.key_file = resolve_path(base_dir, *v);
+        // The audit key lives next to the sealing key unless placed elsewhere.
+        s.audit_key_file =
+            (std::filesystem::path(s.key_file).parent_path() / "datafix-audit.key").string();
+    }
+    if (auto v = r.string("audit_key_file")) {
+        s.audit_key_file = resolve_path(base_dir, *v);
+    }
+    if (auto v = r.integer("token_lifetime_days")) {
+        if (*v < 1 || *v > 3650) {
+            throw config_error(source, r.key("token_lifetime_days"),
+                               "must be between 1 and 3650 days");
+        }
+        s.token_lifetime = std::chrono::days(*v);
     }
     if (auto v = r.string("data_dir")) {
         s.data_dir = resolve_path(base_dir, *v);

@@ -25,8 +25,12 @@ struct ServerSettings {
     int port = 8470;
     std::string ledger_url;  // SQLite file path (default <config dir>/datafix.db) or postgresql://
     std::string key_file;    // default <config dir>/datafix.key
-    std::string data_dir;    // sealed image files; default <config dir>/data
-    std::string log_file;    // empty: stderr
+    // The audit chain's MAC key, outside the ledger: default datafix-audit.key next to key_file.
+    std::string audit_key_file;
+    // How long an issued token works (`token_lifetime_days`, default 90).
+    std::chrono::milliseconds token_lifetime = ledger::kDefaultTokenLifetime;
+    std::string data_dir;  // sealed image files; default <config dir>/data
+    std::string log_file;  // empty: stderr
     std::chrono::milliseconds claim_lease{std::chrono::minutes{30}};
     // How long a run stays this server's after its last heartbeat (renewed every third of it);
     // after that, any server on the ledger settles it.

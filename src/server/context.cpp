@@ -3,7 +3,35 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 namespace datafix::server {
+
+std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, const Key& key,
+                                            spdlog::logger& log) {
+    const std::string& path = config.server.audit_key_file;
+    std::error_code error;
+    if (std::filesystem::exists(path, error)) {
+        ledger::AuditKeying keying{Key::load_file(path), false};
+        return ledger::Ledger::open(config.server.ledger_url, key, &keying);
+    }
+    // No audit key yet (a new server, or a ledger from before keyed chains): create it, and the
+    // ledger keys its chain from here on — unless the chain is keyed already, with a key this
+    // server lacks; then the new file goes again and the server does not start.
+    ledger::AuditKeying keying{Key::create_file(path), true};
+    try {
+        auto ledger = ledger::Ledger::open(config.server.ledger_url, key, &keying);
+        auto head = ledger->audit_head();
+        log.warn(
+            "created the audit key file {}: the audit chain is keyed from entry {}; back "
+            "it up with the key file (without it the chain cannot be verified)",
+            path, head ? head->seq : 0);
+        return ledger;
+    } catch (...) {
+        std::filesystem::remove(path, error);
+        throw;
+    }
+}
 
 Context::Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> ledger,
                  std::shared_ptr<spdlog::logger> log)
@@ -11,7 +39,16 @@ Context::Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> 
       key_(key),
       ledger_(std::move(ledger)),
       engine_(*ledger_, config_.workflow()),
-      log_(std::move(log)) {}
+      log_(std::move(log)) {
+    // The head leaves the ledger with every append: whoever keeps the log can later ask
+    // `datafix audit verify --head SEQ:MAC` whether the ledger still holds it.
+    ledger_->set_audit_publisher([log = log_](const ledger::AuditEntry& entry) {
+        log->info("audit head {}", ledger::format_audit_anchor(entry));
+    });
+    if (auto head = ledger_->audit_head()) {
+        log_->info("audit head {}", ledger::format_audit_anchor(*head));
+    }
+}
 
 workflow::Decision Context::perform(ledger::RequestNumber number, const workflow::Action& action,
                                     const workflow::Actor& actor) {

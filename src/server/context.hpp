@@ -22,6 +22,11 @@
 
 namespace datafix::server {
 
+// Opens the configured ledger with its audit key (server.audit_key_file, created with mode
+// 0600 when missing; see ledger::AuditKeying for when a new key is accepted).
+std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, const Key& key,
+                                            spdlog::logger& log);
+
 class Context {
   public:
     Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> ledger,

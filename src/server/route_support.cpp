@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "server/api_error.hpp"
+#include "workflow/reading.hpp"
 
 namespace datafix::server {
 
@@ -34,6 +35,14 @@ ledger::Person authenticate(Context& context, const httplib::Request& req) {
                        "the token is unknown, revoked or belongs to a deactivated person",
                        "ask an administrator for a new token (datafix users rotate-token)");
     }
+    if (!person->token_expires_at || *person->token_expires_at <= ledger::wall_clock_now()) {
+        throw ApiError(ErrorCode::unauthenticated, "token-expired",
+                       "the token expired" + (person->token_expires_at
+                                                  ? " at " + format_time(*person->token_expires_at)
+                                                  : std::string()),
+                       "ask an administrator for a new token (datafix users rotate-token), then "
+                       "log in with it (datafix login --token); rotate yours before it expires");
+    }
     return *person;
 }
 
@@ -42,6 +51,16 @@ httplib::Server::Handler authed(Context& context, AuthedHandler handler) {
                                                     httplib::Response& res) {
         try {
             ledger::Person person = authenticate(context, req);
+            // A read-only token reads: every step and change is a POST (or another writing
+            // method), refused here before any route sees it.
+            if (person.token_scope != ledger::TokenScope::full && req.method != "GET" &&
+                req.method != "HEAD") {
+                throw ApiError(ErrorCode::forbidden, "token-read-only",
+                               "this token is read-only (scope " +
+                                   std::string(ledger::token_scope_name(person.token_scope)) +
+                                   "): it cannot take steps or change anything",
+                               "use a full token for this (datafix users rotate-token)");
+            }
             handler(req, res, person);
         } catch (const Error& e) {
             send_error(res, e);
@@ -126,6 +145,19 @@ std::int64_t path_number(const httplib::Request& req, std::size_t group) {
 
 std::string path_text(const httplib::Request& req, std::size_t group) {
     return req.matches[static_cast<int>(group)].str();
+}
+
+void require_member(const ledger::RequestState& state, const ledger::Person& person,
+                    const std::string& rule, const std::string& what) {
+    if (workflow::reading::is_member(state, person.id)) {
+        return;
+    }
+    throw ApiError(ErrorCode::forbidden, rule,
+                   "you are not one of request " + std::to_string(state.request.number) +
+                       "'s people (its product owner, whoever filed it, its drivers and "
+                       "pairs): " +
+                       what + " are for them only",
+                   "ask the request's driver or product owner");
 }
 
 void require_role(const ledger::Person& person, std::initializer_list<ledger::Role> roles,

@@ -37,6 +37,12 @@ bool bool_field(const nlohmann::json& body, const char* name);
 std::int64_t path_number(const httplib::Request& req, std::size_t group);
 std::string path_text(const httplib::Request& req, std::size_t group);
 
+// Error(forbidden, `rule`) unless the person is one of the request's people
+// (workflow::reading::is_member: its product owner, whoever filed it, and everyone who drove it
+// or approved on it); `what` names the private part, e.g. "row images".
+void require_member(const ledger::RequestState& state, const ledger::Person& person,
+                    const std::string& rule, const std::string& what);
+
 // Error(forbidden) unless the person has one of `roles`.
 void require_role(const ledger::Person& person, std::initializer_list<ledger::Role> roles,
                   const std::string& what);

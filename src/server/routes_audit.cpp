@@ -1,4 +1,5 @@
-// The audit trail: read (hashes, counts, normalized names only) and verify the hash chain.
+// The audit trail: read (hashes, counts, normalized names only) and verify the keyed chain,
+// optionally against a head published earlier (?head=SEQ:MAC).
 #include "server/api_error.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
@@ -28,13 +29,30 @@ void add_audit_routes(httplib::Server& http, Context& context) {
                  send_json(res, {{"entries", list}});
              }));
 
-    http.Get("/api/audit/verify", authed(context, [&context](const auto&, auto& res, const auto&) {
+    http.Get("/api/audit/verify",
+             authed(context, [&context](const auto& req, auto& res, const auto&) {
+                 std::optional<ledger::AuditAnchor> anchor;
+                 if (req.has_param("head")) {
+                     anchor = ledger::parse_audit_anchor(req.get_param_value("head"));
+                     if (!anchor) {
+                         throw ApiError(ErrorCode::invalid_input, "audit-head",
+                                        "the head is not SEQ:MAC or MAC (64 hex digits)",
+                                        "copy it from a notification's footer or the server "
+                                        "log's \"audit head\" line");
+                     }
+                 }
                  auto check =
-                     context.with_ledger([](ledger::Ledger& l) { return l.verify_audit(); });
-                 nlohmann::json body = {{"intact", check.intact},
-                                        {"entries", check.entries},
-                                        {"seq", check.seq ? nlohmann::json(*check.seq) : nullptr},
-                                        {"reason", check.reason}};
+                     context.with_ledger([&](ledger::Ledger& l) { return l.verify_audit(anchor); });
+                 auto head = context.with_ledger([](ledger::Ledger& l) { return l.audit_head(); });
+                 nlohmann::json body = {
+                     {"intact", check.intact},
+                     {"verifiable", check.verifiable},
+                     {"entries", check.entries},
+                     {"seq", check.seq ? nlohmann::json(*check.seq) : nullptr},
+                     {"reason", check.reason},
+                     {"keyed_from", check.keyed_from ? nlohmann::json(*check.keyed_from) : nullptr},
+                     {"head_checked", check.anchor_checked},
+                     {"head", head ? nlohmann::json(ledger::format_audit_anchor(*head)) : nullptr}};
                  send_json(res, body);
              }));
 }

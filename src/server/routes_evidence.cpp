@@ -1,6 +1,6 @@
 // A run's evidence. Its summary (tables, counts, keys, digests) is for everyone signed in; the
 // decrypted before/after images, verify results and the database's failure message only for the
-// people of the request: the driver, the pair and the requesting product owner.
+// people of the request (route_support.hpp's require_member).
 #include "server/api_error.hpp"
 #include "server/evidence_file.hpp"
 #include "server/preflight_file.hpp"
@@ -15,16 +15,6 @@ namespace {
 
 // Enough rows to review by eye; the counts and digests cover the rest.
 constexpr long kMaxRowsShown = 500;
-
-bool may_see_images(const ledger::RequestState& state, const ledger::Person& person) {
-    if (state.claim && state.claim->driver == person.id) {
-        return true;
-    }
-    if (state.pair && state.pair->pair == person.id) {
-        return true;
-    }
-    return state.request.requested_by == person.id;
-}
 
 nlohmann::json read_rows(target::ImageStore& store, const target::ImageFile& file,
                          bool& truncated) {
@@ -73,11 +63,8 @@ void add_evidence_routes(httplib::Server& http, Context& context) {
                      throw ApiError(ErrorCode::not_found, "run-not-found",
                                     "no run " + std::to_string(run_number));
                  }
-                 if (images && !may_see_images(*state, actor)) {
-                     throw ApiError(ErrorCode::forbidden, "images-private",
-                                    "row images are shown to the driver, the pair and the "
-                                    "requesting product owner only",
-                                    "ask the driver to show them");
+                 if (images) {
+                     require_member(*state, actor, "images-private", "row images");
                  }
                  nlohmann::json body = {{"run", run_json(*run, context.people())}};
                  // Names, counts and normalized statements only, like the evidence summary.

@@ -1,7 +1,7 @@
 // The pre-flight report of a request on an environment: what its current revision will meet
 // there (privileges, row security, triggers, locks, estimates), read as the environment's role
 // through the same leader discovery and guards as a run, without starting a run. For the people
-// of the request only: the driver, the pair and the requesting product owner.
+// of the request only (route_support.hpp's require_member).
 #include "server/api_error.hpp"
 #include "server/executor.hpp"
 #include "server/leader.hpp"
@@ -14,16 +14,6 @@ namespace datafix::server {
 
 namespace {
 
-bool is_party_to(const ledger::RequestState& state, const ledger::Person& person) {
-    if (state.claim && state.claim->driver == person.id) {
-        return true;
-    }
-    if (state.pair && state.pair->pair == person.id) {
-        return true;
-    }
-    return state.request.requested_by == person.id;
-}
-
 nlohmann::json preflight(Context& context, ledger::RequestNumber number,
                          const std::string& environment, const ledger::Person& actor) {
     auto state = context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
@@ -31,12 +21,7 @@ nlohmann::json preflight(Context& context, ledger::RequestNumber number,
         throw ApiError(ErrorCode::not_found, "request-not-found",
                        "no request " + std::to_string(number));
     }
-    if (!is_party_to(*state, actor)) {
-        throw ApiError(ErrorCode::forbidden, "preflight-private",
-                       "the pre-flight report is shown to the driver, the pair and the "
-                       "requesting product owner only",
-                       "ask the driver to run it");
-    }
+    require_member(*state, actor, "preflight-private", "the pre-flight report");
     const EnvironmentConfig* env = context.config().find_environment(environment);
     if (env == nullptr) {
         throw ApiError(ErrorCode::not_found, "environment-not-found",

@@ -24,11 +24,11 @@ ledger::RequestState load_state(Context& context, ledger::RequestNumber number) 
 }
 
 void answer_state(Context& context, httplib::Response& res, const ledger::RequestState& state,
-                  int status = 200) {
-    send_json(
-        res,
-        state_json(state, context.people(), context.config().workflow(), ledger::wall_clock_now()),
-        status);
+                  const ledger::Person& viewer, int status = 200) {
+    send_json(res,
+              state_json(state, context.people(), context.config().workflow(),
+                         ledger::wall_clock_now(), viewer.id),
+              status);
 }
 
 // Performs a step and answers with the new state, or the refusal.
@@ -38,7 +38,7 @@ void step(Context& context, httplib::Response& res, ledger::RequestNumber number
     if (!decision.allowed()) {
         throw_refusal(*decision.refusal);
     }
-    answer_state(context, res, decision.state);
+    answer_state(context, res, decision.state, actor);
 }
 
 ledger::Person find_person(Context& context, const nlohmann::json& body, const char* field) {
@@ -144,7 +144,7 @@ void add_request_routes(httplib::Server& http, Context& context) {
                   if (!decision.allowed()) {
                       throw_refusal(*decision.refusal);
                   }
-                  answer_state(context, res, decision.state, 201);
+                  answer_state(context, res, decision.state, actor, 201);
               }));
 
     http.Get(
@@ -173,11 +173,11 @@ void add_request_routes(httplib::Server& http, Context& context) {
         }));
 
     http.Get(R"(/api/requests/(\d+))",
-             authed(context, [&context](const auto& req, auto& res, const auto&) {
+             authed(context, [&context](const auto& req, auto& res, const auto& viewer) {
                  ledger::RequestNumber number = path_number(req, 1);
                  nlohmann::json state =
                      state_json(load_state(context, number), context.people(),
-                                context.config().workflow(), ledger::wall_clock_now());
+                                context.config().workflow(), ledger::wall_clock_now(), viewer.id);
                  state["undelivered"] = undelivered_json(context.with_ledger(
                      [&](ledger::Ledger& l) { return l.undelivered_notifications(number); }));
                  send_json(res, state);

@@ -45,7 +45,7 @@ void add_run_routes(httplib::Server& http, Context& context, Executor& executor)
                 throw_refusal(*decision.refusal);
             }
             send_json(res, state_json(decision.state, context.people(), context.config().workflow(),
-                                      ledger::wall_clock_now()));
+                                      ledger::wall_clock_now(), actor.id));
         }));
 
     http.Post(R"(/api/requests/(\d+)/runs/(\d+)/resolve)",

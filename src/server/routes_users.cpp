@@ -1,4 +1,9 @@
 // People: who am I, list, and the admin's create / deactivate / rotate-token (tokens shown once).
+// A token expires (server.token_lifetime_days, or a shorter "days" in the body) and has a scope
+// ("full", or "read": reading only). An admin rotating someone else's token is audited, tells
+// the owner (queued in the same transaction), and the new token counts as the admin's too for
+// four eyes (workflow/four_eyes_rules.cpp).
+#include "notify/account_notice.hpp"
 #include "server/api_error.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
@@ -20,6 +25,31 @@ ledger::AuditEvent event_by(const ledger::Person& actor, const std::string& acti
     event.actor = actor.id;
     event.action = action;
     return event;
+}
+
+// "scope" and "days" of a body; the lifetime never exceeds the server's.
+ledger::TokenOptions token_options(const Context& context, const nlohmann::json& body) {
+    ledger::TokenOptions options;
+    options.lifetime = context.config().server.token_lifetime;
+    std::string scope = string_field(body, "scope", false);
+    if (!scope.empty()) {
+        auto parsed = ledger::parse_token_scope(scope);
+        if (!parsed) {
+            throw ApiError(ErrorCode::invalid_input, "token-scope",
+                           "unknown token scope \"" + scope + "\"", "use full or read");
+        }
+        options.scope = *parsed;
+    }
+    if (auto days = int_field(body, "days")) {
+        const auto wanted = std::chrono::milliseconds(std::chrono::days(*days));
+        if (*days < 1 || wanted > options.lifetime) {
+            throw ApiError(ErrorCode::invalid_input, "token-days",
+                           "a token lives between 1 day and the server's token lifetime",
+                           "give days between 1 and server.token_lifetime_days");
+        }
+        options.lifetime = wanted;
+    }
+    return options;
 }
 
 nlohmann::json issued_json(const ledger::IssuedToken& issued) {
@@ -63,8 +93,9 @@ void add_user_routes(httplib::Server& http, Context& context) {
                   if (person.email.find('@') == std::string::npos) {
                       throw ApiError(ErrorCode::invalid_input, "email", "the email has no @");
                   }
+                  const ledger::TokenOptions options = token_options(context, body);
                   auto issued = context.with_ledger([&](ledger::Ledger& l) {
-                      return l.create_user(person, event_by(actor, "user.created"));
+                      return l.create_user(person, event_by(actor, "user.created"), options);
                   });
                   context.forget_people();
                   context.log().info("user {} created by user {}", issued.person.id, actor.id);
@@ -95,22 +126,36 @@ void add_user_routes(httplib::Server& http, Context& context) {
             send_json(res, person_json(*person));
         }));
 
-    http.Post(R"(/api/users/(\d+)/rotate-token)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
-                  ledger::UserId id = path_number(req, 1);
-                  // Anyone may replace their own token; other people's are the admin's business.
-                  if (id != actor.id) {
-                      require_admin(actor);
-                  }
-                  auto issued = context.with_ledger([&](ledger::Ledger& l) {
-                      return l.rotate_token(id, event_by(actor, "user.token_rotated"));
-                  });
-                  if (!issued) {
-                      throw ApiError(ErrorCode::not_found, "user-not-found",
-                                     "no user " + std::to_string(id));
-                  }
-                  send_json(res, issued_json(*issued));
-              }));
+    http.Post(
+        R"(/api/users/(\d+)/rotate-token)",
+        authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+            ledger::UserId id = path_number(req, 1);
+            // Anyone may replace their own token; other people's are the admin's business.
+            if (id != actor.id) {
+                require_admin(actor);
+            }
+            const ledger::TokenOptions options = token_options(context, json_body(context, req));
+            std::vector<ledger::NewNotificationRow> notices;
+            if (id != actor.id) {
+                auto owner =
+                    context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
+                if (owner) {
+                    notices = notify::token_rotated_notices(context.config().notify, *owner, actor);
+                }
+            }
+            auto issued = context.with_ledger([&](ledger::Ledger& l) {
+                return l.rotate_token(id, event_by(actor, "user.token_rotated"), options, notices);
+            });
+            if (!issued) {
+                throw ApiError(ErrorCode::not_found, "user-not-found",
+                               "no user " + std::to_string(id));
+            }
+            context.forget_people();
+            if (id != actor.id) {
+                context.log().warn("token of user {} rotated by admin {}", id, actor.id);
+            }
+            send_json(res, issued_json(*issued));
+        }));
 }
 
 }  // namespace datafix::server

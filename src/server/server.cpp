@@ -82,7 +82,7 @@ int serve(const Config& config) {
     std::filesystem::create_directories(config.server.data_dir);
     std::filesystem::permissions(config.server.data_dir, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace);
-    auto ledger = ledger::Ledger::open(config.server.ledger_url, key);
+    auto ledger = open_ledger(config, key, *log);
     Context context(config, key, std::move(ledger), log);
     Executor executor(context);
     Backups backups(context);

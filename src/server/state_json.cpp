@@ -1,6 +1,8 @@
 // Request state to JSON for the API; private fields are left out here, in one place.
 #include "server/state_json.hpp"
 
+#include "workflow/reading.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -29,7 +31,13 @@ nlohmann::json person_json(const ledger::Person& person) {
             {"name", person.name},
             {"email", person.email},
             {"role", std::string(ledger::role_name(person.role))},
-            {"active", person.active}};
+            {"active", person.active},
+            {"token_scope", std::string(ledger::token_scope_name(person.token_scope))},
+            {"token_expires_at", person.token_expires_at
+                                     ? nlohmann::json(format_time(*person.token_expires_at))
+                                     : nlohmann::json()},
+            {"token_issued_by", person.token_issued_by != 0 ? nlohmann::json(person.token_issued_by)
+                                                            : nlohmann::json()}};
 }
 
 nlohmann::json person_ref(const People& people, ledger::UserId id) {
@@ -98,12 +106,14 @@ nlohmann::json revision_json(const ledger::Revision& revision, const People& peo
 }
 
 nlohmann::json state_json(const ledger::RequestState& state, const People& people,
-                          const workflow::WorkflowConfig& config, ledger::Time now) {
+                          const workflow::WorkflowConfig& config, ledger::Time now,
+                          ledger::UserId viewer) {
     const auto& r = state.request;
+    const bool member = workflow::reading::is_member(state, viewer);
     nlohmann::json j = {
         {"number", r.number},
         {"title", r.title},
-        {"reason", r.reason},
+        {"reason", member ? nlohmann::json(r.reason) : nlohmann::json()},
         {"status", std::string(ledger::status_name(r.status))},
         {"requested_by", person_ref(people, r.requested_by)},
         {"requested_date", r.requested_date},
@@ -129,6 +139,11 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
         j["revision"] = revision_json(*rev, people);
     }
     j["revisions"] = state.revisions.size();
+    if (!member) {
+        j["reason_private"] =
+            "the reason is for the request's people only (its product owner, whoever filed it, "
+            "its drivers and pairs)";
+    }
 
     workflow::Progress progress = workflow::summarize(state, config, now);
     nlohmann::json envs = nlohmann::json::array();

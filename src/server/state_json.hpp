@@ -23,8 +23,11 @@ nlohmann::json person_ref(const People& people, ledger::UserId id);
 nlohmann::json run_json(const ledger::Run& run, const People& people);
 nlohmann::json approval_json(const ledger::Approval& approval, const People& people);
 nlohmann::json revision_json(const ledger::Revision& revision, const People& people);
+// `viewer`: the person asking; the request's reason is shown to its people only
+// (workflow::reading::is_member), others get "reason_private" instead.
 nlohmann::json state_json(const ledger::RequestState& state, const People& people,
-                          const workflow::WorkflowConfig& config, ledger::Time now);
+                          const workflow::WorkflowConfig& config, ledger::Time now,
+                          ledger::UserId viewer);
 nlohmann::json summary_json(const ledger::RequestSummary& summary, const People& people,
                             ledger::Time now);
 nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people);

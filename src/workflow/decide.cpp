@@ -15,7 +15,7 @@ Decision decide(const ledger::RequestState& state, const Action& action, const A
                                             "ask an admin", ErrorCode::unauthenticated));
     }
     const rules::Context ctx{state, actor, now, config};
-    return std::visit(
+    Decision decision = std::visit(
         [&ctx](const auto& a) -> Decision {
             using T = std::decay_t<decltype(a)>;
             if constexpr (std::is_same_v<T, ClaimRequest>) {
@@ -56,6 +56,15 @@ Decision decide(const ledger::RequestState& state, const Action& action, const A
             }
         },
         action);
+    // After the step's own rules, so their refusals (the current driver approving, say) keep
+    // their names; four eyes by history then has the last word.
+    if (decision.allowed()) {
+        if (auto r = rules::check_four_eyes(state, action, actor)) {
+            return refuse(state, *r);
+        }
+        rules::record_participants(decision.state, action, actor);
+    }
+    return decision;
 }
 
 std::optional<Refusal> check_new_request(const NewRequest& request, const Actor& actor,

@@ -32,16 +32,18 @@ Decision claim(const Context& ctx, const ClaimRequest&) {
                       refusal("driver-is-not-pair", "you are the pair of this request",
                               "leave the pair first (datafix unpair) if you want to drive"));
     }
-    // A finished or cancelled request keeps only its reverts, for the developer who drove it: a
-    // newcomer's claim would hand them its production images.
-    if (ctx.state.request.status != ledger::RequestStatus::open &&
-        (!ctx.state.claim.has_value() || ctx.state.claim->driver != ctx.actor.id)) {
+    // Only an open request is claimed: a finished or cancelled one keeps only its reverts, which
+    // its last driver does without a lease (nobody can take the claim from them any more), and
+    // a newcomer's claim would hand them its production images.
+    if (ctx.state.request.status != ledger::RequestStatus::open) {
+        const bool drives = reading::is_driver(ctx.state, ctx.actor.id);
         return refuse(ctx.state,
                       refusal("request-closed",
                               "request " + std::to_string(ctx.state.request.number) + " is " +
                                   std::string(ledger::status_name(ctx.state.request.status)) +
-                                  "; only its driver may claim it again, to revert",
-                              "ask the request's driver, or file a new request"));
+                                  "; only open requests can be claimed",
+                              drives ? "you still drive it: revert directly (datafix revert)"
+                                     : "file a new request for a further change"));
     }
     const bool held = reading::lease_active(ctx.state, ctx.now);
     if (held && !reading::is_driver(ctx.state, ctx.actor.id)) {
@@ -88,6 +90,10 @@ Decision release(const Context& ctx, const ReleaseClaim&) {
 }
 
 Decision hand_over(const Context& ctx, const HandOver& action) {
+    // Like a claim: nobody new takes a closed request (its images stay with who drove it).
+    if (auto r = require_open(ctx)) {
+        return refuse(ctx.state, *r);
+    }
     const bool admin = ctx.actor.role == Role::admin;
     if (!admin) {
         if (auto r = require_driver(ctx)) {

@@ -1,6 +1,8 @@
 // Reading a request's state: runs, approvals, the claim.
 #include "workflow/reading.hpp"
 
+#include <algorithm>
+
 namespace datafix::workflow::reading {
 
 using ledger::ApprovalKind;
@@ -19,6 +21,18 @@ bool is_driver(const RequestState& state, ledger::UserId id) {
 
 bool is_pair(const RequestState& state, ledger::UserId id) {
     return state.pair.has_value() && state.pair->pair == id;
+}
+
+bool is_member(const RequestState& state, ledger::UserId id) {
+    if (id == 0) {
+        return false;
+    }
+    auto in = [id](const std::vector<ledger::UserId>& people) {
+        return std::find(people.begin(), people.end(), id) != people.end();
+    };
+    return state.request.requested_by == id || state.request.created_by == id ||
+           is_driver(state, id) || is_pair(state, id) || in(state.participants.drove) ||
+           in(state.participants.paired) || in(state.participants.product_owners);
 }
 
 const Run* find_run(const RequestState& state, int number) {

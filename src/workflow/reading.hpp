@@ -14,6 +14,10 @@ namespace datafix::workflow::reading {
 bool lease_active(const ledger::RequestState& state, ledger::Time now);
 bool is_driver(const ledger::RequestState& state, ledger::UserId id);
 bool is_pair(const ledger::RequestState& state, ledger::UserId id);
+// The request's people, who may read its private parts (the reason, row images, pre-flight):
+// the product owner who requested it, whoever filed it, its driver and pair now, and everyone
+// who ever drove it or approved on it. Not admins as such: managing people is not reading data.
+bool is_member(const ledger::RequestState& state, ledger::UserId id);
 
 const ledger::Run* find_run(const ledger::RequestState& state, int number);
 const ledger::Run* running_run(const ledger::RequestState& state);

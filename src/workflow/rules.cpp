@@ -36,7 +36,10 @@ std::optional<Refusal> require_driver(const Context& ctx) {
         return refusal("driver-only", "only the driver of this request may do this",
                        "claim the request first (datafix claim), or ask its driver");
     }
-    if (!reading::lease_active(ctx.state, ctx.now)) {
+    // A closed request cannot be claimed by anyone, so its last driver needs no lease for
+    // what remains (reverts).
+    if (ctx.state.request.status == ledger::RequestStatus::open &&
+        !reading::lease_active(ctx.state, ctx.now)) {
         return refusal("lease-expired", "your claim on this request has expired",
                        "claim it again (datafix claim) to renew the lease");
     }

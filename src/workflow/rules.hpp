@@ -53,6 +53,14 @@ void renew_lease(ledger::RequestState& next, const Context& ctx);
 
 std::string current_revision_hash(const ledger::RequestState& state);
 
+// Four eyes by history (four_eyes_rules.cpp): the person (and the admin who issued their
+// token) of an allowed step must not be on another side of the request; then they are
+// recorded on theirs.
+std::vector<ledger::UserId> four_eyes_identities(const ledger::Person& person);
+std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const Action& action,
+                                       const Actor& actor);
+void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor);
+
 Decision claim(const Context& ctx, const ClaimRequest& action);
 Decision release(const Context& ctx, const ReleaseClaim& action);
 Decision hand_over(const Context& ctx, const HandOver& action);

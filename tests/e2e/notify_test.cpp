@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <regex>
 
 #include "notify/delivery_support.hpp"
 #include "runbook_steps.hpp"
@@ -136,6 +137,20 @@ TEST(Notify, TheProductOwnerAndTheTeamHearOfEachMomentWithoutTheChangesValues) {
     EXPECT_TRUE(
         any_contains(everything, "https://datafix.example.com/requests/" + std::to_string(n)));
     EXPECT_EQ(s.server_log().find(kCanary), std::string::npos);
+
+    // Every message publishes the audit head outside the ledger; the chain still holds it.
+    const std::regex footer("audit head ([0-9]+:[0-9a-f]{64})");
+    std::string head;
+    for (const auto& mail : smtp.received()) {
+        EXPECT_TRUE(std::regex_search(mail, footer)) << mail;
+        std::smatch m;
+        if (std::regex_search(mail, m, footer)) {
+            head = m[1];
+        }
+    }
+    ASSERT_FALSE(head.empty());
+    auto verify = s.cli(s.admin_token(), {"audit", "verify", "--head", head});
+    EXPECT_EQ(verify.status, 0) << verify.out << verify.err;
 }
 
 TEST(Notify, AMailServerThatIsDownDelaysTheMailButNotTheChange) {

@@ -48,6 +48,37 @@ TEST_F(LedgerTest, NewerLedgerRefused) {
     }
 }
 
+TEST_F(LedgerTest, Version3FillsParticipantsAndExpiresOldTokens) {
+    RequestState r = new_request();
+    ledger->transact(r.request.number, [&](RequestState& st) {
+        st.claim = Claim{dev.person.id, at(1), at(100)};
+        Approval a;
+        a.number = 1;
+        a.environment = "dev";
+        a.approved_by = po.person.id;
+        st.approvals.push_back(a);
+        return Mutation{true, {}};
+    });
+    ledger.reset();
+    {
+        // Back to a version-2 ledger, as it was before this migration.
+        RawSqlite raw(db_path);
+        ASSERT_EQ(raw.exec(kUndoVersion3), "");
+    }
+    const Time before = wall_clock_now();
+    ledger = Ledger::open(db_path, *key);
+    EXPECT_EQ(ledger->schema_version(), 3);
+    auto loaded = ledger->load(r.request.number);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->participants.drove, (std::vector<UserId>{dev.person.id}));
+    EXPECT_EQ(loaded->participants.paired, (std::vector<UserId>{po.person.id}));
+    auto person = ledger->authenticate(dev.token);
+    ASSERT_TRUE(person.has_value());
+    ASSERT_TRUE(person->token_expires_at.has_value());
+    EXPECT_GE(*person->token_expires_at, before + kDefaultTokenLifetime);
+    EXPECT_EQ(person->token_scope, TokenScope::full);
+}
+
 TEST_F(LedgerTest, SqlitePrefixAccepted) {
     ledger.reset();
     ledger = Ledger::open("sqlite:" + db_path, *key);

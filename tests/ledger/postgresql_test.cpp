@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "audit_tamper.hpp"
 #include "core/error.hpp"
 #include "harness/pg_cluster.hpp"
 #include "ledger/migrations.hpp"
@@ -156,6 +157,42 @@ TEST(PostgresqlLedger, AuditEditNamed) {
     EXPECT_FALSE(check.intact);
     EXPECT_EQ(check.seq, 2);
     EXPECT_NE(check.reason.find("edited"), std::string::npos);
+}
+
+TEST(PostgresqlLedger, KeyedAuditRewriteAndTruncationNamed) {
+    const std::string url = fresh_ledger_url();
+    const std::string db = database_of(url);
+    Key key = Key::generate();
+    AuditKeying keying{Key::generate(), false};
+    auto ledger = Ledger::open(url, key, &keying);  // entry 1: audit.keyed
+    auto dev = ledger->create_user({"Dana", "dana@example.com", Role::developer}, by(0));
+    auto po = ledger->create_user({"Olivia", "olivia@example.com", Role::product_owner}, by(0));
+    for (int i = 0; i < 3; ++i) {
+        AuditEvent e = by(dev.person.id, at(10 + i));
+        e.action = i == 1 ? "evidence.approved" : "test.step";
+        ledger->append_audit(e);  // entries 4..6; 5 is the approval
+    }
+    auto all = ledger->read_audit({});
+    ASSERT_EQ(all.size(), 6u);
+    const std::string published = format_audit_anchor(all.back());
+    EXPECT_TRUE(ledger->verify_audit(parse_audit_anchor(published)).intact);
+
+    all[4].event.actor = po.person.id;
+    cluster().psql(
+        "ALTER TABLE audit DISABLE TRIGGER audit_no_change;\n" + rechain_unkeyed_sql(all, 5), db);
+    AuditCheck check = ledger->verify_audit();
+    EXPECT_FALSE(check.intact);
+    EXPECT_EQ(check.seq, 5);
+    EXPECT_NE(check.reason.find("keyed hash"), std::string::npos) << check.reason;
+
+    // Truncated back to entry 4 with a matching head: only the published head tells.
+    cluster().psql("DELETE FROM audit WHERE seq >= 5; UPDATE audit_head SET seq = 4, hash = '" +
+                       all[3].hash + "' WHERE id = 1;",
+                   db);
+    EXPECT_TRUE(ledger->verify_audit().intact);
+    AuditCheck truncated = ledger->verify_audit(parse_audit_anchor(published));
+    EXPECT_FALSE(truncated.intact);
+    EXPECT_EQ(truncated.seq, 6);
 }
 
 TEST(PostgresqlLedger, NewerSchemaRefused) {

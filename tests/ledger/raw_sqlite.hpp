@@ -9,6 +9,18 @@
 
 namespace datafix::ledger::testing {
 
+// Takes a ledger back to schema version 2 (before four-eyes participants, token expiry and the
+// notifications' audit head, and before version 4's run leases), so a test can watch versions 3
+// and later migrate it.
+inline const char* kUndoVersion3 =
+    "DROP TABLE run_leases;"
+    "DROP TABLE request_people;"
+    "ALTER TABLE users DROP COLUMN token_scope;"
+    "ALTER TABLE users DROP COLUMN token_expires_at;"
+    "ALTER TABLE users DROP COLUMN token_issued_by;"
+    "ALTER TABLE notifications DROP COLUMN audit_head;"
+    "DELETE FROM schema_version WHERE version >= 3;";
+
 class RawSqlite {
   public:
     explicit RawSqlite(const std::string& path) {

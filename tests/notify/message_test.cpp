@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "notify/account_notice.hpp"
 #include "notify/channels.hpp"
 #include "notify/message.hpp"
 #include "notify/notifier.hpp"
@@ -314,6 +315,41 @@ TEST(Summarize, TakesTheCurrentRevisionAndTheLatestRunOfTheEnvironment) {
     EXPECT_EQ(s.product_owner->email, "pat.owner@example.com");
     ASSERT_TRUE(s.driver.has_value());
     EXPECT_FALSE(s.pair.has_value());
+}
+
+TEST(AuditFooter, EveryDeliveredMessagePublishesTheHead) {
+    Message m{"subject", "text\n", "https://datafix.example.com/requests/9"};
+    const std::string head = "42:" + std::string(64, 'a');
+    append_audit_footer(m, head);
+    EXPECT_NE(m.text.find("audit head " + head), std::string::npos) << m.text;
+    EXPECT_NE(m.text.find("datafix audit verify --head " + head), std::string::npos);
+    EXPECT_EQ(m.text.rfind("text\n", 0), 0u);  // the message itself comes first
+    Message none{"subject", "text\n", ""};
+    append_audit_footer(none, "");
+    EXPECT_EQ(none.text, "text\n");
+}
+
+TEST(AccountNotice, TheOwnerHearsOfAnAdminsRotation) {
+    NotifyConfig config;
+    config.base_url = "https://datafix.example.com/";
+    ChannelConfig mail;
+    mail.name = "mail";
+    mail.kind = ChannelKind::email;
+    ChannelConfig chat;
+    chat.name = "team";
+    chat.kind = ChannelKind::slack;
+    config.channels = {mail, chat};
+    ledger::Person owner{4, "Sam Pair", "sam@example.com", ledger::Role::developer};
+    ledger::Person admin{1, "Alex Admin", "admin@example.com", ledger::Role::admin};
+    auto rows = token_rotated_notices(config, owner, admin);
+    ASSERT_EQ(rows.size(), 1u);  // email only: it is about the person's own account
+    EXPECT_EQ(rows[0].channel, "mail");
+    EXPECT_EQ(rows[0].recipient, "sam@example.com");
+    EXPECT_EQ(rows[0].event, "token-rotated");
+    Message m = message_from_payload(rows[0].payload);
+    EXPECT_NE(m.text.find("Alex Admin"), std::string::npos);
+    EXPECT_NE(m.text.find("four eyes"), std::string::npos);
+    EXPECT_TRUE(parse_event(rows[0].event).has_value());
 }
 
 }  // namespace

@@ -77,17 +77,17 @@ TEST(Claim, ApplyAfterLeaseEndedRefused) {
     s.ok(s.driver, StartApply{"dev", fp});
 }
 
-TEST(Claim, AClosedRequestIsClaimedOnlyByItsDriverAgain) {
+TEST(Claim, AClosedRequestIsClaimedByNobody) {
     Scenario s;
     s.claim_and_pair();
     s.ok(s.po, CancelRequest{"no longer needed"});
     s.advance(31min);
-    // Its lease lapsed: a newcomer would read its images; only its driver may come back.
+    // Its lease lapsed: a newcomer would read its images, and only open requests are claimed.
     Decision d = decide(s.state, ClaimRequest{}, s.other_dev, s.now, s.config);
     ASSERT_FALSE(d.allowed());
     EXPECT_EQ(d.refusal->rule, "request-closed");
     EXPECT_NE(d.refusal->message.find("cancelled"), std::string::npos);
-    s.ok(s.driver, ClaimRequest{});
+    s.refused(s.driver, ClaimRequest{}, "request-closed");
 }
 
 TEST(Claim, ReleaseByDriverOrAdmin) {

@@ -1,0 +1,148 @@
+// Four eyes by person and by history. The three sides of a request — who drove it (claimed it,
+// was handed it, wrote a revision, previewed, applied, reverted, took a backup), who approved
+// as its pair (evidence, an emergency revert) and who approved production as its product owner
+// — never share a person, over the request's whole life: a driver who released the claim and
+// joined as the pair still drove it. A step taken with a token an admin issued for someone else
+// counts for that admin too, so an admin who rotates people's tokens cannot fill two sides.
+// decide() checks an allowed step here and records its people in the state's Participants.
+#include <algorithm>
+
+#include "workflow/reading.hpp"
+#include "workflow/rules.hpp"
+
+namespace datafix::workflow::rules {
+
+namespace {
+
+enum class Side { none, driver, pair, product_owner };
+
+Side side_of(const Action& action) {
+    if (std::holds_alternative<ClaimRequest>(action) || std::holds_alternative<HandOver>(action) ||
+        std::holds_alternative<AttachRevision>(action) ||
+        std::holds_alternative<StartPreview>(action) ||
+        std::holds_alternative<StartApply>(action) || std::holds_alternative<StartRevert>(action) ||
+        std::holds_alternative<RecordBackup>(action)) {
+        return Side::driver;
+    }
+    if (std::holds_alternative<ApproveEvidence>(action) ||
+        std::holds_alternative<ApproveEmergencyRevert>(action)) {
+        return Side::pair;
+    }
+    if (std::holds_alternative<ApproveProduction>(action)) {
+        return Side::product_owner;
+    }
+    return Side::none;
+}
+
+std::vector<ledger::UserId>& people_of(ledger::Participants& p, Side side) {
+    switch (side) {
+        case Side::pair:
+            return p.paired;
+        case Side::product_owner:
+            return p.product_owners;
+        default:
+            return p.drove;
+    }
+}
+
+const char* side_words(Side side) {
+    switch (side) {
+        case Side::driver:
+            return "drove it (claimed it, wrote, previewed or applied its change)";
+        case Side::pair:
+            return "approved on it as its pair";
+        case Side::product_owner:
+            return "approved its production step as product owner";
+        case Side::none:
+            break;
+    }
+    return "";
+}
+
+const char* step_words(Side side) {
+    switch (side) {
+        case Side::driver:
+            return "drive it";
+        case Side::pair:
+            return "approve its evidence";
+        case Side::product_owner:
+            return "approve its production step";
+        case Side::none:
+            break;
+    }
+    return "";
+}
+
+bool contains(const std::vector<ledger::UserId>& people, ledger::UserId id) {
+    return std::find(people.begin(), people.end(), id) != people.end();
+}
+
+void add(std::vector<ledger::UserId>& people, ledger::UserId id) {
+    if (id != 0 && !contains(people, id)) {
+        people.insert(std::upper_bound(people.begin(), people.end(), id), id);
+    }
+}
+
+}  // namespace
+
+std::vector<ledger::UserId> four_eyes_identities(const ledger::Person& person) {
+    std::vector<ledger::UserId> ids{person.id};
+    if (person.token_issued_by != 0 && person.token_issued_by != person.id) {
+        ids.push_back(person.token_issued_by);
+    }
+    return ids;
+}
+
+std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const Action& action,
+                                       const Actor& actor) {
+    const Side side = side_of(action);
+    if (side == Side::none) {
+        return std::nullopt;
+    }
+    // A hand-over puts the receiving developer on the driver's side.
+    const ledger::Person& who =
+        std::holds_alternative<HandOver>(action) ? std::get<HandOver>(action).to : actor;
+    const std::string number = std::to_string(state.request.number);
+    ledger::Participants participants = state.participants;
+    for (Side other : {Side::driver, Side::pair, Side::product_owner}) {
+        if (other == side) {
+            continue;
+        }
+        const std::vector<ledger::UserId>& there = people_of(participants, other);
+        const bool handed = &who != &actor;
+        if (contains(there, who.id)) {
+            return refusal("four-eyes-history",
+                           std::string(handed ? "that person " : "you ") + side_words(other) +
+                               " on request " + number + ", so " + (handed ? "they" : "you") +
+                               " cannot " + step_words(side) + " as well",
+                           "four eyes are two people: someone who never " +
+                               std::string(side_words(other)) + " does this step (for request " +
+                               number + ")");
+        }
+        if (who.token_issued_by != 0 && contains(there, who.token_issued_by)) {
+            return refusal("four-eyes-token-issuer",
+                           std::string(handed ? "that person's" : "your") +
+                               " token was issued by admin " + std::to_string(who.token_issued_by) +
+                               ", who " + side_words(other) + " on request " + number +
+                               " through a token they issued",
+                           "steps taken with a token an admin issued count for that admin too: ask "
+                           "another admin to rotate the token (datafix users rotate-token), or let "
+                           "another person do this step");
+        }
+    }
+    return std::nullopt;
+}
+
+void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor) {
+    const Side side = side_of(action);
+    if (side == Side::none) {
+        return;
+    }
+    const ledger::Person& who =
+        std::holds_alternative<HandOver>(action) ? std::get<HandOver>(action).to : actor;
+    for (ledger::UserId id : four_eyes_identities(who)) {
+        add(people_of(next.participants, side), id);
+    }
+}
+
+}  // namespace datafix::workflow::rules
