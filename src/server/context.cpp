@@ -11,6 +11,7 @@ Context::Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> 
       key_(key),
       ledger_(std::move(ledger)),
       engine_(*ledger_, config_.workflow()),
+      events_(StreamLimits{config_.server.max_streams, config_.server.max_streams_per_person}),
       log_(std::move(log)) {}
 
 workflow::Decision Context::perform(ledger::RequestNumber number, const workflow::Action& action,

@@ -52,6 +52,8 @@ struct ServerOptions {
     // the server's directory, "{database}" the per-server database name.
     std::map<std::string, std::string> environment_extra;
     std::string sections;
+    // More keys of [server] (e.g. "header_timeout = \"1s\"\n").
+    std::string server_settings;
 };
 
 class ServerFixture {
@@ -139,7 +141,8 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
         "e2e_" + std::to_string(::getpid()) + "_" + std::to_string(fixture_detail::next_database++);
     std::ofstream toml(dir_ + "/datafix.toml");
     toml << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
-         << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n";
+         << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n"
+         << options.server_settings;
     auto fill = [this](std::string text) {
         for (auto [name, value] : {std::pair<std::string, std::string>{"{dir}", dir_},
                                    std::pair<std::string, std::string>{"{database}", database_}}) {
