@@ -490,29 +490,24 @@ struct HttpServer::Impl {
     }
 
     void cut_late_connections() {
-        std::vector<std::pair<std::string, const char*>> cut;
         auto now = Clock::now();
-        {
-            std::lock_guard lock(registry_mutex);
-            for (ConnectionClock* clock : clocks) {
-                if (clock->cut || clock->phase == ConnectionClock::Phase::handling) {
-                    continue;
-                }
-                bool headers = clock->phase == ConnectionClock::Phase::headers;
-                auto limit = headers ? settings.header_timeout : settings.body_timeout;
-                if (now - clock->since > limit) {
-                    ::shutdown(clock->fd, SHUT_RDWR);
-                    clock->cut = true;
-                    // A kept-alive connection that asks nothing more is ordinary, not news.
-                    if (!headers || clock->answered == 0) {
-                        cut.emplace_back(clock->address, headers ? "headers" : "body");
-                    }
-                }
+        std::lock_guard lock(registry_mutex);
+        for (ConnectionClock* clock : clocks) {
+            if (clock->cut || clock->phase == ConnectionClock::Phase::handling) {
+                continue;
             }
-        }
-        for (const auto& [address, what] : cut) {
-            log.info("closed a connection from {}: its request {} did not arrive in time", address,
-                     what);
+            bool headers = clock->phase == ConnectionClock::Phase::headers;
+            if (now - clock->since <= (headers ? settings.header_timeout : settings.body_timeout)) {
+                continue;
+            }
+            // Said before it happens, so the log holds it once the client sees the close. A
+            // kept-alive connection that asks nothing more is ordinary, not news.
+            if (!headers || clock->answered == 0) {
+                log.info("closed a connection from {}: its request {} did not arrive in time",
+                         clock->address, headers ? "headers" : "body");
+            }
+            ::shutdown(clock->fd, SHUT_RDWR);
+            clock->cut = true;
         }
     }
 
@@ -542,7 +537,11 @@ struct HttpServer::Impl {
         while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
             line.pop_back();
         }
-        static_cast<Impl*>(cls)->log.warn("http: {}", line);
+        // Most of libmicrohttpd's messages are one client going away, which is ordinary; a
+        // limit reached is worth an operator's attention.
+        auto level =
+            line.find("limit") != std::string::npos ? spdlog::level::warn : spdlog::level::debug;
+        static_cast<Impl*>(cls)->log.log(level, "http: {}", line);
     }
 
     int start() {
