@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git clang-format ninja-build ccache mold
   libpq-dev libpqxx-dev libpg-query-dev libprotobuf-c-dev
   libsqlite3-dev libsqlitecpp-dev
-  libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
+  libcpp-httplib-dev libmicrohttpd-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libsodium-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev
   libgtest-dev googletest libssl-dev
   postgresql-15 postgresql-client-15

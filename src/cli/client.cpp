@@ -22,7 +22,7 @@ Error transport_error(httplib::Error error, const std::string& server) {
 }
 
 ErrorCode code_from_name(const std::string& name) {
-    for (int i = 0; i <= static_cast<int>(ErrorCode::escape); ++i) {
+    for (int i = 0; i <= static_cast<int>(kLastErrorCode); ++i) {
         auto code = static_cast<ErrorCode>(i);
         if (code_name(code) == name) {
             return code;

@@ -43,7 +43,10 @@ int http_status(ErrorCode code) noexcept {
         case ErrorCode::escape:
         case ErrorCode::database:
             return 422;
+        case ErrorCode::too_many:
+            return 429;
         case ErrorCode::unreachable:
+        case ErrorCode::busy:
             return 503;
         case ErrorCode::in_doubt:
             return 202;
@@ -92,6 +95,10 @@ std::string_view code_name(ErrorCode code) noexcept {
             return "escape";
         case ErrorCode::revert_inexact:
             return "revert_inexact";
+        case ErrorCode::too_many:
+            return "too_many";
+        case ErrorCode::busy:
+            return "busy";
     }
     return "internal";
 }

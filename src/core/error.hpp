@@ -29,7 +29,12 @@ enum class ErrorCode : int {
     database = 15,         // the database reported an error (lock timeout, constraint, ...)
     escape = 16,           // the session left the configured role
     revert_inexact = 17,   // a revert could not put every row back exactly: rolled back
+    too_many = 18,         // the person (or address) is at a limit of the server: try again later
+    busy = 19,             // the server is at its capacity: try again later
 };
+
+// The highest code, for loops over all of them (a client reading a code's name).
+constexpr ErrorCode kLastErrorCode = ErrorCode::busy;
 
 class Error : public std::runtime_error {
   public:

@@ -27,14 +27,14 @@ nlohmann::json error_body(const Error& error, const std::string& rule,
     return body;
 }
 
-void send_error(httplib::Response& res, const Error& error) {
+void send_error(Response& res, const Error& error) {
     const auto* api = dynamic_cast<const ApiError*>(&error);
     nlohmann::json body =
         error_body(error, api ? api->rule() : std::string(), api ? api->details() : nullptr);
     send_json(res, body, http_status(error.code()));
 }
 
-void send_json(httplib::Response& res, const nlohmann::json& body, int status) {
+void send_json(Response& res, const nlohmann::json& body, int status) {
     res.status = status;
     res.set_header("Cache-Control", "no-store");
     res.set_content(body.dump(), "application/json");

@@ -30,7 +30,7 @@ class ApiError : public Error {
 
 nlohmann::json error_body(const Error& error, const std::string& rule,
                           const nlohmann::json& details);
-void send_error(httplib::Response& res, const Error& error);
-void send_json(httplib::Response& res, const nlohmann::json& body, int status = 200);
+void send_error(Response& res, const Error& error);
+void send_json(Response& res, const nlohmann::json& body, int status = 200);
 
 }  // namespace datafix::server

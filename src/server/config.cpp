@@ -96,11 +96,30 @@ ServerSettings read_server(const toml::table* table, const std::string& source,
         }
         s.max_body_bytes = static_cast<std::size_t>(*v);
     }
-    if (auto v = r.integer("worker_threads")) {
-        if (*v < 4 || *v > 1024) {
-            throw config_error(source, r.key("worker_threads"), "must be between 4 and 1024");
+    auto bounded = [&](std::string_view name, std::int64_t low, std::int64_t high, int& out) {
+        if (auto v = r.integer(name)) {
+            if (*v < low || *v > high) {
+                throw config_error(
+                    source, r.key(name),
+                    "must be between " + std::to_string(low) + " and " + std::to_string(high));
+            }
+            out = static_cast<int>(*v);
         }
-        s.worker_threads = static_cast<int>(*v);
+    };
+    bounded("worker_threads", 4, 1024, s.worker_threads);
+    bounded("max_queued_requests", 1, 100000, s.max_queued_requests);
+    bounded("max_connections", 16, 1000000, s.max_connections);
+    bounded("max_connections_per_address", 1, 1000000, s.max_connections_per_address);
+    bounded("max_streams", 1, 1000000, s.max_streams);
+    bounded("max_streams_per_person", 1, 1000000, s.max_streams_per_person);
+    for (auto [name, out] : {std::pair{"header_timeout", &s.header_timeout},
+                             std::pair{"body_timeout", &s.body_timeout}}) {
+        if (auto v = r.duration(name)) {
+            if (*v < std::chrono::seconds(1)) {
+                throw config_error(source, r.key(name), "must be at least 1s");
+            }
+            *out = *v;
+        }
     }
     r.refuse_unknown();
     return s;

@@ -42,7 +42,21 @@ struct ServerSettings {
     // Request bodies above this are refused (400). A change file is limited to 1 MiB by the SQL
     // guard; the JSON around a change and its verify file stays below this.
     std::size_t max_body_bytes = 3 * 1024 * 1024;
-    int worker_threads = 96;  // HTTP workers; each live watcher holds one
+    // The HTTP server's limits (see http_server.hpp). Route handlers run on `worker_threads`;
+    // beyond `max_queued_requests` waiting for one, a request is refused (503) at once.
+    int worker_threads = 32;
+    int max_queued_requests = 512;
+    // Connections in all and from one address; beyond them a connection is closed unanswered.
+    int max_connections = 2000;
+    int max_connections_per_address = 128;
+    // Live event streams in all (503 beyond) and per person (429 beyond).
+    int max_streams = 1000;
+    int max_streams_per_person = 16;
+    // A request's headers must arrive within header_timeout (counted from the connection's
+    // start or its previous answer) and its body within body_timeout; a connection that sends
+    // or takes nothing for body_timeout is closed too.
+    std::chrono::milliseconds header_timeout{std::chrono::seconds{10}};
+    std::chrono::milliseconds body_timeout{std::chrono::seconds{60}};
 };
 
 struct EnvironmentConfig {

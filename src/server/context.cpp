@@ -39,6 +39,7 @@ Context::Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> 
       key_(key),
       ledger_(std::move(ledger)),
       engine_(*ledger_, config_.workflow()),
+      events_(StreamLimits{config_.server.max_streams, config_.server.max_streams_per_person}),
       log_(std::move(log)) {
     // The head leaves the ledger with every append: whoever keeps the log can later ask
     // `datafix audit verify --head SEQ:MAC` whether the ledger still holds it.

@@ -1,4 +1,5 @@
-// Fan-out of request events to watcher queues, formatted as server-sent-event frames.
+// Fan-out of request events to watcher queues, formatted as server-sent-event frames, and the
+// count of watchers against the limits.
 #include "server/event_hub.hpp"
 
 #include <algorithm>
@@ -10,9 +11,8 @@ namespace {
 constexpr std::size_t kMaxQueuedFrames = 1000;
 }  // namespace
 
-std::optional<std::string> Subscription::next(std::chrono::milliseconds wait) {
-    std::unique_lock lock(mutex_);
-    ready_.wait_for(lock, wait, [this] { return closed_ || !frames_.empty(); });
+std::optional<std::string> Subscription::next() {
+    std::lock_guard lock(mutex_);
     if (frames_.empty()) {
         return std::nullopt;
     }
@@ -26,39 +26,61 @@ bool Subscription::closed() const {
     return closed_ && frames_.empty();
 }
 
+void Subscription::on_ready(std::function<void()> wake) {
+    std::lock_guard lock(mutex_);
+    wake_ = std::move(wake);
+}
+
 void Subscription::push(std::string frame) {
+    std::function<void()> wake;
     {
         std::lock_guard lock(mutex_);
         if (closed_) {
             return;
         }
         if (frames_.size() >= kMaxQueuedFrames) {
-            overflowed_ = true;
             closed_ = true;
         } else {
             frames_.push_back(std::move(frame));
         }
+        wake = wake_;
     }
-    ready_.notify_all();
+    if (wake) {
+        wake();
+    }
 }
 
 void Subscription::close() {
+    std::function<void()> wake;
     {
         std::lock_guard lock(mutex_);
         closed_ = true;
+        wake = wake_;
     }
-    ready_.notify_all();
+    if (wake) {
+        wake();
+    }
 }
 
-std::shared_ptr<Subscription> EventHub::subscribe(ledger::RequestNumber request) {
-    auto sub = std::make_shared<Subscription>();
+EventHub::EventHub(StreamLimits limits) : limits_(limits) {}
+
+EventHub::Subscribed EventHub::subscribe(ledger::RequestNumber request, ledger::UserId watcher) {
+    auto sub = std::make_shared<Subscription>(watcher);
     std::lock_guard lock(mutex_);
     if (closed_) {
         sub->close();
-        return sub;
+        return {sub, Refusal::none};
     }
+    if (per_person_[watcher] >= limits_.per_person) {
+        return {nullptr, Refusal::person_at_limit};
+    }
+    if (total_ >= limits_.total) {
+        return {nullptr, Refusal::hub_at_limit};
+    }
+    ++per_person_[watcher];
+    ++total_;
     subscribers_[request].push_back(sub);
-    return sub;
+    return {sub, Refusal::none};
 }
 
 void EventHub::unsubscribe(ledger::RequestNumber request,
@@ -69,9 +91,17 @@ void EventHub::unsubscribe(ledger::RequestNumber request,
         return;
     }
     auto& list = it->second;
-    list.erase(std::remove(list.begin(), list.end(), sub), list.end());
+    auto found = std::find(list.begin(), list.end(), sub);
+    if (found == list.end()) {
+        return;
+    }
+    list.erase(found);
     if (list.empty()) {
         subscribers_.erase(it);
+    }
+    --total_;
+    if (--per_person_[sub->watcher_] <= 0) {
+        per_person_.erase(sub->watcher_);
     }
 }
 
@@ -101,6 +131,8 @@ void EventHub::close_all() {
         }
     }
     subscribers_.clear();
+    per_person_.clear();
+    total_ = 0;
 }
 
 }  // namespace datafix::server

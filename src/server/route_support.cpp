@@ -10,7 +10,7 @@ namespace datafix::server {
 
 namespace {
 
-std::string bearer_token(const httplib::Request& req) {
+std::string bearer_token(const Request& req) {
     std::string header = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";
     if (header.size() <= prefix.size() ||
@@ -23,7 +23,7 @@ std::string bearer_token(const httplib::Request& req) {
 
 }  // namespace
 
-ledger::Person authenticate(Context& context, const httplib::Request& req) {
+ledger::Person authenticate(Context& context, const Request& req) {
     std::string token = bearer_token(req);
     if (token.empty()) {
         throw ApiError(ErrorCode::unauthenticated, "token-required", "no bearer token was sent",
@@ -46,9 +46,8 @@ ledger::Person authenticate(Context& context, const httplib::Request& req) {
     return *person;
 }
 
-httplib::Server::Handler authed(Context& context, AuthedHandler handler) {
-    return [&context, handler = std::move(handler)](const httplib::Request& req,
-                                                    httplib::Response& res) {
+Handler authed(Context& context, AuthedHandler handler) {
+    return [&context, handler = std::move(handler)](const Request& req, Response& res) {
         try {
             ledger::Person person = authenticate(context, req);
             // A read-only token reads: every step and change is a POST (or another writing
@@ -75,7 +74,7 @@ httplib::Server::Handler authed(Context& context, AuthedHandler handler) {
     };
 }
 
-nlohmann::json json_body(const Context& context, const httplib::Request& req) {
+nlohmann::json json_body(const Context& context, const Request& req) {
     if (req.body.size() > context.config().server.max_body_bytes) {
         throw ApiError(ErrorCode::invalid_input, "body-too-large",
                        "the request body has " + std::to_string(req.body.size()) +
@@ -135,16 +134,16 @@ bool bool_field(const nlohmann::json& body, const char* name) {
     return it->get<bool>();
 }
 
-std::int64_t path_number(const httplib::Request& req, std::size_t group) {
+std::int64_t path_number(const Request& req, std::size_t group) {
     try {
-        return std::stoll(req.matches[static_cast<int>(group)].str());
+        return std::stoll(req.matches.at(group));
     } catch (const std::exception&) {
         throw ApiError(ErrorCode::invalid_input, "path-number", "the path needs a number");
     }
 }
 
-std::string path_text(const httplib::Request& req, std::size_t group) {
-    return req.matches[static_cast<int>(group)].str();
+std::string path_text(const Request& req, std::size_t group) {
+    return req.matches.at(group);
 }
 
 void require_member(const ledger::RequestState& state, const ledger::Person& person,

@@ -16,17 +16,16 @@
 
 namespace datafix::server {
 
-using AuthedHandler =
-    std::function<void(const httplib::Request&, httplib::Response&, const ledger::Person&)>;
+using AuthedHandler = std::function<void(const Request&, Response&, const ledger::Person&)>;
 
 // Authenticates, runs `handler`, and answers any exception as a JSON error.
-httplib::Server::Handler authed(Context& context, AuthedHandler handler);
+Handler authed(Context& context, AuthedHandler handler);
 
 // The active person holding the request's bearer token; Error(unauthenticated) otherwise.
-ledger::Person authenticate(Context& context, const httplib::Request& req);
+ledger::Person authenticate(Context& context, const Request& req);
 
 // The body as a JSON object; Error(invalid_input) when oversized, malformed or not an object.
-nlohmann::json json_body(const Context& context, const httplib::Request& req);
+nlohmann::json json_body(const Context& context, const Request& req);
 
 // Typed fields of a body; Error(invalid_input) naming the field when absent or of another type.
 std::string string_field(const nlohmann::json& body, const char* name, bool required = true);
@@ -34,8 +33,8 @@ std::optional<std::int64_t> int_field(const nlohmann::json& body, const char* na
 bool bool_field(const nlohmann::json& body, const char* name);
 
 // The n-th regex group of the path as a number.
-std::int64_t path_number(const httplib::Request& req, std::size_t group);
-std::string path_text(const httplib::Request& req, std::size_t group);
+std::int64_t path_number(const Request& req, std::size_t group);
+std::string path_text(const Request& req, std::size_t group);
 
 // Error(forbidden, `rule`) unless the person is one of the request's people
 // (workflow::reading::is_member: its product owner, whoever filed it, and everyone who drove it

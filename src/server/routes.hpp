@@ -11,14 +11,14 @@ namespace datafix::server {
 class Backups;
 
 // The web pages for product owners and pairs (web/, compiled in; routes_web.cpp).
-void add_web_routes(httplib::Server& http);
-void add_user_routes(httplib::Server& http, Context& context);
-void add_request_routes(httplib::Server& http, Context& context);
-void add_run_routes(httplib::Server& http, Context& context, Executor& executor);
-void add_evidence_routes(httplib::Server& http, Context& context);
-void add_audit_routes(httplib::Server& http, Context& context);
-void add_event_routes(httplib::Server& http, Context& context);
-void add_preflight_routes(httplib::Server& http, Context& context);
-void add_backup_routes(httplib::Server& http, Context& context, Backups& backups);
+void add_web_routes(Router& http);
+void add_user_routes(Router& http, Context& context);
+void add_request_routes(Router& http, Context& context);
+void add_run_routes(Router& http, Context& context, Executor& executor);
+void add_evidence_routes(Router& http, Context& context);
+void add_audit_routes(Router& http, Context& context);
+void add_event_routes(Router& http, Context& context);
+void add_preflight_routes(Router& http, Context& context);
+void add_backup_routes(Router& http, Context& context, Backups& backups);
 
 }  // namespace datafix::server

@@ -6,7 +6,7 @@
 
 namespace datafix::server {
 
-void add_audit_routes(httplib::Server& http, Context& context) {
+void add_audit_routes(Router& http, Context& context) {
     http.Get("/api/audit", authed(context, [&context](const auto& req, auto& res, const auto&) {
                  ledger::AuditQuery query;
                  if (req.has_param("request")) {

@@ -7,7 +7,7 @@
 
 namespace datafix::server {
 
-void add_backup_routes(httplib::Server& http, Context& context, Backups& backups) {
+void add_backup_routes(Router& http, Context& context, Backups& backups) {
     const std::string env_path = R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/backup)";
 
     http.Post(env_path, authed(context, [&](const auto& req, auto& res, const auto& actor) {

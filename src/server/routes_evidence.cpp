@@ -41,7 +41,7 @@ nlohmann::json read_rows(target::ImageStore& store, const target::ImageFile& fil
 
 }  // namespace
 
-void add_evidence_routes(httplib::Server& http, Context& context) {
+void add_evidence_routes(Router& http, Context& context) {
     http.Get(R"(/api/requests/(\d+)/runs/(\d+)(/images)?)",
              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                  ledger::RequestNumber number = path_number(req, 1);

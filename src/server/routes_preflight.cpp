@@ -49,7 +49,7 @@ nlohmann::json preflight(Context& context, ledger::RequestNumber number,
 
 }  // namespace
 
-void add_preflight_routes(httplib::Server& http, Context& context) {
+void add_preflight_routes(Router& http, Context& context) {
     http.Get(R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/preflight)",
              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                  send_json(res, preflight(context, path_number(req, 1), path_text(req, 2), actor));

@@ -23,7 +23,7 @@ ledger::RequestState load_state(Context& context, ledger::RequestNumber number) 
     return *state;
 }
 
-void answer_state(Context& context, httplib::Response& res, const ledger::RequestState& state,
+void answer_state(Context& context, Response& res, const ledger::RequestState& state,
                   const ledger::Person& viewer, int status = 200) {
     send_json(res,
               state_json(state, context.people(), context.config().workflow(),
@@ -32,7 +32,7 @@ void answer_state(Context& context, httplib::Response& res, const ledger::Reques
 }
 
 // Performs a step and answers with the new state, or the refusal.
-void step(Context& context, httplib::Response& res, ledger::RequestNumber number,
+void step(Context& context, Response& res, ledger::RequestNumber number,
           const workflow::Action& action, const ledger::Person& actor) {
     workflow::Decision decision = context.perform(number, action, actor);
     if (!decision.allowed()) {
@@ -126,7 +126,7 @@ workflow::AttachRevision build_revision(const nlohmann::json& body) {
 
 }  // namespace
 
-void add_request_routes(httplib::Server& http, Context& context) {
+void add_request_routes(Router& http, Context& context) {
     http.Post("/api/requests",
               authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                   nlohmann::json body = json_body(context, req);

@@ -6,7 +6,7 @@
 
 namespace datafix::server {
 
-void add_run_routes(httplib::Server& http, Context& context, Executor& executor) {
+void add_run_routes(Router& http, Context& context, Executor& executor) {
     const char* env_path = R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/)";
 
     http.Post(std::string(env_path) + "preview",

@@ -60,7 +60,7 @@ nlohmann::json issued_json(const ledger::IssuedToken& issued) {
 
 }  // namespace
 
-void add_user_routes(httplib::Server& http, Context& context) {
+void add_user_routes(Router& http, Context& context) {
     http.Get("/api/me", authed(context, [](const auto&, auto& res, const ledger::Person& me) {
                  send_json(res, person_json(me));
              }));

@@ -61,7 +61,7 @@ const std::map<std::string, Page, std::less<>>& pages() {
     return table;
 }
 
-void send_page(const httplib::Request& req, httplib::Response& res, std::string_view name) {
+void send_page(const Request& req, Response& res, std::string_view name) {
     res.set_header("Content-Security-Policy", kContentSecurityPolicy);
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
@@ -84,17 +84,15 @@ void send_page(const httplib::Request& req, httplib::Response& res, std::string_
 
 }  // namespace
 
-void add_web_routes(httplib::Server& http) {
-    // The page script reads the path and shows the list or one request.
-    auto app = [](const httplib::Request& req, httplib::Response& res) {
-        send_page(req, res, "index.html");
-    };
-    http.Get("/", app);
-    http.Get(R"(/requests/(\d+))", app);
+void add_web_routes(Router& http) {
+    // The page script reads the path and shows the list or one request. Pages are compiled in,
+    // so they are answered at once on the server's event thread.
+    auto app = [](const Request& req, Response& res) { send_page(req, res, "index.html"); };
+    http.Get("/", app, Dispatch::immediate);
+    http.Get(R"(/requests/(\d+))", app, Dispatch::immediate);
     http.Get(R"(/assets/([A-Za-z0-9_-]+\.(html|js|css|svg)))",
-             [](const httplib::Request& req, httplib::Response& res) {
-                 send_page(req, res, req.matches[1].str());
-             });
+             [](const Request& req, Response& res) { send_page(req, res, req.matches[1]); },
+             Dispatch::immediate);
 }
 
 }  // namespace datafix::server

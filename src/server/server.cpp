@@ -4,9 +4,9 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include "server/http.hpp"
+#include <sys/resource.h>
 
-#include <atomic>
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -15,6 +15,7 @@
 #include "server/backups.hpp"
 #include "server/context.hpp"
 #include "server/executor.hpp"
+#include "server/http_server.hpp"
 #include "server/notifications.hpp"
 #include "server/routes.hpp"
 
@@ -22,8 +23,8 @@ namespace datafix::server {
 
 namespace {
 
-// Set by the signal handler (which may do nothing else safely); a thread watches it and stops
-// the server after ending the live streams, whose workers would otherwise keep it waiting.
+// Set by the signal handler (which may do nothing else safely); serve() watches it and stops the
+// server after ending the live streams.
 volatile std::sig_atomic_t stop_requested = 0;
 
 extern "C" void stop_on_signal(int) {
@@ -42,28 +43,33 @@ std::shared_ptr<spdlog::logger> make_logger(const ServerSettings& settings) {
     return log;
 }
 
-void add_plain_routes(httplib::Server& http, Context& context) {
-    http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-        send_json(res, {{"status", "ok"}, {"version", DATAFIX_VERSION}});
-    });
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) {
-            return;
-        }
-        ErrorCode code = ErrorCode::not_found;
-        std::string message = "no such route";
-        if (res.status == 413) {
-            code = ErrorCode::invalid_input;
-            message = "the request body is too large";
-        } else if (res.status == 400) {
-            code = ErrorCode::invalid_input;
-            message = "malformed request";
-        } else if (res.status != 404) {
-            code = ErrorCode::internal;
-            message = "request failed";
-        }
-        send_error(res, Error(code, message, "see datafix --help for the API's clients"));
-    });
+void add_plain_routes(Router& http) {
+    // Answered on the event thread: a health check never waits behind busy workers.
+    http.Get(
+        "/healthz",
+        [](const Request&, Response& res) {
+            send_json(res, {{"status", "ok"}, {"version", DATAFIX_VERSION}});
+        },
+        Dispatch::immediate);
+}
+
+// Every connection is a descriptor: the limit the process starts with (often 1,024) would refuse
+// connections long before [server] max_connections.
+void raise_descriptor_limit(const ServerSettings& settings, spdlog::logger& log) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return;
+    }
+    rlim_t wanted = static_cast<rlim_t>(settings.max_connections) + 256;
+    if (limit.rlim_cur >= wanted) {
+        return;
+    }
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    if (limit.rlim_cur < wanted) {
+        log.warn("only {} file descriptors are allowed; [server] max_connections = {} needs {}",
+                 limit.rlim_cur, settings.max_connections, wanted);
+    }
 }
 
 // A lookup into `people`, which must outlive it.
@@ -122,41 +128,21 @@ int serve(const Config& config) {
     }
     executor.keep_leases();
 
-    httplib::Server http;
-    int threads = config.server.worker_threads;
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    // httplib refuses bodies beyond this with 413 before reading them; json_body() answers the
-    // configured limit with 400 for bodies between the two.
-    http.set_payload_max_length(config.server.max_body_bytes * 2);
-    http.set_read_timeout(std::chrono::seconds(30));
-    http.set_write_timeout(std::chrono::seconds(30));
-    http.set_keep_alive_max_count(10000);
-    // Without it, small JSON answers wait for the peer's delayed ACK (~40 ms each).
-    http.set_tcp_nodelay(true);
-    add_plain_routes(http, context);
-    add_web_routes(http);
-    add_user_routes(http, context);
-    add_request_routes(http, context);
-    add_run_routes(http, context, executor);
-    add_evidence_routes(http, context);
-    add_audit_routes(http, context);
-    add_event_routes(http, context);
-    add_preflight_routes(http, context);
-    add_backup_routes(http, context, backups);
+    Router router;
+    add_plain_routes(router);
+    add_web_routes(router);
+    add_user_routes(router, context);
+    add_request_routes(router, context);
+    add_run_routes(router, context, executor);
+    add_evidence_routes(router, context);
+    add_audit_routes(router, context);
+    add_event_routes(router, context);
+    add_preflight_routes(router, context);
+    add_backup_routes(router, context, backups);
 
-    ListenBacklog backlog(http);
-    int port = config.server.port;
-    if (port == 0) {
-        port = http.bind_to_any_port(config.server.listen);
-    } else if (!http.bind_to_port(config.server.listen, port)) {
-        throw Error(ErrorCode::config,
-                    "cannot listen on " + config.server.listen + ":" + std::to_string(port),
-                    "another process may hold the port; change [server] port");
-    }
-    if (port < 0) {
-        throw Error(ErrorCode::config, "cannot listen on " + config.server.listen);
-    }
-    backlog.apply();
+    raise_descriptor_limit(config.server, *log);
+    HttpServer http(router, config.server, *log);
+    int port = http.start();
     std::signal(SIGINT, stop_on_signal);
     std::signal(SIGTERM, stop_on_signal);
     log->info("datafix {} listening on http://{}:{} ({} environments)", DATAFIX_VERSION,
@@ -164,18 +150,12 @@ int serve(const Config& config) {
     // Printed on stdout so scripts (and tests) can read the port when it was chosen freely.
     std::printf("listening on http://%s:%d\n", config.server.listen.c_str(), port);
     std::fflush(stdout);
-    std::atomic<bool> finished{false};
-    std::thread stopper([&] {
-        while (!finished && stop_requested == 0) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        context.events().close_all();
-        http.stop();
-    });
-    http.listen_after_bind();
-    finished = true;
-    stopper.join();
+    while (stop_requested == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    // Streams end first, so their watchers hear the end rather than a cut connection.
     context.events().close_all();
+    http.stop();
     log->info("datafix server stopped");
     spdlog::drop("datafix");
     return 0;

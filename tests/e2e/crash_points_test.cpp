@@ -156,7 +156,7 @@ TEST(CrashPoints, RevertKilledAfterItsCommitIsRecordedCommittedAndNotRepeated) {
 // never turned into "failed", and the server settles it by itself on its next heartbeat.
 TEST(CrashPoints, AnOutcomeTheLedgerCouldNotRecordIsSettledByTheServerItself) {
     ServerOptions options;
-    options.server_extra = "run_lease = \"1s\"\n";
+    options.server_settings = "run_lease = \"1s\"\n";
     ServerFixture s(options);
     Team t = make_team(s);
     long long n = file_request(s, t);

@@ -24,7 +24,7 @@ ServerOptions on_shared_ledger() {
     std::string name = "lease_ledger_" + std::to_string(++counter);
     ledger_cluster().psql("CREATE DATABASE " + name, "postgres");
     ServerOptions options;
-    options.server_extra =
+    options.server_settings =
         "ledger = \"postgresql:" + ledger_cluster().conninfo(name) + "\"\nrun_lease = \"2s\"\n";
     return options;
 }

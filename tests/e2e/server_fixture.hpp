@@ -52,8 +52,9 @@ struct ServerOptions {
     // the server's directory, "{database}" the per-server database name.
     std::map<std::string, std::string> environment_extra;
     std::string sections;
-    // More keys of the [server] table (e.g. `ledger = "postgresql:..."`, `run_lease = "2s"`).
-    std::string server_extra;
+    // More keys of the [server] table (e.g. `ledger = "postgresql:..."`, `run_lease = "2s"`,
+    // `header_timeout = "1s"`).
+    std::string server_settings;
 };
 
 class ServerFixture {
@@ -157,7 +158,7 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
     std::ofstream toml(dir_ + "/datafix.toml");
     toml << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
          << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n"
-         << options.server_extra;
+         << options.server_settings;
     auto fill = [this](std::string text) {
         for (auto [name, value] : {std::pair<std::string, std::string>{"{dir}", dir_},
                                    std::pair<std::string, std::string>{"{database}", database_}}) {
