@@ -238,6 +238,7 @@ target::ChangePlan change_plan(const ledger::Revision& revision, const std::stri
     }
     target::ChangePlan plan =
         target::build_change_plan(name, change, expected, verify ? &*verify : nullptr);
+    plan.all_rows = revision.all_rows;
     return plan;
 }
 

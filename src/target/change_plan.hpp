@@ -39,6 +39,9 @@ struct ChangePlan {
     std::string sha256;  // of the change file; recorded in the evidence
     std::vector<PlannedStatement> statements;
     std::vector<VerifyQuery> verify;
+    // The change was attached with --all-rows: an UPDATE or DELETE may leave no row of its table
+    // untouched. Without it, one that does is refused, whatever its WHERE looks like.
+    bool all_rows = false;
 };
 
 }  // namespace datafix::target

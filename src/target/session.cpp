@@ -146,6 +146,21 @@ void capture_closure(Session::State& st, Connection& run, ImageStore& images, Ev
 
 namespace {
 
+// Whether an UPDATE or DELETE left no row of its table (as the role sees it) untouched: after a
+// DELETE no row is left; after an UPDATE every row was written by this transaction. EXISTS stops
+// at the first untouched row, so a change that leaves rows alone pays for a page or two.
+bool touched_every_row(Connection& connection, const PlannedStatement& statement) {
+    if (statement.kind != StatementKind::update && statement.kind != StatementKind::delete_) {
+        return false;
+    }
+    std::string table = connection.quote_identifier(statement.capture.schema) + "." +
+                        connection.quote_identifier(statement.capture.table);
+    std::string untouched = statement.kind == StatementKind::delete_
+                                ? "SELECT 1 FROM " + table
+                                : "SELECT 1 FROM " + table + " WHERE age(xmin) > 0";
+    return connection.query("SELECT NOT EXISTS (" + untouched + ")").scalar() == "t";
+}
+
 std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore& images,
                                               const EnvironmentTarget& target,
                                               const ChangePlan& plan, const Evidence* approved,
@@ -161,6 +176,15 @@ std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore
             throw explain_failure(report, statement.index, e);
         }
         check_still_role(connection, target, "after statement " + std::to_string(statement.index));
+        if (!plan.all_rows && ev.actual_rows > 0 && touched_every_row(connection, statement)) {
+            throw Error(ErrorCode::refused,
+                        target.name + ": statement " + std::to_string(statement.index) +
+                            " touched every row of " + statement.capture.schema + "." +
+                            statement.capture.table + " (" + std::to_string(ev.actual_rows) +
+                            "); rolled back",
+                        "narrow its WHERE; if every row is meant, attach the change with "
+                        "--all-rows so the pair sees that it is");
+        }
         try {
             require_declared_count(ev, target.name);
         } catch (const Error& e) {

@@ -295,7 +295,9 @@ TEST(Closure, DeleteCascadesAndSetNullAreCapturedAndRestored) {
 
 TEST(Closure, RuleWritesAreCapturedByTheirRule) {
     TestDatabase db(dev());
-    db.psql("INSERT INTO app_public.attachment (application_id, file_name) VALUES (3, 'x.pdf')");
+    // A second attachment stays: deleting every row of a table needs --all-rows (all_rows_test).
+    db.psql("INSERT INTO app_public.attachment (application_id, file_name) VALUES (3, 'x.pdf'), "
+            "(4, 'y.pdf')");
     TempImages images;
     auto before = dump(db);
     auto session = Session::open(environment(db, true));
