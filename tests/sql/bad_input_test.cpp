@@ -122,6 +122,17 @@ std::string repeated(const std::string& unit, int times) {
     return out;
 }
 
+// Found by fuzzing: the scanner's cost grows with the square of a run of operator characters.
+TEST(BadInput, ALongRunOfOperatorCharactersIsRefusedBeforeScanning) {
+    expect_invalid("DELETE FROM t WHERE 'yes';\n" + std::string(40000, '+'),
+                   "bad.sql:2:1:", "more than 256 operator characters in a row");
+    // A separator line in a comment, and operators as people write them, are fine.
+    Analysis a = analyze(
+        "-- " + std::string(120, '-') + "\nUPDATE t SET a = a || '==>' WHERE id >= 1 AND b <> -1;",
+        FileRole::change, "ok.sql");
+    EXPECT_TRUE(a.all_allowed());
+}
+
 TEST(BadInput, ThousandsOfNestedNotsAreRefusedBeforeParsing) {
     Error e = error_for("DELETE FROM t\nWHERE " + repeated("NOT ", 5000) + "archived;");
     EXPECT_EQ(e.code(), ErrorCode::invalid_input);

@@ -99,6 +99,24 @@ SourceText::SourceText(std::string_view bytes, std::string file_name)
         }
         i += length;
     }
+    // PostgreSQL's scanner trims a trailing + or - from an operator one character at a time, so
+    // its cost grows with the square of a run of operator characters: 40 KB of `+` took 10 s.
+    // No operator is longer than 63 characters; a run this long is never a hand-written change.
+    constexpr std::size_t kMaxOperatorRun = 256;
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < bytes_.size(); ++i) {
+        run = std::string_view("+-*/<>=~!@#%^&|`?").find(bytes_[i]) != std::string_view::npos
+                  ? run + 1
+                  : 0;
+        if (run > kMaxOperatorRun) {
+            throw Error(ErrorCode::invalid_input,
+                        where(at_byte(i + 1 - run)) + ": more than " +
+                            std::to_string(kMaxOperatorRun) +
+                            " operator characters in a row, which datafix does not parse",
+                        "shorten the run (an operator is at most 63 characters; a separator "
+                        "line in a comment can be shorter)");
+        }
+    }
 }
 
 std::size_t SourceText::characters_before(std::size_t offset) const {
