@@ -8,58 +8,12 @@
 #include <chrono>
 #include <thread>
 
-#include "runbook_steps.hpp"
+#include "crash_steps.hpp"
 
 namespace datafix::e2e {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string approved_in_dev(ServerFixture& s, const Team& t, long long n) {
-    prepare(s, t, n);
-    Answer p = s.post(t.dana, env_path(n, "dev", "preview"), {});
-    EXPECT_EQ(p.status, 200) << p.body.dump();
-    nlohmann::json st = state_of(s, t.sam, n);
-    Answer a =
-        s.post(t.sam, env_path(n, "dev", "approve"),
-               {{"revision_hash", revision_hash(st)}, {"fingerprint", fingerprint(st, "dev")}});
-    EXPECT_EQ(a.status, 200) << a.body.dump();
-    return fingerprint(st, "dev");
-}
-
-std::vector<nlohmann::json> runs_of(ServerFixture& s, const Team& t, long long n,
-                                    const std::string& kind) {
-    std::vector<nlohmann::json> out;
-    const nlohmann::json state = state_of(s, t.po, n);
-    for (const auto& r : state["runs"]) {
-        if (r["kind"] == kind && r["environment"] == "dev") {
-            out.push_back(r);
-        }
-    }
-    return out;
-}
-
-std::string family_name(ServerFixture& s) {
-    return s.psql("dev", "SELECT family_name FROM app_public.app_user WHERE id = 3");
-}
-
-void expect_audit_intact(ServerFixture& s, const Team& t) {
-    Answer v = s.get(t.po, "/api/audit/verify");
-    ASSERT_EQ(v.status, 200);
-    EXPECT_TRUE(v.body["intact"].get<bool>()) << v.body.dump();
-}
-
-// Waits (bounded) until `done` holds; the bound only ends a broken test.
-bool eventually(const std::function<bool()>& done, std::chrono::seconds bound = 60s) {
-    auto until = std::chrono::steady_clock::now() + bound;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) {
-            return true;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
 
 // Killed inside the apply's transaction, before its xid reached the ledger: the target rolls
 // back; the restarted server records the run failed; the same approval then applies once.
@@ -70,11 +24,7 @@ void killed_before_the_xid(const std::string& fault) {
     std::string approved = approved_in_dev(s, t, n);
     std::string before = family_name(s);
 
-    s.restart({{"DATAFIX_FAULT", fault}});
-    Answer a = s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}});
-    EXPECT_EQ(a.status, 0) << "the server answered instead of dying at " << fault;
-    ASSERT_TRUE(s.wait_for_exit(20s)) << "the server did not stop at " << fault;
-    s.restart({{"DATAFIX_FAULT", ""}});
+    apply_until_killed(s, t, n, approved, fault);
 
     auto applies = runs_of(s, t, n, "apply");
     ASSERT_EQ(applies.size(), 1u) << state_of(s, t.po, n).dump() << s.server_log();
@@ -113,8 +63,7 @@ TEST(CrashPoints, RevertKilledBeforeItsCommitRollsBackAndRevertsOnceAfterwards) 
     applied_and_cancelled(s, t, n);
 
     s.restart({{"DATAFIX_FAULT", "revert.before_commit"}});
-    EXPECT_EQ(s.post(t.dana, env_path(n, "dev", "revert"), {}).status, 0);
-    ASSERT_TRUE(s.wait_for_exit(20s));
+    post_until_killed(s, t.dana, env_path(n, "dev", "revert"), {}, "revert.before_commit");
     s.restart({{"DATAFIX_FAULT", ""}});
 
     auto reverts = runs_of(s, t, n, "revert");
@@ -138,8 +87,7 @@ TEST(CrashPoints, RevertKilledAfterItsCommitIsRecordedCommittedAndNotRepeated) {
     applied_and_cancelled(s, t, n);
 
     s.restart({{"DATAFIX_FAULT", "revert.after_commit"}});
-    EXPECT_EQ(s.post(t.dana, env_path(n, "dev", "revert"), {}).status, 0);
-    ASSERT_TRUE(s.wait_for_exit(20s));
+    post_until_killed(s, t.dana, env_path(n, "dev", "revert"), {}, "revert.after_commit");
     s.restart({{"DATAFIX_FAULT", ""}});
 
     auto reverts = runs_of(s, t, n, "revert");
@@ -225,8 +173,8 @@ TEST(CrashPoints, ServerKilledAfterCommitAndTargetCrashedTheLedgerFollowsTheRows
     std::string approved = approved_in_dev(s, t, n);
 
     s.restart({{"DATAFIX_FAULT", "apply.after_commit"}});
-    EXPECT_EQ(s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}}).status, 0);
-    ASSERT_TRUE(s.wait_for_exit(20s));
+    post_until_killed(s, t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}},
+                      "apply.after_commit");
     auto& dev = testing::SampleClusters::get().dev();
     dev.stop_immediate();
     dev.start();

@@ -5,60 +5,10 @@
 // audit chain stays intact.
 #include <gtest/gtest.h>
 
-#include <chrono>
-
-#include "runbook_steps.hpp"
+#include "crash_steps.hpp"
 
 namespace datafix::e2e {
 namespace {
-
-using namespace std::chrono_literals;
-
-// claim, pair, change, dev preview and the pair's approval; returns the approved fingerprint.
-std::string approved_in_dev(ServerFixture& s, const Team& t, long long n) {
-    prepare(s, t, n);
-    Answer p = s.post(t.dana, env_path(n, "dev", "preview"), {});
-    EXPECT_EQ(p.status, 200) << p.body.dump();
-    nlohmann::json st = state_of(s, t.sam, n);
-    Answer a =
-        s.post(t.sam, env_path(n, "dev", "approve"),
-               {{"revision_hash", revision_hash(st)}, {"fingerprint", fingerprint(st, "dev")}});
-    EXPECT_EQ(a.status, 200) << a.body.dump();
-    return fingerprint(st, "dev");
-}
-
-std::vector<nlohmann::json> runs_of(ServerFixture& s, const Team& t, long long n,
-                                    const std::string& kind) {
-    std::vector<nlohmann::json> out;
-    const nlohmann::json state = state_of(s, t.po, n);
-    for (const auto& r : state["runs"]) {
-        if (r["kind"] == kind && r["environment"] == "dev") {
-            out.push_back(r);
-        }
-    }
-    return out;
-}
-
-std::string family_name(ServerFixture& s) {
-    return s.psql("dev", "SELECT family_name FROM app_public.app_user WHERE id = 3");
-}
-
-// The apply, on a server that kills itself at `fault`; the answer never comes.
-void apply_until_killed(ServerFixture& s, const Team& t, long long n, const std::string& approved,
-                        const std::string& fault) {
-    s.restart({{"DATAFIX_FAULT", fault}});
-    Answer a = s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}});
-    EXPECT_EQ(a.status, 0) << "the server answered instead of dying at " << fault << ": "
-                           << a.body.dump();
-    ASSERT_TRUE(s.wait_for_exit(20s)) << "the server did not stop at " << fault;
-    s.restart({{"DATAFIX_FAULT", ""}});
-}
-
-void expect_audit_intact(ServerFixture& s, const Team& t) {
-    Answer v = s.get(t.po, "/api/audit/verify");
-    ASSERT_EQ(v.status, 200);
-    EXPECT_TRUE(v.body["intact"].get<bool>()) << v.body.dump();
-}
 
 TEST(Crash, KilledAfterCommitTheRestartedServerRecordsItCommittedAndARetryIsRefused) {
     ServerFixture s;
@@ -114,9 +64,7 @@ TEST(Crash, APreviewCutByAKillIsFailedAfterTheRestartAndCanBeRepeated) {
     long long n = file_request(s, t);
     prepare(s, t, n);
     s.restart({{"DATAFIX_FAULT", "preview.captured"}});
-    Answer p = s.post(t.dana, env_path(n, "dev", "preview"), {});
-    EXPECT_EQ(p.status, 0);
-    ASSERT_TRUE(s.wait_for_exit(20s));
+    post_until_killed(s, t.dana, env_path(n, "dev", "preview"), {}, "preview.captured");
     s.restart({{"DATAFIX_FAULT", ""}});
     auto previews = runs_of(s, t, n, "preview");
     ASSERT_EQ(previews.size(), 1u);

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "runbook_steps.hpp"
+#include "crash_steps.hpp"
 
 namespace datafix::e2e {
 namespace {
@@ -29,42 +29,9 @@ ServerOptions on_shared_ledger() {
     return options;
 }
 
-bool eventually(const std::function<bool()>& done, std::chrono::seconds bound = 60s) {
-    auto until = std::chrono::steady_clock::now() + bound;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) {
-            return true;
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
-
-std::string approved_in_dev(ServerFixture& s, const Team& t, long long n) {
-    prepare(s, t, n);
-    EXPECT_EQ(s.post(t.dana, env_path(n, "dev", "preview"), {}).status, 200);
-    nlohmann::json st = state_of(s, t.sam, n);
-    Answer a =
-        s.post(t.sam, env_path(n, "dev", "approve"),
-               {{"revision_hash", revision_hash(st)}, {"fingerprint", fingerprint(st, "dev")}});
-    EXPECT_EQ(a.status, 200) << a.body.dump();
-    return fingerprint(st, "dev");
-}
-
 // The dev apply runs, as the peer sees them.
 std::vector<nlohmann::json> applies_seen_by_peer(ServerFixture& s, const Team& t, long long n) {
-    std::vector<nlohmann::json> out;
-    const nlohmann::json state = s.peer_get(t.po, req(n)).body;
-    for (const auto& r : state["runs"]) {
-        if (r["kind"] == "apply" && r["environment"] == "dev") {
-            out.push_back(r);
-        }
-    }
-    return out;
-}
-
-std::string family_name(ServerFixture& s) {
-    return s.psql("dev", "SELECT family_name FROM app_public.app_user WHERE id = 3");
+    return dev_runs(s.peer_get(t.po, req(n)).body, "apply");
 }
 
 // The first apply's state once the peer has settled and resolved it. "in_doubt" is passed
@@ -80,12 +47,6 @@ std::string settled_state(ServerFixture& s, const Team& t, long long n) {
     return state;
 }
 
-void expect_audit_intact(ServerFixture& s, const Team& t) {
-    Answer v = s.peer_get(t.po, "/api/audit/verify");
-    ASSERT_EQ(v.status, 200);
-    EXPECT_TRUE(v.body["intact"].get<bool>()) << v.body.dump();
-}
-
 TEST(RunLease, TheOtherServerSettlesARunWhoseServerWasKilledBeforeCommit) {
     ServerFixture s(on_shared_ledger());
     Team t = make_team(s);
@@ -95,8 +56,8 @@ TEST(RunLease, TheOtherServerSettlesARunWhoseServerWasKilledBeforeCommit) {
     s.restart({{"DATAFIX_FAULT", "apply.before_commit"}});
     s.start_peer("peer");
 
-    EXPECT_EQ(s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}}).status, 0);
-    ASSERT_TRUE(s.wait_for_exit(20s));
+    post_until_killed(s, t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}},
+                      "apply.before_commit");
     // Not restarted: the peer alone finds the lapsed lease.
     EXPECT_EQ(settled_state(s, t, n), "rolled_back") << s.server_log();
     EXPECT_EQ(family_name(s), before);
@@ -106,7 +67,7 @@ TEST(RunLease, TheOtherServerSettlesARunWhoseServerWasKilledBeforeCommit) {
     EXPECT_EQ(family_name(s), "Renamed\n");
     EXPECT_EQ(s.peer_post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}}).status,
               409);
-    expect_audit_intact(s, t);
+    expect_audit_intact(s.peer_get(t.po, "/api/audit/verify"));
 }
 
 TEST(RunLease, TheOtherServerRecordsACommitWhoseServerWasKilledRightAfterIt) {
@@ -117,14 +78,14 @@ TEST(RunLease, TheOtherServerRecordsACommitWhoseServerWasKilledRightAfterIt) {
     s.restart({{"DATAFIX_FAULT", "apply.after_commit"}});
     s.start_peer("peer");
 
-    EXPECT_EQ(s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}}).status, 0);
-    ASSERT_TRUE(s.wait_for_exit(20s));
+    post_until_killed(s, t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}},
+                      "apply.after_commit");
     EXPECT_EQ(settled_state(s, t, n), "succeeded") << s.server_log();
     EXPECT_EQ(family_name(s), "Renamed\n");
     Answer retry = s.peer_post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", approved}});
     EXPECT_EQ(retry.status, 409) << "the approval was consumed: " << retry.body.dump();
     EXPECT_EQ(applies_seen_by_peer(s, t, n).size(), 1u);
-    expect_audit_intact(s, t);
+    expect_audit_intact(s.peer_get(t.po, "/api/audit/verify"));
 }
 
 // A hung server (SIGSTOP) still holds its target transaction when its lease lapses. The peer
@@ -153,7 +114,7 @@ TEST(RunLease, AHungServersRunIsSettledAndItCannotCommitWhenItWakes) {
     ASSERT_EQ(retry.status, 200) << retry.body.dump();
     EXPECT_EQ(family_name(s), "Renamed\n");
     EXPECT_EQ(applies_seen_by_peer(s, t, n).size(), 2u);
-    expect_audit_intact(s, t);
+    expect_audit_intact(s.peer_get(t.po, "/api/audit/verify"));
 }
 
 }  // namespace
