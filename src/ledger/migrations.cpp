@@ -302,22 +302,10 @@ CREATE INDEX notifications_undelivered_by_request ON notifications (request, id)
 // v3: four-eyes by history and tokens that expire. request_people keeps everyone who ever took
 // part on a side of four-eyes (filled from what the ledger already knows: claims, revisions,
 // runs, backups, the audit's claim entries and approvals); tokens get a scope, an expiry (set
-// for existing tokens right after this script, see kV3TokenExpiry) and the admin who issued
+// for existing tokens by migrate() right after this script) and the admin who issued
 // them for someone else; a notification remembers the audit head when it was queued.
-constexpr std::string_view kV3Sqlite = R"sql(
-CREATE TABLE request_people (
-    request INTEGER NOT NULL REFERENCES requests(number),
-    person INTEGER NOT NULL,
-    side TEXT NOT NULL,
-    PRIMARY KEY (request, side, person)
-);
-ALTER TABLE users ADD COLUMN token_scope TEXT NOT NULL DEFAULT 'full';
-ALTER TABLE users ADD COLUMN token_expires_at INTEGER;
-ALTER TABLE users ADD COLUMN token_issued_by INTEGER;
-ALTER TABLE notifications ADD COLUMN audit_head TEXT NOT NULL DEFAULT '';
-)sql";
-
-constexpr std::string_view kV3Postgresql = R"sql(
+// BIGINT suits both dialects (SQLite gives it integer affinity).
+constexpr std::string_view kV3 = R"sql(
 CREATE TABLE request_people (
     request BIGINT NOT NULL REFERENCES requests(number),
     person BIGINT NOT NULL,
@@ -365,7 +353,7 @@ CREATE INDEX run_leases_incarnation ON run_leases (incarnation);
 constexpr std::array<Migration, 4> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
-    {3, kV3Sqlite, kV3Postgresql},
+    {3, kV3, kV3},
     {4, kV4, kV4},
 }};
 
