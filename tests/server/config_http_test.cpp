@@ -1,5 +1,6 @@
 // The HTTP server's limits in [server]: defaults that hold a team's load and refuse a flood,
-// values read as written, and mistakes that name their key.
+// values read as written, and mistakes that name their key. Also the run lease and instance
+// name, the other [server] settings that decide who settles a run.
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
@@ -66,6 +67,18 @@ TEST(ConfigHttp, MistakesNameTheirKey) {
               std::string::npos);
     EXPECT_NE(refusal("body_timeout = \"500ms\"\n").find("at least 1s"), std::string::npos);
     EXPECT_NE(refusal("max_stream = 5\n").find("max_stream"), std::string::npos);
+}
+
+TEST(ConfigHttp, RunLeaseAndInstance) {
+    ServerSettings defaults = parse_server("").server;
+    EXPECT_EQ(defaults.run_lease, std::chrono::seconds(30));
+    EXPECT_EQ(defaults.instance, "") << "empty: the server names itself <host>:<data_dir>";
+    ServerSettings s = parse_server("run_lease = \"2s\"\ninstance = \"datafix-1\"\n").server;
+    EXPECT_EQ(s.run_lease, std::chrono::seconds(2));
+    EXPECT_EQ(s.instance, "datafix-1");
+    EXPECT_NE(refusal("run_lease = \"500ms\"\n").find("server.run_lease"), std::string::npos);
+    EXPECT_NE(refusal("run_lease = \"500ms\"\n").find("at least 1s"), std::string::npos);
+    EXPECT_NE(refusal("instance = \"\"\n").find("server.instance"), std::string::npos);
 }
 
 }  // namespace
