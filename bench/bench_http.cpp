@@ -33,9 +33,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/process.hpp"
-
-extern char** environ;
+#include "local_server.hpp"
 
 namespace {
 
@@ -46,65 +44,6 @@ constexpr int kPerAddress = 100;
 constexpr int kStreamsPerPerson = 16;  // the server's default max_streams_per_person
 constexpr int kProbeClients = 4;
 constexpr auto kProbeEvery = 20ms;  // per client: 200 requests/s per endpoint in all
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-struct Server {
-    std::string dir;
-    std::string url;
-    int port = 0;
-    std::string admin;
-    pid_t pid = -1;
-
-    Server() {
-        char tmpl[] = "/tmp/datafix-bench-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-        // Default limits; the environment is never connected to.
-        std::ofstream(dir + "/datafix.toml")
-            << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
-            << "[[environment]]\nname = \"dev\"\nconninfo = \"host=/nonexistent\"\n"
-            << "role = \"app_owner\"\nsystem_identifier = \"1\"\napprovals = [\"pair\"]\n";
-        auto init = datafix::testing::run_process(
-            {DATAFIX_BINARY, "init", "--config", dir + "/datafix.toml", "--admin-email",
-             "admin@example.com", "--admin-name", "Bench Admin", "--output", "json"});
-        admin = nlohmann::json::parse(init.out)["token"];
-        std::string out = dir + "/server.out";
-        std::string config = dir + "/datafix.toml";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT, 0600);
-        const char* argv[] = {DATAFIX_BINARY, "server", "--config", config.c_str(), nullptr};
-        posix_spawn(&pid, DATAFIX_BINARY, &actions, nullptr, const_cast<char**>(argv), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        while (url.empty()) {
-            std::string text = slurp(out);
-            auto at = text.find("listening on ");
-            auto eol = text.find('\n', at);
-            if (at != std::string::npos && eol != std::string::npos) {
-                url = text.substr(at + 13, eol - at - 13);
-                port = std::stoi(url.substr(url.rfind(':') + 1));
-            }
-            std::this_thread::sleep_for(20ms);
-        }
-    }
-    ~Server() {
-        ::kill(pid, SIGTERM);
-        ::waitpid(pid, nullptr, 0);
-        std::filesystem::remove_all(dir);
-    }
-
-    nlohmann::json post(const std::string& token, const std::string& path, nlohmann::json body) {
-        httplib::Client c(url);
-        auto r = c.Post(path.c_str(), {{"Authorization", "Bearer " + token}}, body.dump(),
-                        "application/json");
-        return nlohmann::json::parse(r->body);
-    }
-};
 
 // A socket connected to the server from 127.0.0.`octet`; -1 on failure.
 int connect_from(int octet, int port) {
@@ -276,7 +215,7 @@ int main(int argc, char** argv) {
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
 
-    Server server;
+    datafix::bench::LocalServer server;
     std::string reader = server.post(
         server.admin, "/api/users",
         {{"name", "Reader"}, {"email", "reader@example.com"}, {"role", "developer"}})["token"];

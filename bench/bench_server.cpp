@@ -22,73 +22,12 @@
 #include <thread>
 #include <vector>
 
-#include "harness/process.hpp"
-
-extern char** environ;
+#include "local_server.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kClients = 64;
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-struct Server {
-    std::string dir;
-    std::string url;
-    std::string admin;
-    pid_t pid = -1;
-
-    Server() {
-        char tmpl[] = "/tmp/datafix-bench-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-        // The environments are never connected to: reading state and claiming touch the ledger
-        // only.
-        std::ofstream(dir + "/datafix.toml")
-            << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
-            << "worker_threads = 96\n"
-            << "[[environment]]\nname = \"dev\"\nconninfo = \"host=/nonexistent\"\n"
-            << "role = \"app_owner\"\nsystem_identifier = \"1\"\napprovals = [\"pair\"]\n";
-        auto init = datafix::testing::run_process(
-            {DATAFIX_BINARY, "init", "--config", dir + "/datafix.toml", "--admin-email",
-             "admin@example.com", "--admin-name", "Bench Admin", "--output", "json"});
-        admin = nlohmann::json::parse(init.out)["token"];
-        std::string out = dir + "/server.out";
-        std::string config = dir + "/datafix.toml";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT, 0600);
-        const char* argv[] = {DATAFIX_BINARY, "server", "--config", config.c_str(), nullptr};
-        posix_spawn(&pid, DATAFIX_BINARY, &actions, nullptr, const_cast<char**>(argv), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        while (url.empty()) {
-            std::string text = slurp(out);
-            auto at = text.find("listening on ");
-            auto eol = text.find('\n', at);
-            if (at != std::string::npos && eol != std::string::npos) {
-                url = text.substr(at + 13, eol - at - 13);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-    }
-    ~Server() {
-        ::kill(pid, SIGTERM);
-        ::waitpid(pid, nullptr, 0);
-        std::filesystem::remove_all(dir);
-    }
-
-    nlohmann::json post(const std::string& token, const std::string& path, nlohmann::json body) {
-        httplib::Client c(url);
-        auto r = c.Post(path.c_str(), {{"Authorization", "Bearer " + token}}, body.dump(),
-                        "application/json");
-        return nlohmann::json::parse(r->body);
-    }
-};
 
 double percentile(std::vector<double>& v, double p) {
     if (v.empty()) {
@@ -134,7 +73,7 @@ std::pair<long, std::vector<double>> hammer(int seconds, Op op) {
 
 int main(int argc, char** argv) {
     int seconds = argc > 1 ? std::atoi(argv[1]) : 5;
-    Server server;
+    datafix::bench::LocalServer server("worker_threads = 96\n");
     std::vector<std::string> developers;
     for (int i = 0; i < kClients; ++i) {
         developers.push_back(server.post(server.admin, "/api/users",
