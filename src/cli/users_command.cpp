@@ -42,7 +42,9 @@ long long user_id(ApiClient& client, const std::string& who) {
     if (!who.empty() && who.find_first_not_of("0123456789") == std::string::npos) {
         return std::stoll(who);
     }
-    for (const auto& u : client.get("/api/users")["users"]) {
+    // Held: a range-for over a member of the temporary answer would read freed memory.
+    const nlohmann::json listed = client.get("/api/users");
+    for (const auto& u : listed["users"]) {
         if (u.value("email", "") == who) {
             return u.value("id", 0LL);
         }
