@@ -66,6 +66,14 @@ std::vector<Input> inputs() {
                        "id = 1" + std::string(datafix::sql::kMaxNesting - 2, ')') + ";"});
     out.push_back(
         {"200,000 nested NOTs (refused)", fill("DELETE FROM t WHERE ", "NOT ", "x;", 800000)});
+    // The scanner's cost is quadratic in a run of operator characters: the worst accepted file
+    // is runs of 63 (the longest operator), and runs up to 256 within their 4,096 budget.
+    out.push_back({"1 MiB of 63-character = runs in comments",
+                   fill("", "-- " + std::string(63, '=') + "\n", "DELETE FROM t WHERE id = 1;",
+                        kMaxFileBytes)});
+    out.push_back({"1 MiB of 256-character = runs (refused)",
+                   fill("", "-- " + std::string(256, '=') + "\n", "DELETE FROM t WHERE id = 1;",
+                        kMaxFileBytes)});
     out.push_back({"1 MiB chain of + (refused)",
                    fill("DELETE FROM t WHERE 1", "+1", " = id;", kMaxFileBytes)});
     return out;

@@ -133,6 +133,23 @@ TEST(BadInput, ALongRunOfOperatorCharactersIsRefusedBeforeScanning) {
     EXPECT_TRUE(a.all_allowed());
 }
 
+// Runs of up to 256 cost little one at a time, but 1 MiB of them took 2 s: beyond 63 characters
+// (the longest operator) they are allowed up to 4,096 characters in all.
+TEST(BadInput, ManyLongOperatorRunsAreRefusedOnceTheirSumPassesTheBudget) {
+    std::string separator = "-- " + std::string(200, '=') + "\n";
+    Analysis fine = analyze(repeated(separator, 20) + "UPDATE t SET a = 1 WHERE id = 1;",
+                            FileRole::change, "ok.sql");
+    EXPECT_TRUE(fine.all_allowed());
+    // The 21st separator passes 4,096: the message names its line.
+    expect_invalid(repeated(separator, 21) + "UPDATE t SET a = 1 WHERE id = 1;", "bad.sql:21:4:",
+                   "more than 4096 characters in runs of over 63 operator characters");
+    // Runs of 63 are never counted.
+    Analysis short_runs =
+        analyze(repeated("-- " + std::string(63, '=') + "\n", 200) + "DELETE FROM t WHERE id = 1;",
+                FileRole::change, "ok.sql");
+    EXPECT_TRUE(short_runs.all_allowed());
+}
+
 TEST(BadInput, ThousandsOfNestedNotsAreRefusedBeforeParsing) {
     Error e = error_for("DELETE FROM t\nWHERE " + repeated("NOT ", 5000) + "archived;");
     EXPECT_EQ(e.code(), ErrorCode::invalid_input);

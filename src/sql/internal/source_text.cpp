@@ -101,13 +101,34 @@ SourceText::SourceText(std::string_view bytes, std::string file_name)
     }
     // PostgreSQL's scanner trims a trailing + or - from an operator one character at a time, so
     // its cost grows with the square of a run of operator characters: 40 KB of `+` took 10 s.
-    // No operator is longer than 63 characters; a run this long is never a hand-written change.
+    // No operator is longer than 63 characters. Longer runs (a separator line in a comment) are
+    // allowed up to 256 characters each and 4,096 in all, so 1 MiB of runs stays under a second.
+    constexpr std::size_t kLongestOperator = 63;
     constexpr std::size_t kMaxOperatorRun = 256;
+    constexpr std::size_t kLongRunBudget = 4096;
     std::size_t run = 0;
-    for (std::size_t i = 0; i < bytes_.size(); ++i) {
-        run = std::string_view("+-*/<>=~!@#%^&|`?").find(bytes_[i]) != std::string_view::npos
-                  ? run + 1
-                  : 0;
+    std::size_t long_runs = 0;
+    for (std::size_t i = 0; i <= bytes_.size(); ++i) {
+        const bool operator_char =
+            i < bytes_.size() &&
+            std::string_view("+-*/<>=~!@#%^&|`?").find(bytes_[i]) != std::string_view::npos;
+        if (operator_char) {
+            ++run;
+        } else {
+            if (run > kLongestOperator) {
+                long_runs += run;
+                if (long_runs > kLongRunBudget) {
+                    throw Error(
+                        ErrorCode::invalid_input,
+                        where(at_byte(i - run)) + ": more than " + std::to_string(kLongRunBudget) +
+                            " characters in runs of over " + std::to_string(kLongestOperator) +
+                            " operator characters, which datafix does not parse",
+                        "shorten the separator lines (an operator is at most " +
+                            std::to_string(kLongestOperator) + " characters)");
+                }
+            }
+            run = 0;
+        }
         if (run > kMaxOperatorRun) {
             throw Error(ErrorCode::invalid_input,
                         where(at_byte(i + 1 - run)) + ": more than " +
