@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -108,6 +109,7 @@ struct ChildPlan {
     int stdout_fd = -1;
     int stderr_fd = -1;
     int report_fd = -1;
+    pid_t parent = 0;
 };
 
 [[noreturn]] void child_fail(int report_fd, Stage stage) {
@@ -131,6 +133,13 @@ struct ChildPlan {
             ::setuid(plan.user.uid) != 0) {
             child_fail(plan.report_fd, Stage::user_switch);
         }
+    }
+    // The child dies with this process (strictly: with the thread that started it, which waits for
+    // it), so a server killed mid-backup leaves no pg_dump writing on. Set after the user switch,
+    // which clears it; a parent that is already gone is caught by getppid.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != plan.parent) {
+        ::_exit(127);
     }
     int out = plan.stdout_fd;
     if (plan.stdout_file != nullptr) {
@@ -412,6 +421,7 @@ Result run(const Spec& spec, const Watch& watch) {
     plan.stdout_fd = pipes.out_child;
     plan.stderr_fd = pipes.err_child;
     plan.report_fd = pipes.report_child;
+    plan.parent = ::getpid();
 
     const pid_t pid = ::fork();
     if (pid < 0) {

@@ -3,7 +3,9 @@
 // search), its environment, stdin, stdout and stderr, and no other descriptor of this process (not
 // the server's listening socket, client connections, database connections or log files). It runs
 // in its own process group, so a deadline or a cancel ends whatever it started too: SIGTERM to the
-// group, SIGKILL after a grace period, and SIGKILL to the group once the child has exited.
+// group, SIGKILL after a grace period, and SIGKILL to the group once the child has exited. The
+// child itself is killed when this process dies (a server killed mid-backup leaves no dump
+// writing on).
 // Passwords travel in the environment or a passfile, never in argv (any local user can read argv).
 #pragma once
 
