@@ -11,6 +11,7 @@
 #include "backup/backup.hpp"
 #include "backup/methods.hpp"
 #include "core/error.hpp"
+#include "core/fault.hpp"
 #include "core/process.hpp"
 
 namespace datafix::backup {
@@ -141,6 +142,8 @@ BackupResult take_pg_dump_backup(const BackupSettings& settings, const BackupReq
     spec.environment = process::current_environment();
     process::Result r = process::run(spec, watch_for(control));
     check_child(r, "pg_dump", settings, partial, request.request_number);
+    // The archive is written and not yet verified: its .partial file is all there is of it.
+    fault_point("backup.dumped");
 
     BackupResult result;
     try {

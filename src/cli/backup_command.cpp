@@ -1,6 +1,8 @@
 // `datafix backup N ENV`: the server takes and verifies a backup of the tables the change writes
-// (before prod, the runbook's step 5). Progress (bytes written, elapsed) follows the request's
-// live events; Ctrl-C asks the server to cancel, which kills the dump and leaves no file.
+// (before prod, the runbook's step 5) as a job that outlives this command. Progress (bytes
+// written, elapsed) follows the request's live events and the job's state is polled until it
+// ends; Ctrl-C asks the server to cancel, which kills the dump and leaves no file. --detach
+// starts the job and returns, --follow waits for the running job, --cancel stops it.
 #include <unistd.h>
 
 #include <atomic>
@@ -190,56 +192,154 @@ class CancelOnInterrupt {
     std::thread thread_;
 };
 
+std::string backup_path(const VerbOptions& o, const std::string& tail = "") {
+    return request_path(o.request, "/environments/" + o.environment + "/backup" + tail);
+}
+
+// The environment's newest job, or null.
+nlohmann::json newest_job(ApiClient& client, const VerbOptions& o) {
+    nlohmann::json jobs = client.get(backup_path(o))["jobs"];
+    return jobs.empty() ? nlohmann::json(nullptr) : jobs.back();
+}
+
+// Polls the job until it is no longer running.
+nlohmann::json wait_for(ApiClient& client, const VerbOptions& o, int job) {
+    for (;;) {
+        const nlohmann::json listed = client.get(backup_path(o));
+        for (const auto& j : listed["jobs"]) {
+            if (j.value("job", 0) == job && j.value("state", "") != "running") {
+                return j;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+}
+
+int print_job_end(const VerbOptions& o, const nlohmann::json& job) {
+    const std::string state = job.value("state", "");
+    if (state != "succeeded") {
+        const nlohmann::json& failure = job["failure"];
+        std::string message = failure.is_object() ? failure.value("message", "") : "";
+        ErrorCode code = failure.is_object() ? code_from_name(failure.value("code", "internal"))
+                                             : ErrorCode::internal;
+        throw Error(code,
+                    "backup job " + text(job["job"]) + " of " + o.environment + " " + state +
+                        (message.empty() ? "" : ": " + message),
+                    "take the backup again (datafix backup " + std::to_string(o.request) + " " +
+                        o.environment + ") once the cause is fixed");
+    }
+    if (o.flags.json()) {
+        print_json(job);
+        return 0;
+    }
+    Style style(o.flags);
+    const nlohmann::json result = job.contains("result") ? job["result"] : nlohmann::json::object();
+    std::cout << style.green("✓ ") << "backup " << text(job["backup"]) << " of request #"
+              << o.request << " on " << o.environment << ": "
+              << (result.value("verified", true) ? style.green("verified")
+                                                 : style.red("not verified"));
+    if (result.contains("size_bytes")) {
+        std::cout << ", " << size_text(result.value("size_bytes", std::uint64_t{0})) << " in "
+                  << seconds_text(result.value("elapsed_ms", 0LL));
+    }
+    std::cout << " (job " << text(job["job"]);
+    if (job.value("attempts", 1) > 1) {
+        std::cout << ", attempt " << text(job["attempts"]);
+    }
+    std::cout << ")\n";
+    if (result.contains("sha256")) {
+        std::cout << "  sha256  " << text(result["sha256"]) << "\n";
+        std::cout << "  where   " << text(result["location"]) << "\n";
+    }
+    std::string tables;
+    for (const auto& t : result.value("tables", nlohmann::json::array())) {
+        tables += (tables.empty() ? "" : ", ") + text(t);
+    }
+    if (!tables.empty()) {
+        std::cout << "  tables  " << tables << "\n";
+    }
+    std::cout << "  the driver may now apply: datafix apply " << o.request << " " << o.environment
+              << "\n";
+    return 0;
+}
+
+// Follows job `job` (progress lines unless quiet) to its end.
+int follow(const VerbOptions& o, bool quiet, int job) {
+    ApiClient client(o.flags);
+    ProgressFollower progress(o, quiet || o.flags.json());
+    progress.start();
+    nlohmann::json end;
+    try {
+        CancelOnInterrupt cancel(o);
+        end = wait_for(client, o, job);
+    } catch (...) {
+        progress.stop();
+        throw;
+    }
+    progress.stop();
+    return print_job_end(o, end);
+}
+
 }  // namespace
 
 void register_backup(CLI::App& root, Action& action) {
     auto o = std::make_shared<VerbOptions>();
     auto quiet = std::make_shared<bool>(false);
+    auto mode = std::make_shared<std::string>("take");
     auto* cmd = root.add_subcommand(
         "backup", "take a verified backup of the tables the change writes (before prod)");
     add_request_argument(*cmd, *o);
     cmd->add_option("environment", o->environment, "the environment to back up (e.g. prod)")
         ->required();
     cmd->add_flag("--quiet,-q", *quiet, "no progress lines");
-    cmd->callback([&action, o, quiet] {
-        action = [o, quiet] {
+    auto* detach = cmd->add_flag_callback(
+        "--detach", [mode] { *mode = "detach"; },
+        "start the backup job and return; it goes on in the server");
+    auto* follow_flag = cmd->add_flag_callback(
+        "--follow", [mode] { *mode = "follow"; },
+        "wait for the environment's running (or newest) backup job and show how it ends");
+    auto* cancel_flag = cmd->add_flag_callback(
+        "--cancel", [mode] { *mode = "cancel"; }, "cancel the environment's running backup job");
+    detach->excludes(follow_flag)->excludes(cancel_flag);
+    follow_flag->excludes(cancel_flag);
+    cmd->callback([&action, o, quiet, mode] {
+        action = [o, quiet, mode] {
             ApiClient client(o->flags);
-            ProgressFollower progress(*o, *quiet || o->flags.json());
-            progress.start();
-            nlohmann::json result;
-            try {
-                CancelOnInterrupt cancel(*o);
-                result = client.post(
-                    request_path(o->request, "/environments/" + o->environment + "/backup"),
-                    nlohmann::json::object());
-            } catch (...) {
-                progress.stop();
-                throw;
-            }
-            progress.stop();
-            if (o->flags.json()) {
-                print_json(result);
+            if (*mode == "cancel") {
+                nlohmann::json answer =
+                    client.post(backup_path(*o, "/cancel"), nlohmann::json::object());
+                if (o->flags.json()) {
+                    print_json(answer);
+                } else {
+                    std::cout << "cancelling backup job " << text(answer["job"]) << " of "
+                              << o->environment << " for request #" << o->request << "\n";
+                }
                 return 0;
             }
-            Style style(o->flags);
-            std::cout << style.green("✓ ") << "backup " << text(result["number"]) << " of request #"
-                      << o->request << " on " << o->environment << ": "
-                      << (result.value("verified", false) ? style.green("verified")
-                                                          : style.red("not verified"))
-                      << ", " << size_text(result.value("size_bytes", std::uint64_t{0})) << " in "
-                      << seconds_text(result.value("elapsed_ms", 0LL)) << "\n";
-            std::cout << "  sha256  " << text(result["sha256"]) << "\n";
-            std::cout << "  where   " << text(result["location"]) << "\n";
-            std::string tables;
-            for (const auto& t : result["tables"]) {
-                tables += (tables.empty() ? "" : ", ") + text(t);
+            if (*mode == "follow") {
+                nlohmann::json job = newest_job(client, *o);
+                if (job.is_null()) {
+                    throw Error(ErrorCode::not_found,
+                                "request " + std::to_string(o->request) + " has no backup job on " +
+                                    o->environment,
+                                "start one with datafix backup " + std::to_string(o->request) +
+                                    " " + o->environment);
+                }
+                return follow(*o, *quiet, job.value("job", 0));
             }
-            if (!tables.empty()) {
-                std::cout << "  tables  " << tables << "\n";
+            nlohmann::json job = client.post(backup_path(*o), nlohmann::json::object());
+            if (*mode == "detach") {
+                if (o->flags.json()) {
+                    print_json(job);
+                } else {
+                    std::cout << "backup job " << text(job["job"]) << " of " << o->environment
+                              << " for request #" << o->request << " started\n"
+                              << "  follow it: datafix backup " << o->request << " "
+                              << o->environment << " --follow\n";
+                }
+                return 0;
             }
-            std::cout << "  the driver may now apply: datafix apply " << o->request << " "
-                      << o->environment << "\n";
-            return 0;
+            return follow(*o, *quiet, job.value("job", 0));
         };
     });
 }

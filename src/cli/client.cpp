@@ -21,16 +21,6 @@ Error transport_error(httplib::Error error, const std::string& server) {
                  "check --server / DATAFIX_SERVER and that datafix server is running");
 }
 
-ErrorCode code_from_name(const std::string& name) {
-    for (int i = 0; i <= static_cast<int>(kLastErrorCode); ++i) {
-        auto code = static_cast<ErrorCode>(i);
-        if (code_name(code) == name) {
-            return code;
-        }
-    }
-    return ErrorCode::internal;
-}
-
 struct Credentials {
     std::string token;
     std::string server;
@@ -73,6 +63,16 @@ Credentials read_credentials() {
 }
 
 }  // namespace
+
+ErrorCode code_from_name(const std::string& name) {
+    for (int i = 0; i <= static_cast<int>(kLastErrorCode); ++i) {
+        auto code = static_cast<ErrorCode>(i);
+        if (code_name(code) == name) {
+            return code;
+        }
+    }
+    return ErrorCode::internal;
+}
 
 void add_client_flags(CLI::App& command, ClientFlags& flags) {
     command.add_option("--server", flags.server,

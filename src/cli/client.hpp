@@ -46,6 +46,9 @@ class ApiFailure : public Error {
 
 std::string credentials_path();
 
+// The code an error answer names ("rule", "database", ...); internal for a name not known.
+ErrorCode code_from_name(const std::string& name);
+
 class ApiClient {
   public:
     // Reads the token and server; Error(unauthenticated) without a token when `need_token`.

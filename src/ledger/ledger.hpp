@@ -63,6 +63,31 @@ struct RequestSummary {
     std::int64_t version = 0;
 };
 
+// A backup the server takes in the background for one request and environment: a job outlives
+// the HTTP call that started it. A job left running by an earlier life of its server is taken
+// again when that server starts (its partial file is removed first); a cancel or a failure ends it.
+enum class BackupJobState { running, succeeded, failed, cancelled };
+
+struct BackupJob {
+    RequestNumber request = 0;
+    int number = 0;  // per request, from 1
+    std::string environment;
+    UserId requested_by = 0;
+    BackupJobState state = BackupJobState::running;
+    std::string instance;  // the server that runs it ([server] instance)
+    int attempts = 1;      // 1 + how many times a restart took it up again
+    Time started_at{};
+    std::optional<Time> finished_at;
+    int backup = 0;          // succeeded: the recorded backup's number
+    std::string error_code;  // failed or cancelled: the error's code name
+    std::string error;       // its message (names and paths only, never a row value)
+
+    bool operator==(const BackupJob&) const = default;
+};
+
+std::string_view backup_job_state_name(BackupJobState state);
+std::optional<BackupJobState> parse_backup_job_state(std::string_view name);
+
 // A running run's lease: which server executes it, and until when that server has vouched for
 // it. The server renews its leases while it lives; a run whose lease lapsed belongs to a server
 // that is gone (killed, hung, cut off), and any server on the ledger may settle it.
@@ -159,6 +184,18 @@ class Ledger {
     virtual void release_run_lease(RequestNumber request, int run) = 0;
     // Every run the ledger shows running, oldest first, with its lease.
     virtual std::vector<RunningRun> running_runs() = 0;
+
+    // --- backup jobs ------------------------------------------------------------------------
+    // Records a new running job of `job.request` (its number is assigned: the next for the
+    // request) unless one of the same environment is running already; then returns that one's
+    // number as negative.
+    virtual int start_backup_job(const BackupJob& job) = 0;
+    // Writes the state, attempts, end, backup and error of job (request, number).
+    virtual void update_backup_job(const BackupJob& job) = 0;
+    // A request's jobs, oldest first.
+    virtual std::vector<BackupJob> backup_jobs(RequestNumber request) = 0;
+    // Every running job of server `instance`, oldest first.
+    virtual std::vector<BackupJob> running_backup_jobs(const std::string& instance) = 0;
 
     // --- notifications outbox ---------------------------------------------------------------
     // Queues a notification, due at once (next_attempt_at = now). Returns its id.

@@ -350,11 +350,33 @@ CREATE TABLE run_leases (
 CREATE INDEX run_leases_incarnation ON run_leases (incarnation);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// v5: backup jobs. A backup runs in the background and outlives the call that started it; the
+// server that runs it (its instance name) takes it up again after a restart.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE backup_jobs (
+    request BIGINT NOT NULL,
+    number BIGINT NOT NULL,
+    environment TEXT NOT NULL,
+    requested_by BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    backup BIGINT NOT NULL,
+    error_code TEXT NOT NULL,
+    error TEXT NOT NULL,
+    PRIMARY KEY (request, number)
+);
+CREATE INDEX backup_jobs_running ON backup_jobs (state, instance);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
     {3, kV3, kV3},
     {4, kV4, kV4},
+    {5, kV5, kV5},
 }};
 
 void ensure_version_table(SqlSession& session) {

@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "ledger/ledger.hpp"
 #include "ledger/person.hpp"
 #include "ledger/request_state.hpp"
 
@@ -56,6 +57,12 @@ constexpr std::array<std::pair<RunState, std::string_view>, 5> kRunStates{{
     {RunState::in_doubt, "in_doubt"},
     {RunState::rolled_back, "rolled_back"},
 }};
+constexpr std::array<std::pair<BackupJobState, std::string_view>, 4> kBackupJobStates{{
+    {BackupJobState::running, "running"},
+    {BackupJobState::succeeded, "succeeded"},
+    {BackupJobState::failed, "failed"},
+    {BackupJobState::cancelled, "cancelled"},
+}};
 constexpr std::array<std::pair<ApprovalKind, std::string_view>, 3> kApprovalKinds{{
     {ApprovalKind::evidence, "evidence"},
     {ApprovalKind::product_owner, "product_owner"},
@@ -93,6 +100,12 @@ std::string_view run_state_name(RunState state) {
 }
 std::optional<RunState> parse_run_state(std::string_view name) {
     return parse_in(kRunStates, name);
+}
+std::string_view backup_job_state_name(BackupJobState state) {
+    return name_in(kBackupJobStates, state);
+}
+std::optional<BackupJobState> parse_backup_job_state(std::string_view name) {
+    return parse_in(kBackupJobStates, name);
 }
 std::string_view approval_kind_name(ApprovalKind kind) {
     return name_in(kApprovalKinds, kind);

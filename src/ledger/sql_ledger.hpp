@@ -49,6 +49,11 @@ class SqlLedger final : public Ledger {
     void release_run_lease(RequestNumber request, int run) override;
     std::vector<RunningRun> running_runs() override;
 
+    int start_backup_job(const BackupJob& job) override;
+    void update_backup_job(const BackupJob& job) override;
+    std::vector<BackupJob> backup_jobs(RequestNumber request) override;
+    std::vector<BackupJob> running_backup_jobs(const std::string& instance) override;
+
     NotificationId enqueue_notification(const NewNotificationRow& row, Time now) override;
     std::vector<NotificationRow> claim_due_notifications(Time now, int limit,
                                                          std::chrono::milliseconds lease) override;

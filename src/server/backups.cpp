@@ -1,4 +1,4 @@
-// A backup for one request and environment, from the driver's step to the recorded result.
+// Backup jobs for one request and environment, from the driver's step to the recorded result.
 #include "server/backups.hpp"
 
 #include <fcntl.h>
@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+
+#include "core/fault.hpp"
 
 #include "server/api_error.hpp"
 #include "server/executor.hpp"
@@ -91,6 +93,14 @@ void keep_command_output(const Config& config, ledger::RequestNumber number, int
     ::close(fd);
 }
 
+ApiError job_running(ledger::RequestNumber number, const std::string& environment, int job) {
+    return ApiError(ErrorCode::rule, "backup-running",
+                    "backup job " + std::to_string(job) + " of " + environment +
+                        " is already running for request " + std::to_string(number),
+                    "follow it with datafix backup " + std::to_string(number) + " " + environment +
+                        " --follow, or cancel it with --cancel");
+}
+
 }  // namespace
 
 std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environment,
@@ -114,98 +124,210 @@ std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environme
     return tables;
 }
 
-Backups::Backups(Context& context) : context_(context) {}
+Backups::Backups(Context& context, std::string instance)
+    : context_(context), instance_(std::move(instance)) {}
 
-nlohmann::json Backups::take(ledger::RequestNumber number, const std::string& environment,
-                             const workflow::Actor& actor) {
-    const backup::BackupSettings& settings = settings_for(context_, environment);
+Backups::~Backups() {
+    std::vector<std::thread> threads;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        for (auto& [key, running] : running_) {
+            running.cancel->store(true);
+        }
+        threads.swap(threads_);
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+}
+
+nlohmann::json Backups::start(ledger::RequestNumber number, const std::string& environment,
+                              const workflow::Actor& actor) {
+    settings_for(context_, environment);
     ledger::RequestState state = load_state(context_, number);
     require_driver(state, actor, number);
-    const ledger::Revision* revision = state.current_revision();
-    if (revision == nullptr) {
+    if (state.current_revision() == nullptr) {
         throw ApiError(ErrorCode::rule, "revision-required",
                        "no change is attached to the request yet",
                        "attach the change first (datafix change)");
     }
-    // settings_for has found the environment.
-    const EnvironmentConfig& configured = *context_.config().find_environment(environment);
-    backup::BackupRequest request{number, closure_tables(as_person(configured, actor), *revision)};
-
-    auto cancel = std::make_shared<std::atomic<bool>>(false);
     const Key key{number, environment};
+    ledger::BackupJob job;
+    job.request = number;
+    job.environment = environment;
+    job.requested_by = actor.id;
+    job.instance = instance_;
+    job.started_at = ledger::wall_clock_now();
     {
         std::lock_guard lock(mutex_);
-        if (!running_.emplace(key, cancel).second) {
-            throw ApiError(ErrorCode::rule, "backup-running",
-                           "a backup of " + environment + " is already running for request " +
-                               std::to_string(number),
-                           "wait for it, or cancel it (Ctrl-C in datafix backup)");
+        if (stopping_) {
+            throw ApiError(ErrorCode::busy, "server-stopping", "the server is stopping",
+                           "take the backup again once the server is back");
         }
+        if (auto it = running_.find(key); it != running_.end()) {
+            throw job_running(number, environment, it->second.job);
+        }
+        int assigned =
+            context_.with_ledger([&](ledger::Ledger& l) { return l.start_backup_job(job); });
+        if (assigned < 0) {
+            throw job_running(number, environment, -assigned);
+        }
+        job.number = assigned;
     }
-    struct Unregister {
-        Backups& self;
-        Key key;
-        ~Unregister() {
-            std::lock_guard lock(self.mutex_);
-            self.running_.erase(key);
-        }
-    } unregister{*this, key};
+    launch(job, actor);
+    return view(job);
+}
 
-    context_.announce(number, "backup.started",
-                      {{"environment", environment},
-                       {"method", std::string(backup::method_name(settings.method))},
-                       {"tables", tables_json(request.tables)}});
-    backup::BackupControl control;
-    control.cancel = cancel.get();
-    control.progress_interval = std::chrono::milliseconds(500);
-    control.on_progress = [this, number, environment](const backup::Progress& p) {
-        // Not logged: one line every half second says nothing the started/finished lines do not.
-        context_.events().publish(number, "backup.progress",
-                                  {{"environment", environment},
-                                   {"bytes_written", p.bytes_written},
-                                   {"elapsed_ms", millis(p.elapsed)}});
+void Backups::launch(ledger::BackupJob job, workflow::Actor actor) {
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    std::lock_guard lock(mutex_);
+    running_[{job.request, job.environment}] = Running{job.number, cancel, false};
+    threads_.emplace_back([this, job = std::move(job), actor = std::move(actor), cancel] {
+        run(job, actor, cancel);
+    });
+}
+
+void Backups::run(ledger::BackupJob job, const workflow::Actor& actor,
+                  const std::shared_ptr<std::atomic<bool>>& cancel) {
+    const Key key{job.request, job.environment};
+    auto unregister = [&] {
+        std::lock_guard lock(mutex_);
+        running_.erase(key);
     };
-    backup::BackupResult result;
     try {
-        result = backup::take_backup(settings, request, control);
+        nlohmann::json answer = take(job, actor, cancel);
+        {
+            std::lock_guard lock(mutex_);
+            results_[{job.request, job.number}] = answer;
+        }
+        finish(job, ledger::BackupJobState::succeeded, answer.value("number", 0), "", "");
+    } catch (const std::exception& e) {
+        bool cancelled_by_person = false;
+        bool shutting_down = false;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = running_.find(key);
+            cancelled_by_person = it != running_.end() && it->second.cancelled_by_person;
+            shutting_down = stopping_;
+        }
+        if (shutting_down && !cancelled_by_person) {
+            // Left running in the ledger: the next start of this server takes it up again.
+            context_.log().info("request {} backup job {} of {}: stopped with the server",
+                                job.request, job.number, job.environment);
+            unregister();
+            return;
+        }
+        const auto* error = dynamic_cast<const Error*>(&e);
+        const std::string code =
+            error != nullptr ? std::string(code_name(error->code())) : "internal";
+        finish(job,
+               cancelled_by_person ? ledger::BackupJobState::cancelled
+                                   : ledger::BackupJobState::failed,
+               0, code, error != nullptr ? error->message() : "the backup stopped unexpectedly");
+    }
+    unregister();
+}
+
+nlohmann::json Backups::take(const ledger::BackupJob& job, const workflow::Actor& actor,
+                             const std::shared_ptr<std::atomic<bool>>& cancel) {
+    const ledger::RequestNumber number = job.request;
+    const std::string& environment = job.environment;
+    const backup::BackupSettings& settings = settings_for(context_, environment);
+    try {
+        ledger::RequestState state = load_state(context_, number);
+        require_driver(state, actor, number);
+        const ledger::Revision* revision = state.current_revision();
+        if (revision == nullptr) {
+            throw ApiError(ErrorCode::rule, "revision-required",
+                           "no change is attached to the request yet",
+                           "attach the change first (datafix change)");
+        }
+        // settings_for has found the environment.
+        const EnvironmentConfig& configured = *context_.config().find_environment(environment);
+        backup::BackupRequest request{number,
+                                      closure_tables(as_person(configured, actor), *revision)};
+
+        context_.announce(number, "backup.started",
+                          {{"environment", environment},
+                           {"job", job.number},
+                           {"attempt", job.attempts},
+                           {"method", std::string(backup::method_name(settings.method))},
+                           {"tables", tables_json(request.tables)}});
+        backup::BackupControl control;
+        control.cancel = cancel.get();
+        control.progress_interval = std::chrono::milliseconds(500);
+        control.on_progress = [this, number, environment,
+                               job_number = job.number](const backup::Progress& p) {
+            // Not logged: one line every half second says nothing the started/finished lines
+            // do not.
+            context_.events().publish(number, "backup.progress",
+                                      {{"environment", environment},
+                                       {"job", job_number},
+                                       {"bytes_written", p.bytes_written},
+                                       {"elapsed_ms", millis(p.elapsed)}});
+        };
+        backup::BackupResult result = backup::take_backup(settings, request, control);
+
+        workflow::RecordBackup record{environment,       result.verified, result.taken_at,
+                                      result.size_bytes, result.sha256,   result.location};
+        workflow::Decision decision = context_.perform(number, record, actor);
+        if (!decision.allowed()) {
+            throw_refusal(*decision.refusal);
+        }
+        const ledger::Backup& recorded = decision.state.backups.back();
+        keep_command_output(context_.config(), number, recorded.number, result.output);
+        nlohmann::json answer = {
+            {"number", recorded.number},
+            {"environment", environment},
+            {"method", std::string(backup::method_name(result.method))},
+            {"verified", result.verified},
+            {"taken_at", format_time(result.taken_at)},
+            {"size_bytes", result.size_bytes},
+            {"sha256", result.sha256},
+            {"location", result.location},
+            {"tables", tables_json(result.archived_tables)},
+            {"exit_status", result.exit_status},
+            {"server_version", result.server_version},
+            {"elapsed_ms", millis(result.elapsed)},
+        };
+        context_.announce(number, "backup.finished",
+                          {{"environment", environment},
+                           {"job", job.number},
+                           {"number", recorded.number},
+                           {"verified", result.verified},
+                           {"size_bytes", result.size_bytes},
+                           {"sha256", result.sha256},
+                           {"elapsed_ms", millis(result.elapsed)}});
+        return answer;
     } catch (const Error& e) {
         context_.announce(number, "backup.failed",
                           {{"environment", environment},
+                           {"job", job.number},
                            {"error", std::string(code_name(e.code()))},
                            {"cancelled", cancel->load()}});
         throw;
     }
+}
 
-    workflow::RecordBackup record{environment,       result.verified, result.taken_at,
-                                  result.size_bytes, result.sha256,   result.location};
-    workflow::Decision decision = context_.perform(number, record, actor);
-    if (!decision.allowed()) {
-        throw_refusal(*decision.refusal);
+void Backups::finish(ledger::BackupJob job, ledger::BackupJobState state, int backup,
+                     const std::string& error_code, const std::string& error) {
+    job.state = state;
+    job.finished_at = ledger::wall_clock_now();
+    job.backup = backup;
+    job.error_code = error_code;
+    job.error = error;
+    try {
+        context_.with_ledger([&](ledger::Ledger& l) {
+            l.update_backup_job(job);
+            return 0;
+        });
+    } catch (const std::exception& e) {
+        // The job then shows running until this server's next start, which ends it: taken up
+        // again, its backup is recorded once more or its failure said again.
+        context_.log().warn("request {} backup job {}: its end was not recorded: {}", job.request,
+                            job.number, e.what());
     }
-    const ledger::Backup& recorded = decision.state.backups.back();
-    keep_command_output(context_.config(), number, recorded.number, result.output);
-    nlohmann::json answer = {
-        {"number", recorded.number},
-        {"environment", environment},
-        {"method", std::string(backup::method_name(result.method))},
-        {"verified", result.verified},
-        {"taken_at", format_time(result.taken_at)},
-        {"size_bytes", result.size_bytes},
-        {"sha256", result.sha256},
-        {"location", result.location},
-        {"tables", tables_json(result.archived_tables)},
-        {"exit_status", result.exit_status},
-        {"server_version", result.server_version},
-        {"elapsed_ms", millis(result.elapsed)},
-    };
-    context_.announce(number, "backup.finished",
-                      {{"environment", environment},
-                       {"number", recorded.number},
-                       {"verified", result.verified},
-                       {"size_bytes", result.size_bytes},
-                       {"sha256", result.sha256},
-                       {"elapsed_ms", millis(result.elapsed)}});
-    return answer;
 }
 
 nlohmann::json Backups::cancel(ledger::RequestNumber number, const std::string& environment,
@@ -214,13 +336,61 @@ nlohmann::json Backups::cancel(ledger::RequestNumber number, const std::string& 
     std::lock_guard lock(mutex_);
     auto it = running_.find({number, environment});
     if (it == running_.end()) {
-        throw ApiError(
-            ErrorCode::not_found, "no-backup-running",
-            "no backup of " + environment + " is running for request " + std::to_string(number),
-            "nothing to cancel");
+        throw ApiError(ErrorCode::not_found, "no-backup-running",
+                       "no backup of " + environment + " is running for request " +
+                           std::to_string(number) + " on this server",
+                       "nothing to cancel; datafix backup " + std::to_string(number) + " " +
+                           environment + " --follow shows its jobs");
     }
-    it->second->store(true);
-    return {{"environment", environment}, {"cancelling", true}};
+    it->second.cancelled_by_person = true;
+    it->second.cancel->store(true);
+    return {{"environment", environment}, {"job", it->second.job}, {"cancelling", true}};
+}
+
+nlohmann::json Backups::jobs(ledger::RequestNumber number, const std::string& environment,
+                             const workflow::Actor& /*actor*/) {
+    load_state(context_, number);
+    auto all = context_.with_ledger([&](ledger::Ledger& l) { return l.backup_jobs(number); });
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& job : all) {
+        if (job.environment == environment) {
+            list.push_back(view(job));
+        }
+    }
+    return {{"environment", environment}, {"jobs", list}};
+}
+
+int Backups::resume() {
+    auto jobs =
+        context_.with_ledger([&](ledger::Ledger& l) { return l.running_backup_jobs(instance_); });
+    for (auto& job : jobs) {
+        auto person =
+            context_.with_ledger([&](ledger::Ledger& l) { return l.find_user(job.requested_by); });
+        job.attempts += 1;
+        if (!person || !person->active) {
+            finish(job, ledger::BackupJobState::failed, 0, "rule",
+                   "the server stopped during this backup and the person who started it is no "
+                   "longer active");
+            continue;
+        }
+        context_.with_ledger([&](ledger::Ledger& l) {
+            l.update_backup_job(job);
+            return 0;
+        });
+        context_.log().info("request {} backup job {} of {}: taken up again (attempt {})",
+                            job.request, job.number, job.environment, job.attempts);
+        launch(job, *person);
+    }
+    return static_cast<int>(jobs.size());
+}
+
+nlohmann::json Backups::view(const ledger::BackupJob& job) {
+    nlohmann::json j = backup_job_json(job, context_.people());
+    std::lock_guard lock(mutex_);
+    if (auto it = results_.find({job.request, job.number}); it != results_.end()) {
+        j["result"] = it->second;
+    }
+    return j;
 }
 
 }  // namespace datafix::server

@@ -29,11 +29,14 @@ std::string new_incarnation() {
 
 }  // namespace
 
+std::string server_instance(const Config& config) {
+    return config.server.instance.empty() ? host_name() + ":" + config.server.data_dir
+                                          : config.server.instance;
+}
+
 RunLeases::RunLeases(Context& context)
     : context_(context),
-      instance_(context.config().server.instance.empty()
-                    ? host_name() + ":" + context.config().server.data_dir
-                    : context.config().server.instance),
+      instance_(server_instance(context.config())),
       incarnation_(new_incarnation()),
       lease_(context.config().server.run_lease) {}
 

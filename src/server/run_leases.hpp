@@ -18,6 +18,9 @@
 
 namespace datafix::server {
 
+// This server's name in the ledger: [server] instance, or "<host>:<data_dir>".
+std::string server_instance(const Config& config);
+
 class RunLeases {
   public:
     explicit RunLeases(Context& context);

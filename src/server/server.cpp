@@ -18,6 +18,7 @@
 #include "server/http_server.hpp"
 #include "server/notifications.hpp"
 #include "server/routes.hpp"
+#include "server/run_leases.hpp"
 
 namespace datafix::server {
 
@@ -91,7 +92,7 @@ int serve(const Config& config) {
     auto ledger = open_ledger(config, key, *log);
     Context context(config, key, std::move(ledger), log);
     Executor executor(context);
-    Backups backups(context);
+    Backups backups(context, server_instance(config));
     // After the context (whose ledger the outbox writes to), so it stops before the ledger closes.
     ledger::Ledger* outbox_ledger = context.with_ledger([](ledger::Ledger& l) { return &l; });
     Notifications notifications(config.notify, config.notify_delivery, *outbox_ledger,
@@ -127,6 +128,10 @@ int serve(const Config& config) {
         log->info("recovery settled {} runs left running", settled);
     }
     executor.keep_leases();
+    // After the partial files are gone: a backup an earlier life left running starts afresh.
+    if (int resumed = backups.resume(); resumed > 0) {
+        log->info("took up {} backup jobs left running", resumed);
+    }
 
     Router router;
     add_plain_routes(router);

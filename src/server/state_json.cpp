@@ -76,6 +76,24 @@ nlohmann::json run_json(const ledger::Run& run, const People& people) {
     return j;
 }
 
+nlohmann::json backup_job_json(const ledger::BackupJob& job, const People& people) {
+    return {
+        {"job", job.number},
+        {"environment", job.environment},
+        {"state", std::string(ledger::backup_job_state_name(job.state))},
+        {"requested_by", person_ref(people, job.requested_by)},
+        {"attempts", job.attempts},
+        {"started_at", format_time(job.started_at)},
+        {"finished_at",
+         job.finished_at ? nlohmann::json(format_time(*job.finished_at)) : nlohmann::json(nullptr)},
+        {"backup", job.backup == 0 ? nlohmann::json(nullptr) : nlohmann::json(job.backup)},
+        // Not "error": that names a failed call's answer.
+        {"failure", job.error_code.empty()
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json{{"code", job.error_code}, {"message", job.error}}},
+    };
+}
+
 nlohmann::json approval_json(const ledger::Approval& approval, const People& people) {
     return {{"number", approval.number},
             {"kind", std::string(ledger::approval_kind_name(approval.kind))},

@@ -21,6 +21,8 @@ nlohmann::json person_json(const ledger::Person& person);
 nlohmann::json person_ref(const People& people, ledger::UserId id);
 
 nlohmann::json run_json(const ledger::Run& run, const People& people);
+// A backup job (server/backups.hpp): state, attempts, times, the recorded backup or the error.
+nlohmann::json backup_job_json(const ledger::BackupJob& job, const People& people);
 nlohmann::json approval_json(const ledger::Approval& approval, const People& people);
 nlohmann::json revision_json(const ledger::Revision& revision, const People& people);
 // `viewer`: the person asking; the request's reason is shown to its people only
