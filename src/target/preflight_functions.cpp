@@ -143,6 +143,27 @@ class SearchPathScope {
     std::optional<std::string> saved_;
 };
 
+// Counts a function's own search_path in force while its body's calls are resolved.
+class OwnPathCount {
+  public:
+    OwnPathCount(int& count, bool counts) : count_(count), counts_(counts) {
+        if (counts_) {
+            ++count_;
+        }
+    }
+    ~OwnPathCount() {
+        if (counts_) {
+            --count_;
+        }
+    }
+    OwnPathCount(const OwnPathCount&) = delete;
+    OwnPathCount& operator=(const OwnPathCount&) = delete;
+
+  private:
+    int& count_;
+    bool counts_;
+};
+
 class FunctionVoucher {
   public:
     FunctionVoucher(Connection& connection, PreflightReport& report,
@@ -196,7 +217,24 @@ class FunctionVoucher {
     std::vector<FunctionWrite> take_writes() { return std::move(writes_); }
 
   private:
+    // A qualified name resolves the same under any path, an unqualified one the same under the
+    // session's: a file of many statements calling now() or one helper asks once.
     std::vector<Candidate> resolve(const sql::FunctionCall& call) {
+        bool cacheable = !call.schema.empty() || own_paths_ == 0;
+        std::string key = sql::call_text(call);
+        if (cacheable) {
+            if (auto known = resolved_.find(key); known != resolved_.end()) {
+                return known->second;
+            }
+        }
+        auto found = resolve_on_target(call);
+        if (cacheable) {
+            resolved_[key] = found;
+        }
+        return found;
+    }
+
+    std::vector<Candidate> resolve_on_target(const sql::FunctionCall& call) {
         auto r = connection_.query(kCandidatesSql,
                                    {call.schema, call.name, std::to_string(call.arguments)});
         std::vector<Candidate> out;
@@ -474,6 +512,7 @@ class FunctionVoucher {
         }
 
         SearchPathScope scope(connection_, own_path);
+        OwnPathCount counted(own_paths_, own_path.has_value());
         for (const auto& w : facts.write_commands) {
             auto dot = w.table.find('.');
             auto id =
@@ -517,6 +556,8 @@ class FunctionVoucher {
     const EnvironmentTarget& target_;
     std::map<std::pair<std::string, CallPlace>, std::pair<std::size_t, Outcome>> done_;
     std::map<std::pair<std::string, CallPlace>, std::size_t> open_;
+    std::map<std::string, std::vector<Candidate>> resolved_;
+    int own_paths_ = 0;  // functions with their own search_path being read right now
     std::vector<FunctionWrite> writes_;
 };
 

@@ -129,6 +129,22 @@ TEST(FunctionPolicy, WritingHelpersTableJoinsTheWriteClosureAndItsImages) {
     EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.form_change"), logged_before);
 }
 
+TEST(FunctionPolicy, EveryStatementCallingAFunctionIsNamedOnce) {
+    TestDatabase db(dev());
+    auto plan = plan_for(std::string(kRecordFormChange) +
+                             "UPDATE app_public.application SET form_data = "
+                             "app_public.record_form_change(id, form_data) WHERE id = 4;",
+                         {1, 1});
+    auto report = build_preflight(db.target(), plan);
+    ASSERT_EQ(report.functions.size(), 1u) << preflight_to_json(report).dump(2);
+    EXPECT_EQ(report.functions[0].called_by,
+              (std::vector<std::string>{"statement 1", "statement 2"}));
+    const auto* log = table(report, "app_public.form_change");
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(log->reached_by.size(), 2u) << "one cause for each statement";
+    EXPECT_TRUE(has(log->reached_by.at(1), "called by statement 2"));
+}
+
 TEST(FunctionPolicy, DynamicSqlIsRefusedAndPreviewAndApplyRunNothing) {
     TestDatabase db(dev());
     auto plan = plan_for(kTouchRow, {1});
