@@ -175,6 +175,30 @@ std::vector<std::string> read_table_list(const toml::node* node, const std::stri
     return tables;
 }
 
+// vouch_security_definer = ["app_public.current_user_id", ...]: application functions named as
+// pre-flight names them (schema.function, without arguments).
+std::vector<std::string> read_function_list(const toml::node* node, const std::string& key,
+                                            const std::string& source) {
+    std::vector<std::string> functions;
+    if (node == nullptr) {
+        return functions;
+    }
+    const toml::array* list = node->as_array();
+    if (list == nullptr) {
+        throw config_error(source, key, "must be a list such as [\"app_public.current_user_id\"]");
+    }
+    for (const auto& item : *list) {
+        auto name = item.value<std::string>();
+        if (!name || name->find('.') == std::string::npos || name->front() == '.' ||
+            name->back() == '.' || name->find('(') != std::string::npos) {
+            throw config_error(source, key,
+                               "must list functions as \"schema.function\", without arguments");
+        }
+        functions.push_back(*name);
+    }
+    return functions;
+}
+
 // [environment.person_settings] "dev@example.com" = { "jwt.claims.sub" = "..." }
 std::map<std::string, std::map<std::string, std::string>> read_person_settings(
     const toml::node* node, const std::string& key, const std::string& source) {
@@ -264,6 +288,8 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
         read_session_settings(r.raw("session_settings"), r.key("session_settings"), source);
     env.target.append_only_tables =
         read_table_list(r.raw("append_only"), r.key("append_only"), source);
+    env.target.vouch_security_definer = read_function_list(r.raw("vouch_security_definer"),
+                                                           r.key("vouch_security_definer"), source);
     if (auto v = r.boolean("revert_without_triggers")) {
         env.target.revert_without_triggers = *v;
     }

@@ -40,6 +40,18 @@ struct Verdict {
     std::string hint;
 };
 
+// A function call as written: pre-flight resolves it on the target as the role would (search_path,
+// overloads by argument count) and vouches for it or refuses it.
+struct FunctionCall {
+    std::string schema;  // empty when unqualified
+    std::string name;
+    int arguments = 0;  // positional and named; count(*) has none
+    bool operator==(const FunctionCall&) const = default;
+};
+
+// "schema.name(2 arguments)" or "name(1 argument)": a call named in findings, never its values.
+std::string call_text(const FunctionCall& call);
+
 struct Statement {
     int index = 0;     // 1-based, in file order
     std::string text;  // exact source slice, without the trailing ';' and surrounding comments
@@ -50,6 +62,8 @@ struct Statement {
     // Relations the statement reads (FROM, USING, joins, subqueries), as written; a CTE's name
     // appears here too, since only the catalog can tell it from a table.
     std::vector<std::string> tables_read;
+    // Every function call anywhere in the statement, first seen first, each once.
+    std::vector<FunctionCall> calls;
     bool has_where = false;  // UPDATE/DELETE: a WHERE; MERGE: its ON condition
     bool where_constant_true = false;
     std::string normalized;   // literals replaced by $n: the only form ever shown or logged

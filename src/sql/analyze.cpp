@@ -261,6 +261,7 @@ Statement sql_statement(const SourceText& source, const std::string& sql,
     s.kind = facts.kind;
     s.tables_written = std::move(facts.tables_written);
     s.tables_read = std::move(facts.tables_read);
+    s.calls = std::move(facts.calls);
     s.has_where = facts.has_where;
     s.where_constant_true = facts.where_constant_true;
     s.verdict = std::move(facts.verdict);
@@ -360,6 +361,12 @@ Analysis analyze_file(const std::string& path, FileRole role) {
     }
     bytes.resize(static_cast<std::size_t>(in.gcount()));
     return analyze(bytes, role, path);
+}
+
+std::string call_text(const FunctionCall& call) {
+    std::string args =
+        std::to_string(call.arguments) + (call.arguments == 1 ? " argument" : " arguments");
+    return (call.schema.empty() ? "" : call.schema + ".") + call.name + "(" + args + ")";
 }
 
 bool Analysis::all_allowed() const {

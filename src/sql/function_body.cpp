@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "sql/analysis.hpp"
+#include "sql/internal/function_policy.hpp"
 
 namespace datafix::sql {
 
@@ -51,6 +52,26 @@ std::string string_value(const nlohmann::json& node) {
     return {};
 }
 
+std::string lowered(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+void add_call(FunctionBodyFacts& facts, const nlohmann::json& call) {
+    const auto& names = call.value("funcname", nlohmann::json::array());
+    if (names.empty()) {
+        return;
+    }
+    FunctionCall seen;
+    seen.name = string_value(names.back());
+    seen.schema = names.size() > 1 ? string_value(names[names.size() - 2]) : "";
+    seen.arguments = call.value("agg_star", false)
+                         ? 0
+                         : static_cast<int>(call.value("args", nlohmann::json::array()).size());
+    add_once(facts.called, seen);
+}
+
 std::string dotted_name(const nlohmann::json& names) {
     std::string out;
     for (const auto& part : names) {
@@ -72,17 +93,19 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
     }
     for (const auto& [key, value] : node.items()) {
         if (key == "FuncCall" && value.contains("funcname")) {
+            add_call(facts, value);
             auto name = dotted_name(value["funcname"]);
-            auto lowered = name;
-            std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                           [](unsigned char c) { return std::tolower(c); });
-            if (lowered == "set_config" || lowered == "pg_catalog.set_config") {
+            auto lowered_name = lowered(name);
+            if (lowered_name == "set_config" || lowered_name == "pg_catalog.set_config") {
                 const auto& args = value.value("args", nlohmann::json::array());
                 std::string setting;
                 if (!args.empty() && args[0].contains("A_Const")) {
                     setting = args[0]["A_Const"]
                                   .value("sval", nlohmann::json::object())
                                   .value("sval", "");
+                }
+                if (!setting.empty()) {
+                    add_once(facts.settings_changed, lowered(setting));
                 }
                 if (setting == "role" || setting == "session_authorization") {
                     add_once(facts.role_changes, "set_config('" + setting + "', ...)");
@@ -96,12 +119,16 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
                     }
                 } else if (setting.empty()) {
                     add_once(facts.role_changes, std::string("set_config(<computed name>, ...)"));
+                    add_once(facts.settings_changed, std::string("<computed name>"));
                 }
-            } else if (lowered.rfind("pg_catalog.", 0) != 0) {
+            } else if (lowered_name.rfind("pg_catalog.", 0) != 0) {
                 add_once(facts.calls, name);
             }
         } else if (key == "VariableSetStmt") {
             auto name = value.value("name", "");
+            if (!name.empty()) {
+                add_once(facts.settings_changed, lowered(name));
+            }
             if (name == "role" || name == "session_authorization") {
                 add_once(facts.role_changes,
                          std::string(name == "role" ? "SET ROLE" : "SET SESSION AUTHORIZATION"));
@@ -121,25 +148,40 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
     }
 }
 
-void add_sql_facts(FunctionBodyFacts& facts, const std::string& text) {
+// Whether `text` parsed; its facts go into `facts` only when it did.
+bool add_sql_facts(FunctionBodyFacts& facts, const std::string& text) {
     PgQueryParseResult r = pg_query_parse(text.c_str());
-    if (r.error == nullptr && r.parse_tree != nullptr) {
+    bool parsed = r.error == nullptr && r.parse_tree != nullptr;
+    if (parsed) {
         auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
         if (!tree.is_discarded()) {
             visit_sql_tree(tree, facts);
         }
     }
     pg_query_free_parse_result(r);
+    return parsed;
+}
+
+bool is_plain_kind(StatementKind kind) {
+    return kind == StatementKind::insert || kind == StatementKind::update ||
+           kind == StatementKind::delete_ || kind == StatementKind::merge ||
+           kind == StatementKind::select || kind == StatementKind::set;
 }
 
 // The DML statements in `text` (one embedded statement, or a sql function's body).
 void add_writes_of(FunctionBodyFacts& facts, const std::string& text) {
-    add_sql_facts(facts, text);
+    if (!add_sql_facts(facts, text)) {
+        facts.unreadable = true;
+        return;
+    }
     try {
         Analysis a = analyze(text, FileRole::change, "function body");
         for (const auto& s : a.statements) {
             for (const auto& t : s.tables_written) {
                 add_write(facts, t, command_of(s.kind));
+            }
+            if (!is_plain_kind(s.kind)) {
+                add_once(facts.other_statements, std::string(kind_name(s.kind)));
             }
         }
     } catch (const Error&) {
@@ -182,10 +224,15 @@ void add_expression_facts(FunctionBodyFacts& facts, const std::string& expressio
     // Assignments arrive as "target := expr"; only the expression is SQL.
     auto assign = expression.find(":=");
     auto text = assign == std::string::npos ? expression : expression.substr(assign + 2);
-    if (text.rfind("SELECT ", 0) != 0) {
-        text = "SELECT " + text;
+    // A query (a FOR loop's, RETURN QUERY's) parses as it is; an expression as a SELECT list.
+    FunctionBodyFacts probe;
+    if (add_sql_facts(probe, text)) {
+        add_sql_facts(facts, text);
+        return;
     }
-    add_sql_facts(facts, text);
+    if (!add_sql_facts(facts, "SELECT " + text)) {
+        facts.unreadable = true;
+    }
 }
 
 // The NEW record's fields a body assigns: a PLpgSQL_stmt_assign whose target datum is a field
@@ -258,6 +305,8 @@ void visit(const nlohmann::json& node, FunctionBodyFacts& facts) {
             facts.dynamic_sql = true;
         } else if (key == "PLpgSQL_stmt_return_query" && value.contains("dynquery")) {
             facts.dynamic_sql = true;
+        } else if (key == "PLpgSQL_stmt_commit" || key == "PLpgSQL_stmt_rollback") {
+            add_once(facts.other_statements, std::string("transaction"));
         }
         visit(value, facts);
     }
@@ -296,6 +345,13 @@ FunctionBodyFacts inspect_sql_body(const std::string& body) {
     FunctionBodyFacts facts;
     add_writes_of(facts, body);
     return facts;
+}
+
+std::optional<std::string> refused_resolved_call(std::string_view schema, std::string_view name,
+                                                 bool may_draw_keys) {
+    return internal::refused_call(
+        schema, name,
+        may_draw_keys ? internal::CallSite::insert_in_change : internal::CallSite::other);
 }
 
 FunctionBodyFacts inspect_rule_definition(const std::string& definition) {

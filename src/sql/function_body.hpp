@@ -5,8 +5,12 @@
 // a row. Dynamic SQL (EXECUTE) cannot be followed; it is reported as such.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "sql/analysis.hpp"
 
 namespace datafix::sql {
 
@@ -25,6 +29,14 @@ struct FunctionBodyFacts {
     // Functions the body calls, as spelled (schema-qualified where written so), first seen first;
     // their bodies write too.
     std::vector<std::string> calls;
+    // Every call with its schema as written (pg_catalog's too) and its argument count: what
+    // pre-flight resolves when it vouches for an application function.
+    std::vector<FunctionCall> called;
+    // Parameters the body sets (SET, SET LOCAL, set_config), by name as written, lower case.
+    std::vector<std::string> settings_changed;
+    // Statements in the body that are neither INSERT, UPDATE, DELETE, MERGE, SELECT nor SET, by
+    // kind ("ddl", "call", "transaction", ...).
+    std::vector<std::string> other_statements;
     // SET ROLE / SET SESSION AUTHORIZATION / set_config('role', ...) in the body: the trigger
     // changes who the session is, which the configured role may not be allowed to do.
     std::vector<std::string> role_changes;
@@ -33,6 +45,9 @@ struct FunctionBodyFacts {
     bool may_raise = false;     // RAISE at ERROR level (or a bare re-raise), or ASSERT
     bool returns_null = false;  // a RETURN NULL anywhere (a BEFORE ROW trigger skips the row)
     bool dynamic_sql = false;   // EXECUTE: statements the parser cannot see
+    // A statement or expression in the body that the SQL parser rejected (or, for a sql body, the
+    // body itself): what the body does is not fully known.
+    bool unreadable = false;
 };
 
 // `body` as stored in pg_proc.prosrc for a plpgsql function. Throws Error(invalid_input) when the
@@ -45,5 +60,13 @@ FunctionBodyFacts inspect_sql_body(const std::string& body);
 // A rule as pg_get_ruledef prints it ("CREATE RULE r AS ON INSERT TO t DO ALSO INSERT INTO x
 // ..."): the tables its actions write. Throws Error(invalid_input) when it does not parse.
 FunctionBodyFacts inspect_rule_definition(const std::string& definition);
+
+// The allowlist (sql/allowed_functions.inc) for a call pre-flight resolved on the target: why
+// schema.name() is refused (as "calls schema.name(), which ..."), or nothing. pg_catalog's
+// functions must be on the list (sequence functions only where `may_draw_keys`); other system
+// schemas' never; an application schema's unless the name is known to be dangerous. Whether an
+// application function is vouched for beyond that is pre-flight's decision (its body).
+std::optional<std::string> refused_resolved_call(std::string_view schema, std::string_view name,
+                                                 bool may_draw_keys);
 
 }  // namespace datafix::sql

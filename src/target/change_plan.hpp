@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sql/analysis.hpp"
 #include "sql/capture_plan.hpp"
 
 namespace datafix::target {
@@ -27,11 +28,15 @@ struct PlannedStatement {
     CapturePlan capture;
     // What it reads (subqueries, joins, USING), as written: row security there hides rows too.
     std::vector<std::string> tables_read;
+    // Every function it calls, as written: pre-flight resolves them and vouches for the
+    // application's own (target/preflight_functions.hpp).
+    std::vector<sql::FunctionCall> calls;
 };
 
 struct VerifyQuery {
     int index = 0;
     std::string text;  // a SELECT admitted by the SQL guard
+    std::vector<sql::FunctionCall> calls;
 };
 
 struct ChangePlan {

@@ -32,6 +32,10 @@ struct EnvironmentTarget {
     // (dblink, server files, session_replication_role). Allowed only when the environment says
     // so, and then every evidence says it was.
     bool allow_superuser_login = false;
+    // SECURITY DEFINER functions of the application that a change or verify query may call, as
+    // "schema.function" (the configuration's vouch_security_definer): such a function runs with
+    // its owner's privileges, so pre-flight refuses it unless the environment names it here.
+    std::vector<std::string> vouch_security_definer;
 };
 
 }  // namespace datafix::target

@@ -60,6 +60,7 @@ ChangePlan build_change_plan(const std::string& name, const sql::Analysis& chang
         }
         p.capture = std::move(capture);
         p.tables_read = s.tables_read;
+        p.calls = s.calls;
         plan.statements.push_back(std::move(p));
     }
     if (verify == nullptr) {
@@ -74,7 +75,7 @@ ChangePlan build_change_plan(const std::string& name, const sql::Analysis& chang
             refuse(*verify, s, "only SELECT belongs in a verify file",
                    "move data changes to the change file");
         }
-        plan.verify.push_back(VerifyQuery{s.index, s.text});
+        plan.verify.push_back(VerifyQuery{s.index, s.text, s.calls});
     }
     return plan;
 }

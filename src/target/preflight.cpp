@@ -14,6 +14,7 @@
 #include "target/preflight_closure.hpp"
 #include "target/preflight_estimate.hpp"
 #include "target/preflight_findings.hpp"
+#include "target/preflight_functions.hpp"
 #include "target/preflight_locks.hpp"
 #include "target/session.hpp"
 
@@ -39,6 +40,54 @@ struct TableWork {
     std::optional<TableIdentity> identity;
     std::size_t report_index = 0;
 };
+
+StatementKind kind_of_command(const std::string& command) {
+    if (command == "INSERT") {
+        return StatementKind::insert;
+    }
+    if (command == "DELETE") {
+        return StatementKind::delete_;
+    }
+    if (command == "MERGE") {
+        return StatementKind::merge;
+    }
+    return StatementKind::update;
+}
+
+// The tables the change's application functions write join the closure before it is followed,
+// so their triggers, cascades and rules are followed too.
+void add_function_writes(Connection& connection, PreflightReport& report,
+                         const std::vector<FunctionWrite>& writes,
+                         std::vector<TableCommands>& commands,
+                         std::vector<std::optional<TableIdentity>>& ids) {
+    for (const auto& w : writes) {
+        auto dot = w.table.find('.');
+        auto id = resolve_table(connection, w.table.substr(0, dot), w.table.substr(dot + 1));
+        if (!id) {
+            continue;  // resolved when the function was vouched for; gone since is not possible
+        }
+        std::size_t j = 0;
+        while (j < ids.size() && !(ids[j] && ids[j]->oid == id->oid)) {
+            ++j;
+        }
+        if (j == ids.size()) {
+            TableReport t;
+            t.found = true;
+            t.schema = id->schema;
+            t.table = id->table;
+            t.qualified = id->schema + "." + id->table;
+            t.owner = id->owner;
+            report.tables.push_back(std::move(t));
+            commands.emplace_back();
+            ids.push_back(*id);
+        }
+        auto& reached = report.tables[j].reached_by;
+        if (std::find(reached.begin(), reached.end(), w.cause) == reached.end()) {
+            reached.push_back(w.cause);
+        }
+        commands[j].add(kind_of_command(w.command));
+    }
+}
 
 bool has_conflicting_holder(const TableReport& table) {
     return std::any_of(table.lock_holders.begin(), table.lock_holders.end(),
@@ -125,6 +174,8 @@ PreflightReport build_preflight(Connection& connection, const SessionFacts& fact
     for (const auto* id : identities) {
         closure_ids.push_back(id == nullptr ? std::nullopt : std::optional<TableIdentity>(*id));
     }
+    add_function_writes(connection, report, check_functions(connection, report, plan, target),
+                        commands, closure_ids);
     add_write_closure(connection, report, commands, closure_ids, target);
     for (std::size_t i = 0; i < report.tables.size(); ++i) {
         if (!closure_ids[i]) {
@@ -210,6 +261,13 @@ PreflightReport build_preflight(Connection& connection, const SessionFacts& fact
 bool PreflightReport::has_blockers() const {
     return std::any_of(findings.begin(), findings.end(),
                        [](const Finding& f) { return f.severity == Severity::blocker; });
+}
+
+const Finding* PreflightReport::function_refusal() const {
+    auto it = std::find_if(findings.begin(), findings.end(), [](const Finding& f) {
+        return f.kind == FindingKind::function_refused && f.severity == Severity::blocker;
+    });
+    return it == findings.end() ? nullptr : &*it;
 }
 
 const TableReport* PreflightReport::table_for(int statement_index) const {

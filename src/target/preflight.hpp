@@ -173,6 +173,31 @@ struct ReadTableReport {
     RowSecurity row_security;  // for SELECT, as the role
 };
 
+// Where a function is called from decides what it may do: a change's functions may write (their
+// writes join the closure), a verify query's must be read-only and STABLE or IMMUTABLE.
+enum class CallPlace { change, verify };
+
+// An application function a statement or verify query calls (directly, or through the functions
+// it calls), as resolved on the target, and whether datafix vouches for it
+// (target/preflight_functions.hpp).
+struct FunctionReport {
+    std::string name;       // schema.function
+    std::string signature;  // regprocedure, e.g. app_public.normalize_name(text)
+    CallPlace place = CallPlace::change;
+    std::string language;    // pg_language.lanname
+    std::string volatility;  // "immutable", "stable", "volatile"
+    bool security_definer = false;
+    std::string owner;
+    std::vector<std::string> settings;   // parameters its definition SETs, by name only
+    std::vector<std::string> called_by;  // "statement 1", "verify query 2", a function's signature
+    // Tables its body writes (and the functions it calls write), schema-qualified where they
+    // resolve, with the command.
+    std::vector<sql::BodyWrite> write_commands;
+    bool vouched = true;
+    std::string refusal;  // why not, naming functions only (never values)
+    std::string hint;
+};
+
 struct StatementReport {
     int index = 0;
     StatementKind kind = StatementKind::update;
@@ -202,6 +227,7 @@ enum class FindingKind {
     revert_inexact,
     role_change,
     read_rows_hidden_by_rls,
+    function_refused,
 };
 
 enum class Severity { blocker, warning };
@@ -227,6 +253,7 @@ struct PreflightReport {
     std::vector<ReadTableReport> read_tables;
     std::vector<StatementReport> statements;
     std::vector<Finding> findings;
+    std::vector<FunctionReport> functions;
     // Trigger functions whose writes cannot be read (dynamic SQL): capture then reads every table
     // of the application's schemas instead of the closure alone.
     std::vector<std::string> unknown_writes;
@@ -241,6 +268,8 @@ struct PreflightReport {
     std::vector<std::string> revert_hazard_tables;
 
     bool has_blockers() const;
+    // The first function_refused finding, if any: preview and apply refuse to run then.
+    const Finding* function_refusal() const;
     const TableReport* table_for(int statement_index) const;
     const StatementReport* statement(int index) const;
 };

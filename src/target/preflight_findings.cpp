@@ -4,6 +4,7 @@
 #include "target/preflight_findings.hpp"
 
 #include "target/preflight_closure.hpp"
+#include "target/preflight_functions.hpp"
 
 #include <algorithm>
 #include <string>
@@ -239,6 +240,7 @@ void closure_findings(PreflightReport& report) {
 }
 
 void add_findings(PreflightReport& report) {
+    add_function_findings(report);
     for (const auto& t : report.tables) {
         table_findings(report, t);
     }
@@ -336,6 +338,8 @@ std::string_view finding_kind_name(FindingKind kind) {
             return "role_change";
         case FindingKind::read_rows_hidden_by_rls:
             return "read_rows_hidden_by_rls";
+        case FindingKind::function_refused:
+            return "function_refused";
     }
     return "?";
 }

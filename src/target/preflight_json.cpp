@@ -221,6 +221,25 @@ nlohmann::json preflight_to_json(const PreflightReport& report) {
                                {"statements", r.statements},
                                {"row_security", row_security_json(r.row_security)}});
     }
+    json functions = json::array();
+    for (const auto& f : report.functions) {
+        json writes = json::array();
+        for (const auto& w : f.write_commands) {
+            writes.push_back({{"table", w.table}, {"command", w.command}});
+        }
+        functions.push_back({{"name", f.name},
+                             {"signature", f.signature},
+                             {"place", f.place == CallPlace::change ? "change" : "verify"},
+                             {"language", f.language},
+                             {"volatility", f.volatility},
+                             {"security_definer", f.security_definer},
+                             {"owner", f.owner},
+                             {"settings", f.settings},
+                             {"called_by", f.called_by},
+                             {"writes", writes},
+                             {"vouched", f.vouched},
+                             {"refusal", f.vouched ? json(nullptr) : json(f.refusal)}});
+    }
     json findings = json::array();
     for (const auto& f : report.findings) {
         findings.push_back({{"kind", std::string(finding_kind_name(f.kind))},
@@ -240,6 +259,7 @@ nlohmann::json preflight_to_json(const PreflightReport& report) {
             {"statements", statements},
             {"tables", tables},
             {"read_tables", read_tables},
+            {"functions", functions},
             {"unknown_writes", report.unknown_writes},
             {"role_may_disable_triggers", report.role_may_disable_triggers},
             {"revert_without_triggers", report.revert_without_triggers},

@@ -176,6 +176,18 @@ std::string render_preflight(const PreflightReport& report) {
     for (const auto& t : report.tables) {
         render_table(out, t, report.role);
     }
+    for (const auto& f : report.functions) {
+        out << "function " << f.signature;
+        if (!f.language.empty()) {
+            out << " (" << f.language << ", " << f.volatility
+                << (f.security_definer ? ", SECURITY DEFINER as " + f.owner : std::string()) << ")";
+        }
+        out << ", called by " << join(f.called_by, ", ") << ": "
+            << (f.vouched ? "vouched for" : "REFUSED: it " + f.refusal) << "\n";
+        for (const auto& w : f.write_commands) {
+            out << "  writes " << w.table << " (" << w.command << ")\n";
+        }
+    }
     if (report.findings.empty()) {
         out << "findings: none\n";
         return out.str();

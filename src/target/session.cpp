@@ -16,6 +16,7 @@
 #include "target/evidence_check.hpp"
 #include "target/guards.hpp"
 #include "target/preflight_explain.hpp"
+#include "target/preflight_functions.hpp"
 #include "target/restore_step.hpp"
 #include "target/statement_capture.hpp"
 #include "target/table_info.hpp"
@@ -268,6 +269,7 @@ const PreflightReport* Session::last_preflight() const {
 Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
     auto& st = *state_;
     preflight(plan);
+    refuse_unvouched_functions(*st.preflight);
     return rehearse(
         connected(st), images, st.target, st.facts, RunKind::change, plan.sha256, plan.verify,
         [&](Connection& c, ImageStore& i) {
@@ -357,6 +359,7 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
                     "preview on this environment and approve that evidence");
     }
     preflight(plan);
+    refuse_unvouched_functions(*st.preflight);
     auto& connection = connected(st);
     ImageScope scope(images);  // declared before the transaction: it outlives the rollback
     Transaction tx(connection);

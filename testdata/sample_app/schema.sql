@@ -271,3 +271,52 @@ CREATE POLICY app_owner_all ON app_public.intake TO app_owner USING (true) WITH 
 CREATE POLICY app_web_open ON app_public.intake FOR SELECT TO app_web
     USING (now() BETWEEN open_timestamp AND close_timestamp);
 RESET ROLE;
+
+-- The application's own functions, as a change or a verify query may call them (pre-flight
+-- vouches for each or refuses it; see src/target/README.md).
+SET ROLE app_owner;
+
+-- A plain sql helper: IMMUTABLE, reads nothing, calls only PostgreSQL's data functions.
+CREATE FUNCTION app_public.normalize_name(name text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT initcap(btrim(name))
+$fn$;
+
+-- Changes to an application's form are logged by the application itself, not by a trigger.
+CREATE TABLE app_public.form_change (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    application_id integer NOT NULL REFERENCES app_public.application (id),
+    changed_keys text[] NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- A plpgsql helper that writes that log and returns the form it was given.
+CREATE FUNCTION app_public.record_form_change(application_id integer, form_data jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO app_public.form_change (application_id, changed_keys)
+    VALUES (record_form_change.application_id,
+            ARRAY(SELECT jsonb_object_keys(record_form_change.form_data)));
+    RETURN form_data;
+END
+$fn$;
+
+-- Touches a row of any table by name: dynamic SQL.
+CREATE FUNCTION app_public.touch_row(table_name text, row_id integer) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    EXECUTE format('UPDATE app_public.%I SET updated_at = now() WHERE id = $1', table_name)
+        USING row_id;
+    RETURN row_id;
+END
+$fn$;
+
+-- The signed-in user's id, whatever row security lets the caller see: SECURITY DEFINER.
+CREATE FUNCTION app_public.current_user_id() RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, app_public AS $fn$
+    SELECT id FROM app_user WHERE sub::text = current_setting('jwt.claims.sub', true)
+$fn$;
+
+GRANT SELECT, INSERT ON app_public.form_change TO app_web;
+RESET ROLE;

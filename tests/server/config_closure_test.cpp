@@ -1,6 +1,6 @@
 // The keys behind the write closure and the driver's identity: append_only,
-// revert_without_triggers and [environment.person_settings]; mistakes name their key, and a
-// person an environment does not map is refused.
+// revert_without_triggers, vouch_security_definer and [environment.person_settings]; mistakes name
+// their key, and a person an environment does not map is refused.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -63,6 +63,26 @@ TEST(ConfigClosure, MistakesNameTheirKey) {
     EXPECT_NE(refusal(environment("[environment.person_settings]\n"
                                   "\"not-an-address\" = { \"jwt.claims.sub\" = \"x\" }\n"))
                   .find("e-mail"),
+              std::string::npos);
+}
+
+TEST(ConfigClosure, SecurityDefinerFunctionsAreVouchedForByName) {
+    Config c =
+        Config::parse(environment("vouch_security_definer = [\"app_public.current_user_id\"]\n"),
+                      "datafix.toml", "/etc/datafix");
+    EXPECT_EQ(c.environments.at(0).target.vouch_security_definer,
+              std::vector<std::string>{"app_public.current_user_id"});
+    Config plain = Config::parse(environment(""), "datafix.toml", "/etc/datafix");
+    EXPECT_TRUE(plain.environments.at(0).target.vouch_security_definer.empty());
+
+    EXPECT_NE(refusal(environment("vouch_security_definer = \"app_public.current_user_id\"\n"))
+                  .find("environment[0].vouch_security_definer"),
+              std::string::npos);
+    auto no_schema = refusal(environment("vouch_security_definer = [\"current_user_id\"]\n"));
+    EXPECT_NE(no_schema.find("environment[0].vouch_security_definer"), std::string::npos);
+    EXPECT_NE(no_schema.find("schema.function"), std::string::npos) << no_schema;
+    EXPECT_NE(refusal(environment("vouch_security_definer = [\"app_public.current_user_id()\"]\n"))
+                  .find("without arguments"),
               std::string::npos);
 }
 

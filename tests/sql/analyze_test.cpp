@@ -139,5 +139,18 @@ TEST(Names, KindsAndRoles) {
     EXPECT_EQ(role_name(FileRole::verify), "verify");
 }
 
+TEST(Analyze, StatementListsEveryCallOnceWithItsArgumentCount) {
+    auto a = analyze(
+        "UPDATE app_public.app_user SET given_name = app_public.normalize_name(given_name), "
+        "family_name = app_public.normalize_name(family_name), updated_at = now() "
+        "WHERE id = 5 AND (SELECT count(*) FROM app_public.intake) > 0;",
+        FileRole::change, "change.sql");
+    ASSERT_EQ(a.statements.size(), 1u);
+    EXPECT_EQ(a.statements[0].calls,
+              (std::vector<FunctionCall>{
+                  {"app_public", "normalize_name", 1}, {"", "now", 0}, {"", "count", 0}}));
+    EXPECT_EQ(call_text(a.statements[0].calls[0]), "app_public.normalize_name(1 argument)");
+}
+
 }  // namespace
 }  // namespace datafix::sql

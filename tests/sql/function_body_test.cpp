@@ -121,5 +121,49 @@ TEST(FunctionBody, RuleActionsNameTheirTables) {
     EXPECT_THROW(inspect_rule_definition("CREATE RULE"), Error);
 }
 
+TEST(FunctionBody, CallsKeepTheirSchemaAndArgumentCount) {
+    auto f = inspect_plpgsql_body(
+        "DECLARE n integer; BEGIN\n"
+        "  n := app_public.helper(NEW.id, 'x');\n"
+        "  PERFORM pg_catalog.pg_sleep(1);\n"
+        "  FOR n IN WITH t AS (SELECT count(*) AS c FROM app_public.intake) SELECT c FROM t LOOP\n"
+        "    NULL;\n"
+        "  END LOOP;\n"
+        "  RETURN NEW;\n"
+        "END");
+    EXPECT_EQ(f.called,
+              (std::vector<FunctionCall>{
+                  {"app_public", "helper", 2}, {"pg_catalog", "pg_sleep", 1}, {"", "count", 0}}));
+    EXPECT_FALSE(f.unreadable) << "a FOR loop's WITH query parses as it is";
+}
+
+TEST(FunctionBody, SettingsAndStatementsBeyondDmlAreNamed) {
+    auto f = inspect_plpgsql_body(
+        "BEGIN\n"
+        "  SET LOCAL statement_timeout = 0;\n"
+        "  PERFORM set_config('Session_Replication_Role', 'replica', true);\n"
+        "  TRUNCATE app_public.form_change;\n"
+        "  RETURN NULL;\n"
+        "END");
+    EXPECT_EQ(f.settings_changed,
+              (std::vector<std::string>{"statement_timeout", "session_replication_role"}));
+    EXPECT_EQ(f.other_statements, std::vector<std::string>{"ddl"});
+    EXPECT_FALSE(f.dynamic_sql);
+}
+
+TEST(FunctionBody, SqlBodyThatDoesNotParseIsUnreadable) {
+    EXPECT_TRUE(inspect_sql_body("SELECT FROM WHERE (").unreadable);
+    EXPECT_FALSE(inspect_sql_body("SELECT initcap(btrim($1))").unreadable);
+}
+
+TEST(FunctionBody, ResolvedCallsFollowTheAllowlist) {
+    EXPECT_FALSE(refused_resolved_call("pg_catalog", "lower", false));
+    EXPECT_TRUE(refused_resolved_call("pg_catalog", "pg_read_file", true));
+    EXPECT_TRUE(refused_resolved_call("pg_catalog", "nextval", false)) << "verify draws no keys";
+    EXPECT_FALSE(refused_resolved_call("pg_catalog", "nextval", true));
+    EXPECT_TRUE(refused_resolved_call("information_schema", "_pg_expandarray", true));
+    EXPECT_FALSE(refused_resolved_call("app_public", "normalize_name", true));
+}
+
 }  // namespace
 }  // namespace datafix::sql

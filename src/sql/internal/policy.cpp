@@ -20,6 +20,8 @@ struct TreeFindings {
     std::vector<const PgQuery__RangeVar*> relations;  // every relation named, targets included
     std::size_t dml_count = 0;
     std::optional<std::string> denied_call;  // "calls name(), which ..."
+    std::vector<FunctionCall> calls;
+    std::unordered_set<std::string> call_keys;  // a statement may hold thousands of calls
     std::optional<std::string> catalog_relation;
     bool locking = false;
     bool into = false;
@@ -38,13 +40,19 @@ bool is_catalog(const PgQuery__RangeVar& relation) {
 }
 
 void note_call(const PgQuery__FuncCall& call, CallSite site, TreeFindings& found) {
-    if (found.denied_call || call.n_funcname == 0) {
+    if (call.n_funcname == 0) {
         return;
     }
     std::string name = string_value(call.funcname[call.n_funcname - 1]);
     std::string schema =
         call.n_funcname > 1 ? string_value(call.funcname[call.n_funcname - 2]) : "";
-    found.denied_call = refused_call(schema, name, site);
+    FunctionCall seen{schema, name, call.agg_star ? 0 : static_cast<int>(call.n_args)};
+    if (found.call_keys.insert(call_text(seen)).second) {
+        found.calls.push_back(std::move(seen));
+    }
+    if (!found.denied_call) {
+        found.denied_call = refused_call(schema, name, site);
+    }
 }
 
 const PgQuery__RangeVar* dml_target(const ProtobufCMessage* m) {
@@ -224,6 +232,7 @@ StatementFacts examine(const PgQuery__Node* statement, FileRole role, std::strin
             facts.tables_read.push_back(name);
         }
     }
+    facts.calls = std::move(found.calls);
     const PgQuery__Node* condition = own_condition(statement);
     facts.has_where = condition != nullptr;
     ConditionScope scope =

@@ -23,6 +23,7 @@ struct StatementFacts {
     StatementKind kind = StatementKind::other;
     std::vector<std::string> tables_written;
     std::vector<std::string> tables_read;
+    std::vector<FunctionCall> calls;
     bool has_where = false;
     bool where_constant_true = false;  // true for every row, or the same for every row
     bool where_ignores_rows = false;   // ... and the reason is that it names no target column
