@@ -11,6 +11,7 @@ read by the datafix binary itself.
 import copy
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,8 @@ def inline_secret_problems(docs):
 class Manifests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        if shutil.which("kubectl") is None:
+            raise RuntimeError("kubectl is needed to render the manifests (kubectl kustomize)")
         cls.rendered = {o: render(o) for o in OVERLAYS}
 
     def deployment(self, overlay):

@@ -77,6 +77,12 @@ TEST(Operations, ReadyzFollowsAPostgresLedgerThatGoesAwayAndComesBack) {
                               " dbname=postgres user=dfsuper\"\n";
     ServerFixture s(options);
     ASSERT_EQ(s.get("", "/readyz").status, 200);
+    e2e::Team team = e2e::make_team(s);
+    e2e::file_request(s, team);
+    int status = 0;
+    std::string text = raw_get(s, "/metrics", &status);
+    ASSERT_EQ(status, 200);
+    EXPECT_EQ(sample(text, "datafix_requests{status=\"open\"}"), 1) << text;
 
     ledger->stop();
     e2e::Answer down = s.get("", "/readyz");
@@ -86,7 +92,6 @@ TEST(Operations, ReadyzFollowsAPostgresLedgerThatGoesAwayAndComesBack) {
     EXPECT_EQ(down.body.dump().find(ledger->socket_dir()), std::string::npos);
     EXPECT_NE(s.server_log().find("not ready: the ledger did not answer"), std::string::npos);
     EXPECT_EQ(s.get("", "/healthz").status, 200);
-    int status = 0;
     raw_get(s, "/metrics", &status);
     EXPECT_EQ(status, 503);
 
