@@ -14,6 +14,7 @@ packages=(
   python3 python3-aiosmtpd
   chromium chromium-driver
   wrk procps util-linux
+  mmdebstrap python3-yaml
   afl++
 )
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,16 @@ struct RunningRun {
     int run = 0;
     Time started_at{};
     std::optional<RunLease> lease;
+};
+
+// Counts for monitoring (the server's /metrics): nothing private, only statuses and numbers.
+struct LedgerStatistics {
+    std::map<std::string, std::int64_t> requests_by_status;
+    // (run kind, run state) -> runs, e.g. ("apply", "committed").
+    std::map<std::pair<std::string, std::string>, std::int64_t> runs_by_kind_and_state;
+    std::int64_t undelivered_notifications = 0;
+    // Since the oldest undelivered notification was queued (none: nothing waits).
+    std::optional<std::chrono::milliseconds> oldest_undelivered_age;
 };
 
 struct RequestFilter {
@@ -215,6 +226,10 @@ class Ledger {
     // Everything not delivered yet, oldest first; optionally of one request.
     virtual std::vector<NotificationRow> undelivered_notifications(
         std::optional<RequestNumber> request = std::nullopt) = 0;
+
+    // --- monitoring -------------------------------------------------------------------------
+    // Requests by status, runs by kind and state, the notifications still waiting at `now`.
+    virtual LedgerStatistics statistics(Time now) = 0;
 
   protected:
     Ledger() = default;

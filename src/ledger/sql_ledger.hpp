@@ -63,6 +63,8 @@ class SqlLedger final : public Ledger {
     std::vector<NotificationRow> undelivered_notifications(
         std::optional<RequestNumber> request = std::nullopt) override;
 
+    LedgerStatistics statistics(Time now) override;
+
   private:
     // Each *_in runs inside the caller's transaction on `session`.
     std::optional<Person> user_where(std::string_view where, const std::vector<SqlValue>& params);

@@ -72,6 +72,13 @@ ServerSettings read_server(const toml::table* table, const std::string& source,
     if (auto v = r.string("log_file")) {
         s.log_file = resolve_path(base_dir, *v);
     }
+    if (auto v = r.string("log_format")) {
+        if (*v == "json") {
+            s.log_format = LogFormat::json;
+        } else if (*v != "text") {
+            throw config_error(source, r.key("log_format"), "must be \"text\" or \"json\"");
+        }
+    }
     if (auto v = r.duration("claim_lease")) {
         if (v->count() <= 0) {
             throw config_error(source, r.key("claim_lease"), "must be positive");
@@ -252,16 +259,22 @@ void read_approvals(const toml::node* node, const std::string& key, const std::s
 
 EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
                                    const std::string& source, const std::string& base_dir) {
-    std::string prefix = "environment[" + std::to_string(index) + "].";
-    TableReader r(table, prefix, source);
     EnvironmentConfig env;
-    env.target.name = r.required_string("name");
-    for (char c : env.target.name) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
-            throw config_error(source, r.key("name"),
-                               "use letters, digits, '-' and '_' only (it appears in URLs)");
+    {
+        // Until it has a valid name, the environment is named by its place in the file.
+        TableReader named(table, "environment[" + std::to_string(index) + "].", source);
+        env.target.name = named.required_string("name");
+        for (char c : env.target.name) {
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+                throw config_error(source, named.key("name"),
+                                   "use letters, digits, '-' and '_' only (it appears in URLs)");
+            }
         }
     }
+    // Every later mistake names the environment as people know it: environment "prod".role.
+    std::string prefix = "environment \"" + env.target.name + "\"";
+    TableReader r(table, prefix + ".", source);
+    r.raw("name");
     env.rules.name = env.target.name;
     env.target.conninfo = r.required_string("conninfo");
     env.target.role = r.required_string("role");
@@ -299,7 +312,7 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     env.person_settings =
         read_person_settings(r.raw("person_settings"), r.key("person_settings"), source);
     env.pods = read_pod_section(r.raw("openshift"), r.raw("kubernetes"), env.target.conninfo,
-                                source + ": environment[" + std::to_string(index) + "]");
+                                source + ": " + prefix);
     if (auto v = r.boolean("production")) {
         env.rules.production = *v;
     }

@@ -20,6 +20,10 @@
 
 namespace datafix::server {
 
+// How log lines are written: one human-readable line, or one JSON object per line for a log
+// collector (OpenShift's, Loki, ...).
+enum class LogFormat { text, json };
+
 struct ServerSettings {
     std::string listen = "127.0.0.1";
     int port = 8470;
@@ -29,8 +33,9 @@ struct ServerSettings {
     std::string audit_key_file;
     // How long an issued token works (`token_lifetime_days`, default 90).
     std::chrono::milliseconds token_lifetime = ledger::kDefaultTokenLifetime;
-    std::string data_dir;  // sealed image files; default <config dir>/data
-    std::string log_file;  // empty: stderr
+    std::string data_dir;                    // sealed image files; default <config dir>/data
+    std::string log_file;                    // empty: stderr
+    LogFormat log_format = LogFormat::text;  // [server] log_format = "text" | "json"
     std::chrono::milliseconds claim_lease{std::chrono::minutes{30}};
     // How long a run stays this server's after its last heartbeat (renewed every third of it);
     // after that, any server on the ledger settles it.

@@ -98,8 +98,16 @@ class Router {
     const Route* find(std::string_view method, const std::string& path,
                       std::vector<std::string>& matches) const;
 
+    // Told of every answer a route gave and how long its handler took (for /metrics). Set once,
+    // before the server starts; called on the thread that ran the handler.
+    using Observer =
+        std::function<void(const Request&, const Response&, std::chrono::steady_clock::duration)>;
+    void set_observer(Observer observer) { observer_ = std::move(observer); }
+    const Observer& observer() const { return observer_; }
+
   private:
     std::vector<Route> routes_;
+    Observer observer_;
 };
 
 }  // namespace datafix::server

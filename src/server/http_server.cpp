@@ -351,8 +351,17 @@ struct HttpServer::Impl {
         return MHD_YES;
     }
 
-    // Runs a handler; whatever it throws becomes the one JSON error answer.
+    // Runs a handler and tells the router's observer; whatever the handler throws becomes the one
+    // JSON error answer.
     void run(const Router::Route& route, const Request& req, Response& res) {
+        auto started = Clock::now();
+        handle(route, req, res);
+        if (router.observer()) {
+            router.observer()(req, res, Clock::now() - started);
+        }
+    }
+
+    void handle(const Router::Route& route, const Request& req, Response& res) {
         try {
             route.handler(req, res);
         } catch (const Error& e) {

@@ -9,6 +9,7 @@
 namespace datafix::server {
 
 class Backups;
+class Metrics;
 
 // The web pages for product owners and pairs (web/, compiled in; routes_web.cpp).
 void add_web_routes(Router& http);
@@ -20,5 +21,7 @@ void add_audit_routes(Router& http, Context& context);
 void add_event_routes(Router& http, Context& context);
 void add_preflight_routes(Router& http, Context& context);
 void add_backup_routes(Router& http, Context& context, Backups& backups);
+// /readyz (the ledger answers and its schema is this binary's) and /metrics (Prometheus text).
+void add_operation_routes(Router& http, Context& context, Metrics& metrics);
 
 }  // namespace datafix::server

@@ -1,8 +1,6 @@
 // The server's lifetime: logger, key, ledger, routes, the listening socket, and a clean stop.
 #include "server/server.hpp"
 
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -16,6 +14,8 @@
 #include "server/context.hpp"
 #include "server/executor.hpp"
 #include "server/http_server.hpp"
+#include "server/logging.hpp"
+#include "server/metrics.hpp"
 #include "server/notifications.hpp"
 #include "server/routes.hpp"
 #include "server/run_leases.hpp"
@@ -30,18 +30,6 @@ volatile std::sig_atomic_t stop_requested = 0;
 
 extern "C" void stop_on_signal(int) {
     stop_requested = 1;
-}
-
-std::shared_ptr<spdlog::logger> make_logger(const ServerSettings& settings) {
-    std::shared_ptr<spdlog::logger> log;
-    if (settings.log_file.empty()) {
-        log = spdlog::stderr_color_mt("datafix");
-    } else {
-        log = spdlog::basic_logger_mt("datafix", settings.log_file);
-    }
-    log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
-    log->flush_on(spdlog::level::info);
-    return log;
 }
 
 void add_plain_routes(Router& http) {
@@ -84,7 +72,7 @@ notify::PersonLookup lookup_in(const People& people) {
 }  // namespace
 
 int serve(const Config& config) {
-    auto log = make_logger(config.server);
+    auto log = make_server_logger(config.server);
     Key key = Key::load_file(config.server.key_file);
     std::filesystem::create_directories(config.server.data_dir);
     std::filesystem::permissions(config.server.data_dir, std::filesystem::perms::owner_all,
@@ -134,7 +122,13 @@ int serve(const Config& config) {
     }
 
     Router router;
+    Metrics metrics;
+    router.set_observer([&metrics](const Request& req, const Response& res,
+                                   std::chrono::steady_clock::duration took) {
+        metrics.observe_http(req.method, res.status, took);
+    });
     add_plain_routes(router);
+    add_operation_routes(router, context, metrics);
     add_web_routes(router);
     add_user_routes(router, context);
     add_request_routes(router, context);

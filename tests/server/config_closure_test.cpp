@@ -52,13 +52,13 @@ TEST(ConfigClosure, AppendOnlyTablesAndRevertWithoutTriggersAreRead) {
 
 TEST(ConfigClosure, MistakesNameTheirKey) {
     EXPECT_NE(refusal(environment("append_only = \"record_version\"\n"))
-                  .find("environment[0].append_only"),
+                  .find("environment \"dev\".append_only"),
               std::string::npos);
     EXPECT_NE(refusal(environment("append_only = [\"record_version\"]\n")).find("schema.table"),
               std::string::npos);
     EXPECT_NE(refusal(environment("[environment.person_settings]\n"
                                   "\"dev@example.com\" = { \"search_path\" = \"x\" }\n"))
-                  .find("environment[0].person_settings.dev@example.com.search_path"),
+                  .find("environment \"dev\".person_settings.dev@example.com.search_path"),
               std::string::npos);
     EXPECT_NE(refusal(environment("[environment.person_settings]\n"
                                   "\"not-an-address\" = { \"jwt.claims.sub\" = \"x\" }\n"))
@@ -128,7 +128,8 @@ TEST(ConfigSecrets, ABackupPasswordNeverReachesPgDumpsCommandLine) {
         EXPECT_EQ(e.code(), ErrorCode::config);
         refused = e.describe();
     }
-    EXPECT_NE(refused.find("environment[0].backup.conninfo: holds a password"), std::string::npos)
+    EXPECT_NE(refused.find("environment \"dev\".backup.conninfo: holds a password"),
+              std::string::npos)
         << refused;
     EXPECT_NE(refused.find("passfile"), std::string::npos) << refused;
     EXPECT_EQ(refused.find("s3cret"), std::string::npos) << "the message never repeats it";

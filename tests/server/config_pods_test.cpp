@@ -53,15 +53,15 @@ TEST(ConfigPods, MistakesNameTheirKey) {
     EXPECT_NE(
         refusal(environment("host=db1 dbname=app",
                             "[environment.kubernetes]\nnamespace = \"ns\"\ncluster = \"c\"\n"))
-            .find("environment[0].kubernetes"),
+            .find("environment \"prod\".kubernetes"),
         std::string::npos);
     EXPECT_NE(refusal(environment("dbname=app",
                                   "[environment.openshift]\nnamespace = \"ns\"\n"
                                   "cluster = \"c\"\nnamspace = \"typo\"\n"))
-                  .find("environment[0].openshift.namspace"),
+                  .find("environment \"prod\".openshift.namspace"),
               std::string::npos);
     EXPECT_NE(refusal(environment("dbname=app", "[environment.openshift]\ncluster = \"c\"\n"))
-                  .find("environment[0].openshift.namespace"),
+                  .find("environment \"prod\".openshift.namespace"),
               std::string::npos);
     EXPECT_NE(refusal(environment("dbname=app",
                                   "[environment.openshift]\nnamespace = \"ns\"\ncluster = \"c\"\n"
