@@ -152,8 +152,7 @@ Error transport_failure(const PodTarget& target, CURLcode code, const char* deta
                          std::to_string(target.timeout.count()) + " ms",
                      "check the API server and the pod's network policy, then retry");
     }
-    if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
-        code == CURLE_SSL_CONNECT_ERROR) {
+    if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
         return Error(ErrorCode::unreachable,
                      in_env(target) + api + " could not be verified with the CA " +
                          target.service_account_dir + "/ca.crt: " + why,

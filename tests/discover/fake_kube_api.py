@@ -15,7 +15,8 @@
 # (pods, the valid token, permissions) while a datafix server keeps running:
 #   {"token": "...", "service_account": "system:serviceaccount:ff61fb-tools:datafix",
 #    "pods": [{"name", "namespace", "phase", "ready", "role", "ip", "terminating", "cluster"}],
-#    "forbidden": ["ff61fb-prod"], "not_found": false}
+#    "forbidden": ["ff61fb-prod"], "not_found": false, "hang": false}
+# ("hang": the request is accepted and never answered, as by an API server that is stuck).
 # Every request is appended to the log as one JSON line: method, path, query, and whether the
 # token was the valid one (never the token itself).
 import argparse
@@ -23,6 +24,7 @@ import json
 import os
 import ssl
 import sys
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -63,6 +65,8 @@ def pod_of(spec, state):
 
 def answer(method, path, query, authorization):
     state = load_state()
+    if state.get("hang"):
+        time.sleep(3600)
     token_ok = authorization == "Bearer " + state.get("token", "")
     parts = path.strip("/").split("/")
     entry = {"method": method, "path": path, "query": query, "token_ok": token_ok}

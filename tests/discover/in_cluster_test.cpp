@@ -217,6 +217,18 @@ TEST_F(InCluster, NoServiceAccountIsAConfigError) {
     EXPECT_NE(e.hint().find("mode = \"client\""), std::string::npos);
 }
 
+TEST_F(InCluster, AnApiThatDoesNotAnswerIsCutAtTheTimeout) {
+    api_.state()["hang"] = true;
+    api_.publish();
+    target_.timeout = std::chrono::milliseconds{1500};
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::unreachable);
+    EXPECT_NE(e.message().find("environment prod: the Kubernetes API at " + api_.api_server() +
+                               " did not answer within 1500 ms"),
+              std::string::npos)
+        << e.message();
+}
+
 TEST_F(InCluster, OutsideAPodTheStepIsAConfigErrorNamingTheEnvironment) {
     ::unsetenv("KUBERNETES_SERVICE_HOST");
     target_.api_server.clear();
