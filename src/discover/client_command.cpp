@@ -65,6 +65,21 @@ std::string find_client(std::string_view client, std::string_view search_path) {
                     "the environment's openshift/kubernetes table");
 }
 
+std::vector<std::string> cluster_arguments(const std::string& client_path,
+                                           const std::string& kubeconfig,
+                                           const std::string& context,
+                                           const std::string& namespace_name) {
+    std::vector<std::string> argv = {client_path};
+    if (!kubeconfig.empty()) {
+        argv.insert(argv.end(), {"--kubeconfig", kubeconfig});
+    }
+    if (!context.empty()) {
+        argv.insert(argv.end(), {"--context", context});
+    }
+    argv.insert(argv.end(), {"-n", namespace_name});
+    return argv;
+}
+
 std::string command_text(const std::vector<std::string>& argv) {
     return process::command_text(argv);
 }

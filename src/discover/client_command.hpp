@@ -33,6 +33,14 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
 // forked code rather than a program and so cannot go through core/process.
 std::vector<char*> exec_argv(const std::vector<std::string>& argv);
 
+// The start of every command for one environment: the client, then --kubeconfig and --context
+// when they are set, then -n <namespace>. The cluster, login and namespace are always named on
+// the command line, never taken from the client's current context or project.
+std::vector<std::string> cluster_arguments(const std::string& client_path,
+                                           const std::string& kubeconfig,
+                                           const std::string& context,
+                                           const std::string& namespace_name);
+
 // "oc -n ff61fb-prod get pods ...", for messages.
 std::string command_text(const std::vector<std::string>& argv);
 

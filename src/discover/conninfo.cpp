@@ -77,7 +77,7 @@ void check_conninfo_without_host(std::string_view conninfo, const std::string& k
     }
 }
 
-std::string forwarded_conninfo(std::string_view base, int local_port) {
+std::string leader_conninfo(std::string_view base, std::string_view host, int port) {
     check_conninfo_without_host(base, "conninfo");
     Options options = parse(base, "conninfo");
     std::string out;
@@ -87,7 +87,15 @@ std::string forwarded_conninfo(std::string_view base, int local_port) {
         }
         out += std::string(o->keyword) + "=" + quoted(o->val) + " ";
     }
-    return out + "host=127.0.0.1 port=" + std::to_string(local_port);
+    // An address (127.0.0.1, 10.128.4.21, fd00::12) is written bare, anything else quoted.
+    const bool bare = !host.empty() &&
+                      host.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos;
+    return out + "host=" + (bare ? std::string(host) : quoted(host)) +
+           " port=" + std::to_string(port);
+}
+
+std::string forwarded_conninfo(std::string_view base, int local_port) {
+    return leader_conninfo(base, "127.0.0.1", local_port);
 }
 
 }  // namespace datafix::discover

@@ -1,5 +1,6 @@
-// The conninfo that reaches the leader through a port-forward: the environment's own parameters
-// (dbname, user, passfile, sslmode, ...) with the forwarded loopback host and port added.
+// The conninfo that reaches the leader, through a port-forward or at its pod IP: the
+// environment's own parameters (dbname, user, passfile, sslmode, ...) with the discovered host
+// and port added.
 #pragma once
 
 #include <string>
@@ -17,7 +18,10 @@ void check_conninfo_without_host(std::string_view conninfo, const std::string& k
 // PGPASSFILE in the server's environment, keeps it off.
 void check_conninfo_without_password(std::string_view conninfo, const std::string& key);
 
-// `base` (key=value or URI form) rewritten as key=value text plus host=127.0.0.1 port=<port>.
+// `base` (key=value or URI form) rewritten as key=value text plus host=<host> port=<port>.
+std::string leader_conninfo(std::string_view base, std::string_view host, int port);
+
+// leader_conninfo for a port-forward: host=127.0.0.1 port=<local_port>.
 std::string forwarded_conninfo(std::string_view base, int local_port);
 
 }  // namespace datafix::discover

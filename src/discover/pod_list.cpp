@@ -71,6 +71,7 @@ PodStatus read_pod(const nlohmann::json& item) {
         }
     }
     pod.phase = string_at(status, "phase");
+    pod.pod_ip = string_at(status, "podIP");
     if (status.is_object() && status.contains("conditions") && status["conditions"].is_array()) {
         for (const auto& condition : status["conditions"]) {
             if (string_at(condition, "type") == "Ready") {
@@ -103,9 +104,9 @@ std::string PodStatus::describe() const {
 
 std::vector<PodStatus> parse_pod_list(std::string_view json) {
     const auto refuse = [](const std::string& why) {
-        return Error(ErrorCode::invalid_input, "the pod list from the cluster client " + why,
+        return Error(ErrorCode::invalid_input, "the pod list from the cluster " + why,
                      "run the same `get pods -l <selector> -o json` by hand; datafix expects a "
-                     "v1 List of pods");
+                     "v1 List (or PodList) of pods");
     };
     const nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) {
@@ -120,7 +121,8 @@ std::vector<PodStatus> parse_pod_list(std::string_view json) {
     }
     std::vector<PodStatus> pods;
     for (const auto& item : doc["items"]) {
-        if (!item.is_object() || string_at(item, "kind") != "Pod") {
+        // The clients' List names each item's kind; the API's PodList leaves it out.
+        if (!item.is_object() || (item.contains("kind") && string_at(item, "kind") != "Pod")) {
             throw refuse("holds an item that is not a Pod");
         }
         pods.push_back(read_pod(item));
@@ -138,19 +140,19 @@ LeaderChoice choose_leader_pod(const std::vector<PodStatus>& pods, std::string_v
     for (const auto& pod : pods) {
         if (pod.namespace_name != ns) {
             return {std::nullopt,
-                    "the cluster client returned pod " + pod.name + " of namespace \"" +
+                    "the cluster answered with pod " + pod.name + " of namespace \"" +
                         pod.namespace_name + "\", but this environment is namespace " + ns,
-                    "check the client's context (oc project / kubectl config get-contexts); "
-                    "datafix only works on the configured namespace"};
+                    "check the environment's context and kubeconfig (or, in a pod, the API "
+                    "server datafix asks); datafix only works on the configured namespace"};
         }
         for (const auto& [key, value] : required_labels(selector)) {
             const auto it = pod.labels.find(key);
             if (it == pod.labels.end() || it->second != value) {
                 return {std::nullopt,
-                        "the cluster client returned pod " + pod.name + " without the label " +
-                            key + "=" + value + " that " + where + " asks for",
-                        "check the client; datafix re-checks the labels so a wrong answer is "
-                        "never used"};
+                        "the cluster answered with pod " + pod.name + " without the label " + key +
+                            "=" + value + " that " + where + " asks for",
+                        "check the client or API server; datafix re-checks the labels so a "
+                        "wrong answer is never used"};
             }
         }
     }

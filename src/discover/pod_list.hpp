@@ -1,5 +1,7 @@
-// What `<client> get pods -o json` says about the candidate leader pods, and the choice of the
-// one leader. Pure (no processes), so every refusal is testable from a JSON document alone.
+// What `<client> get pods -o json`, or the Kubernetes API's pod list, says about the candidate
+// leader pods, and the choice of the one leader. Both ways of reaching a cluster share this, so
+// the leader rules are the same whichever is configured. Pure (no processes, no network), so
+// every refusal is testable from a JSON document alone.
 #pragma once
 
 #include <map>
@@ -17,14 +19,16 @@ struct PodStatus {
     std::string phase;         // status.phase: "Running", "Pending", "Failed", ...
     bool ready = false;        // the Ready condition is "True"
     bool terminating = false;  // metadata.deletionTimestamp is set: a leader on its way out
+    std::string pod_ip;        // status.podIP: where an in-cluster datafix connects
 
     bool eligible() const { return phase == "Running" && ready && !terminating; }
     // "ccbc-instance1-x7k2-0 (Running, not ready)", for messages.
     std::string describe() const;
 };
 
-// Parses a `kind: List` (or `PodList`) document. Throws Error(invalid_input) when the text is not
-// such a document: a client that answers something else must not be guessed at.
+// Parses a `kind: List` (the clients) or `PodList` (the API) document. Throws Error(invalid_input)
+// when the text is not such a document: a client that answers something else must not be guessed
+// at.
 std::vector<PodStatus> parse_pod_list(std::string_view json);
 
 struct LeaderChoice {

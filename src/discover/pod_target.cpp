@@ -2,6 +2,7 @@
 #include "discover/pod_target.hpp"
 
 #include <cctype>
+#include <cstdlib>
 #include <set>
 
 #include "core/error.hpp"
@@ -66,6 +67,30 @@ std::string_view platform_name(Platform platform) noexcept {
     return "openshift";  // unreachable: the switch names every value
 }
 
+std::string_view access_mode_name(AccessMode mode) noexcept {
+    return mode == AccessMode::in_cluster ? "in-cluster" : "client";
+}
+
+std::string api_server_from_environment(const std::string& environment) {
+    const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+    const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+    if (host == nullptr || *host == '\0' || port == nullptr || *port == '\0') {
+        throw Error(ErrorCode::config,
+                    "environment " + environment +
+                        ": mode = \"in-cluster\" needs KUBERNETES_SERVICE_HOST and "
+                        "KUBERNETES_SERVICE_PORT, which Kubernetes sets in every pod, but this "
+                        "process has " +
+                        (host == nullptr || *host == '\0' ? "no KUBERNETES_SERVICE_HOST"
+                                                          : "no KUBERNETES_SERVICE_PORT"),
+                    "run the datafix server in a pod of the cluster, or use mode = \"client\" "
+                    "with a kubeconfig and context for this environment");
+    }
+    const std::string h(host);
+    // An IPv6 service address needs brackets in a URL.
+    const bool ipv6 = h.find(':') != std::string::npos && h.front() != '[';
+    return "https://" + (ipv6 ? "[" + h + "]" : h) + ":" + port;
+}
+
 std::string default_leader_selector(std::string_view cluster) {
     return "postgres-operator.crunchydata.com/cluster=" + std::string(cluster) +
            ",postgres-operator.crunchydata.com/role=master";
@@ -83,9 +108,10 @@ std::string effective_client(const PodTarget& target) {
 }
 
 PodTarget read_pod_target(const toml::table& table, Platform platform, std::string conninfo,
-                          const std::string& key_prefix) {
-    const std::set<std::string, std::less<>> known = {"namespace", "cluster", "selector",
-                                                      "port",      "client",  "timeout"};
+                          const std::string& key_prefix, const std::string& environment) {
+    const std::set<std::string, std::less<>> known = {
+        "namespace", "cluster", "selector",   "port",    "client",
+        "timeout",   "mode",    "kubeconfig", "context", "service_account"};
     for (const auto& [k, v] : table) {
         if (!known.contains(k.str())) {
             throw config_error(key_prefix + "." + std::string(k.str()), "unknown key");
@@ -95,6 +121,28 @@ PodTarget read_pod_target(const toml::table& table, Platform platform, std::stri
 
     PodTarget target;
     target.platform = platform;
+    target.environment = environment;
+    const std::string mode = read_string(table, "mode", key("mode"));
+    if (mode.empty() || mode == "client") {
+        target.mode = AccessMode::client;
+    } else if (mode == "in-cluster") {
+        target.mode = AccessMode::in_cluster;
+    } else {
+        throw config_error(key("mode"), "\"" + mode + "\" is not \"client\" or \"in-cluster\"");
+    }
+    // A key of the other mode would be silently ignored; refusing it keeps the file honest.
+    const bool in_cluster = target.mode == AccessMode::in_cluster;
+    for (const char* client_only : {"client", "kubeconfig", "context"}) {
+        if (in_cluster && table.contains(client_only)) {
+            throw config_error(key(client_only),
+                               "is for mode = \"client\"; in-cluster mode asks the Kubernetes API "
+                               "with the pod's service account");
+        }
+    }
+    if (!in_cluster && table.contains("service_account")) {
+        throw config_error(key("service_account"), "is for mode = \"in-cluster\"");
+    }
+
     target.namespace_name = read_string(table, "namespace", key("namespace"));
     if (target.namespace_name.empty()) {
         throw config_error(key("namespace"), "is required (the namespace of the database pods)");
@@ -117,6 +165,28 @@ PodTarget read_pod_target(const toml::table& table, Platform platform, std::stri
     }
     target.port = static_cast<int>(port);
     target.client = read_string(table, "client", key("client"));
+    target.kubeconfig = read_string(table, "kubeconfig", key("kubeconfig"));
+    if (!target.kubeconfig.empty() && target.kubeconfig.front() != '/') {
+        throw config_error(key("kubeconfig"),
+                           "must be an absolute path (the server's working directory is not the "
+                           "operator's)");
+    }
+    target.context = read_string(table, "context", key("context"));
+    if (table.contains("context") && target.context.empty()) {
+        throw config_error(key("context"), "must name a context of the kubeconfig");
+    }
+    const std::string service_account =
+        read_string(table, "service_account", key("service_account"));
+    if (!service_account.empty()) {
+        if (service_account.front() != '/') {
+            throw config_error(key("service_account"), "must be an absolute path");
+        }
+        target.service_account_dir = service_account;
+    }
+    if (in_cluster && std::getenv("KUBERNETES_SERVICE_HOST") != nullptr &&
+        std::getenv("KUBERNETES_SERVICE_PORT") != nullptr) {
+        target.api_server = api_server_from_environment(environment);
+    }
     const std::int64_t seconds = read_integer(table, "timeout", key("timeout"), 30);
     if (seconds <= 0) {
         throw config_error(key("timeout"), "must be a positive number of seconds");

@@ -16,8 +16,21 @@ enum class Platform { openshift, kubernetes };
 
 std::string_view platform_name(Platform platform) noexcept;  // "openshift", "kubernetes"
 
+// How the cluster is reached. `client`: the `oc` / `kubectl` binary with the environment's own
+// kubeconfig and context, and a port-forward to the leader. `in_cluster`: datafix runs in a pod
+// and asks the Kubernetes API itself (the pod's service account), then connects to the leader
+// pod's IP directly; no client binary and no port-forward.
+enum class AccessMode { client, in_cluster };
+
+std::string_view access_mode_name(AccessMode mode) noexcept;  // "client", "in-cluster"
+
+// Where Kubernetes mounts a pod's service account token and the cluster's CA certificate.
+inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
 struct PodTarget {
     Platform platform = Platform::openshift;
+    AccessMode mode = AccessMode::client;
+    std::string environment;     // the environment's name ("prod"), for messages
     std::string namespace_name;  // required: "ff61fb-prod"
     std::string cluster;         // the PGO cluster name; only used to build the default selector
     std::string selector;        // empty: the Crunchy PGO leader labels of `cluster`
@@ -31,6 +44,21 @@ struct PodTarget {
     std::string conninfo;
     // Where a bare client name is looked up; empty means the PATH of this process.
     std::string search_path;
+
+    // Client mode: passed to every command as --kubeconfig and --context, so each environment
+    // names its own cluster login; empty leaves the client's default (KUBECONFIG, then
+    // ~/.kube/config) and that file's current context. The namespace is always passed with -n:
+    // the client's "current project" is never consulted.
+    std::string kubeconfig;
+    std::string context;
+
+    // In-cluster mode: the service account's token and CA (`token`, `ca.crt` in this folder; the
+    // token is read again at every step because Kubernetes rotates it), and the API server's
+    // URL, "https://<KUBERNETES_SERVICE_HOST>:<KUBERNETES_SERVICE_PORT>" (read with the
+    // configuration when they are set; else asked for again at each step, so `datafix init` and
+    // other commands may read the file outside a pod).
+    std::string service_account_dir = kServiceAccountDir;
+    std::string api_server;
 };
 
 // "postgres-operator.crunchydata.com/cluster=<cluster>,postgres-operator.crunchydata.com/role=master"
@@ -41,12 +69,19 @@ std::string effective_selector(const PodTarget& target);
 // The client actually run (the configured one, or the platform's usual binary).
 std::string effective_client(const PodTarget& target);
 
+// The API server's URL from the variables Kubernetes sets in every pod; Error(config) naming the
+// environment when they are missing (datafix is not running in a pod).
+std::string api_server_from_environment(const std::string& environment);
+
 // Reads `[environment.openshift]` or `[environment.kubernetes]`: namespace (required), cluster
-// (required unless selector is given), selector, port, client, timeout (whole seconds). Unknown
-// keys are refused. `key_prefix` names the table in messages ("datafix.toml:
-// environment[2].openshift"). `conninfo` is the environment's own conninfo; it must not name a host
-// or port. Throws Error(config) naming the key at fault.
+// (required unless selector is given), selector, port, timeout (whole seconds), mode ("client",
+// the default, or "in-cluster"); in client mode client, kubeconfig (an absolute path) and
+// context; in in-cluster mode service_account (the folder of token and ca.crt). Unknown keys,
+// and keys of the other mode, are refused. `key_prefix` names the table in messages
+// ("datafix.toml: environment[2].openshift"), `environment` the environment by name. `conninfo` is
+// the environment's own conninfo; it must not name a host or port. Throws Error(config) naming
+// the key at fault.
 PodTarget read_pod_target(const toml::table& table, Platform platform, std::string conninfo,
-                          const std::string& key_prefix);
+                          const std::string& key_prefix, const std::string& environment);
 
 }  // namespace datafix::discover

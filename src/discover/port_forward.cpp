@@ -204,15 +204,11 @@ std::string PortForward::describe() const {
 
 void PortForward::launch() {
     // Built before fork: the child may not allocate.
-    const std::vector<std::string> argv = {
-        spec_.client_path,
-        "-n",
-        spec_.namespace_name,
-        "port-forward",
-        "--address",
-        "127.0.0.1",
-        "pod/" + spec_.pod,
-        std::to_string(local_port_) + ":" + std::to_string(spec_.remote_port)};
+    std::vector<std::string> argv =
+        cluster_arguments(spec_.client_path, spec_.kubeconfig, spec_.context, spec_.namespace_name);
+    argv.insert(argv.end(),
+                {"port-forward", "--address", "127.0.0.1", "pod/" + spec_.pod,
+                 std::to_string(local_port_) + ":" + std::to_string(spec_.remote_port)});
     std::vector<char*> args = exec_argv(argv);
 
     close_fds();

@@ -1,4 +1,5 @@
-// A running `<client> -n <ns> port-forward pod/<name> <local>:<port>` on a free loopback port,
+// A running `<client> [--kubeconfig k] [--context c] -n <ns> port-forward pod/<name>
+// <local>:<port>` on a free loopback port,
 // owned by one object: constructing it starts the forward and waits until it accepts
 // connections; destroying it stops the forward. Never left behind:
 //  - normal scope exit, an exception, a failed start: the destructor (or start itself) kills the
@@ -25,6 +26,9 @@ struct PortForwardSpec {
     int remote_port = 5432;
     // How long the forward may take to accept connections before datafix gives up.
     std::chrono::milliseconds timeout{std::chrono::seconds{30}};
+    // The environment's cluster login, passed as --kubeconfig and --context when set.
+    std::string kubeconfig;
+    std::string context;
 };
 
 class PortForward {

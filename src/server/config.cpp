@@ -312,7 +312,7 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     env.person_settings =
         read_person_settings(r.raw("person_settings"), r.key("person_settings"), source);
     env.pods = read_pod_section(r.raw("openshift"), r.raw("kubernetes"), env.target.conninfo,
-                                source + ": " + prefix);
+                                source + ": " + prefix, env.target.name);
     if (auto v = r.boolean("production")) {
         env.rules.production = *v;
     }

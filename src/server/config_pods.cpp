@@ -8,7 +8,8 @@ namespace datafix::server {
 std::optional<discover::PodTarget> read_pod_section(const toml::node* openshift,
                                                     const toml::node* kubernetes,
                                                     const std::string& conninfo,
-                                                    const std::string& key_prefix) {
+                                                    const std::string& key_prefix,
+                                                    const std::string& environment) {
     if (openshift != nullptr && kubernetes != nullptr) {
         throw Error(ErrorCode::config,
                     key_prefix +
@@ -30,7 +31,7 @@ std::optional<discover::PodTarget> read_pod_section(const toml::node* openshift,
                         std::string(discover::platform_name(platform)) + "])",
                     "fix the key in the configuration file (see examples/datafix.toml)");
     }
-    return discover::read_pod_target(*table, platform, conninfo, key);
+    return discover::read_pod_target(*table, platform, conninfo, key, environment);
 }
 
 }  // namespace datafix::server

@@ -17,14 +17,14 @@ constexpr std::chrono::milliseconds kForwardGrace{2000};
 
 }  // namespace
 
-struct LeaderSession::Forward {
-    discover::ForwardedLeader leader;
+struct LeaderSession::Reached {
+    discover::ReachedLeader leader;
 };
 
 LeaderSession::LeaderSession(const EnvironmentConfig& environment) {
     target::EnvironmentTarget target = environment.target;
     if (environment.pods) {
-        forward_ = std::make_unique<Forward>(Forward{discover::find_leader(*environment.pods)});
+        forward_ = std::make_unique<Reached>(Reached{discover::find_leader(*environment.pods)});
         target.conninfo = forward_->leader.conninfo();
         pod_ = forward_->leader.pod().name;
     }
@@ -48,7 +48,7 @@ target::Session& LeaderSession::session() {
 }
 
 Error LeaderSession::explain(const Error& failure) {
-    if (!forward_ || failure.code() != ErrorCode::unreachable) {
+    if (!forward_ || !forward_->leader.has_forward() || failure.code() != ErrorCode::unreachable) {
         return failure;
     }
     try {
@@ -60,7 +60,7 @@ Error LeaderSession::explain(const Error& failure) {
 }
 
 std::string LeaderSession::forward_failure() {
-    if (!forward_) {
+    if (!forward_ || !forward_->leader.has_forward()) {
         return {};
     }
     try {

@@ -1,7 +1,8 @@
 // A guarded target session on one environment, reached the way the environment is configured:
 // its conninfo as written (libpq's multi-host conninfo with target_session_attrs=read-write lands
 // on the primary), or, for an OpenShift / Kubernetes environment, the leader pod found now and
-// reached through a port-forward that lives exactly as long as the session. The executor opens
+// reached through a port-forward that lives exactly as long as the session (or, in-cluster, at
+// the pod's IP). The executor opens
 // one at every step that touches the database, so a failover between two steps is followed.
 #pragma once
 
@@ -36,9 +37,9 @@ class LeaderSession {
     std::string forward_failure();
 
   private:
-    struct Forward;
-    // Declared before the session so the forward outlives the connection that uses it.
-    std::unique_ptr<Forward> forward_;
+    struct Reached;
+    // Declared before the session so a forward outlives the connection that uses it.
+    std::unique_ptr<Reached> forward_;
     std::unique_ptr<target::Session> session_;
     std::string pod_;
 };

@@ -7,6 +7,9 @@
 #                         (ready is true/false; port is the local cluster's TCP port the pod stands for)
 #   DATAFIX_FAKE_CLUSTER  the PGO cluster label of every pod (default "ccbc")
 #   DATAFIX_FAKE_PROJECT  the current project / context namespace (unset: none)
+# --kubeconfig FILE (else $KUBECONFIG) is read as a kubeconfig (JSON, which is YAML too) and
+# --context NAME (else its current-context) must be one of its contexts, as the real clients
+# require; without either, the client behaves as if logged in everywhere.
 #   DATAFIX_FAKE_LOG      a file each invocation appends its arguments to (one line each)
 #   DATAFIX_FAKE_PID_FILE port-forward writes its pid here as it starts
 #   DATAFIX_FAKE_DIE_FILE port-forward fails like a lost stream once this file exists
@@ -17,6 +20,8 @@
 #   DATAFIX_FAKE_FORWARD_HANG   port-forward runs but never listens
 #   DATAFIX_FAKE_PORT_TAKEN_ONCE  a marker file: while it does not exist, port-forward creates it
 #                               and fails as if the local port had been taken in the meantime
+#   DATAFIX_FAKE_CONTEXT_NAMESPACES  context=namespace pairs, ','-separated: the namespaces each
+#                               context's login may see (others answer Forbidden, as RBAC does)
 #   DATAFIX_FAKE_ENV_FILE       a file of NAME=value lines read at every invocation, overriding the
 #                               variables above (an empty value unsets one): lets a test change
 #                               what the cluster looks like to a long-running datafix server
@@ -109,7 +114,7 @@ def pod_document(pod):
                                    "restartCount": 0, "started": running, "state": state}],
             "hostIP": "10.0.3.17",
             "phase": pod["phase"],
-            "podIP": "10.128.4.21",
+            "podIP": pod.get("ip", "10.128.4.21"),
             "qosClass": "Burstable",
             "startTime": "2026-01-05T09:11:58Z",
         },
@@ -129,7 +134,50 @@ def option(args, name):
     return args[args.index(name) + 1] if name in args else None
 
 
+def fail(message):
+    print(message, file=sys.stderr)
+    return 1
+
+
+def kube_context(args):
+    """The context the command runs in: (name, user), or None without a kubeconfig; raises
+    SystemExit with the real clients' words when the kubeconfig or context does not exist."""
+    path = option(args, "--kubeconfig") or os.environ.get("KUBECONFIG")
+    wanted = option(args, "--context")
+    if not path:
+        if wanted:
+            sys.exit(fail('error: context "%s" does not exist' % wanted))
+        return None
+    if not os.path.exists(path):
+        sys.exit(fail("error: stat %s: no such file or directory" % path))
+    with open(path) as f:
+        config = json.load(f)
+    name = wanted or config.get("current-context", "")
+    for context in config.get("contexts", []):
+        if context.get("name") == name:
+            return name, context.get("context", {}).get("user", name)
+    sys.exit(fail('error: context "%s" does not exist' % name))
+
+
+def check_allowed(args, namespace, resource, verb):
+    """RBAC as the API server answers it: a context's login sees only its own namespaces."""
+    context = kube_context(args)
+    table = os.environ.get("DATAFIX_FAKE_CONTEXT_NAMESPACES")
+    if context is None or not table:
+        return
+    allowed = {}
+    for pair in filter(None, table.split(",")):
+        name, _, ns = pair.partition("=")
+        allowed.setdefault(name, set()).add(ns)
+    name, user = context
+    if namespace not in allowed.get(name, set()):
+        sys.exit(fail('Error from server (Forbidden): %s is forbidden: User "%s" cannot %s '
+                      'resource "%s" in API group "" in the namespace "%s"'
+                      % (resource, user, verb, resource, namespace)))
+
+
 def get_pods(args):
+    check_allowed(args, option(args, "-n") or "default", "pods", "list")
     if os.environ.get("DATAFIX_FAKE_GET_HANG"):
         time.sleep(3600)
     if os.environ.get("DATAFIX_FAKE_GET_ERROR"):
@@ -171,6 +219,7 @@ def port_forward(args):
         print(os.environ["DATAFIX_FAKE_FORWARD_ERROR"], file=sys.stderr)
         return 1
     namespace = option(args, "-n")
+    check_allowed(args, namespace, "pods/portforward", "create")
     address = option(args, "--address") or "127.0.0.1"
     target = next(a for a in args if a.startswith("pod/"))[4:]
     local, remote = next(a for a in args if ":" in a and a[0].isdigit()).split(":")

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <pqxx/pqxx>
 
 #include "core/error.hpp"
@@ -82,7 +83,7 @@ TEST_F(FindLeader, OneLeaderIsReachedThroughTheForwardAsTheLoginRole) {
     int group = -1;
     int forward_pid = -1;
     {
-        ForwardedLeader leader = find_leader(target_);
+        ReachedLeader leader = find_leader(target_);
         EXPECT_EQ(leader.pod().name, "ccbc-instance1-q8vz-0");
         EXPECT_NE(leader.conninfo().find("host=127.0.0.1 port="), std::string::npos);
         const Identity who = identify(leader.conninfo());
@@ -95,19 +96,18 @@ TEST_F(FindLeader, OneLeaderIsReachedThroughTheForwardAsTheLoginRole) {
         forward_pid = fake_.forward_pid();
         EXPECT_TRUE(leader.forward().alive());
     }
-    // The runbook's commands, each naming the namespace.
+    // The runbook's commands, each naming the namespace; never the client's current project.
     const auto calls = fake_.invocations();
-    ASSERT_EQ(calls.size(), 3u);
-    EXPECT_EQ(calls[0], "oc project -q");
-    EXPECT_EQ(calls[1],
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_EQ(calls[0],
               "oc -n ff61fb-prod get pods -l "
               "postgres-operator.crunchydata.com/cluster=ccbc,"
               "postgres-operator.crunchydata.com/role=master -o json");
-    EXPECT_EQ(calls[2].rfind("oc -n ff61fb-prod port-forward --address 127.0.0.1 "
+    EXPECT_EQ(calls[1].rfind("oc -n ff61fb-prod port-forward --address 127.0.0.1 "
                              "pod/ccbc-instance1-q8vz-0 ",
                              0),
               0u)
-        << calls[2];
+        << calls[1];
     // Out of scope: the forward and its supervisor are gone (and reaped).
     EXPECT_TRUE(gone_within(forward_pid, std::chrono::milliseconds(100)));
     EXPECT_TRUE(gone_within(-group, std::chrono::milliseconds(100)));
@@ -119,7 +119,7 @@ TEST_F(FindLeader, TheClientIsFoundOnThePathOfTheProcess) {
     ::setenv("PATH", (fake_.bin_dir() + ":" + old_path).c_str(), 1);
     target_.search_path.clear();
     try {
-        ForwardedLeader leader = find_leader(target_);
+        ReachedLeader leader = find_leader(target_);
         EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
     } catch (...) {
         ::setenv("PATH", old_path.c_str(), 1);
@@ -128,24 +128,24 @@ TEST_F(FindLeader, TheClientIsFoundOnThePathOfTheProcess) {
     ::setenv("PATH", old_path.c_str(), 1);
 }
 
-TEST_F(FindLeader, KubernetesAsksKubectlForTheContextNamespace) {
+TEST_F(FindLeader, KubernetesRunsKubectlWithTheNamespace) {
     fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+    ::unsetenv("DATAFIX_FAKE_PROJECT");  // a context without a namespace is no obstacle
     target_.platform = Platform::kubernetes;
-    ForwardedLeader leader = find_leader(target_);
+    ReachedLeader leader = find_leader(target_);
     EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
-    EXPECT_EQ(fake_.invocations().at(0), "kubectl config view --minify -o jsonpath={..namespace}");
+    EXPECT_EQ(fake_.invocations().at(0).rfind("kubectl -n ff61fb-prod get pods -l ", 0), 0u);
 }
 
-TEST_F(FindLeader, KubernetesContextWithoutNamespaceMeansDefaultAndIsRefused) {
+TEST_F(FindLeader, TheClientsCurrentProjectIsNeverConsulted) {
     fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
-    ::unsetenv("DATAFIX_FAKE_PROJECT");
-    target_.platform = Platform::kubernetes;
-    const Error e = refusal();
-    EXPECT_EQ(e.code(), ErrorCode::target_refused);
-    EXPECT_NE(e.message().find("is \"default\", but this environment is namespace ff61fb-prod"),
-              std::string::npos)
-        << e.message();
-    EXPECT_NE(e.hint().find("--namespace=ff61fb-prod"), std::string::npos);
+    fake_.set("DATAFIX_FAKE_PROJECT", "ff61fb-dev");
+    ReachedLeader leader = find_leader(target_);
+    EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
+    for (const auto& call : fake_.invocations()) {
+        EXPECT_EQ(call.find("project"), std::string::npos) << call;
+        EXPECT_NE(call.find(" -n ff61fb-prod "), std::string::npos) << call;
+    }
 }
 
 TEST_F(FindLeader, NoLeaderIsRefused) {
@@ -155,7 +155,7 @@ TEST_F(FindLeader, NoLeaderIsRefused) {
     EXPECT_EQ(e.code(), ErrorCode::target_refused);
     EXPECT_NE(e.message().find("no pod matches namespace ff61fb-prod"), std::string::npos);
     EXPECT_FALSE(e.hint().empty());
-    EXPECT_EQ(fake_.invocations().size(), 2u);  // never a port-forward
+    EXPECT_EQ(fake_.invocations().size(), 1u);  // never a port-forward
 }
 
 TEST_F(FindLeader, TwoLeadersAreRefusedNamingBoth) {
@@ -186,7 +186,7 @@ TEST_F(FindLeader, ATerminatingOldLeaderBesideANewOneIsNotChosen) {
                                        ";" +
                                        fake_pod("ccbc-instance1-q8vz-0", kNamespace, "Running",
                                                 true, "master", prod_port_));
-    ForwardedLeader leader = find_leader(target_);
+    ReachedLeader leader = find_leader(target_);
     EXPECT_EQ(leader.pod().name, "ccbc-instance1-q8vz-0");
     EXPECT_FALSE(identify(leader.conninfo()).in_recovery);
 }
@@ -200,15 +200,60 @@ TEST_F(FindLeader, APodOfAnotherNamespaceIsRefused) {
     EXPECT_NE(e.message().find("of namespace \"ff61fb-test\""), std::string::npos) << e.message();
 }
 
-TEST_F(FindLeader, TheClientsCurrentProjectMustBeTheConfiguredNamespace) {
-    fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
-    fake_.set("DATAFIX_FAKE_PROJECT", "ff61fb-test");
+// One kubeconfig with a context per environment, its current context another environment's:
+// each environment's login sees only its own namespace, as RBAC would have it.
+class FindLeaderWithContexts : public FindLeader {
+  protected:
+    void SetUp() override {
+        FindLeader::SetUp();
+        kubeconfig_ = fake_.file("kubeconfig");
+        std::ofstream(kubeconfig_) << R"({"apiVersion": "v1", "kind": "Config",
+  "clusters": [{"name": "apps-ocp", "cluster": {"server": "https://api.ocp.example:6443"}}],
+  "users": [{"name": "datafix-dev", "user": {}}, {"name": "datafix-prod", "user": {}}],
+  "contexts": [
+    {"name": "dev", "context": {"cluster": "apps-ocp", "namespace": "ff61fb-dev", "user": "datafix-dev"}},
+    {"name": "prod", "context": {"cluster": "apps-ocp", "namespace": "ff61fb-prod", "user": "datafix-prod"}}],
+  "current-context": "dev"})";
+        fake_.set("DATAFIX_FAKE_CONTEXT_NAMESPACES", "dev=ff61fb-dev,prod=ff61fb-prod");
+        fake_.set("DATAFIX_FAKE_PROJECT", "ff61fb-dev");
+        fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
+        target_.kubeconfig = kubeconfig_;
+    }
+    std::string kubeconfig_;
+};
+
+TEST_F(FindLeaderWithContexts, TheEnvironmentsKubeconfigAndContextAreOnEveryCommand) {
+    target_.context = "prod";
+    {
+        ReachedLeader leader = find_leader(target_);
+        EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
+    }
+    const auto calls = fake_.invocations();
+    ASSERT_EQ(calls.size(), 2u);
+    const std::string start = "oc --kubeconfig " + kubeconfig_ + " --context prod -n ff61fb-prod ";
+    EXPECT_EQ(calls[0].rfind(start + "get pods -l ", 0), 0u) << calls[0];
+    EXPECT_EQ(calls[1].rfind(start + "port-forward ", 0), 0u) << calls[1];
+}
+
+TEST_F(FindLeaderWithContexts, WithoutAContextTheKubeconfigsCurrentContextIsUsedAndQuoted) {
     const Error e = refusal();
-    EXPECT_EQ(e.code(), ErrorCode::target_refused);
-    EXPECT_NE(e.message().find("current project is \"ff61fb-test\""), std::string::npos)
+    EXPECT_EQ(e.code(), ErrorCode::unreachable);
+    EXPECT_NE(e.message().find("User \"datafix-dev\" cannot list resource \"pods\""),
+              std::string::npos)
         << e.message();
-    EXPECT_NE(e.hint().find("oc project ff61fb-prod"), std::string::npos);
-    EXPECT_EQ(fake_.invocations().size(), 1u);  // refused before listing any pod
+    EXPECT_NE(e.hint().find("oc --kubeconfig " + kubeconfig_ + " whoami"), std::string::npos)
+        << e.hint();
+}
+
+TEST_F(FindLeaderWithContexts, AContextTheKubeconfigLacksIsQuoted) {
+    target_.context = "staging";
+    target_.environment = "prod";
+    const Error e = refusal();
+    EXPECT_EQ(e.code(), ErrorCode::unreachable);
+    EXPECT_NE(e.message().find("environment prod: "), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("context \"staging\" does not exist"), std::string::npos)
+        << e.message();
+    EXPECT_NE(e.hint().find("--context staging whoami"), std::string::npos) << e.hint();
 }
 
 TEST_F(FindLeader, AMissingClientIsAConfigError) {
@@ -274,7 +319,7 @@ TEST_F(FindLeader, APortForwardThatNeverListensIsStoppedAtTheTimeout) {
 TEST_F(FindLeader, ALocalPortTakenMeanwhileIsRetriedOnAnother) {
     fake_.set("DATAFIX_FAKE_PODS", leader_and_replica());
     fake_.set("DATAFIX_FAKE_PORT_TAKEN_ONCE", fake_.file("port-taken"));
-    ForwardedLeader leader = find_leader(target_);
+    ReachedLeader leader = find_leader(target_);
     EXPECT_EQ(identify(leader.conninfo()).system_identifier, prod_id_);
     int forwards = 0;
     for (const auto& call : fake_.invocations()) {

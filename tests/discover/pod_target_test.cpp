@@ -12,7 +12,7 @@ PodTarget read(std::string_view toml_text, Platform platform = Platform::openshi
                std::string conninfo = "dbname=ccbc user=datafix_login") {
     const toml::table table = toml::parse(toml_text);
     return read_pod_target(table, platform, std::move(conninfo),
-                           "datafix.toml: environment[2].openshift");
+                           "datafix.toml: environment[2].openshift", "prod");
 }
 
 ErrorCode code_of(std::string_view toml_text, std::string conninfo = "dbname=ccbc") {
@@ -89,6 +89,111 @@ selecter = "role=master")");
                   std::string::npos)
             << e.message();
     }
+}
+
+std::string message_of(std::string_view toml_text) {
+    try {
+        read(toml_text);
+    } catch (const Error& e) {
+        return e.message() + " HINT: " + e.hint();
+    }
+    return "accepted";
+}
+
+TEST(PodTarget, EachEnvironmentNamesItsOwnKubeconfigAndContext) {
+    const PodTarget t = read(R"(namespace = "ff61fb-test"
+cluster = "ccbc"
+kubeconfig = "/etc/datafix/kube/test.yaml"
+context = "ff61fb-test/api-ocp-example:6443/datafix")");
+    EXPECT_EQ(t.mode, AccessMode::client);
+    EXPECT_EQ(t.kubeconfig, "/etc/datafix/kube/test.yaml");
+    EXPECT_EQ(t.context, "ff61fb-test/api-ocp-example:6443/datafix");
+    EXPECT_EQ(t.environment, "prod");
+    EXPECT_NE(message_of(R"(namespace = "ff61fb-test"
+cluster = "ccbc"
+kubeconfig = "kube/test.yaml")")
+                  .find("environment[2].openshift.kubeconfig: must be an absolute path"),
+              std::string::npos);
+    EXPECT_NE(message_of(R"(namespace = "ff61fb-test"
+cluster = "ccbc"
+context = "")")
+                  .find("openshift.context: must name a context"),
+              std::string::npos);
+}
+
+// KUBERNETES_SERVICE_HOST / _PORT set for the life of the object, as in a pod.
+class InAPod {
+  public:
+    InAPod(const char* host, const char* port) {
+        ::setenv("KUBERNETES_SERVICE_HOST", host, 1);
+        ::setenv("KUBERNETES_SERVICE_PORT", port, 1);
+    }
+    ~InAPod() {
+        ::unsetenv("KUBERNETES_SERVICE_HOST");
+        ::unsetenv("KUBERNETES_SERVICE_PORT");
+    }
+};
+
+TEST(PodTarget, InClusterModeFindsTheApiServerAndTheServiceAccount) {
+    InAPod pod("172.30.0.1", "443");
+    PodTarget t = read(R"(namespace = "ff61fb-prod"
+cluster = "ccbc"
+mode = "in-cluster")");
+    EXPECT_EQ(t.mode, AccessMode::in_cluster);
+    EXPECT_EQ(t.api_server, "https://172.30.0.1:443");
+    EXPECT_EQ(t.service_account_dir, "/var/run/secrets/kubernetes.io/serviceaccount");
+    t = read(R"(namespace = "ff61fb-prod"
+cluster = "ccbc"
+mode = "in-cluster"
+service_account = "/run/datafix/sa")");
+    EXPECT_EQ(t.service_account_dir, "/run/datafix/sa");
+    InAPod ipv6("fd02::1", "443");
+    EXPECT_EQ(read(R"(namespace = "ff61fb-prod"
+cluster = "ccbc"
+mode = "in-cluster")")
+                  .api_server,
+              "https://[fd02::1]:443");
+}
+
+TEST(PodTarget, InClusterModeOutsideAPodIsReadAndAsksAgainAtEachStep) {
+    // `datafix init` and the CLI read the same file outside the pod.
+    ::unsetenv("KUBERNETES_SERVICE_HOST");
+    const PodTarget t = read(R"(namespace = "ff61fb-prod"
+cluster = "ccbc"
+mode = "in-cluster")");
+    EXPECT_EQ(t.mode, AccessMode::in_cluster);
+    EXPECT_EQ(t.api_server, "");
+    try {
+        api_server_from_environment("prod");
+        ADD_FAILURE() << "no API server outside a pod";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::config);
+        EXPECT_NE(e.message().find(
+                      "environment prod: mode = \"in-cluster\" needs KUBERNETES_SERVICE_HOST"),
+                  std::string::npos)
+            << e.message();
+        EXPECT_NE(e.hint().find("run the datafix server in a pod"), std::string::npos);
+    }
+}
+
+TEST(PodTarget, KeysOfTheOtherModeAreRefused) {
+    InAPod pod("172.30.0.1", "443");
+    for (const char* key : {"client = \"oc\"", "kubeconfig = \"/k\"", "context = \"prod\""}) {
+        const std::string m = message_of(std::string("namespace = \"ff61fb-prod\"\ncluster = "
+                                                     "\"ccbc\"\nmode = \"in-cluster\"\n") +
+                                         key);
+        EXPECT_NE(m.find("is for mode = \"client\""), std::string::npos) << key << ": " << m;
+    }
+    EXPECT_NE(message_of(R"(namespace = "ff61fb-prod"
+cluster = "ccbc"
+service_account = "/run/sa")")
+                  .find("openshift.service_account: is for mode = \"in-cluster\""),
+              std::string::npos);
+    EXPECT_NE(message_of(R"(namespace = "ff61fb-prod"
+cluster = "ccbc"
+mode = "incluster")")
+                  .find("openshift.mode: \"incluster\" is not \"client\" or \"in-cluster\""),
+              std::string::npos);
 }
 
 }  // namespace

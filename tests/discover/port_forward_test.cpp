@@ -50,7 +50,7 @@ TEST_F(PortForwardLifetime, DyingMidRunBreaksTheConnectionAndSaysWhy) {
     int group = -1;
     int forward_pid = -1;
     {
-        ForwardedLeader leader = find_leader(target_);
+        ReachedLeader leader = find_leader(target_);
         group = leader.forward().process_group();
         forward_pid = fake_.forward_pid();
         ASSERT_TRUE(process_exists(forward_pid));
@@ -87,14 +87,14 @@ TEST_F(PortForwardLifetime, DyingMidRunBreaksTheConnectionAndSaysWhy) {
 
     // The next step finds the leader again through a new forward.
     std::filesystem::remove(fake_.file("die"));
-    ForwardedLeader again = find_leader(target_);
+    ReachedLeader again = find_leader(target_);
     pqxx::connection conn(again.conninfo());
     pqxx::nontransaction tx(conn);
     EXPECT_EQ(tx.exec1("SELECT NOT pg_is_in_recovery()")[0].as<bool>(), true);
 }
 
 TEST_F(PortForwardLifetime, ALiveForwardPassesTheCheck) {
-    ForwardedLeader leader = find_leader(target_);
+    ReachedLeader leader = find_leader(target_);
     EXPECT_NO_THROW(leader.forward().check_alive());
     EXPECT_TRUE(leader.forward().alive());
     EXPECT_EQ(leader.forward().output().rfind("Forwarding from 127.0.0.1:", 0), 0u)
@@ -109,7 +109,7 @@ TEST_F(PortForwardLifetime, TheClientInheritsNoDescriptorOfDatafix) {
     const std::string ours =
         std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(inherited[0])).string();
     {
-        ForwardedLeader leader = find_leader(target_);
+        ReachedLeader leader = find_leader(target_);
         const std::string fds = "/proc/" + std::to_string(fake_.forward_pid()) + "/fd";
         int seen = 0;
         for (const auto& entry : std::filesystem::directory_iterator(fds)) {
@@ -124,7 +124,7 @@ TEST_F(PortForwardLifetime, TheClientInheritsNoDescriptorOfDatafix) {
 }
 
 TEST_F(PortForwardLifetime, StopIsIdempotentAndMoveKeepsOneOwner) {
-    ForwardedLeader leader = find_leader(target_);
+    ReachedLeader leader = find_leader(target_);
     const int group = leader.forward().process_group();
     PortForward moved = std::move(leader.forward());
     EXPECT_EQ(moved.process_group(), group);
@@ -153,7 +153,7 @@ TEST_F(PortForwardLifetime, ASignalToDatafixStopsTheForward) {
         if (datafix == 0) {
             ::close(fds[0]);
             try {
-                ForwardedLeader leader = find_leader(target_);
+                ReachedLeader leader = find_leader(target_);
                 const int ids[2] = {leader.forward().process_group(), fake_.forward_pid()};
                 if (::write(fds[1], ids, sizeof ids) != sizeof ids) {
                     ::_exit(2);

@@ -1,7 +1,7 @@
 // An OpenShift environment end to end: the server finds dev's leader pod with a stand-in `oc`
 // (first on the server's PATH) and reaches the harness's dev cluster through its port-forward at
-// every step. When the cluster shows no leader, two leaders, or the client's current project is
-// another namespace, the step is refused with discover's message and nothing changes.
+// every step. When the cluster shows no leader, two leaders, or a leader of another namespace,
+// the step is refused with discover's message and nothing changes.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -131,11 +131,22 @@ TEST_F(OpenShiftEnvironment, WrongNamespaceIsRefusedAtApplyAfterAGoodPreview) {
                {{"revision_hash", revision_hash(st)}, {"fingerprint", fingerprint(st, "dev")}})
             .status,
         200);
-    show_cluster(one_leader(), "ff61fb-prod");
+    // The client now answers with a leader of another namespace (a client that ignores -n, or a
+    // context pointing elsewhere): the pods' own namespace is the guardrail.
+    {
+        std::ofstream out(fake.file("cluster.env"), std::ios::trunc);
+        out << "DATAFIX_FAKE_PODS="
+            << fake_pod("ccbc-instance1-p9rt-0", "ff61fb-prod", "Running", true, "master",
+                        dev_port())
+            << "\nDATAFIX_FAKE_PROJECT=" << kNamespace << "\nDATAFIX_FAKE_IGNORE_NAMESPACE=1\n";
+    }
     Answer a =
         s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", fingerprint(st, "dev")}});
     EXPECT_EQ(a.status, 422) << a.body.dump();
-    EXPECT_NE(a.body.value("message", "").find("but this environment is namespace " + kNamespace),
+    EXPECT_NE(a.body.value("message", "")
+                  .find("of namespace \"ff61fb-prod\", but this "
+                        "environment is namespace " +
+                        kNamespace),
               std::string::npos)
         << a.body.dump();
     EXPECT_NE(dev_name(3), "Renamed\n") << "a refused apply changed the database";
@@ -144,7 +155,8 @@ TEST_F(OpenShiftEnvironment, WrongNamespaceIsRefusedAtApplyAfterAGoodPreview) {
     auto cli = s.cli(t.dana, {"preview", std::to_string(n), "dev"});
     EXPECT_EQ(cli.status, 6) << cli.out << cli.err;
     EXPECT_NE(cli.err.find("ff61fb-prod"), std::string::npos) << cli.err;
-    EXPECT_NE(cli.err.find("HINT: run `oc project " + kNamespace + "`"), std::string::npos)
+    EXPECT_NE(cli.err.find("HINT: check the environment's context and kubeconfig"),
+              std::string::npos)
         << cli.err;
 }
 

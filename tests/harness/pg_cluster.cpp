@@ -39,16 +39,18 @@ std::string make_root(const std::string& name) {
     return tmpl;
 }
 
-int free_port() {
+int free_port(const std::string& address = "127.0.0.1") {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+        throw std::runtime_error("not an IPv4 address: " + address);
+    }
     addr.sin_port = 0;
     socklen_t len = sizeof addr;
     if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        throw std::runtime_error("cannot find a free port on 127.0.0.1");
+        throw std::runtime_error("cannot find a free port on " + address);
     }
     ::close(fd);
     return ntohs(addr.sin_port);
@@ -61,18 +63,24 @@ void check(const ProcessResult& r, const std::string& what) {
     }
 }
 
-void append_settings(const std::string& data_dir, const std::string& socket_dir, int port) {
+void append_settings(const std::string& data_dir, const std::string& socket_dir, int port,
+                     const std::string& address) {
     std::ofstream conf(data_dir + "/postgresql.conf", std::ios::app);
     conf << "\n# datafix test harness\n"
          << "port = " << port << "\n"
          << "unix_socket_directories = '" << socket_dir << "'\n"
-         << "listen_addresses = '127.0.0.1'\n"
+         << "listen_addresses = '" << address << "'\n"
          << "fsync = off\n"
          << "full_page_writes = off\n"
          << "max_connections = 120\n"
          << "shared_buffers = 256MB\n"
          << "max_wal_size = 4GB\n"
          << "log_min_messages = warning\n";
+    if (address != "127.0.0.1") {
+        // A client of another loopback address connects from that address.
+        std::ofstream hba(data_dir + "/pg_hba.conf", std::ios::app);
+        hba << "host all all 127.0.0.0/8 scram-sha-256\n";
+    }
 }
 
 // Starts `sh` reading a pipe; when the pipe closes (this process ended, however it ended) and the
@@ -115,7 +123,7 @@ std::string PgCluster::os_user() {
     return "postgres";
 }
 
-std::unique_ptr<PgCluster> PgCluster::create(const std::string& name) {
+std::unique_ptr<PgCluster> PgCluster::create(const std::string& name, const Listen& listen) {
     std::unique_ptr<PgCluster> c(new PgCluster());
     c->name_ = name;
     c->root_dir_ = make_root(name);
@@ -139,13 +147,15 @@ std::unique_ptr<PgCluster> PgCluster::create(const std::string& name) {
                                   "--auth-local=trust", "--auth-host=scram-sha-256",
                                   "--pwfile=" + pwfile, "-E", "UTF8", "--no-locale", "--no-sync"})),
           "initdb for cluster " + name);
-    c->port_ = free_port();
-    append_settings(c->data_dir_, c->socket_dir_, c->port_);
+    c->address_ = listen.address;
+    c->port_ = listen.port != 0 ? listen.port : free_port(listen.address);
+    append_settings(c->data_dir_, c->socket_dir_, c->port_, c->address_);
     c->start();
     return c;
 }
 
-std::unique_ptr<PgCluster> PgCluster::create_replica(const std::string& name) {
+std::unique_ptr<PgCluster> PgCluster::create_replica(const std::string& name,
+                                                     const Listen& listen) {
     std::unique_ptr<PgCluster> r(new PgCluster());
     r->name_ = name;
     r->root_dir_ = make_root(name);
@@ -157,8 +167,9 @@ std::unique_ptr<PgCluster> PgCluster::create_replica(const std::string& name) {
                                         std::to_string(port_), "-U", kSuperuser, "-D", r->data_dir_,
                                         "-R", "-X", "stream", "-c", "fast", "--no-sync"})),
         "pg_basebackup of " + name_ + " for replica " + name);
-    r->port_ = free_port();
-    append_settings(r->data_dir_, r->socket_dir_, r->port_);
+    r->address_ = listen.address;
+    r->port_ = listen.port != 0 ? listen.port : free_port(listen.address);
+    append_settings(r->data_dir_, r->socket_dir_, r->port_, r->address_);
     r->start();
     // Caught up: the replica is in recovery and has replayed the primary's current WAL position.
     std::string lsn = psql("SELECT pg_current_wal_lsn()", "postgres");

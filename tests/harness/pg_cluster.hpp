@@ -9,22 +9,30 @@
 
 namespace datafix::testing {
 
+// Where a cluster listens on TCP: a loopback address (127.0.0.0/8), and a port (0: a free one on
+// that address). Two clusters on different loopback addresses may share a port, as two pods do.
+struct Listen {
+    std::string address = "127.0.0.1";
+    int port = 0;
+};
+
 class PgCluster {
   public:
     // initdb + start. `name` appears in the directory name and in error messages.
-    static std::unique_ptr<PgCluster> create(const std::string& name);
+    static std::unique_ptr<PgCluster> create(const std::string& name, const Listen& listen = {});
     ~PgCluster();  // stops the server and removes its directory; never throws
 
     PgCluster(const PgCluster&) = delete;
     PgCluster& operator=(const PgCluster&) = delete;
 
     // A streaming replica of this cluster (pg_basebackup -R), started and caught up.
-    std::unique_ptr<PgCluster> create_replica(const std::string& name);
+    std::unique_ptr<PgCluster> create_replica(const std::string& name, const Listen& listen = {});
 
     const std::string& name() const { return name_; }
     const std::string& socket_dir() const { return socket_dir_; }
     const std::string& data_dir() const { return data_dir_; }
     int port() const { return port_; }
+    const std::string& address() const { return address_; }  // the TCP listen address
 
     // libpq conninfo over the unix socket, e.g. "host=/tmp/x port=54xx dbname=app user=dfsuper".
     std::string conninfo(const std::string& dbname = "app",
@@ -66,6 +74,7 @@ class PgCluster {
     std::string data_dir_;
     std::string socket_dir_;
     int port_ = 0;
+    std::string address_ = "127.0.0.1";
     bool running_ = false;
 };
 

@@ -2,6 +2,8 @@
 // reader, every mistake an Error(config) naming its key.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "core/error.hpp"
 #include "server/config.hpp"
 
@@ -69,6 +71,48 @@ TEST(ConfigPods, MistakesNameTheirKey) {
                                   "\"c\"\n"))
                   .find("both"),
               std::string::npos);
+}
+
+std::string named_environment(const std::string& name, const std::string& section) {
+    return "[[environment]]\nname = \"" + name +
+           "\"\nconninfo = \"dbname=app user=datafix_login\"\nrole = \"app_owner\"\n"
+           "system_identifier = \"7301234567890123458\"\napprovals = [\"pair\"]\n" +
+           section + "\n";
+}
+
+TEST(ConfigPods, ThreeEnvironmentsNameThreeNamespacesAndTheirOwnContexts) {
+    std::string text;
+    for (const std::string env : {"dev", "test", "prod"}) {
+        text += named_environment(env, "[environment.openshift]\nnamespace = \"ff61fb-" + env +
+                                           "\"\ncluster = \"ccbc\"\nkubeconfig = "
+                                           "\"/etc/datafix/kube/config\"\ncontext = \"" +
+                                           env + "\"\n");
+    }
+    Config c = Config::parse(text, "datafix.toml", "/etc/datafix");
+    ASSERT_EQ(c.environments.size(), 3u);
+    for (const auto& env : c.environments) {
+        ASSERT_TRUE(env.pods.has_value());
+        EXPECT_EQ(env.pods->mode, discover::AccessMode::client);
+        EXPECT_EQ(env.pods->environment, env.target.name);
+        EXPECT_EQ(env.pods->namespace_name, "ff61fb-" + env.target.name);
+        EXPECT_EQ(env.pods->context, env.target.name);
+        EXPECT_EQ(env.pods->kubeconfig, "/etc/datafix/kube/config");
+    }
+}
+
+TEST(ConfigPods, InClusterModeTakesTheApiServerFromThePodsVariables) {
+    ::setenv("KUBERNETES_SERVICE_HOST", "172.30.0.1", 1);
+    ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+    Config c =
+        Config::parse(named_environment("test",
+                                        "[environment.openshift]\nnamespace = \"ff61fb-test\"\n"
+                                        "cluster = \"ccbc\"\nmode = \"in-cluster\"\n"),
+                      "datafix.toml", "/etc/datafix");
+    ::unsetenv("KUBERNETES_SERVICE_HOST");
+    ::unsetenv("KUBERNETES_SERVICE_PORT");
+    ASSERT_TRUE(c.environments.at(0).pods.has_value());
+    EXPECT_EQ(c.environments.at(0).pods->mode, discover::AccessMode::in_cluster);
+    EXPECT_EQ(c.environments.at(0).pods->api_server, "https://172.30.0.1:443");
 }
 
 }  // namespace
