@@ -73,7 +73,7 @@ CheckSection check_server(const Config& config) {
 CheckSection check_environment(const EnvironmentConfig& environment) {
     CheckSection s{environment.target.name, {}};
     target::EnvironmentTarget target = environment.target;
-    std::optional<discover::ForwardedLeader> leader;  // outlives the guard checks below
+    std::optional<discover::ReachedLeader> leader;  // outlives the guard checks below
     if (environment.pods) {
         try {
             leader.emplace(discover::find_leader(*environment.pods));
@@ -81,7 +81,9 @@ CheckSection check_environment(const EnvironmentConfig& environment) {
                 passed("api", std::string(discover::platform_name(environment.pods->platform)) +
                                   " namespace " + environment.pods->namespace_name + " listed"));
             s.checks.push_back(
-                passed("leader_pod", "pod " + leader->pod().name + ", port-forwarded"));
+                passed("leader_pod", "pod " + leader->pod().name +
+                                         (leader->has_forward() ? ", port-forwarded"
+                                                                : ", reached at its pod IP")));
             target.conninfo = leader->conninfo();
         } catch (const Error& e) {
             // The client missing, failing or out of reach: the API was not asked. A refusal
