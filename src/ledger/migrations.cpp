@@ -350,11 +350,25 @@ CREATE TABLE run_leases (
 CREATE INDEX run_leases_incarnation ON run_leases (incarnation);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// v5: a claimed outbox row names its owner, the server instance and its incarnation, and until
+// when that owner vouched for it (renewed with its run leases by the same heartbeat). A row whose
+// owner is gone (an earlier life of the same instance, or a lapsed heartbeat) is reclaimed at
+// once instead of waiting out the delivery lease in next_attempt_at. Only claimed rows are
+// indexed: there are few, and the heartbeat renews them by incarnation.
+constexpr std::string_view kV5 = R"sql(
+ALTER TABLE notifications ADD COLUMN claimed_by TEXT;
+ALTER TABLE notifications ADD COLUMN claimed_incarnation TEXT;
+ALTER TABLE notifications ADD COLUMN claim_expires_at BIGINT;
+CREATE INDEX notifications_claimed ON notifications (claimed_incarnation)
+    WHERE claimed_incarnation IS NOT NULL;
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
     {3, kV3, kV3},
     {4, kV4, kV4},
+    {5, kV5, kV5},
 }};
 
 void ensure_version_table(SqlSession& session) {
