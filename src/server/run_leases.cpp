@@ -29,12 +29,16 @@ std::string new_incarnation() {
 
 }  // namespace
 
-RunLeases::RunLeases(Context& context)
+ServerIdentity server_identity(const Config& config) {
+    return {config.server.instance.empty() ? host_name() + ":" + config.server.data_dir
+                                           : config.server.instance,
+            new_incarnation()};
+}
+
+RunLeases::RunLeases(Context& context, ServerIdentity identity)
     : context_(context),
-      instance_(context.config().server.instance.empty()
-                    ? host_name() + ":" + context.config().server.data_dir
-                    : context.config().server.instance),
-      incarnation_(new_incarnation()),
+      instance_(std::move(identity.instance)),
+      incarnation_(std::move(identity.incarnation)),
       lease_(context.config().server.run_lease) {}
 
 RunLeases::~RunLeases() {

@@ -281,6 +281,44 @@ TEST(LedgerOutbox, TwoServersOnOneLedgerSendEachMessageOnce) {
     EXPECT_EQ(recipients, std::multiset<std::string>(addresses.begin(), addresses.end()));
 }
 
+// A server killed holding a claimed batch: its next life (same instance) sends the batch at
+// once instead of after the delivery lease; another server sends it once the dead one's claim
+// lapses unrenewed. Each message arrives once.
+TEST(LedgerOutbox, ABatchClaimedByAServerThatIsGoneIsReclaimedAndSentOnce) {
+    LedgerWithRequest store;
+    const int port = free_port();
+    SmtpPeer smtp(port, store.dir() + "/maildir");
+    smtp.start();
+    const std::vector<std::string> addresses = {"owner1@example.com", "owner2@example.com",
+                                                "owner3@example.com"};
+    const NotifyConfig config = mail_config(port, addresses);
+    const auto now = ledger::wall_clock_now();
+    const auto lease = delivery_lease(config, 100);
+
+    LedgerOutbox first_life(store.ledger(), lease, OutboxOwner{"server-a", "first-life", 30s});
+    Notifier(config, first_life).notify(store.summary(EventKind::prod_applied, "prod", now), now);
+    ASSERT_EQ(first_life.due(now, 100).size(), 3u);  // then killed: nothing sent, nothing marked
+
+    auto restarted = store.open_another();
+    LedgerOutbox second_life(*restarted, lease, OutboxOwner{"server-a", "second-life", 30s});
+    Dispatcher dispatcher(config, second_life);
+    EXPECT_EQ(dispatcher.run_once(now).delivered, 0) << "claimed, and the lease is long";
+    EXPECT_EQ(second_life.reclaim(now), 3);
+    EXPECT_EQ(dispatcher.run_once(now).delivered, 3);
+    EXPECT_EQ(smtp.received().size(), 3u);
+
+    // A different server dies holding a claim: the others take it only once the claim lapses.
+    Notifier(config, second_life).notify(store.summary(EventKind::prod_applied, "prod", now), now);
+    LedgerOutbox other(store.ledger(), lease, OutboxOwner{"server-b", "b-life", 30s});
+    ASSERT_EQ(other.due(now, 100).size(), 3u);
+    EXPECT_EQ(second_life.reclaim(now + 29s), 0) << "server-b still vouches for its claim";
+    EXPECT_EQ(second_life.reclaim(now + 30s), 3);
+    EXPECT_EQ(dispatcher.run_once(now + 30s).delivered, 3);
+    EXPECT_EQ(smtp.received().size(), 6u);
+    EXPECT_TRUE(second_life.undelivered().empty());
+    EXPECT_EQ(LedgerOutbox(store.ledger(), lease).reclaim(now + 1h), 0) << "no owner, no reclaim";
+}
+
 TEST(LedgerOutbox, LeavesAnEventItDoesNotKnowToANewerServer) {
     LedgerWithRequest store;
     const NotifyConfig config = mail_config(free_port());
