@@ -185,6 +185,9 @@ class Ledger {
     // are left alone. Returns how many rows it reclaimed.
     virtual int reclaim_notifications(const std::string& owner, const std::string& incarnation,
                                       Time now) = 0;
+    // Whether `incarnation` still holds its claim on the undelivered row `id` (checked before
+    // each delivery: a server that hung may wake to find its batch reclaimed).
+    virtual bool holds_notification_claim(NotificationId id, const std::string& incarnation) = 0;
     // Marking ends the row's claim.
     // attempts + 1, delivered_at = now, last_error cleared. false: no such undelivered row.
     virtual bool mark_notification_delivered(NotificationId id, Time now) = 0;

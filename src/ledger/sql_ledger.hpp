@@ -56,6 +56,7 @@ class SqlLedger final : public Ledger {
         const std::optional<NotificationClaim>& owner = std::nullopt) override;
     int reclaim_notifications(const std::string& owner, const std::string& incarnation,
                               Time now) override;
+    bool holds_notification_claim(NotificationId id, const std::string& incarnation) override;
     bool mark_notification_delivered(NotificationId id, Time now) override;
     bool mark_notification_failed(NotificationId id, const std::string& error,
                                   Time next_attempt) override;

@@ -127,6 +127,15 @@ int SqlLedger::reclaim_notifications(const std::string& owner, const std::string
     return static_cast<int>(reclaimed);
 }
 
+bool SqlLedger::holds_notification_claim(NotificationId id, const std::string& incarnation) {
+    auto session = pool_.acquire();
+    const auto rows = session->query(
+        "SELECT COUNT(*) FROM notifications WHERE id = ? AND claimed_incarnation = ? AND "
+        "delivered_at IS NULL",
+        {SqlValue::of(id), SqlValue::of(incarnation)});
+    return !rows.empty() && rows.front().integer(0) == 1;
+}
+
 bool SqlLedger::mark_notification_delivered(NotificationId id, Time now) {
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::write);

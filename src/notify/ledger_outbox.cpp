@@ -85,6 +85,13 @@ std::vector<Notification> LedgerOutbox::due(ledger::Time now, int limit) {
     return out;
 }
 
+bool LedgerOutbox::still_claimed(std::int64_t id) {
+    if (!owner_) {
+        return true;  // an anonymous claim cannot be reclaimed before its lease ends
+    }
+    return ledger_.holds_notification_claim(id, owner_->incarnation);
+}
+
 void LedgerOutbox::mark_delivered(std::int64_t id, ledger::Time now) {
     ledger_.mark_notification_delivered(id, now);
 }

@@ -39,6 +39,8 @@ class LedgerOutbox final : public Outbox {
     std::int64_t enqueue(const NewNotification& notification, ledger::Time now) override;
     // Claims (leases) what it returns: the caller must mark each row delivered or failed.
     std::vector<Notification> due(ledger::Time now, int limit) override;
+    // With an owner: the row is still claimed by this incarnation and undelivered.
+    bool still_claimed(std::int64_t id) override;
     void mark_delivered(std::int64_t id, ledger::Time now) override;
     void mark_failed(std::int64_t id, const std::string& error, ledger::Time next_attempt) override;
     std::vector<Notification> undelivered(

@@ -93,6 +93,11 @@ DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
     for (const Notification& n : outbox_.due(now, limit)) {
         // The batch is claimed and nothing of this row has left yet.
         fault_point("notify.claimed");
+        if (!outbox_.still_claimed(n.id)) {
+            // This dispatcher was taken for gone (it hung past its heartbeat lease) and another
+            // server reclaimed the row: sending it now would only duplicate that server's copy.
+            continue;
+        }
         DeliveryResult result;
         auto transport = transports_.find(n.content.channel);
         if (transport == transports_.end()) {

@@ -154,8 +154,12 @@ inline void check_reclaim_from_owners_gone(Ledger& ledger) {
     // B's heartbeat vouches for its claim past the first expiry.
     ledger.renew_run_leases("b-life", at(90));
 
+    EXPECT_TRUE(ledger.holds_notification_claim(ids[0], "a-first-life"));
+    EXPECT_FALSE(ledger.holds_notification_claim(ids[0], "b-life"));
+
     // Server A starts again: its earlier life's rows are due at once; B's stay B's.
     EXPECT_EQ(ledger.reclaim_notifications("server-a", "a-second-life", at(40)), 2);
+    EXPECT_FALSE(ledger.holds_notification_claim(ids[0], "a-first-life"));
     auto pending = ledger.undelivered_notifications();
     ASSERT_EQ(pending.size(), 3u);
     EXPECT_EQ(pending[0].claim, std::nullopt);
@@ -171,7 +175,9 @@ inline void check_reclaim_from_owners_gone(Ledger& ledger) {
               (std::vector<NotificationId>{ids[2]}));
 
     // Marking a row ends its claim; a delivered row is never reclaimed.
+    EXPECT_TRUE(ledger.holds_notification_claim(ids[2], "a-second-life"));
     EXPECT_TRUE(ledger.mark_notification_delivered(ids[2], at(91)));
+    EXPECT_FALSE(ledger.holds_notification_claim(ids[2], "a-second-life"));
     EXPECT_TRUE(ledger.mark_notification_failed(ids[0], "webhook: HTTP 500", at(100)));
     pending = ledger.undelivered_notifications();
     ASSERT_EQ(ids_of(pending), (std::vector<NotificationId>{ids[0], ids[1]}));
