@@ -1,11 +1,12 @@
 // Notification delivery across a crash: a real server killed (SIGKILL) at the outbox's fault
 // points — after it claimed a batch and before it sent anything (`notify.claimed`), and after a
 // peer accepted a message but before the outbox recorded it (`notify.delivered`) — then started
-// again, or left dead beside a second server on the same PostgreSQL ledger. The receivers are
-// aiosmtpd and an HTTP peer on loopback; what they got is counted per outbox row, by the mail's
-// Message-ID and recipient and by the webhook's Idempotency-Key. Nothing is lost, only a message
-// delivered when the server died is sent again (once, with the same key), and the resend comes
-// right after the restart or from the survivor, not after the delivery lease (~17 minutes).
+// again, or left dead (or stopped past its heartbeat lease, then woken) beside a second server on
+// the same PostgreSQL ledger. The receivers are aiosmtpd and an HTTP peer on loopback; what they
+// got is counted per outbox row, by the mail's Message-ID and recipient and by the webhook's
+// Idempotency-Key. Nothing is lost, only a message delivered when the server died is sent again
+// (once, with the same key), and the resend comes right after the restart or from the survivor,
+// not after the delivery lease (~17 minutes).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -268,6 +269,38 @@ TEST(OutboxCrash, TheOtherServerDeliversWhatAKilledServerHadClaimed) {
     };
     EXPECT_TRUE(eventually(peer_done, std::chrono::seconds(60)))
         << s.peer_get(t.po, req(1)).body["undelivered"].dump();
+    EXPECT_EQ(expect_every_row_delivered(received(r.smtp, r.team), before), 1);
+}
+
+// A server that hangs (SIGSTOP) right after a delivery, past its heartbeat lease: the other server
+// reclaims and sends the batch; when the hung one wakes it records the message in flight and
+// sends none of the rest (they are no longer its claim).
+TEST(OutboxCrash, AServerThatHungAndWokeSendsNothingTheOtherServerReclaimed) {
+    Receivers r;
+    r.smtp.start();
+    ServerFixture s(on_shared_ledger(fifty_messages(r.smtp_port, r.team.url(), false)));
+    Team t = make_team(s);
+    s.restart({{"DATAFIX_FAULT", "notify.delivered:stop"}});
+    s.start_peer("peer");
+    // The process may stop before it answers: the answer comes once it is resumed.
+    std::thread filing([&] { file_request(s, t); });
+    EXPECT_TRUE(eventually([&] { return s.is_stopped(); }, std::chrono::seconds(30)))
+        << s.server_log();
+    const Received before = received(r.smtp, r.team);
+    EXPECT_EQ(before.deliveries(), 1) << "stopped right after its first delivery";
+
+    auto peer_done = [&] {
+        Answer state = s.peer_get(t.po, req(1));
+        return state.status == 200 && state.body["undelivered"].empty();
+    };
+    EXPECT_TRUE(eventually(peer_done, std::chrono::seconds(60)))
+        << s.peer_get(t.po, req(1)).body["undelivered"].dump();
+
+    s.resume();
+    filing.join();
+    // A server that stops finishes the batch in hand first (its delivery loop is joined), so
+    // once it has exited, whatever it was going to send has been sent.
+    s.stop();
     EXPECT_EQ(expect_every_row_delivered(received(r.smtp, r.team), before), 1);
 }
 
