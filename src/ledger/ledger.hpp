@@ -36,6 +36,10 @@ struct Mutation {
 
 using MutationFn = std::function<Mutation(RequestState&)>;
 
+// The messages of a new request, composed from its state once its number is assigned and queued
+// in the transaction that stores it.
+using NewRequestMessages = std::function<std::vector<NewNotificationRow>(const RequestState&)>;
+
 // The key of the audit chain's MACs (a file outside the ledger). `new_key`: the file was created
 // just now, so an existing unkeyed chain (a ledger from before keyed chains) is keyed from its
 // end; an existing key is never taken for a chain that has no keyed entry yet.
@@ -165,8 +169,9 @@ class Ledger {
 
     // --- requests ---------------------------------------------------------------------------
     // Stores a new request (its number is assigned here) and records `event` (request filled
-    // in by the ledger) in the same transaction.
-    virtual RequestState create_request(const ChangeRequest& request, const AuditEvent& event) = 0;
+    // in by the ledger) and queues `messages` (due at event.at) in the same transaction.
+    virtual RequestState create_request(const ChangeRequest& request, const AuditEvent& event,
+                                        const NewRequestMessages& messages = {}) = 0;
     virtual std::optional<RequestState> load(RequestNumber number) = 0;
     virtual std::vector<RequestSummary> list_requests(const RequestFilter& filter) = 0;
     // Loads and locks the request, calls `fn` once, and when it returns commit=true persists the
@@ -190,7 +195,8 @@ class Ledger {
     // --- run leases -------------------------------------------------------------------------
     // Takes or replaces the lease of a run.
     virtual void hold_run_lease(const RunLease& lease) = 0;
-    // Moves the expiry of every lease `incarnation` holds; returns how many it holds.
+    // Moves the expiry of every lease `incarnation` holds, and of its claims on outbox rows;
+    // returns how many run leases it holds.
     virtual int renew_run_leases(const std::string& incarnation, Time expires_at) = 0;
     virtual void release_run_lease(RequestNumber request, int run) = 0;
     // Every run the ledger shows running, oldest first, with its lease.
@@ -214,10 +220,23 @@ class Ledger {
     // Claims up to `limit` undelivered rows due at `now` (oldest first) for one delivery attempt
     // by leasing them: their next_attempt_at moves to now + lease, so no other dispatcher — in
     // this server or another on the same ledger — gets them until the lease ends (or the
-    // holder marks them). A holder that dies leaves its rows due again after the lease. The
-    // lease must outlast the delivery of the whole batch.
+    // holder marks them). The lease must outlast the delivery of the whole batch. With `owner`,
+    // the rows name it (see reclaim_notifications), and the lease is only the last resort for an
+    // owner that lives but is stuck; without one, a holder that dies leaves its rows due again
+    // only after the lease.
     virtual std::vector<NotificationRow> claim_due_notifications(
-        Time now, int limit, std::chrono::milliseconds lease) = 0;
+        Time now, int limit, std::chrono::milliseconds lease,
+        const std::optional<NotificationClaim>& owner = std::nullopt) = 0;
+    // Makes due at `now` every undelivered row claimed by an owner that is gone: another
+    // incarnation of instance `owner` (an earlier life of this server), or any owner whose claim
+    // expired unrenewed (a server killed, hung or cut off). The claims of `incarnation` itself
+    // are left alone. Returns how many rows it reclaimed.
+    virtual int reclaim_notifications(const std::string& owner, const std::string& incarnation,
+                                      Time now) = 0;
+    // Whether `incarnation` still holds its claim on the undelivered row `id` (checked before
+    // each delivery: a server that hung may wake to find its batch reclaimed).
+    virtual bool holds_notification_claim(NotificationId id, const std::string& incarnation) = 0;
+    // Marking ends the row's claim.
     // attempts + 1, delivered_at = now, last_error cleared. false: no such undelivered row.
     virtual bool mark_notification_delivered(NotificationId id, Time now) = 0;
     // attempts + 1, last_error, next_attempt_at. false: no such undelivered row.

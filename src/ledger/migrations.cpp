@@ -350,9 +350,22 @@ CREATE TABLE run_leases (
 CREATE INDEX run_leases_incarnation ON run_leases (incarnation);
 )sql";
 
-// v5: backup jobs. A backup runs in the background and outlives the call that started it; the
-// server that runs it (its instance name) takes it up again after a restart.
+// v5: a claimed outbox row names its owner, the server instance and its incarnation, and until
+// when that owner vouched for it (renewed with its run leases by the same heartbeat). A row whose
+// owner is gone (an earlier life of the same instance, or a lapsed heartbeat) is reclaimed at
+// once instead of waiting out the delivery lease in next_attempt_at. Only claimed rows are
+// indexed: there are few, and the heartbeat renews them by incarnation.
 constexpr std::string_view kV5 = R"sql(
+ALTER TABLE notifications ADD COLUMN claimed_by TEXT;
+ALTER TABLE notifications ADD COLUMN claimed_incarnation TEXT;
+ALTER TABLE notifications ADD COLUMN claim_expires_at BIGINT;
+CREATE INDEX notifications_claimed ON notifications (claimed_incarnation)
+    WHERE claimed_incarnation IS NOT NULL;
+)sql";
+
+// v6: backup jobs. A backup runs in the background and outlives the call that started it; the
+// server that runs it (its instance name) takes it up again after a restart.
+constexpr std::string_view kV6 = R"sql(
 CREATE TABLE backup_jobs (
     request BIGINT NOT NULL,
     number BIGINT NOT NULL,
@@ -371,12 +384,13 @@ CREATE TABLE backup_jobs (
 CREATE INDEX backup_jobs_running ON backup_jobs (state, instance);
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations{{
+constexpr std::array<Migration, 6> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
     {3, kV3, kV3},
     {4, kV4, kV4},
     {5, kV5, kV5},
+    {6, kV6, kV6},
 }};
 
 void ensure_version_table(SqlSession& session) {

@@ -26,6 +26,17 @@ struct NewNotificationRow {
     bool operator==(const NewNotificationRow&) const = default;
 };
 
+// Who holds a claimed row: a server instance (stable across its restarts), that server's process
+// (its incarnation, new at every start), and until when it vouched for the claim (its heartbeat
+// renews that with its run leases). A claim whose owner is gone is reclaimed at once.
+struct NotificationClaim {
+    std::string owner;
+    std::string incarnation;
+    Time expires_at{};
+
+    bool operator==(const NotificationClaim&) const = default;
+};
+
 struct NotificationRow {
     NotificationId id = 0;
     Time created_at{};
@@ -38,6 +49,8 @@ struct NotificationRow {
     // "SEQ:MAC" of the audit chain when the row was queued; the delivered message carries it,
     // so the head is published outside the ledger (`datafix audit verify --head`).
     std::string audit_head;
+    // While a dispatcher holds the row (claimed and not yet marked): whose it is.
+    std::optional<NotificationClaim> claim;
 
     bool operator==(const NotificationRow&) const = default;
 };

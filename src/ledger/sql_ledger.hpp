@@ -33,7 +33,8 @@ class SqlLedger final : public Ledger {
         UserId id, const AuditEvent& event, const TokenOptions& token = {},
         const std::vector<NewNotificationRow>& notices = {}) override;
 
-    RequestState create_request(const ChangeRequest& request, const AuditEvent& event) override;
+    RequestState create_request(const ChangeRequest& request, const AuditEvent& event,
+                                const NewRequestMessages& messages = {}) override;
     std::optional<RequestState> load(RequestNumber number) override;
     std::vector<RequestSummary> list_requests(const RequestFilter& filter) override;
     TransactResult transact(RequestNumber number, const MutationFn& fn) override;
@@ -55,8 +56,12 @@ class SqlLedger final : public Ledger {
     std::vector<BackupJob> running_backup_jobs(const std::string& instance) override;
 
     NotificationId enqueue_notification(const NewNotificationRow& row, Time now) override;
-    std::vector<NotificationRow> claim_due_notifications(Time now, int limit,
-                                                         std::chrono::milliseconds lease) override;
+    std::vector<NotificationRow> claim_due_notifications(
+        Time now, int limit, std::chrono::milliseconds lease,
+        const std::optional<NotificationClaim>& owner = std::nullopt) override;
+    int reclaim_notifications(const std::string& owner, const std::string& incarnation,
+                              Time now) override;
+    bool holds_notification_claim(NotificationId id, const std::string& incarnation) override;
     bool mark_notification_delivered(NotificationId id, Time now) override;
     bool mark_notification_failed(NotificationId id, const std::string& error,
                                   Time next_attempt) override;

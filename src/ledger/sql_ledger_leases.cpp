@@ -1,5 +1,6 @@
 // Run leases in the SQL ledger: one row per run a server is executing, written and renewed by
-// that server, read by every server's recovery. Nothing private: numbers, names, times.
+// that server, read by every server's recovery; the renewal also vouches for the outbox rows the
+// server has claimed. Nothing private: numbers, names, times.
 #include "ledger/sql_ledger.hpp"
 
 namespace datafix::ledger {
@@ -23,6 +24,11 @@ int SqlLedger::renew_run_leases(const std::string& incarnation, Time expires_at)
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     auto renewed = session->exec("UPDATE run_leases SET expires_at = ? WHERE incarnation = ?",
                                  {SqlValue::of(to_millis(expires_at)), SqlValue::of(incarnation)});
+    // The same heartbeat vouches for the outbox rows this process has claimed.
+    session->exec(
+        "UPDATE notifications SET claim_expires_at = ? WHERE claimed_incarnation = ? AND "
+        "delivered_at IS NULL",
+        {SqlValue::of(to_millis(expires_at)), SqlValue::of(incarnation)});
     tx.commit();
     return static_cast<int>(renewed);
 }

@@ -7,6 +7,11 @@
 // instead of waiting) and leased in the same statement by moving next_attempt_at past `now`, so
 // once committed they are no longer due for anyone. SQLite gets the same statement inside
 // BEGIN IMMEDIATE, which serializes claimers on the file's write lock.
+//
+// A claim also names its owner (server instance, incarnation, and until when that owner vouched
+// for it; the run-lease heartbeat renews it). The delivery lease in next_attempt_at is then only
+// the last resort for an owner that lives but is stuck: a row whose owner is gone is made due
+// again by reclaim_notifications as soon as a server looks.
 #include <algorithm>
 #include <iterator>
 #include <string>
@@ -20,7 +25,7 @@ namespace {
 
 constexpr std::string_view kNotificationColumns =
     "id, created_at, event, request, channel, recipient, payload, attempts, next_attempt_at, "
-    "delivered_at, last_error, audit_head";
+    "delivered_at, last_error, audit_head, claimed_by, claimed_incarnation, claim_expires_at";
 
 NotificationRow notification_from(const SqlRow& r) {
     NotificationRow row;
@@ -38,6 +43,9 @@ NotificationRow notification_from(const SqlRow& r) {
     }
     row.last_error = r.text(10);
     row.audit_head = r.text(11);
+    if (!r.is_null(12)) {
+        row.claim = NotificationClaim{r.text(12), r.text(13), from_millis(r.integer(14))};
+    }
     return row;
 }
 
@@ -69,8 +77,9 @@ NotificationId SqlLedger::enqueue_notification(const NewNotificationRow& row, Ti
     return id;
 }
 
-std::vector<NotificationRow> SqlLedger::claim_due_notifications(Time now, int limit,
-                                                                std::chrono::milliseconds lease) {
+std::vector<NotificationRow> SqlLedger::claim_due_notifications(
+    Time now, int limit, std::chrono::milliseconds lease,
+    const std::optional<NotificationClaim>& owner) {
     if (limit <= 0) {
         return {};
     }
@@ -82,13 +91,17 @@ std::vector<NotificationRow> SqlLedger::claim_due_notifications(Time now, int li
     const bool postgresql = session->dialect() == Dialect::postgresql;
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     auto rows = session->query(
-        std::string("UPDATE notifications SET next_attempt_at = ? WHERE id IN (SELECT id FROM "
+        std::string("UPDATE notifications SET next_attempt_at = ?, claimed_by = ?, "
+                    "claimed_incarnation = ?, claim_expires_at = ? WHERE id IN (SELECT id FROM "
                     "notifications WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY "
                     "next_attempt_at, id LIMIT ?") +
             (postgresql ? " FOR UPDATE SKIP LOCKED" : "") + ") RETURNING " +
             std::string(kNotificationColumns),
-        {SqlValue::of(to_millis(now + lease)), SqlValue::of(to_millis(now)),
-         SqlValue::of(std::int64_t{limit})});
+        {SqlValue::of(to_millis(now + lease)),
+         owner ? SqlValue::of(owner->owner) : SqlValue::null(),
+         owner ? SqlValue::of(owner->incarnation) : SqlValue::null(),
+         owner ? SqlValue::of(to_millis(owner->expires_at)) : SqlValue::null(),
+         SqlValue::of(to_millis(now)), SqlValue::of(std::int64_t{limit})});
     tx.commit();
     std::vector<NotificationRow> claimed;
     claimed.reserve(rows.size());
@@ -99,11 +112,36 @@ std::vector<NotificationRow> SqlLedger::claim_due_notifications(Time now, int li
     return claimed;
 }
 
+int SqlLedger::reclaim_notifications(const std::string& owner, const std::string& incarnation,
+                                     Time now) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    const std::int64_t reclaimed = session->exec(
+        "UPDATE notifications SET next_attempt_at = ?, claimed_by = NULL, "
+        "claimed_incarnation = NULL, claim_expires_at = NULL WHERE claimed_incarnation IS NOT "
+        "NULL AND delivered_at IS NULL AND claimed_incarnation <> ? AND (claimed_by = ? OR "
+        "claim_expires_at <= ?)",
+        {SqlValue::of(to_millis(now)), SqlValue::of(incarnation), SqlValue::of(owner),
+         SqlValue::of(to_millis(now))});
+    tx.commit();
+    return static_cast<int>(reclaimed);
+}
+
+bool SqlLedger::holds_notification_claim(NotificationId id, const std::string& incarnation) {
+    auto session = pool_.acquire();
+    const auto rows = session->query(
+        "SELECT COUNT(*) FROM notifications WHERE id = ? AND claimed_incarnation = ? AND "
+        "delivered_at IS NULL",
+        {SqlValue::of(id), SqlValue::of(incarnation)});
+    return !rows.empty() && rows.front().integer(0) == 1;
+}
+
 bool SqlLedger::mark_notification_delivered(NotificationId id, Time now) {
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     const std::int64_t changed = session->exec(
-        "UPDATE notifications SET attempts = attempts + 1, delivered_at = ?, last_error = NULL "
+        "UPDATE notifications SET attempts = attempts + 1, delivered_at = ?, last_error = NULL, "
+        "claimed_by = NULL, claimed_incarnation = NULL, claim_expires_at = NULL "
         "WHERE id = ? AND delivered_at IS NULL",
         {SqlValue::of(to_millis(now)), SqlValue::of(id)});
     tx.commit();
@@ -115,7 +153,8 @@ bool SqlLedger::mark_notification_failed(NotificationId id, const std::string& e
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     const std::int64_t changed = session->exec(
-        "UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+        "UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+        "claimed_by = NULL, claimed_incarnation = NULL, claim_expires_at = NULL "
         "WHERE id = ? AND delivered_at IS NULL",
         {SqlValue::of(error), SqlValue::of(to_millis(next_attempt)), SqlValue::of(id)});
     tx.commit();

@@ -86,7 +86,8 @@ std::string SqlLedger::open_text(const std::string& sealed) const {
     return open_sealed(key_, sealed);
 }
 
-RequestState SqlLedger::create_request(const ChangeRequest& request, const AuditEvent& event) {
+RequestState SqlLedger::create_request(const ChangeRequest& request, const AuditEvent& event,
+                                       const NewRequestMessages& messages) {
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     auto rows = session->query(
@@ -104,6 +105,12 @@ RequestState SqlLedger::create_request(const ChangeRequest& request, const Audit
     AuditEvent e = event;
     e.request = state.request.number;
     AuditEntry entry = append_audit_in(*session, e);
+    if (messages) {
+        // After the audit entry: the messages' footer carries the head that includes it.
+        for (const auto& row : messages(state)) {
+            insert_notification_in(*session, row, event.at);
+        }
+    }
     tx.commit();
     publish(entry);
     return state;

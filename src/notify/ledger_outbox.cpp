@@ -41,11 +41,23 @@ std::chrono::milliseconds delivery_lease(const NotifyConfig& config, int limit) 
     return std::max(limit, 1) * 2 * slowest + std::chrono::minutes{1};
 }
 
-LedgerOutbox::LedgerOutbox(ledger::Ledger& ledger, std::chrono::milliseconds lease)
-    : ledger_(ledger), lease_(lease) {
+LedgerOutbox::LedgerOutbox(ledger::Ledger& ledger, std::chrono::milliseconds lease,
+                           std::optional<OutboxOwner> owner)
+    : ledger_(ledger), lease_(lease), owner_(std::move(owner)) {
     if (lease_ <= std::chrono::milliseconds::zero()) {
         throw Error(ErrorCode::internal, "the outbox lease must be longer than zero");
     }
+    if (owner_ && owner_->heartbeat_lease <= std::chrono::milliseconds::zero()) {
+        throw Error(ErrorCode::internal,
+                    "the outbox owner's heartbeat lease must be longer than zero");
+    }
+}
+
+int LedgerOutbox::reclaim(ledger::Time now) {
+    if (!owner_) {
+        return 0;
+    }
+    return ledger_.reclaim_notifications(owner_->instance, owner_->incarnation, now);
 }
 
 std::int64_t LedgerOutbox::enqueue(const NewNotification& notification, ledger::Time now) {
@@ -58,14 +70,26 @@ std::int64_t LedgerOutbox::enqueue(const NewNotification& notification, ledger::
 
 std::vector<Notification> LedgerOutbox::due(ledger::Time now, int limit) {
     std::vector<Notification> out;
-    for (const auto& row : ledger_.claim_due_notifications(now, limit, lease_)) {
+    std::optional<ledger::NotificationClaim> claim;
+    if (owner_) {
+        claim = ledger::NotificationClaim{owner_->instance, owner_->incarnation,
+                                          now + owner_->heartbeat_lease};
+    }
+    for (const auto& row : ledger_.claim_due_notifications(now, limit, lease_, claim)) {
         if (auto n = from_row(row)) {
             out.push_back(std::move(*n));
         }
-        // An unknown event stays leased, with no attempt counted: when the lease ends, the
-        // newer server can claim and deliver it.
+        // An unknown event stays claimed, with no attempt counted: when the lease ends (or this
+        // server is gone), the newer server can claim and deliver it.
     }
     return out;
+}
+
+bool LedgerOutbox::still_claimed(std::int64_t id) {
+    if (!owner_) {
+        return true;  // an anonymous claim cannot be reclaimed before its lease ends
+    }
+    return ledger_.holds_notification_claim(id, owner_->incarnation);
 }
 
 void LedgerOutbox::mark_delivered(std::int64_t id, ledger::Time now) {

@@ -33,6 +33,10 @@ std::vector<Notification> MemoryOutbox::due(ledger::Time now, int limit) {
     return out;
 }
 
+bool MemoryOutbox::still_claimed(std::int64_t /*id*/) {
+    return true;
+}
+
 void MemoryOutbox::mark_delivered(std::int64_t id, ledger::Time now) {
     std::lock_guard lock(mutex_);
     if (id >= 1 && id <= static_cast<std::int64_t>(rows_.size())) {

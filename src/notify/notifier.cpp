@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/fault.hpp"
 
 namespace datafix::notify {
 
@@ -90,6 +91,13 @@ void Dispatcher::set_transport(const std::string& channel, std::unique_ptr<Trans
 DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
     DispatchReport report;
     for (const Notification& n : outbox_.due(now, limit)) {
+        // The batch is claimed and nothing of this row has left yet.
+        fault_point("notify.claimed");
+        if (!outbox_.still_claimed(n.id)) {
+            // This dispatcher was taken for gone (it hung past its heartbeat lease) and another
+            // server reclaimed the row: sending it now would only duplicate that server's copy.
+            continue;
+        }
         DeliveryResult result;
         auto transport = transports_.find(n.content.channel);
         if (transport == transports_.end()) {
@@ -106,6 +114,9 @@ DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
             }
         }
         if (result.delivered) {
+            // The peer has the message, the outbox does not know yet: a crash here sends it
+            // again, under the same delivery key.
+            fault_point("notify.delivered");
             outbox_.mark_delivered(n.id, now);
             ++report.delivered;
         } else {

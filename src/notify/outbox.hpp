@@ -43,6 +43,9 @@ class Outbox {
     virtual std::int64_t enqueue(const NewNotification& notification, ledger::Time now) = 0;
     // Undelivered, next_attempt_at <= now, oldest first.
     virtual std::vector<Notification> due(ledger::Time now, int limit) = 0;
+    // Whether a row due() returned is still this dispatcher's to send: false once a server that
+    // took this one for gone (it hung longer than its heartbeat lease) reclaimed it.
+    virtual bool still_claimed(std::int64_t id) = 0;
     virtual void mark_delivered(std::int64_t id, ledger::Time now) = 0;
     // attempts + 1, last_error, next_attempt_at.
     virtual void mark_failed(std::int64_t id, const std::string& error,
@@ -59,6 +62,7 @@ class MemoryOutbox final : public Outbox {
   public:
     std::int64_t enqueue(const NewNotification& notification, ledger::Time now) override;
     std::vector<Notification> due(ledger::Time now, int limit) override;
+    bool still_claimed(std::int64_t id) override;  // always: nobody else shares this outbox
     void mark_delivered(std::int64_t id, ledger::Time now) override;
     void mark_failed(std::int64_t id, const std::string& error, ledger::Time next_attempt) override;
     std::vector<Notification> undelivered(

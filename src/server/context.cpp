@@ -60,7 +60,7 @@ workflow::Decision Context::perform(ledger::RequestNumber number, const workflow
         workflow::StepMessages messages;
         if (step_messages_) {
             messages = [this, &everyone](const workflow::Action& a, const workflow::Decision& d) {
-                return step_messages_(a, d, everyone);
+                return step_messages_(&a, d, everyone);
             };
         }
         std::lock_guard lock(step_mutex_);
@@ -95,8 +95,18 @@ workflow::Decision Context::create_request(const workflow::NewRequest& request,
                                            const workflow::Actor& actor) {
     workflow::Decision decision;
     {
+        // As for a step: the new request's messages are written in its own transaction.
+        People everyone = step_messages_ ? people() : People{};
+        ledger::NewRequestMessages messages;
+        if (step_messages_) {
+            messages = [this, &everyone](const ledger::RequestState& state) {
+                workflow::Decision created;
+                created.state = state;
+                return step_messages_(nullptr, created, everyone);
+            };
+        }
         std::lock_guard lock(step_mutex_);
-        decision = engine_.create_request(request, actor, ledger::wall_clock_now());
+        decision = engine_.create_request(request, actor, ledger::wall_clock_now(), messages);
     }
     if (decision.allowed()) {
         log_->info("request {} created by user {}", decision.state.request.number, actor.id);

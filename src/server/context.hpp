@@ -59,9 +59,10 @@ class Context {
     using StepObserver =
         std::function<void(const workflow::Action* action, const workflow::Decision& decision)>;
     void set_step_observer(StepObserver observer) { step_observer_ = std::move(observer); }
-    // Composes an allowed step's messages; they are written in the step's ledger transaction.
+    // Composes an allowed step's messages (with no action: a new request's); they are written in
+    // the step's (or the new request's) ledger transaction.
     using StepMessages = std::function<std::vector<ledger::NewNotificationRow>(
-        const workflow::Action&, const workflow::Decision&, const People&)>;
+        const workflow::Action* action, const workflow::Decision&, const People&)>;
     void set_step_messages(StepMessages messages) { step_messages_ = std::move(messages); }
 
     // Publishes `type` to the request's watchers and logs it.

@@ -242,12 +242,16 @@ target::ChangePlan change_plan(const ledger::Revision& revision, const std::stri
     return plan;
 }
 
-Executor::Executor(Context& context) : context_(context), leases_(context) {}
+Executor::Executor(Context& context, ServerIdentity identity)
+    : context_(context), leases_(context, std::move(identity)) {}
 
-void Executor::keep_leases() {
-    leases_.start_heartbeat([this] {
+void Executor::keep_leases(std::function<void()> after_sweep) {
+    leases_.start_heartbeat([this, after_sweep = std::move(after_sweep)] {
         if (int settled = recover(); settled > 0) {
             context_.log().info("recovery settled {} runs whose server is gone", settled);
+        }
+        if (after_sweep) {
+            after_sweep();
         }
     });
 }

@@ -4,6 +4,7 @@
 // flight. Runs are synchronous in the HTTP worker that asked; watchers see them live.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,7 +16,7 @@ namespace datafix::server {
 
 class Executor {
   public:
-    explicit Executor(Context& context);
+    Executor(Context& context, ServerIdentity identity);
 
     nlohmann::json preview(ledger::RequestNumber number, const std::string& environment,
                            const workflow::Actor& actor);
@@ -37,8 +38,9 @@ class Executor {
     // committed twice, never lost.
     int recover();
 
-    // Starts renewing this server's run leases, sweeping for lapsed runs after each renewal.
-    void keep_leases();
+    // Starts renewing this server's run leases, sweeping for lapsed runs after each renewal,
+    // then calling `after_sweep` (e.g. reclaiming outbox rows of servers that are gone).
+    void keep_leases(std::function<void()> after_sweep = {});
 
   private:
     Context& context_;

@@ -1,4 +1,5 @@
-// Which committed steps are runbook moments, and queueing them after the step.
+// Which committed steps are runbook moments, composing their messages for the step's
+// transaction, and handing back to the delivery loop what a server that is gone had claimed.
 #include "server/notifications.hpp"
 
 #include <spdlog/spdlog.h>
@@ -102,10 +103,10 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
 
 Notifications::Notifications(const notify::NotifyConfig& config, const NotifyDelivery& delivery,
                              ledger::Ledger& ledger, workflow::WorkflowConfig workflow,
-                             std::shared_ptr<spdlog::logger> log)
+                             std::shared_ptr<spdlog::logger> log, notify::OutboxOwner owner)
     : workflow_(std::move(workflow)),
       log_(std::move(log)),
-      outbox_(ledger, notify::delivery_lease(config, 100)),
+      outbox_(ledger, notify::delivery_lease(config, 100), std::move(owner)),
       notifier_(config, outbox_),
       dispatcher_(config, outbox_, notify::Backoff{delivery.retry_first, delivery.retry_max}) {
     if (!config.channels.empty()) {
@@ -117,17 +118,15 @@ Notifications::~Notifications() {
     loop_.reset();
 }
 
-void Notifications::request_created(const ledger::RequestState& state,
-                                    const notify::PersonLookup& people) {
-    queue(state, {notify::EventKind::request_created, ""}, people);
-}
-
 std::vector<ledger::NewNotificationRow> Notifications::step_messages(
-    const workflow::Action& action, const workflow::Decision& decision,
+    const workflow::Action* action, const workflow::Decision& decision,
     const notify::PersonLookup& people) {
     std::vector<ledger::NewNotificationRow> rows;
     const auto now = ledger::wall_clock_now();
-    for (const auto& moment : runbook_moments(action, decision, workflow_)) {
+    const std::vector<RunbookMoment> moments =
+        action != nullptr ? runbook_moments(*action, decision, workflow_)
+                          : std::vector<RunbookMoment>{{notify::EventKind::request_created, ""}};
+    for (const auto& moment : moments) {
         try {
             for (const auto& n : notifier_.compose(notify::summarize(
                      decision.state, moment.event, moment.environment, people, now))) {
@@ -154,22 +153,18 @@ void Notifications::wake() {
     }
 }
 
-void Notifications::queue(const ledger::RequestState& state, const RunbookMoment& moment,
-                          const notify::PersonLookup& people) {
-    const auto now = ledger::wall_clock_now();
+int Notifications::reclaim() {
     try {
-        auto ids = notifier_.notify(
-            notify::summarize(state, moment.event, moment.environment, people, now), now);
-        if (!ids.empty()) {
-            log_->info("request {} {}: {} notification(s) queued", state.request.number,
-                       notify::event_name(moment.event), ids.size());
-            if (loop_) {
-                loop_->wake();
-            }
+        const int reclaimed = outbox_.reclaim(ledger::wall_clock_now());
+        if (reclaimed > 0) {
+            log_->info("reclaimed {} notification(s) claimed by a server that is gone", reclaimed);
+            wake();
         }
+        return reclaimed;
     } catch (const std::exception& e) {
-        log_->error("request {} {}: notification not queued: {}", state.request.number,
-                    notify::event_name(moment.event), e.what());
+        // The rows stay claimed; the next heartbeat (or, at worst, the delivery lease) frees them.
+        log_->warn("notifications not reclaimed: {}", e.what());
+        return 0;
     }
 }
 

@@ -1,7 +1,8 @@
 // Notifications of the runbook's moments, wired into the server: the outbox in the ledger, the
-// Notifier that queues (no network, right after a committed step), and the Dispatcher with its
-// loop that delivers and retries. A failure to queue is logged, never fails the step: the change
-// is already committed and the outbox is the only thing that missed it.
+// Notifier that composes a step's messages (no network; the step's own ledger transaction queues
+// them), and the Dispatcher with its loop that delivers and retries. A message that cannot be
+// composed is logged, never fails the step. Outbox rows this server claims name it; reclaim()
+// hands back to delivery what a server that is gone had claimed.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -41,26 +42,28 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
 class Notifications {
   public:
     // `ledger` must outlive this object. The delivery loop runs only when channels exist.
+    // `owner`: this server, as its claims on outbox rows name it.
     Notifications(const notify::NotifyConfig& config, const NotifyDelivery& delivery,
                   ledger::Ledger& ledger, workflow::WorkflowConfig workflow,
-                  std::shared_ptr<spdlog::logger> log);
+                  std::shared_ptr<spdlog::logger> log, notify::OutboxOwner owner);
     ~Notifications();  // stops the loop first, then the dispatcher it drives
     Notifications(const Notifications&) = delete;
     Notifications& operator=(const Notifications&) = delete;
 
-    void request_created(const ledger::RequestState& state, const notify::PersonLookup& people);
-    // The messages of an allowed step's runbook moments, composed (not queued): Context::perform
-    // has the workflow write them in the step's own ledger transaction.
-    std::vector<ledger::NewNotificationRow> step_messages(const workflow::Action& action,
+    // The messages of an allowed step's runbook moments (with no action, a new request's
+    // "request created"), composed (not queued): Context has the workflow write them in the
+    // step's own ledger transaction.
+    std::vector<ledger::NewNotificationRow> step_messages(const workflow::Action* action,
                                                           const workflow::Decision& decision,
                                                           const notify::PersonLookup& people);
     // After a step that queued messages: the delivery loop looks at once.
     void wake();
+    // Makes due again, and wakes the loop for, the messages claimed by a server that is gone: an
+    // earlier life of this instance, or one whose heartbeat lapsed. Called before the server
+    // listens and after each heartbeat; logs and returns how many; never throws.
+    int reclaim();
 
   private:
-    void queue(const ledger::RequestState& state, const RunbookMoment& moment,
-               const notify::PersonLookup& people);
-
     workflow::WorkflowConfig workflow_;
     std::shared_ptr<spdlog::logger> log_;
     // Declaration order is destruction order reversed: the loop stops before the dispatcher,

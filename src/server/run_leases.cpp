@@ -29,15 +29,16 @@ std::string new_incarnation() {
 
 }  // namespace
 
-std::string server_instance(const Config& config) {
-    return config.server.instance.empty() ? host_name() + ":" + config.server.data_dir
-                                          : config.server.instance;
+ServerIdentity server_identity(const Config& config) {
+    return {config.server.instance.empty() ? host_name() + ":" + config.server.data_dir
+                                           : config.server.instance,
+            new_incarnation()};
 }
 
-RunLeases::RunLeases(Context& context)
+RunLeases::RunLeases(Context& context, ServerIdentity identity)
     : context_(context),
-      instance_(server_instance(context.config())),
-      incarnation_(new_incarnation()),
+      instance_(std::move(identity.instance)),
+      incarnation_(std::move(identity.incarnation)),
       lease_(context.config().server.run_lease) {}
 
 RunLeases::~RunLeases() {

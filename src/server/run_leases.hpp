@@ -18,12 +18,19 @@
 
 namespace datafix::server {
 
-// This server's name in the ledger: [server] instance, or "<host>:<data_dir>".
-std::string server_instance(const Config& config);
+// Who this server is to the others on its ledger: its instance (`[server] instance`, default
+// `<host>:<data_dir>`, the same across restarts) and its incarnation (this process, new at every
+// start). Run leases and claimed outbox rows carry both.
+struct ServerIdentity {
+    std::string instance;
+    std::string incarnation;
+};
+
+ServerIdentity server_identity(const Config& config);
 
 class RunLeases {
   public:
-    explicit RunLeases(Context& context);
+    RunLeases(Context& context, ServerIdentity identity);
     ~RunLeases();
     RunLeases(const RunLeases&) = delete;
     RunLeases& operator=(const RunLeases&) = delete;
@@ -49,7 +56,8 @@ class RunLeases {
     // instance, or its lease lapsed (or it never had one and started a lease ago).
     bool settleable(const ledger::RunningRun& run, ledger::Time now);
 
-    // Renews this process's leases every third of a lease, then calls `sweep`.
+    // Renews this process's leases (and its claims on outbox rows) every third of a lease, then
+    // calls `sweep`.
     void start_heartbeat(std::function<void()> sweep);
 
     const std::string& instance() const { return instance_; }

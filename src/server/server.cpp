@@ -79,27 +79,27 @@ int serve(const Config& config) {
                                  std::filesystem::perm_options::replace);
     auto ledger = open_ledger(config, key, *log);
     Context context(config, key, std::move(ledger), log);
-    Executor executor(context);
-    Backups backups(context, server_instance(config));
+    const ServerIdentity identity = server_identity(config);
     // After the context (whose ledger the outbox writes to), so it stops before the ledger closes.
+    // Claimed outbox rows carry this server's instance and incarnation, vouched for by the
+    // heartbeat that renews its run leases.
     ledger::Ledger* outbox_ledger = context.with_ledger([](ledger::Ledger& l) { return &l; });
-    Notifications notifications(config.notify, config.notify_delivery, *outbox_ledger,
-                                config.workflow(), log);
-    // A step's messages are written in the step's own ledger transaction: a committed step
-    // always has them queued, a step that did not commit has none.
-    context.set_step_messages([&notifications](const workflow::Action& action,
+    Notifications notifications(
+        config.notify, config.notify_delivery, *outbox_ledger, config.workflow(), log,
+        notify::OutboxOwner{identity.instance, identity.incarnation, config.server.run_lease});
+    // After the notifications, so its heartbeat (which settles runs, queueing their messages, and
+    // reclaims messages) stops before they go.
+    Executor executor(context, identity);
+    Backups backups(context, identity.instance);
+    // A step's (and a new request's) messages are written in its own ledger transaction: a
+    // committed step always has them queued, a step that did not commit has none.
+    context.set_step_messages([&notifications](const workflow::Action* action,
                                                const workflow::Decision& decision,
                                                const People& people) {
         return notifications.step_messages(action, decision, lookup_in(people));
     });
-    context.set_step_observer([&context, &notifications](const workflow::Action* action,
-                                                         const workflow::Decision& decision) {
-        if (action != nullptr) {
-            notifications.wake();
-            return;
-        }
-        People people = context.people();
-        notifications.request_created(decision.state, lookup_in(people));
+    context.set_step_observer([&notifications](const workflow::Action*, const workflow::Decision&) {
+        notifications.wake();
     });
 
     // A backup killed mid-way leaves its .partial file; nothing will ever finish it.
@@ -115,7 +115,10 @@ int serve(const Config& config) {
     if (int settled = executor.recover(); settled > 0) {
         log->info("recovery settled {} runs left running", settled);
     }
-    executor.keep_leases();
+    // Likewise the messages an earlier life of this server claimed but never marked: sent now,
+    // not when their delivery lease ends. Then after every heartbeat, for any server gone.
+    notifications.reclaim();
+    executor.keep_leases([&notifications] { notifications.reclaim(); });
     // After the partial files are gone: a backup an earlier life left running starts afresh.
     if (int resumed = backups.resume(); resumed > 0) {
         log->info("took up {} backup jobs left running", resumed);

@@ -36,7 +36,8 @@ Decision Engine::perform(ledger::RequestNumber number, const Action& action, con
     return decision;
 }
 
-Decision Engine::create_request(const NewRequest& request, const Actor& actor, ledger::Time now) {
+Decision Engine::create_request(const NewRequest& request, const Actor& actor, ledger::Time now,
+                                const ledger::NewRequestMessages& messages) {
     ledger::UserId requested_by = request.requested_by == 0 ? actor.id : request.requested_by;
     std::optional<ledger::Person> requester = ledger_.find_user(requested_by);
     Decision decision;
@@ -58,7 +59,7 @@ Decision Engine::create_request(const NewRequest& request, const Actor& actor, l
     event.actor = actor.id;
     event.action = "request.created";
     event.detail = "requested_by=" + std::to_string(requested_by);
-    decision.state = ledger_.create_request(draft, event);
+    decision.state = ledger_.create_request(draft, event, messages);
     event.request = decision.state.request.number;
     decision.events.push_back(std::move(event));
     return decision;

@@ -29,7 +29,9 @@ class Engine {
                      ledger::Time now, const StepMessages& messages = {});
 
     // Files a new request (checked by check_new_request); the new state on success.
-    Decision create_request(const NewRequest& request, const Actor& actor, ledger::Time now);
+    // `messages`, when given, are queued in the same transaction as the request.
+    Decision create_request(const NewRequest& request, const Actor& actor, ledger::Time now,
+                            const ledger::NewRequestMessages& messages = {});
 
     const WorkflowConfig& config() const { return config_; }
     ledger::Ledger& ledger() { return ledger_; }

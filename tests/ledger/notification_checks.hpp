@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -127,6 +128,73 @@ inline void check_claim_order_and_limit(Ledger& ledger) {
               (std::vector<NotificationId>{failed}));
 
     EXPECT_THROW(ledger.claim_due_notifications(at(20), 1, 0ms), std::exception);
+}
+
+// A claim names its owner (server instance and incarnation) until a heartbeat-renewed expiry.
+// Rows whose owner is gone — an earlier life of the same instance, or an owner whose heartbeat
+// lapsed — are due again at once; a live owner's rows only when the delivery lease ends.
+inline void check_reclaim_from_owners_gone(Ledger& ledger) {
+    const NotificationClaim a_first{"server-a", "a-first-life", at(30)};
+    const NotificationClaim a_second{"server-a", "a-second-life", at(70)};
+    const NotificationClaim b{"server-b", "b-life", at(30)};
+    std::vector<NotificationId> ids;
+    for (int i = 0; i < 3; ++i) {
+        ids.push_back(ledger.enqueue_notification(outbox_row(std::nullopt, "team", ""), at(0)));
+    }
+    auto by_a = ledger.claim_due_notifications(at(0), 2, 1h, a_first);
+    ASSERT_EQ(ids_of(by_a), (std::vector<NotificationId>{ids[0], ids[1]}));
+    EXPECT_EQ(by_a[0].claim, a_first);
+    EXPECT_EQ(by_a[0].next_attempt_at, at(3600));
+    ASSERT_EQ(ids_of(ledger.claim_due_notifications(at(0), 10, 1h, b)),
+              (std::vector<NotificationId>{ids[2]}));
+
+    // Nobody is gone: each owner's own incarnation reclaims nothing, of its own or the other's.
+    EXPECT_EQ(ledger.reclaim_notifications("server-a", "a-first-life", at(10)), 0);
+    EXPECT_EQ(ledger.reclaim_notifications("server-b", "b-life", at(10)), 0);
+    // B's heartbeat vouches for its claim past the first expiry.
+    ledger.renew_run_leases("b-life", at(90));
+
+    EXPECT_TRUE(ledger.holds_notification_claim(ids[0], "a-first-life"));
+    EXPECT_FALSE(ledger.holds_notification_claim(ids[0], "b-life"));
+
+    // Server A starts again: its earlier life's rows are due at once; B's stay B's.
+    EXPECT_EQ(ledger.reclaim_notifications("server-a", "a-second-life", at(40)), 2);
+    EXPECT_FALSE(ledger.holds_notification_claim(ids[0], "a-first-life"));
+    auto pending = ledger.undelivered_notifications();
+    ASSERT_EQ(pending.size(), 3u);
+    EXPECT_EQ(pending[0].claim, std::nullopt);
+    EXPECT_EQ(pending[0].next_attempt_at, at(40));
+    EXPECT_EQ(pending[2].claim, (NotificationClaim{"server-b", "b-life", at(90)}));
+    EXPECT_EQ(ids_of(ledger.claim_due_notifications(at(40), 10, 1h, a_second)),
+              (std::vector<NotificationId>{ids[0], ids[1]}));
+
+    // B stops renewing (killed): once its claim lapses, A takes its row; A's own stay.
+    EXPECT_EQ(ledger.reclaim_notifications("server-a", "a-second-life", at(89)), 0);
+    EXPECT_EQ(ledger.reclaim_notifications("server-a", "a-second-life", at(90)), 1);
+    EXPECT_EQ(ids_of(ledger.claim_due_notifications(at(90), 10, 1h, a_second)),
+              (std::vector<NotificationId>{ids[2]}));
+
+    // Marking a row ends its claim; a delivered row is never reclaimed.
+    EXPECT_TRUE(ledger.holds_notification_claim(ids[2], "a-second-life"));
+    EXPECT_TRUE(ledger.mark_notification_delivered(ids[2], at(91)));
+    EXPECT_FALSE(ledger.holds_notification_claim(ids[2], "a-second-life"));
+    EXPECT_TRUE(ledger.mark_notification_failed(ids[0], "webhook: HTTP 500", at(100)));
+    pending = ledger.undelivered_notifications();
+    ASSERT_EQ(ids_of(pending), (std::vector<NotificationId>{ids[0], ids[1]}));
+    EXPECT_EQ(pending[0].claim, std::nullopt);
+    EXPECT_EQ(pending[0].next_attempt_at, at(100));
+    EXPECT_EQ(pending[1].claim, a_second);
+    EXPECT_EQ(ledger.reclaim_notifications("server-c", "c-life", at(95)), 1);
+    EXPECT_EQ(ledger.undelivered_notifications()[1].next_attempt_at, at(95));
+
+    // A live owner that is stuck: its rows wait for the delivery lease, then anyone claims them.
+    const NotificationId stuck =
+        ledger.enqueue_notification(outbox_row(std::nullopt, "team", ""), at(200));
+    ledger.claim_due_notifications(at(200), 1, 60s, b);
+    ledger.renew_run_leases("b-life", at(10'000));
+    EXPECT_EQ(ledger.reclaim_notifications("server-c", "c-life", at(300)), 0);
+    const auto taken = ids_of(ledger.claim_due_notifications(at(260), 10, 60s, a_second));
+    EXPECT_NE(std::find(taken.begin(), taken.end(), stuck), taken.end());
 }
 
 // Two ledger objects ("servers") on one store, `threads_per_server` dispatch threads each,

@@ -26,6 +26,45 @@ TEST_F(LedgerTest, OutboxTwoLedgersOnOneFileClaimEachRowOnce) {
     EXPECT_TRUE(ledger->undelivered_notifications().empty());
 }
 
+TEST_F(LedgerTest, OutboxRowsOfAnOwnerThatIsGoneAreReclaimed) {
+    check_reclaim_from_owners_gone(*ledger);
+}
+
+TEST_F(LedgerTest, ANewRequestsMessagesAreQueuedInTheTransactionThatStoresIt) {
+    ChangeRequest r;
+    r.title = "fix an intake name";
+    r.reason = "asked by email";
+    r.requested_by = po.person.id;
+    r.requested_date = "2024-05-01";
+    r.ticket = "https://tickets.example.com/1";
+    r.created_by = po.person.id;
+    r.created_at = at(5);
+    AuditEvent e = by(po.person.id);
+    e.action = "request.created";
+    e.at = at(5);
+
+    // A composer that fails stores neither the request nor any message.
+    EXPECT_THROW(ledger->create_request(r, e,
+                                        [](const RequestState&) -> std::vector<NewNotificationRow> {
+                                            throw std::runtime_error("composing failed");
+                                        }),
+                 std::runtime_error);
+    EXPECT_TRUE(ledger->list_requests({}).empty());
+    EXPECT_TRUE(ledger->undelivered_notifications().empty());
+
+    const RequestState created = ledger->create_request(r, e, [](const RequestState& state) {
+        return std::vector<NewNotificationRow>{outbox_row(state.request.number, "team", "")};
+    });
+    auto queued = ledger->undelivered_notifications(created.request.number);
+    ASSERT_EQ(queued.size(), 1u);
+    EXPECT_EQ(queued[0].content, outbox_row(created.request.number, "team", ""));
+    EXPECT_EQ(queued[0].next_attempt_at, at(5));
+    // Its footer's head includes the request's own audit entry.
+    auto head = ledger->audit_head();
+    ASSERT_TRUE(head.has_value());
+    EXPECT_EQ(queued[0].audit_head, format_audit_anchor(*head));
+}
+
 TEST_F(LedgerTest, OutboxPayloadIsStoredAsGiven) {
     // Not sealed, unlike change text: notify only ever queues normalized statements and counts.
     const RequestNumber request = new_request().request.number;
@@ -59,8 +98,12 @@ TEST_F(LedgerTest, VersionOneLedgerGetsTheOutboxIndexes) {
     EXPECT_EQ(ledger->schema_version(), latest_schema_version());
     EXPECT_EQ(ledger->undelivered_notifications(request).size(), 1u);
     RawSqlite raw(db_path);
+    // Versions 2's two, and version 5's index of claimed rows.
     EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'notifications_%'"),
-              "2");
+              "3");
+    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM pragma_table_info('notifications') WHERE name IN "
+                         "('claimed_by', 'claimed_incarnation', 'claim_expires_at')"),
+              "3");
 }
 
 }  // namespace datafix::ledger::testing

@@ -43,6 +43,11 @@ TEST(PostgresqlOutbox, ClaimsOldestDueFirstWithinLimit) {
     check_claim_order_and_limit(*pg.ledger);
 }
 
+TEST(PostgresqlOutbox, RowsOfAnOwnerThatIsGoneAreReclaimed) {
+    PgLedger pg{fresh_ledger_url()};
+    check_reclaim_from_owners_gone(*pg.ledger);
+}
+
 TEST(PostgresqlOutbox, TwoServersClaimEachMessageOnce) {
     PgLedger pg{fresh_ledger_url()};
     auto server_b = Ledger::open(pg.url, pg.key);

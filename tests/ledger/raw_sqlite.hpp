@@ -10,10 +10,14 @@
 namespace datafix::ledger::testing {
 
 // Takes a ledger back to schema version 2 (before four-eyes participants, token expiry and the
-// notifications' audit head, and before version 4's run leases and version 5's backup jobs), so a
-// test can watch versions 3 and later migrate it.
+// notifications' audit head, before version 4's run leases, version 5's outbox claim owners and
+// version 6's backup jobs), so a test can watch versions 3 and later migrate it.
 inline const char* kUndoVersion3 =
     "DROP TABLE backup_jobs;"
+    "DROP INDEX notifications_claimed;"
+    "ALTER TABLE notifications DROP COLUMN claimed_by;"
+    "ALTER TABLE notifications DROP COLUMN claimed_incarnation;"
+    "ALTER TABLE notifications DROP COLUMN claim_expires_at;"
     "DROP TABLE run_leases;"
     "DROP TABLE request_people;"
     "ALTER TABLE users DROP COLUMN token_scope;"

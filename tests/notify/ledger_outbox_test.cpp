@@ -18,6 +18,7 @@
 #include "notify/ledger_outbox.hpp"
 #include "notify/notifier.hpp"
 #include "notify/summary.hpp"
+#include "notify/transport.hpp"
 #include "sql/analysis.hpp"
 
 namespace datafix::notify {
@@ -279,6 +280,100 @@ TEST(LedgerOutbox, TwoServersOnOneLedgerSendEachMessageOnce) {
         expect_no_canary(mail, "a received mail");
     }
     EXPECT_EQ(recipients, std::multiset<std::string>(addresses.begin(), addresses.end()));
+}
+
+// A server killed holding a claimed batch: its next life (same instance) sends the batch at
+// once instead of after the delivery lease; another server sends it once the dead one's claim
+// lapses unrenewed. Each message arrives once.
+TEST(LedgerOutbox, ABatchClaimedByAServerThatIsGoneIsReclaimedAndSentOnce) {
+    LedgerWithRequest store;
+    const int port = free_port();
+    SmtpPeer smtp(port, store.dir() + "/maildir");
+    smtp.start();
+    const std::vector<std::string> addresses = {"owner1@example.com", "owner2@example.com",
+                                                "owner3@example.com"};
+    const NotifyConfig config = mail_config(port, addresses);
+    const auto now = ledger::wall_clock_now();
+    const auto lease = delivery_lease(config, 100);
+
+    LedgerOutbox first_life(store.ledger(), lease, OutboxOwner{"server-a", "first-life", 30s});
+    Notifier(config, first_life).notify(store.summary(EventKind::prod_applied, "prod", now), now);
+    ASSERT_EQ(first_life.due(now, 100).size(), 3u);  // then killed: nothing sent, nothing marked
+
+    auto restarted = store.open_another();
+    LedgerOutbox second_life(*restarted, lease, OutboxOwner{"server-a", "second-life", 30s});
+    Dispatcher dispatcher(config, second_life);
+    EXPECT_EQ(dispatcher.run_once(now).delivered, 0) << "claimed, and the lease is long";
+    EXPECT_EQ(second_life.reclaim(now), 3);
+    EXPECT_EQ(dispatcher.run_once(now).delivered, 3);
+    EXPECT_EQ(smtp.received().size(), 3u);
+
+    // A different server dies holding a claim: the others take it only once the claim lapses.
+    Notifier(config, second_life).notify(store.summary(EventKind::prod_applied, "prod", now), now);
+    LedgerOutbox other(store.ledger(), lease, OutboxOwner{"server-b", "b-life", 30s});
+    ASSERT_EQ(other.due(now, 100).size(), 3u);
+    EXPECT_EQ(second_life.reclaim(now + 29s), 0) << "server-b still vouches for its claim";
+    EXPECT_EQ(second_life.reclaim(now + 30s), 3);
+    EXPECT_EQ(dispatcher.run_once(now + 30s).delivered, 3);
+    EXPECT_EQ(smtp.received().size(), 6u);
+    EXPECT_TRUE(second_life.undelivered().empty());
+    EXPECT_EQ(LedgerOutbox(store.ledger(), lease).reclaim(now + 1h), 0) << "no owner, no reclaim";
+}
+
+// The real transport, with `hang` run before the first delivery: the dispatcher stalls there as a
+// server that hangs mid-batch would.
+class HangingTransport final : public Transport {
+  public:
+    HangingTransport(std::unique_ptr<Transport> real, std::function<void()> hang)
+        : real_(std::move(real)), hang_(std::move(hang)) {}
+    DeliveryResult deliver(const Message& message, const std::string& recipient) override {
+        if (hang_) {
+            auto hang = std::move(hang_);
+            hang_ = nullptr;
+            hang();
+        }
+        return real_->deliver(message, recipient);
+    }
+
+  private:
+    std::unique_ptr<Transport> real_;
+    std::function<void()> hang_;
+};
+
+// Server A hangs while sending the first message of its batch, long enough for server B to take
+// it for gone, reclaim the batch and send it. When A wakes it finishes the message in flight
+// (the one duplicate) and sends none of the rest.
+TEST(LedgerOutbox, AServerThatHungAndWokeSkipsWhatAnotherServerReclaimed) {
+    LedgerWithRequest store;
+    const int port = free_port();
+    SmtpPeer smtp(port, store.dir() + "/maildir");
+    smtp.start();
+    const NotifyConfig config =
+        mail_config(port, {"owner1@example.com", "owner2@example.com", "owner3@example.com"});
+    const auto now = ledger::wall_clock_now();
+    const auto lease = delivery_lease(config, 100);
+
+    LedgerOutbox hung(store.ledger(), lease, OutboxOwner{"server-a", "a-life", 30s});
+    Notifier(config, hung).notify(store.summary(EventKind::prod_applied, "prod", now), now);
+    auto other_ledger = store.open_another();
+    LedgerOutbox survivor(*other_ledger, lease, OutboxOwner{"server-b", "b-life", 30s});
+    Dispatcher survivor_dispatcher(config, survivor);
+    int reclaimed = 0;
+    int sent_by_survivor = 0;
+    Dispatcher hung_dispatcher(config, hung);
+    hung_dispatcher.set_transport(
+        "mail", std::make_unique<HangingTransport>(make_transport(config.channels[0]), [&] {
+            reclaimed = survivor.reclaim(now + 30s);
+            sent_by_survivor = survivor_dispatcher.run_once(now + 30s).delivered;
+        }));
+
+    const DispatchReport woke = hung_dispatcher.run_once(now);
+    EXPECT_EQ(reclaimed, 3);
+    EXPECT_EQ(sent_by_survivor, 3);
+    EXPECT_EQ(woke.delivered, 1) << "only the message in flight when it hung";
+    EXPECT_EQ(woke.failed, 0);
+    EXPECT_EQ(smtp.received().size(), 4u);
+    EXPECT_TRUE(survivor.undelivered().empty());
 }
 
 TEST(LedgerOutbox, LeavesAnEventItDoesNotKnowToANewerServer) {
