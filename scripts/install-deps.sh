@@ -24,6 +24,12 @@ if ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi
 
+# The manifest tests render deploy/kubernetes with `kubectl kustomize`: Debian's kubernetes-client
+# (kubectl 1.20, kustomize v2.0.3) unless a kubectl is already installed.
+if ! command -v kubectl >/dev/null 2>&1; then
+  packages+=(kubernetes-client)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

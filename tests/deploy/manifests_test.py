@@ -206,6 +206,49 @@ class Manifests(unittest.TestCase):
             self.assertEqual(len(smtp), 1)
             self.assertNotIn("192.0.2.25/32", str(smtp))  # the base's placeholder is replaced
 
+    def test_objects_are_labelled_and_selectors_are_the_pods_own(self):
+        # `oc get all,cm,pvc,role,rolebinding -l app.kubernetes.io/part-of=datafix` finds every
+        # object. The selectors keep exactly the pods' two labels (a Deployment's selector cannot
+        # change once applied), and the egress peers still select PostgreSQL pods, not datafix's.
+        pod_labels = {"app.kubernetes.io/name": "datafix", "app.kubernetes.io/component": "server"}
+        for overlay in OVERLAYS:
+            docs = self.rendered[overlay]
+            for d in docs:
+                labels = d["metadata"].get("labels", {})
+                what = (overlay, d["kind"], d["metadata"]["name"])
+                self.assertEqual(labels.get("app.kubernetes.io/name"), "datafix", what)
+                self.assertEqual(labels.get("app.kubernetes.io/part-of"), "datafix", what)
+            deployment = self.deployment(overlay)
+            self.assertEqual(deployment["spec"]["selector"], {"matchLabels": pod_labels})
+            self.assertEqual(deployment["spec"]["template"]["metadata"]["labels"], pod_labels)
+            (service,) = of_kind(docs, "Service")
+            self.assertEqual(service["spec"]["selector"], pod_labels)
+            (policy,) = of_kind(docs, "NetworkPolicy")
+            self.assertEqual(policy["spec"]["podSelector"], {"matchLabels": pod_labels})
+            peers = [p for r in policy["spec"]["egress"] for p in r.get("to", [])]
+            self.assertEqual([p["podSelector"]["matchLabels"] for p in peers if "podSelector" in p],
+                             [{"postgres-operator.crunchydata.com/cluster": "datafix-ledger"},
+                              {"postgres-operator.crunchydata.com/data": "postgres"}], overlay)
+
+    def test_datafix_lives_in_the_namespace_its_configuration_names(self):
+        # Everything but the target namespaces' Roles and RoleBindings is in the overlay's own
+        # namespace: the one datafix.toml reaches the ledger in. The pods mount the rendered
+        # ConfigMap (its name carries the content hash).
+        for overlay in OVERLAYS:
+            docs = self.rendered[overlay]
+            config = tomllib.loads(self.config_text(overlay))
+            own = re.search(r"@datafix-ledger-primary\.([a-z0-9-]+)\.svc[:/]",
+                            config["server"]["ledger"]).group(1)
+            for d in docs:
+                if d["kind"] not in ("Role", "RoleBinding"):
+                    self.assertEqual(d["metadata"].get("namespace"), own,
+                                     (overlay, d["kind"], d["metadata"]["name"]))
+            (cm,) = [d for d in of_kind(docs, "ConfigMap")
+                     if d["metadata"]["name"].startswith("datafix-config")]
+            volumes = {v["name"]: v for v in
+                       self.deployment(overlay)["spec"]["template"]["spec"]["volumes"]}
+            self.assertEqual(volumes["config"]["configMap"]["name"], cm["metadata"]["name"])
+
     def test_route_is_tls_edge_to_the_service(self):
         for overlay in OVERLAYS:
             (route,) = of_kind(self.rendered[overlay], "Route")
