@@ -76,10 +76,10 @@ TEST(ConfigClosure, SecurityDefinerFunctionsAreVouchedForByName) {
     EXPECT_TRUE(plain.environments.at(0).target.vouch_security_definer.empty());
 
     EXPECT_NE(refusal(environment("vouch_security_definer = \"app_public.current_user_id\"\n"))
-                  .find("environment[0].vouch_security_definer"),
+                  .find("environment \"dev\".vouch_security_definer"),
               std::string::npos);
     auto no_schema = refusal(environment("vouch_security_definer = [\"current_user_id\"]\n"));
-    EXPECT_NE(no_schema.find("environment[0].vouch_security_definer"), std::string::npos);
+    EXPECT_NE(no_schema.find("environment \"dev\".vouch_security_definer"), std::string::npos);
     EXPECT_NE(no_schema.find("schema.function"), std::string::npos) << no_schema;
     EXPECT_NE(refusal(environment("vouch_security_definer = [\"app_public.current_user_id()\"]\n"))
                   .find("without arguments"),
