@@ -41,19 +41,6 @@ struct TableWork {
     std::size_t report_index = 0;
 };
 
-StatementKind kind_of_command(const std::string& command) {
-    if (command == "INSERT") {
-        return StatementKind::insert;
-    }
-    if (command == "DELETE") {
-        return StatementKind::delete_;
-    }
-    if (command == "MERGE") {
-        return StatementKind::merge;
-    }
-    return StatementKind::update;
-}
-
 // The tables the change's application functions write join the closure before it is followed,
 // so their triggers, cascades and rules are followed too.
 void add_function_writes(Connection& connection, PreflightReport& report,

@@ -35,19 +35,6 @@ bool same(const TableCommands& a, const TableCommands& b) {
            a.merge == b.merge;
 }
 
-StatementKind kind_of(const std::string& command) {
-    if (command == "INSERT") {
-        return StatementKind::insert;
-    }
-    if (command == "DELETE") {
-        return StatementKind::delete_;
-    }
-    if (command == "MERGE") {
-        return StatementKind::merge;
-    }
-    return StatementKind::update;
-}
-
 void add_once(std::vector<std::string>& list, const std::string& value) {
     if (std::find(list.begin(), list.end(), value) == list.end()) {
         list.push_back(value);
@@ -169,7 +156,7 @@ class ClosureBuilder {
         }
         std::size_t j = index_of(*id);
         add_once(report_.tables[j].reached_by, cause);
-        commands_[j].add(kind_of(command));
+        commands_[j].add(kind_of_command(command));
     }
 
     std::size_t index_of(const TableIdentity& id) {
@@ -269,6 +256,19 @@ void add_write_closure(Connection& connection, PreflightReport& report,
             std::find(target.append_only_tables.begin(), target.append_only_tables.end(),
                       t.qualified) != target.append_only_tables.end();
     }
+}
+
+StatementKind kind_of_command(const std::string& command) {
+    if (command == "INSERT") {
+        return StatementKind::insert;
+    }
+    if (command == "DELETE") {
+        return StatementKind::delete_;
+    }
+    if (command == "MERGE") {
+        return StatementKind::merge;
+    }
+    return StatementKind::update;
 }
 
 void read_revert_privileges(Connection& connection, const TableIdentity& table,

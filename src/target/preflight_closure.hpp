@@ -25,6 +25,10 @@ void add_write_closure(Connection& connection, PreflightReport& report,
                        std::vector<std::optional<TableIdentity>>& identities,
                        const EnvironmentTarget& target);
 
+// The kind of write a body's command tag names ("INSERT", "DELETE", "MERGE"; anything else is an
+// UPDATE).
+StatementKind kind_of_command(const std::string& command);
+
 // The privileges a revert of this table's changes needs and the role lacks (TableReport's
 // revert_missing), from the table's `commands`.
 void read_revert_privileges(Connection& connection, const TableIdentity& table,
