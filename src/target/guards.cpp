@@ -105,6 +105,19 @@ void configure_session(Connection& connection, const EnvironmentTarget& target) 
     for (const auto& [name, value] : target.session_settings) {
         connection.query("SELECT set_config($1, $2, false)", {name, value});
     }
+    // datafix's own queries (capture, pre-flight, checks) call PostgreSQL's functions unqualified;
+    // with another schema searched before pg_catalog, an application's now() or count() would run
+    // in their place. PostgreSQL searches pg_catalog first unless search_path names it later.
+    auto first = connection.query("SELECT (pg_catalog.current_schemas(true))[1]").scalar();
+    if (first != "pg_catalog") {
+        throw Error(ErrorCode::target_refused,
+                    target.name + ": the session's search_path puts " + first +
+                        " before pg_catalog, so the application's functions would be called in "
+                        "place of PostgreSQL's",
+                    "leave pg_catalog out of search_path (PostgreSQL then searches it first) or "
+                    "name it first, in datafix.toml's session_settings, or in the login's or the "
+                    "database's own default (ALTER ROLE / ALTER DATABASE ... SET search_path)");
+    }
 }
 
 namespace {

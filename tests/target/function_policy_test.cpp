@@ -342,24 +342,34 @@ TEST(FunctionPolicy, CallsResolveThroughTheRolesSearchPathAndAmbiguityIsRefused)
         plan_for("UPDATE app_public.app_user SET updated_at = now() WHERE id = 5;", {1}));
     EXPECT_TRUE(refusals(plain).empty()) << preflight_to_json(plain).dump(2);
 
-    // A search path that places the application's schema first makes now() the application's.
+    // A search path that places the application's schema first would make now() the
+    // application's, in the change and in datafix's own queries: the session is refused.
     auto target = db.target();
     target.session_settings["search_path"] = "app_public, pg_catalog";
-    auto shadowed = build_preflight(
-        target, plan_for("UPDATE app_public.app_user SET updated_at = now() WHERE id = 5;", {1}));
-    auto found = refusals(shadowed);
-    ASSERT_EQ(found.size(), 1u) << preflight_to_json(shadowed).dump(2);
-    EXPECT_TRUE(has(found[0]->message,
-                    "statement 1 calls app_public.now(), which datafix cannot "
-                    "vouch for: it runs dynamic SQL"))
-        << found[0]->message;
+    try {
+        build_preflight(
+            target,
+            plan_for("UPDATE app_public.app_user SET updated_at = now() WHERE id = 5;", {1}));
+        ADD_FAILURE() << "a search_path with pg_catalog after app_public was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::target_refused);
+        EXPECT_TRUE(has(e.message(), "search_path puts app_public before pg_catalog"))
+            << e.message();
+        EXPECT_TRUE(has(e.hint(), "ALTER DATABASE")) << e.hint();
+    }
+    // The same through the database's own default, which datafix.toml does not show.
+    db.psql("ALTER DATABASE \"" + db.name + "\" SET search_path = app_public, pg_catalog");
+    EXPECT_THROW(build_preflight(db.target(),
+                                 plan_for("DELETE FROM app_public.app_user WHERE id = 5;", {1})),
+                 Error);
+    db.psql("ALTER DATABASE \"" + db.name + "\" RESET search_path");
 
     // Two overloads that one argument count cannot tell apart.
     auto ambiguous =
         build_preflight(db.target(), plan_for("UPDATE app_public.app_user SET given_name = "
                                               "app_public.normalize_name(given_name) WHERE id = 5;",
                                               {1}));
-    found = refusals(ambiguous);
+    auto found = refusals(ambiguous);
     ASSERT_EQ(found.size(), 1u) << preflight_to_json(ambiguous).dump(2);
     EXPECT_TRUE(has(found[0]->message, "statement 1 calls app_public.normalize_name(1 argument)"))
         << found[0]->message;
