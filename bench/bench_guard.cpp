@@ -68,6 +68,9 @@ std::vector<Input> inputs() {
         {"200,000 nested NOTs (refused)", fill("DELETE FROM t WHERE ", "NOT ", "x;", 800000)});
     // The scanner's cost is quadratic in a run of operator characters: the worst accepted file
     // is runs of 63 (the longest operator), and runs up to 256 within their 4,096 budget.
+    out.push_back({"1 MiB of 63-character + runs in one WHERE",
+                   fill("DELETE FROM t WHERE id = 1", " " + std::string(63, '+') + " 1", ";",
+                        kMaxFileBytes)});
     out.push_back({"1 MiB of 63-character = runs in comments",
                    fill("", "-- " + std::string(63, '=') + "\n", "DELETE FROM t WHERE id = 1;",
                         kMaxFileBytes)});
