@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -16,5 +18,11 @@ using Action = std::function<int()>;
 using Register = void (*)(CLI::App& root, Action& action);
 
 int run(int argc, char** argv);
+
+// Every command line verb, nested ones as "users add", in registration order: what HINTs may name.
+std::vector<std::string> command_names();
+
+// The verb nearest to a mistyped one among `verbs` (edit distance), or empty when none is close.
+std::string nearest_verb(const std::string& typed, const std::vector<std::string>& verbs);
 
 }  // namespace datafix::cli

@@ -17,15 +17,6 @@ struct ApproveOptions {
     std::string fingerprint;
 };
 
-const nlohmann::json* environment_progress(const nlohmann::json& state, const std::string& name) {
-    for (const auto& e : state["progress"]["environments"]) {
-        if (e.value("name", "") == name) {
-            return &e;
-        }
-    }
-    return nullptr;
-}
-
 }  // namespace
 
 void register_approve(CLI::App& root, Action& action) {
@@ -41,10 +32,7 @@ void register_approve(CLI::App& root, Action& action) {
         action = [o] {
             ApiClient client(o->verb.flags);
             auto state = client.get(request_path(o->verb.request));
-            const nlohmann::json* env = environment_progress(state, o->verb.environment);
-            if (env == nullptr) {
-                throw Error(ErrorCode::invalid_input, "no environment " + o->verb.environment);
-            }
+            const nlohmann::json* env = &environment_progress(state, o->verb.environment);
             std::string revision =
                 o->revision.empty() ? state["progress"].value("revision_hash", "") : o->revision;
             std::string fingerprint =

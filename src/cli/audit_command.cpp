@@ -15,7 +15,7 @@ void register_audit(CLI::App& root, Action& action) {
     auto limit = std::make_shared<int>(1000);
     auto* cmd = root.add_subcommand("audit", "the audit trail (hash-chained)");
     cmd->add_option("--request", *request, "only this request's entries");
-    cmd->add_option("--limit", *limit, "at most this many entries");
+    cmd->add_option("--limit", *limit, "the newest N entries (printed oldest first)");
     add_client_flags(*cmd, *o);
     cmd->callback([&action, o, request, limit, cmd] {
         if (!cmd->get_subcommands().empty()) {

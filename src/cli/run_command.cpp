@@ -24,13 +24,7 @@ std::string env_path(const VerbOptions& o, const std::string& what) {
 // The latest evidence of the current revision in the environment, as the server reads it.
 std::string current_fingerprint(ApiClient& client, const VerbOptions& o) {
     auto state = client.get(request_path(o.request));
-    for (const auto& e : state["progress"]["environments"]) {
-        if (e.value("name", "") == o.environment) {
-            return e.value("fingerprint", "");
-        }
-    }
-    throw Error(ErrorCode::invalid_input, "no environment " + o.environment,
-                "see datafix show " + std::to_string(o.request));
+    return environment_progress(state, o.environment).value("fingerprint", "");
 }
 
 void print_diff(ApiClient& client, const VerbOptions& o, int run, const Style& style) {

@@ -5,6 +5,7 @@
 
 #include "cli/output.hpp"
 #include "cli/request_view.hpp"
+#include "workflow/decision.hpp"
 
 namespace datafix::cli {
 
@@ -29,6 +30,18 @@ int report_step(const ClientFlags& flags, const nlohmann::json& state, const std
         print_request(state, style);
     }
     return 0;
+}
+
+const nlohmann::json& environment_progress(const nlohmann::json& state, const std::string& name) {
+    std::vector<std::string> names;
+    for (const auto& e : state["progress"]["environments"]) {
+        if (e.value("name", "") == name) {
+            return e;
+        }
+        names.push_back(e.value("name", ""));
+    }
+    workflow::Refusal refusal = workflow::unknown_environment(name, names);
+    throw ApiFailure(refusal.code, refusal.rule, refusal.message, refusal.hint, nullptr);
 }
 
 }  // namespace datafix::cli

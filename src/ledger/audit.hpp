@@ -86,6 +86,9 @@ struct AuditQuery {
     std::optional<RequestNumber> request;
     std::int64_t after_seq = 0;
     int limit = 1000;
+    // The newest `limit` entries (after after_seq) instead of the oldest; still returned in
+    // ascending seq order.
+    bool newest = false;
 };
 
 }  // namespace datafix::ledger

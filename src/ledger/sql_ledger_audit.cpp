@@ -2,6 +2,8 @@
 // change; the one-row audit_head (locked FOR UPDATE on PostgreSQL, under the write lock on
 // SQLite) orders appends from every server, so the chain has a single line. With the audit key
 // every append is MAC'd; the key never reaches the ledger.
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "ledger/sql_ledger.hpp"
 
@@ -140,11 +142,14 @@ std::vector<AuditEntry> SqlLedger::read_audit(const AuditQuery& query) {
         sql += "AND request = ? ";
         params.push_back(SqlValue::of(*query.request));
     }
-    sql += "ORDER BY seq LIMIT ?";
+    sql += query.newest ? "ORDER BY seq DESC LIMIT ?" : "ORDER BY seq LIMIT ?";
     params.push_back(SqlValue::of(std::int64_t{query.limit}));
     std::vector<AuditEntry> entries;
     for (const SqlRow& row : session->query(sql, params)) {
         entries.push_back(entry_from(row));
+    }
+    if (query.newest) {
+        std::reverse(entries.begin(), entries.end());
     }
     return entries;
 }

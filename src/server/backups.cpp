@@ -41,12 +41,7 @@ void require_driver(const ledger::RequestState& state, const workflow::Actor& ac
 }
 
 const backup::BackupSettings& settings_for(const Context& context, const std::string& environment) {
-    const EnvironmentConfig* env = context.config().find_environment(environment);
-    if (env == nullptr) {
-        throw ApiError(ErrorCode::not_found, "environment-not-found",
-                       "no environment " + environment + " is configured",
-                       "see the environments in datafix.toml");
-    }
+    const EnvironmentConfig* env = &context.config().require_environment(environment);
     if (!env->backup) {
         throw ApiError(ErrorCode::config, "backup-not-configured",
                        environment + " has no backup method configured",

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "server/api_error.hpp"
 #include "server/config_pods.hpp"
 #include "server/config_reader.hpp"
 
@@ -399,6 +400,18 @@ workflow::WorkflowConfig Config::workflow() const {
     }
     wf.lease = server.claim_lease;
     return wf;
+}
+
+const EnvironmentConfig& Config::require_environment(const std::string& name) const {
+    const EnvironmentConfig* env = find_environment(name);
+    if (env == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& e : environments) {
+            names.push_back(e.target.name);
+        }
+        throw_refusal(workflow::unknown_environment(name, names));
+    }
+    return *env;
 }
 
 const EnvironmentConfig* Config::find_environment(std::string_view name) const {

@@ -98,6 +98,8 @@ struct Config {
 
     workflow::WorkflowConfig workflow() const;
     const EnvironmentConfig* find_environment(std::string_view name) const;
+    // The environment, or the one refusal of an unknown name (workflow::unknown_environment).
+    const EnvironmentConfig& require_environment(const std::string& name) const;
 
     // Reads and validates `path`; relative paths inside are relative to the file's directory.
     static Config load(const std::string& path);

@@ -12,8 +12,12 @@ void add_audit_routes(Router& http, Context& context) {
                  if (req.has_param("request")) {
                      query.request = std::atoll(req.get_param_value("request").c_str());
                  }
+                 // Paging forward from a seq reads the oldest entries after it; without one,
+                 // `limit` means the newest entries (what someone looking at the trail wants).
                  if (req.has_param("after")) {
                      query.after_seq = std::atoll(req.get_param_value("after").c_str());
+                 } else {
+                     query.newest = true;
                  }
                  if (req.has_param("limit")) {
                      query.limit =

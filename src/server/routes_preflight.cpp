@@ -22,12 +22,7 @@ nlohmann::json preflight(Context& context, ledger::RequestNumber number,
                        "no request " + std::to_string(number));
     }
     require_member(*state, actor, "preflight-private", "the pre-flight report");
-    const EnvironmentConfig* env = context.config().find_environment(environment);
-    if (env == nullptr) {
-        throw ApiError(ErrorCode::not_found, "environment-not-found",
-                       "no environment " + environment + " is configured",
-                       "see the environments in datafix show " + std::to_string(number));
-    }
+    const EnvironmentConfig* env = &context.config().require_environment(environment);
     const ledger::Revision* revision = state->current_revision();
     if (revision == nullptr) {
         throw ApiError(ErrorCode::rule, "change-required", "the request has no change yet",

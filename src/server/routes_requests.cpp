@@ -31,12 +31,34 @@ void answer_state(Context& context, Response& res, const ledger::RequestState& s
               status);
 }
 
+// The workflow knows people by id; a refusal about who holds a seat names them as people know
+// them.
+void name_the_holder(Context& context, const ledger::RequestState& state,
+                     workflow::Refusal& refusal) {
+    std::optional<ledger::UserId> holder;
+    if (refusal.rule == "claim-taken" && state.claim) {
+        holder = state.claim->driver;
+    } else if (refusal.rule == "pair-taken" && state.pair) {
+        holder = state.pair->pair;
+    }
+    if (!holder) {
+        return;
+    }
+    People people = context.people();
+    auto it = people.find(*holder);
+    if (it != people.end()) {
+        refusal.message += ": " + it->second.name + " <" + it->second.email + ">";
+    }
+}
+
 // Performs a step and answers with the new state, or the refusal.
 void step(Context& context, Response& res, ledger::RequestNumber number,
           const workflow::Action& action, const ledger::Person& actor) {
     workflow::Decision decision = context.perform(number, action, actor);
     if (!decision.allowed()) {
-        throw_refusal(*decision.refusal);
+        workflow::Refusal refusal = *decision.refusal;
+        name_the_holder(context, decision.state, refusal);
+        throw_refusal(refusal);
     }
     answer_state(context, res, decision.state, actor);
 }
@@ -44,18 +66,21 @@ void step(Context& context, Response& res, ledger::RequestNumber number,
 ledger::Person find_person(Context& context, const nlohmann::json& body, const char* field) {
     auto it = body.find(field);
     std::optional<ledger::Person> person;
+    std::string who;
     if (it != body.end() && it->is_number_integer()) {
         ledger::UserId id = it->get<ledger::UserId>();
+        who = "with id " + std::to_string(id);
         person = context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
     } else {
         std::string email = string_field(body, field);
+        who = email;
         person =
             context.with_ledger([&](ledger::Ledger& l) { return l.find_user_by_email(email); });
     }
     if (!person) {
-        throw ApiError(ErrorCode::not_found, "user-not-found",
-                       std::string("no such person for \"") + field + "\"",
-                       "name them by email (datafix users list)");
+        // The message speaks of people as the command line names them, not of API fields.
+        throw ApiError(ErrorCode::not_found, "user-not-found", "no person " + who,
+                       "name them by email (datafix users list shows everyone)");
     }
     return *person;
 }

@@ -14,14 +14,24 @@ using ledger::RequestState;
 
 namespace {
 
-std::optional<Refusal> check_pair_approver(const Context& ctx) {
+// The hash prefix every view shows (cli short_hash); shorter ones are refused as too vague.
+constexpr std::size_t kShortestRevisionPrefix = 12;
+
+std::optional<Refusal> check_pair_approver(const Context& ctx, std::string_view verb,
+                                           const std::string& environment) {
     if (reading::is_driver(ctx.state, ctx.actor.id)) {
         return refusal("no-self-approval", "the driver cannot approve their own change",
-                       "the pair approves (datafix approve, as the pair)");
+                       "the pair approves (" + command(ctx, verb, environment) + ", as the pair)");
     }
     if (!reading::is_pair(ctx.state, ctx.actor.id)) {
+        // A product owner never pairs: their own approval is the production step.
+        if (ctx.actor.role == ledger::Role::product_owner) {
+            return refusal("pair-approves", "only the pair of this request approves its evidence",
+                           "as the product owner, approve production instead (" +
+                               command(ctx, "approve-prod") + ")");
+        }
         return refusal("pair-approves", "only the pair of this request approves its evidence",
-                       "join as the pair first (datafix pair)");
+                       "join as the pair first (" + command(ctx, "pair") + ")");
     }
     return std::nullopt;
 }
@@ -30,16 +40,45 @@ std::optional<Refusal> check_names_current(const Context& ctx, const std::string
     const ledger::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refusal("revision-required", "no change is attached to the request yet",
-                       "attach the change first (datafix change)");
+                       "attach the change first (" + command(ctx, "change", "--change FILE") + ")");
     }
-    if (hash != revision->hash) {
-        return refusal("approval-of-current-revision",
-                       "the approval names a revision hash that is not the current revision " +
-                           std::to_string(revision->number),
-                       "review revision " + std::to_string(revision->number) + " (" +
-                           revision->hash + ") and approve that");
+    if (hash == revision->hash) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    // People copy the 12-character prefix every view shows; a prefix names a revision when it
+    // is long enough and only one revision of this request starts with it.
+    const std::string shown = revision->hash.substr(0, kShortestRevisionPrefix);
+    if (hash.size() < kShortestRevisionPrefix) {
+        return refusal("revision-prefix-short",
+                       "the revision hash '" + hash + "' is shorter than " +
+                           std::to_string(kShortestRevisionPrefix) + " characters",
+                       "give at least the " + std::to_string(kShortestRevisionPrefix) +
+                           " characters shown; the current revision " +
+                           std::to_string(revision->number) + " is " + shown,
+                       ErrorCode::invalid_input);
+    }
+    std::vector<const ledger::Revision*> matches;
+    for (const ledger::Revision& r : ctx.state.revisions) {
+        if (r.hash.starts_with(hash)) {
+            matches.push_back(&r);
+        }
+    }
+    if (matches.size() > 1) {
+        return refusal("revision-prefix-ambiguous",
+                       "the revision hash '" + hash + "' is the start of " +
+                           std::to_string(matches.size()) + " revisions of this request",
+                       "give more of the hash; the current revision " +
+                           std::to_string(revision->number) + " is " + revision->hash,
+                       ErrorCode::invalid_input);
+    }
+    if (matches.size() == 1 && matches.front() == revision) {
+        return std::nullopt;
+    }
+    return refusal("approval-of-current-revision",
+                   "the approval names a revision hash that is not the current revision " +
+                       std::to_string(revision->number),
+                   "review revision " + std::to_string(revision->number) + " (" + shown +
+                       ") and approve that");
 }
 
 Decision add_approval(const Context& ctx, ApprovalKind kind, const std::string& environment,
@@ -74,7 +113,7 @@ Decision approve_evidence(const Context& ctx, const ApproveEvidence& action) {
     if (auto r = require_open(ctx)) {
         return refuse(ctx.state, *r);
     }
-    if (auto r = check_pair_approver(ctx)) {
+    if (auto r = check_pair_approver(ctx, "approve", action.environment)) {
         return refuse(ctx.state, *r);
     }
     if (auto r = check_names_current(ctx, action.revision_hash)) {
@@ -182,7 +221,7 @@ Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyReve
                       refusal("revert-after-done",
                               "reverting " + action.environment + " is for a done request", ""));
     }
-    if (auto r = check_pair_approver(ctx)) {
+    if (auto r = check_pair_approver(ctx, "approve-revert", action.environment)) {
         return refuse(ctx.state, *r);
     }
     if (auto r = check_names_current(ctx, action.revision_hash)) {
@@ -215,9 +254,10 @@ Decision record_backup(const Context& ctx, const RecordBackup& action) {
     }
     const ledger::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
-        return refuse(ctx.state,
-                      refusal("revision-required", "no change is attached to the request yet",
-                              "attach the change first (datafix change)"));
+        return refuse(
+            ctx.state,
+            refusal("revision-required", "no change is attached to the request yet",
+                    "attach the change first (" + command(ctx, "change", "--change FILE") + ")"));
     }
     RequestState next = ctx.state;
     ledger::Backup backup;

@@ -2,6 +2,7 @@
 // come first; then each action has its own rule function.
 #include "workflow/decide.hpp"
 
+#include <chrono>
 #include <type_traits>
 
 #include "workflow/rules.hpp"
@@ -67,6 +68,27 @@ Decision decide(const ledger::RequestState& state, const Action& action, const A
     return decision;
 }
 
+bool is_iso_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') {
+        return false;
+    }
+    int parts[3] = {0, 0, 0};
+    const std::size_t starts[3] = {0, 5, 8};
+    const std::size_t lengths[3] = {4, 2, 2};
+    for (int p = 0; p < 3; ++p) {
+        for (std::size_t i = starts[p]; i < starts[p] + lengths[p]; ++i) {
+            if (text[i] < '0' || text[i] > '9') {
+                return false;
+            }
+            parts[p] = parts[p] * 10 + (text[i] - '0');
+        }
+    }
+    const std::chrono::year_month_day date{std::chrono::year{parts[0]},
+                                           std::chrono::month{static_cast<unsigned>(parts[1])},
+                                           std::chrono::day{static_cast<unsigned>(parts[2])}};
+    return date.ok();
+}
+
 std::optional<Refusal> check_new_request(const NewRequest& request, const Actor& actor,
                                          const ledger::Person* requester) {
     if (!actor.active) {
@@ -77,6 +99,12 @@ std::optional<Refusal> check_new_request(const NewRequest& request, const Actor&
         return rules::refusal("request-fields", "a request needs a title and a reason",
                               "say what should change and why", ErrorCode::invalid_input);
     }
+    if (!request.requested_date.empty() && !is_iso_date(request.requested_date)) {
+        return rules::refusal(
+            "requested-date",
+            "the requested date '" + request.requested_date + "' is not a date written YYYY-MM-DD",
+            "give it as year-month-day, e.g. --date 2026-12-15", ErrorCode::invalid_input);
+    }
     if (actor.role == ledger::Role::product_owner && request.requested_by != 0 &&
         request.requested_by != actor.id) {
         return rules::refusal("requester-is-self",
@@ -86,7 +114,7 @@ std::optional<Refusal> check_new_request(const NewRequest& request, const Actor&
     if (actor.role != ledger::Role::product_owner && request.requested_by == 0) {
         return rules::refusal(
             "requester-is-product-owner", "name the product owner who asked for the change",
-            "give requested_by (a product owner's id or email)", ErrorCode::invalid_input);
+            "name them with --for (a product owner's email)", ErrorCode::invalid_input);
     }
     const bool named_po = actor.role == ledger::Role::product_owner ||
                           (requester != nullptr && requester->role == ledger::Role::product_owner &&

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 
 #include "ledger/person.hpp"
 #include "ledger/request_state.hpp"
@@ -26,6 +27,9 @@ struct NewRequest {
     std::string requested_date;       // YYYY-MM-DD
     std::string ticket;
 };
+// A calendar date written YYYY-MM-DD (ISO 8601's extended form), e.g. 2026-12-15.
+bool is_iso_date(std::string_view text);
+
 std::optional<Refusal> check_new_request(const NewRequest& request, const Actor& actor,
                                          const ledger::Person* requester);
 

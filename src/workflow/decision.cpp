@@ -12,6 +12,15 @@ Decision refuse(const ledger::RequestState& state, Refusal refusal) {
     return decision;
 }
 
+Refusal unknown_environment(const std::string& name, const std::vector<std::string>& configured) {
+    std::string names;
+    for (const std::string& c : configured) {
+        names += (names.empty() ? "" : ", ") + c;
+    }
+    return Refusal{"environment-unknown", "no environment named '" + name + "'",
+                   "use one of the configured environments: " + names, ErrorCode::not_found};
+}
+
 Error to_error(const Refusal& refusal) {
     return Error(refusal.code, refusal.message + " [" + refusal.rule + "]", refusal.hint);
 }

@@ -21,6 +21,10 @@ struct Refusal {
     ErrorCode code = ErrorCode::rule;
 };
 
+// The one refusal of an environment name that is not configured, whichever verb or route meets
+// it: not_found, rule "environment-unknown", listing the configured names in promotion order.
+Refusal unknown_environment(const std::string& name, const std::vector<std::string>& configured);
+
 struct Decision {
     std::optional<Refusal> refusal;
     ledger::RequestState state;              // the new state when allowed, else unchanged

@@ -30,7 +30,8 @@ Decision claim(const Context& ctx, const ClaimRequest&) {
     if (reading::is_pair(ctx.state, ctx.actor.id)) {
         return refuse(ctx.state,
                       refusal("driver-is-not-pair", "you are the pair of this request",
-                              "leave the pair first (datafix unpair) if you want to drive"));
+                              "leave the pair first (" + command(ctx, "pair", "--leave") +
+                                  ") if you want to drive"));
     }
     // Only an open request is claimed: a finished or cancelled one keeps only its reverts, which
     // its last driver does without a lease (nobody can take the claim from them any more), and
@@ -42,17 +43,17 @@ Decision claim(const Context& ctx, const ClaimRequest&) {
                               "request " + std::to_string(ctx.state.request.number) + " is " +
                                   std::string(ledger::status_name(ctx.state.request.status)) +
                                   "; only open requests can be claimed",
-                              drives ? "you still drive it: revert directly (datafix revert)"
+                              drives ? "you still drive it: revert directly (" +
+                                           command(ctx, "revert", "ENVIRONMENT") + ")"
                                      : "file a new request for a further change"));
     }
     const bool held = reading::lease_active(ctx.state, ctx.now);
     if (held && !reading::is_driver(ctx.state, ctx.actor.id)) {
         return refuse(ctx.state,
-                      refusal("claim-taken",
-                              "the request is already claimed by another developer (user " +
-                                  std::to_string(ctx.state.claim->driver) + ")",
-                              "ask the driver to hand it over (datafix hand-over), or wait "
-                              "until the lease ends"));
+                      refusal("claim-taken", "the request is already claimed by another developer",
+                              "ask the driver to hand it over (" +
+                                  command(ctx, "handover", "--to " + ctx.actor.email) +
+                                  "), or wait until the lease ends"));
     }
     ledger::RequestState next = ctx.state;
     if (held) {
@@ -108,7 +109,7 @@ Decision hand_over(const Context& ctx, const HandOver& action) {
     if (to.role != Role::developer || !to.active) {
         return refuse(ctx.state, refusal("hand-over-to-developer",
                                          "the claim can only go to an active developer",
-                                         "choose an active developer (datafix users)"));
+                                         "choose an active developer (datafix users list)"));
     }
     if (reading::is_pair(ctx.state, to.id)) {
         return refuse(ctx.state, refusal("driver-is-not-pair",
@@ -144,10 +145,9 @@ Decision join_pair(const Context& ctx, const JoinPair&) {
                       refusal("already-pair", "you are already the pair of this request", ""));
     }
     if (ctx.state.pair.has_value()) {
-        return refuse(ctx.state, refusal("pair-taken",
-                                         "the request already has a pair (user " +
-                                             std::to_string(ctx.state.pair->pair) + ")",
-                                         "the current pair must leave first (datafix unpair)"));
+        return refuse(ctx.state, refusal("pair-taken", "the request already has a pair",
+                                         "the current pair must leave first (" +
+                                             command(ctx, "pair", "--leave") + ")"));
     }
     if (ctx.state.request.status == ledger::RequestStatus::cancelled) {
         return refuse(ctx.state, *require_open(ctx));
@@ -180,7 +180,8 @@ Decision cancel(const Context& ctx, const CancelRequest&) {
     if (ctx.state.request.status == ledger::RequestStatus::done) {
         return refuse(ctx.state,
                       refusal("cancel-after-prod", "the request is done: prod is applied",
-                              "revert instead (datafix revert), or file a new request"));
+                              "revert instead (" + command(ctx, "revert", "ENVIRONMENT") +
+                                  "), or file a new request"));
     }
     if (auto r = require_open(ctx)) {
         return refuse(ctx.state, *r);

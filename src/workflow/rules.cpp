@@ -24,6 +24,15 @@ ledger::AuditEvent event(const Context& ctx, std::string action, EventFields fie
     return e;
 }
 
+std::string command(const Context& ctx, std::string_view verb, std::string_view rest) {
+    std::string line =
+        "datafix " + std::string(verb) + " " + std::to_string(ctx.state.request.number);
+    if (!rest.empty()) {
+        line += " " + std::string(rest);
+    }
+    return line;
+}
+
 Decision allow(ledger::RequestState next, std::vector<ledger::AuditEvent> events) {
     Decision decision;
     decision.state = std::move(next);
@@ -33,15 +42,16 @@ Decision allow(ledger::RequestState next, std::vector<ledger::AuditEvent> events
 
 std::optional<Refusal> require_driver(const Context& ctx) {
     if (!reading::is_driver(ctx.state, ctx.actor.id)) {
-        return refusal("driver-only", "only the driver of this request may do this",
-                       "claim the request first (datafix claim), or ask its driver");
+        return refusal(
+            "driver-only", "only the driver of this request may do this",
+            "claim the request first (" + command(ctx, "claim") + "), or ask its driver");
     }
     // A closed request cannot be claimed by anyone, so its last driver needs no lease for
     // what remains (reverts).
     if (ctx.state.request.status == ledger::RequestStatus::open &&
         !reading::lease_active(ctx.state, ctx.now)) {
         return refusal("lease-expired", "your claim on this request has expired",
-                       "claim it again (datafix claim) to renew the lease");
+                       "claim it again (" + command(ctx, "claim") + ") to renew the lease");
     }
     return std::nullopt;
 }
@@ -67,15 +77,18 @@ std::optional<Refusal> require_idle(const Context& ctx) {
                        "run " + std::to_string(run->number) + " (" +
                            std::string(ledger::run_kind_name(run->kind)) + " in " +
                            run->environment + ") is still in progress",
-                       "wait until it finishes (datafix watch)");
+                       "wait until it finishes (" + command(ctx, "watch") + ")");
     }
     return std::nullopt;
 }
 
 std::optional<Refusal> require_environment(const Context& ctx, const std::string& environment) {
     if (ctx.config.find(environment) == nullptr) {
-        return refusal("environment-unknown", "no environment named '" + environment + "'",
-                       "use one of the configured environments", ErrorCode::not_found);
+        std::vector<std::string> names;
+        for (const EnvironmentRules& env : ctx.config.environments) {
+            names.push_back(env.name);
+        }
+        return unknown_environment(environment, names);
     }
     return std::nullopt;
 }
@@ -86,8 +99,8 @@ std::optional<Refusal> require_resolved(const Context& ctx, const std::string& e
         return refusal("in-doubt-unresolved",
                        "run " + std::to_string(run->number) + " in " + environment +
                            " is in doubt: its commit may or may not have happened",
-                       "resolve it first (datafix resolve); nothing else may happen in " +
-                           environment + " until then");
+                       "resolve it first (" + command(ctx, "resolve", std::to_string(run->number)) +
+                           "); nothing else may happen in " + environment + " until then");
     }
     return std::nullopt;
 }

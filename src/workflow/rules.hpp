@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/audit.hpp"
@@ -37,6 +38,10 @@ struct EventFields {
 ledger::AuditEvent event(const Context& ctx, std::string action, EventFields fields = {});
 
 Decision allow(ledger::RequestState next, std::vector<ledger::AuditEvent> events);
+
+// A command line a HINT names, ready to copy: "datafix <verb> <request number>[ <rest>]". Every
+// verb named here is one the CLI registers (tests/workflow/hint_verbs_test.cpp checks).
+std::string command(const Context& ctx, std::string_view verb, std::string_view rest = {});
 
 // The actor drives this request and the lease has not ended.
 std::optional<Refusal> require_driver(const Context& ctx);

@@ -36,7 +36,7 @@ std::optional<Refusal> check_promotion(const Context& ctx, const std::string& en
     const ledger::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refusal("revision-required", "no change is attached to the request yet",
-                       "attach the change first (datafix change)");
+                       "attach the change first (" + command(ctx, "change", "--change FILE") + ")");
     }
     if (auto r = require_idle(ctx)) {
         return r;
@@ -69,8 +69,8 @@ std::optional<Refusal> check_promotion(const Context& ctx, const std::string& en
                            " needs the requesting product owner's approval of "
                            "revision " +
                            std::to_string(revision->number),
-                       "ask the product owner to verify the previous environment and approve "
-                       "(datafix approve-prod)");
+                       "ask the product owner to verify the previous environment and approve (" +
+                           command(ctx, "approve-prod") + ")");
     }
     return std::nullopt;
 }
@@ -153,7 +153,7 @@ const ledger::Revision* revision_of(const RequestState& state, int number) {
 std::optional<Refusal> check_report(const Context& ctx, const Run* run, int number) {
     if (run == nullptr) {
         return refusal("run-not-found", "no run " + std::to_string(number) + " on this request",
-                       "list the runs with datafix show", ErrorCode::not_found);
+                       "list the runs with " + command(ctx, "show"), ErrorCode::not_found);
     }
     if (run->started_by != ctx.actor.id && ctx.actor.role != ledger::Role::admin) {
         return refusal("run-owner", "only the person who started the run reports its outcome", "",
@@ -207,11 +207,12 @@ Decision start_apply(const Context& ctx, const StartApply& action) {
     const ledger::Revision& revision = *ctx.state.current_revision();
     const Run* evidence = reading::latest_evidence(ctx.state, action.environment, revision.number);
     if (evidence == nullptr) {
-        return refuse(ctx.state,
-                      refusal("evidence-required",
-                              "no preview of revision " + std::to_string(revision.number) + " in " +
-                                  action.environment + " yet",
-                              "preview first (datafix preview " + action.environment + ")"));
+        return refuse(
+            ctx.state,
+            refusal("evidence-required",
+                    "no preview of revision " + std::to_string(revision.number) + " in " +
+                        action.environment + " yet",
+                    "preview first (" + command(ctx, "preview", action.environment) + ")"));
     }
     if (action.fingerprint != evidence->fingerprint) {
         return refuse(
@@ -225,7 +226,8 @@ Decision start_apply(const Context& ctx, const StartApply& action) {
         return refuse(ctx.state,
                       refusal("evidence-not-approved",
                               "the pair has not approved this evidence in " + action.environment,
-                              "ask the pair to approve it (datafix approve)"));
+                              "ask the pair to approve it (" +
+                                  command(ctx, "approve", action.environment) + ")"));
     }
     if (auto r = check_backup(ctx, action.environment)) {
         return refuse(ctx.state, *r);
@@ -268,8 +270,8 @@ Decision start_revert(const Context& ctx, const StartRevert& action) {
                           refusal("emergency-revert-approval",
                                   "reverting " + action.environment +
                                       " is an emergency: the pair must approve it first",
-                                  "ask the pair to approve the revert (datafix approve-revert " +
-                                      action.environment + ")"));
+                                  "ask the pair to approve the revert (" +
+                                      command(ctx, "approve-revert", action.environment) + ")"));
         }
     } else if (ctx.state.request.status == ledger::RequestStatus::open) {
         return refuse(ctx.state,
