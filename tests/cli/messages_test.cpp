@@ -19,29 +19,12 @@
 #include "cli/app.hpp"
 #include "workflow/scenario.hpp"
 
+#include "run_datafix.hpp"
+
 namespace {
 
-struct CommandRun {
-    int status = -1;
-    std::string out;  // stdout and stderr together
-};
-
-CommandRun run_datafix(const std::string& arguments) {
-    std::string command = std::string(DATAFIX_BINARY) + " " + arguments + " 2>&1";
-    CommandRun run;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) {
-        return run;
-    }
-    std::array<char, 4096> buffer{};
-    std::size_t n = 0;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        run.out.append(buffer.data(), n);
-    }
-    int status = pclose(pipe);
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
-}
+using datafix::cli::testing::CommandRun;
+using datafix::cli::testing::run_datafix;
 
 bool is_verb(const std::string& verb) {
     static const std::vector<std::string> verbs = datafix::cli::command_names();
