@@ -80,10 +80,10 @@ CheckSection check_environment(const EnvironmentConfig& environment) {
             s.checks.push_back(
                 passed("api", std::string(discover::platform_name(environment.pods->platform)) +
                                   " namespace " + environment.pods->namespace_name + " listed"));
-            s.checks.push_back(
-                passed("leader_pod", "pod " + leader->pod().name +
-                                         (leader->has_forward() ? ", port-forwarded"
-                                                                : ", reached at its pod IP")));
+            s.checks.push_back(passed(
+                "leader_pod",
+                "pod " + leader->pod().name +
+                    (leader->has_forward() ? ", port-forwarded" : ", reached at its pod IP")));
             target.conninfo = leader->conninfo();
         } catch (const Error& e) {
             // The client missing, failing or out of reach: the API was not asked. A refusal
