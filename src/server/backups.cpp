@@ -40,6 +40,22 @@ void require_driver(const ledger::RequestState& state, const workflow::Actor& ac
     }
 }
 
+// The driver's current revision, checked before a job starts and again when it runs (a job taken
+// up after a restart meets a claim that may have lapsed meanwhile).
+const ledger::Revision& revision_to_back_up(const ledger::RequestState& state,
+                                            const workflow::Actor& actor,
+                                            ledger::RequestNumber number) {
+    require_driver(state, actor, number);
+    const ledger::Revision* revision = state.current_revision();
+    if (revision == nullptr) {
+        throw ApiError(ErrorCode::rule, "revision-required",
+                       "no change is attached to the request yet",
+                       "attach the change first (datafix change " + std::to_string(number) +
+                           " --change FILE)");
+    }
+    return *revision;
+}
+
 const backup::BackupSettings& settings_for(const Context& context, const std::string& environment) {
     const EnvironmentConfig* env = &context.config().require_environment(environment);
     if (!env->backup) {
@@ -140,13 +156,7 @@ Backups::~Backups() {
 nlohmann::json Backups::start(ledger::RequestNumber number, const std::string& environment,
                               const workflow::Actor& actor) {
     settings_for(context_, environment);
-    ledger::RequestState state = load_state(context_, number);
-    require_driver(state, actor, number);
-    if (state.current_revision() == nullptr) {
-        throw ApiError(ErrorCode::rule, "revision-required",
-                       "no change is attached to the request yet",
-                       "attach the change first (datafix change)");
-    }
+    revision_to_back_up(load_state(context_, number), actor, number);
     const Key key{number, environment};
     ledger::BackupJob job;
     job.request = number;
@@ -230,18 +240,12 @@ nlohmann::json Backups::take(const ledger::BackupJob& job, const workflow::Actor
     const std::string& environment = job.environment;
     const backup::BackupSettings& settings = settings_for(context_, environment);
     try {
-        ledger::RequestState state = load_state(context_, number);
-        require_driver(state, actor, number);
-        const ledger::Revision* revision = state.current_revision();
-        if (revision == nullptr) {
-            throw ApiError(ErrorCode::rule, "revision-required",
-                           "no change is attached to the request yet",
-                           "attach the change first (datafix change)");
-        }
+        const ledger::RequestState state = load_state(context_, number);
+        const ledger::Revision& revision = revision_to_back_up(state, actor, number);
         // settings_for has found the environment.
         const EnvironmentConfig& configured = *context_.config().find_environment(environment);
         backup::BackupRequest request{number,
-                                      closure_tables(as_person(configured, actor), *revision)};
+                                      closure_tables(as_person(configured, actor), revision)};
 
         context_.announce(number, "backup.started",
                           {{"environment", environment},
