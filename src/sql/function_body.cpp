@@ -174,6 +174,9 @@ void add_writes_of(FunctionBodyFacts& facts, const std::string& text) {
         facts.unreadable = true;
         return;
     }
+    for (auto& w : statement_writes(text).writes) {
+        add_once(facts.table_writes, w);
+    }
     try {
         Analysis a = analyze(text, FileRole::change, "function body");
         for (const auto& s : a.statements) {
@@ -235,40 +238,119 @@ void add_expression_facts(FunctionBodyFacts& facts, const std::string& expressio
     }
 }
 
+// `NEW.field := expression`: the calls in the expression, once per distinct expression.
+void add_new_value(FunctionBodyFacts& facts, const std::string& field,
+                   const std::string& assignment, const std::vector<std::string>& only_on) {
+    auto assign = assignment.find(":=");
+    auto text = assign == std::string::npos ? assignment : assignment.substr(assign + 2);
+    auto parsed = expression_facts(text);
+    add_once(facts.new_values, NewValue{field, parsed.value, parsed.parsed, only_on});
+}
+
+// The events a condition of the form TG_OP = 'INSERT' or TG_OP IN ('INSERT', 'UPDATE') admits;
+// empty for any other condition.
+std::vector<std::string> tg_op_events(const std::string& condition) {
+    std::vector<std::string> events;
+    const std::string select = "SELECT " + condition;
+    PgQueryParseResult r = pg_query_parse(select.c_str());
+    if (r.error == nullptr && r.parse_tree != nullptr) {
+        auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
+        try {
+            const auto& e = tree.at("stmts")
+                                .at(0)
+                                .at("stmt")
+                                .at("SelectStmt")
+                                .at("targetList")
+                                .at(0)
+                                .at("ResTarget")
+                                .at("val")
+                                .at("A_Expr");
+            const auto& left = e.at("lexpr").at("ColumnRef").at("fields");
+            auto kind = e.value("kind", "");
+            if (left.size() == 1 && lowered(string_value(left[0])) == "tg_op" &&
+                e.at("name").size() == 1 && string_value(e.at("name")[0]) == "=") {
+                auto add = [&](const nlohmann::json& c) {
+                    events.push_back(c.at("A_Const").at("sval").value("sval", std::string()));
+                };
+                if (kind == "AEXPR_OP") {
+                    add(e.at("rexpr"));
+                } else if (kind == "AEXPR_IN") {
+                    for (const auto& c : e.at("rexpr").at("List").at("items")) {
+                        add(c);
+                    }
+                }
+            }
+        } catch (const nlohmann::json::exception&) {
+            events.clear();
+        }
+    }
+    pg_query_free_parse_result(r);
+    return events;
+}
+
 // The NEW record's fields a body assigns: a PLpgSQL_stmt_assign whose target datum is a field
-// of the record numbered new_varno.
+// of the record numbered new_varno; inside IF TG_OP = ..., only on those events.
 void add_new_assignments(const nlohmann::json& function, FunctionBodyFacts& facts) {
     if (!function.is_object() || !function.contains("datums")) {
         return;
     }
     const auto& datums = function["datums"];
     int new_varno = function.value("new_varno", -1);
-    std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
-        if (node.is_array()) {
-            for (const auto& item : node) {
-                walk(item);
+    std::function<void(const nlohmann::json&, const std::vector<std::string>&)> walk =
+        [&](const nlohmann::json& node, const std::vector<std::string>& only_on) {
+            if (node.is_array()) {
+                for (const auto& item : node) {
+                    walk(item, only_on);
+                }
+                return;
             }
-            return;
-        }
-        if (!node.is_object()) {
-            return;
-        }
-        for (const auto& [key, value] : node.items()) {
-            if (key == "PLpgSQL_stmt_assign") {
-                int varno = value.value("varno", -1);
-                if (varno >= 0 && varno < static_cast<int>(datums.size())) {
-                    const auto& datum = datums[varno];
-                    if (datum.contains("PLpgSQL_recfield") &&
-                        datum["PLpgSQL_recfield"].value("recparentno", -2) == new_varno) {
-                        add_once(facts.assigns_new,
-                                 datum["PLpgSQL_recfield"].value("fieldname", std::string()));
+            if (!node.is_object()) {
+                return;
+            }
+            for (const auto& [key, value] : node.items()) {
+                if (key == "PLpgSQL_stmt_if") {
+                    auto events =
+                        tg_op_events(expression_text(value.value("cond", nlohmann::json())));
+                    std::vector<std::string> narrowed = only_on;
+                    if (!events.empty()) {
+                        if (only_on.empty()) {
+                            narrowed = events;
+                        } else {
+                            narrowed.clear();
+                            for (const auto& e : events) {
+                                if (std::find(only_on.begin(), only_on.end(), e) != only_on.end()) {
+                                    narrowed.push_back(e);
+                                }
+                            }
+                            if (narrowed.empty()) {
+                                continue;  // never taken
+                            }
+                        }
+                    }
+                    walk(value.value("then_body", nlohmann::json()), narrowed);
+                    walk(value.value("elsif_list", nlohmann::json()), only_on);
+                    walk(value.value("else_body", nlohmann::json()), only_on);
+                    continue;
+                }
+                if (key == "PLpgSQL_stmt_assign") {
+                    int varno = value.value("varno", -1);
+                    if (varno >= 0 && varno < static_cast<int>(datums.size())) {
+                        const auto& datum = datums[varno];
+                        if (datum.contains("PLpgSQL_recfield") &&
+                            datum["PLpgSQL_recfield"].value("recparentno", -2) == new_varno) {
+                            auto field =
+                                datum["PLpgSQL_recfield"].value("fieldname", std::string());
+                            add_once(facts.assigns_new, field);
+                            add_new_value(facts, field,
+                                          expression_text(value.value("expr", nlohmann::json())),
+                                          only_on);
+                        }
                     }
                 }
+                walk(value, only_on);
             }
-            walk(value);
-        }
-    };
-    walk(function.value("action", nlohmann::json()));
+        };
+    walk(function.value("action", nlohmann::json()), {});
 }
 
 void visit(const nlohmann::json& node, FunctionBodyFacts& facts) {
@@ -374,6 +456,7 @@ FunctionBodyFacts inspect_rule_definition(const std::string& definition) {
     } catch (const nlohmann::json::exception&) {
         return facts;
     }
+    facts.table_writes = statement_writes(definition).writes;
     static const std::pair<const char*, const char*> kinds[] = {
         {"InsertStmt", "INSERT"}, {"UpdateStmt", "UPDATE"}, {"DeleteStmt", "DELETE"}};
     for (const auto& action : rule->value("actions", nlohmann::json::array())) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sql/analysis.hpp"
+#include "sql/column_sources.hpp"
 
 namespace datafix::sql {
 
@@ -21,11 +22,26 @@ struct BodyWrite {
     bool operator==(const BodyWrite&) const = default;
 };
 
+// A field of NEW that a body assigns, with the calls in the assigned expression.
+struct NewValue {
+    std::string field;
+    ValueFacts value;
+    bool readable = true;  // false: the expression did not parse, its calls are unknown
+    // Only under IF TG_OP = 'INSERT' (or IN (...)): the events it is assigned on; empty: any.
+    std::vector<std::string> only_on;
+    bool operator==(const NewValue&) const = default;
+};
+
 struct FunctionBodyFacts {
     std::vector<std::string> writes;  // tables written, as spelled in the body, first seen first
     std::vector<BodyWrite> write_commands;  // each table with each command that writes it, once
     // Columns of NEW the body assigns: a BEFORE ROW trigger that changes the row it is given.
     std::vector<std::string> assigns_new;
+    // The same assignments with what they assign (column_sources.hpp), and the INSERTs and
+    // UPDATEs in the body with what they put into each column: where after-image columns get
+    // values that differ from one run to the next (a clock, a sequence).
+    std::vector<NewValue> new_values;
+    std::vector<TableWrite> table_writes;
     // Functions the body calls, as spelled (schema-qualified where written so), first seen first;
     // their bodies write too.
     std::vector<std::string> calls;
