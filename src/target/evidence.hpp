@@ -20,6 +20,24 @@ struct ImageFile {
     std::string keys_digest;  // sha256 over the key fields of the records, in order
 };
 
+// Why an after-image column may hold another value at apply than in the approved preview, and
+// so how apply compares it (target/volatility.hpp learns it from the causes).
+enum class VolatilityClass {
+    clock,     // a clock reading (now(), a default or trigger): a time within the apply's window
+    sequence,  // nextval() or an identity: a value the named sequence handed out during the apply
+    random,    // gen_random_uuid(), random(): any value
+    observed,  // no cause known; it differed between two rehearsals: any value (the pair is told)
+};
+
+struct VolatileColumn {
+    std::string column;
+    VolatilityClass volatility = VolatilityClass::observed;
+    std::string type;      // clock: the column's type ("timestamp with time zone", "date", ...)
+    std::string sequence;  // sequence: schema-qualified, as regclass prints it
+    std::string cause;     // "default now()", "trigger stamp sets it from now()", "statement 1"
+    bool operator==(const VolatileColumn&) const = default;
+};
+
 struct StatementEvidence {
     int index = 0;
     StatementKind kind = StatementKind::update;
@@ -34,6 +52,11 @@ struct StatementEvidence {
     // Columns whose after-values differed between two rehearsals (now(), identity values, ...);
     // apply tolerates differences there and only there.
     std::vector<std::string> volatile_columns;
+    // The same columns with the class they are compared by; and sha256 over the after-images with
+    // those columns masked (sorted row digests where a key column is volatile): what the approval
+    // covers of the after-images. Empty in evidence from before after-images were approved.
+    std::vector<VolatileColumn> volatility;
+    std::string after_masked;
     // Tables written by something other than the statement: triggers, cascading foreign keys.
     std::vector<std::string> indirect_writes;
 };
@@ -58,6 +81,9 @@ struct TableChanges {
     // after: every inserted or updated row as the run left it.
     ImageFile before;
     ImageFile after;
+    // As in StatementEvidence: volatile columns by class, and the masked after-images' digest.
+    std::vector<VolatileColumn> volatility;
+    std::string after_masked;
 
     std::string qualified() const { return schema + "." + table; }
     long long changed() const { return inserted + updated + deleted; }
@@ -89,7 +115,15 @@ struct Evidence {
     std::vector<std::string> revert_hazards;
     // The session logged in as a superuser (allow_superuser_login): the pair sees it.
     bool superuser_login = false;
-    // sha256 over every statement's counts, keys and before-images: what an approval names.
+    // The approval covers after-images (after_masked and volatility above): evidence recorded
+    // before it did keeps its fingerprint and the old comparison.
+    bool after_approved = false;
+    // Why the volatility of some after-image column could not be learned from its causes
+    // (dynamic SQL, a volatile application function): the preview then rehearsed a second time
+    // and compares the columns that differed as `observed`.
+    std::vector<std::string> volatility_unknown;
+    // sha256 over every statement's counts, keys, before-images and masked after-images: what an
+    // approval names.
     std::string fingerprint;
 };
 

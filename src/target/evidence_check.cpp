@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "target/copy_text.hpp"
+#include "target/volatility.hpp"
 
 namespace datafix::target {
 
@@ -104,10 +106,19 @@ std::vector<std::string> find_volatile_columns(const ImageStore& images,
     if (first.after.rows != second.after.rows || first.columns != second.columns) {
         return first.columns;
     }
-    std::vector<bool> differs(first.columns.size(), false);
-    if (first.after.digest != second.after.digest) {
-        ImageReader a(images, first.after);
-        ImageReader b(images, second.after);
+    return find_volatile_columns(images, first.after, second.after, first.columns);
+}
+
+std::vector<std::string> find_volatile_columns(const ImageStore& images, const ImageFile& first,
+                                               const ImageFile& second,
+                                               const std::vector<std::string>& columns) {
+    if (first.rows != second.rows) {
+        return columns;
+    }
+    std::vector<bool> differs(columns.size(), false);
+    if (first.digest != second.digest) {
+        ImageReader a(images, first);
+        ImageReader b(images, second);
         std::string row_a;
         std::string row_b;
         while (a.next(row_a) && b.next(row_b)) {
@@ -123,11 +134,187 @@ std::vector<std::string> find_volatile_columns(const ImageStore& images,
     std::vector<std::string> names;
     for (std::size_t i = 0; i < differs.size(); ++i) {
         if (differs[i]) {
-            names.push_back(first.columns[i]);
+            names.push_back(columns[i]);
         }
     }
     return names;
 }
+
+namespace {
+
+// Per column of an image: the volatility entry that masks it, or null.
+std::vector<const VolatileColumn*> mask_of(const std::vector<std::string>& columns,
+                                           const std::vector<VolatileColumn>& volatility) {
+    std::vector<const VolatileColumn*> mask(columns.size(), nullptr);
+    for (const auto& v : volatility) {
+        auto it = std::find(columns.begin(), columns.end(), v.column);
+        if (it != columns.end()) {
+            mask[static_cast<std::size_t>(it - columns.begin())] = &v;
+        }
+    }
+    return mask;
+}
+
+std::string_view volatility_token(VolatilityClass c) {
+    switch (c) {
+        case VolatilityClass::clock:
+            return "\x01clock";
+        case VolatilityClass::sequence:
+            return "\x01sequence";
+        case VolatilityClass::random:
+            return "\x01random";
+        case VolatilityClass::observed:
+            return "\x01observed";
+    }
+    return "\x01observed";
+}
+
+bool key_is_volatile(const std::vector<std::string>& key_columns,
+                     const std::vector<VolatileColumn>& volatility) {
+    return std::any_of(volatility.begin(), volatility.end(), [&](const VolatileColumn& v) {
+        return std::find(key_columns.begin(), key_columns.end(), v.column) != key_columns.end();
+    });
+}
+
+void feed_masked(Sha256& digest, std::string_view row,
+                 const std::vector<const VolatileColumn*>& mask) {
+    auto fields = split_copy_fields(row);
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        if (i < mask.size() && mask[i] != nullptr) {
+            digest.update_field(fields[i] == "\\N" ? std::string_view("\x01null")
+                                                   : volatility_token(mask[i]->volatility));
+        } else {
+            digest.update_field(fields[i]);
+        }
+    }
+    digest.update_field("\n");
+}
+
+}  // namespace
+
+std::string masked_after_digest(const ImageStore& images, const ImageFile& after,
+                                const std::vector<std::string>& columns,
+                                const std::vector<std::string>& key_columns,
+                                const std::vector<VolatileColumn>& volatility) {
+    if (volatility.empty()) {
+        return after.digest;
+    }
+    auto mask = mask_of(columns, volatility);
+    std::string row;
+    ImageReader reader(images, after);
+    Sha256 digest;
+    digest.update_field("masked");
+    if (!key_is_volatile(key_columns, volatility)) {
+        while (reader.next(row)) {
+            feed_masked(digest, row, mask);
+        }
+        return digest.hex_digest();
+    }
+    std::vector<std::string> rows;
+    while (reader.next(row)) {
+        Sha256 one;
+        feed_masked(one, row, mask);
+        rows.push_back(one.hex_digest());
+    }
+    std::sort(rows.begin(), rows.end());
+    digest.update_field("sorted");
+    for (const auto& r : rows) {
+        digest.update_field(r);
+    }
+    return digest.hex_digest();
+}
+
+std::set<std::string> VolatileValues::sequences() const {
+    std::set<std::string> out;
+    for (const auto& [label, d] : drawn) {
+        out.insert(d.sequence);
+    }
+    return out;
+}
+
+namespace {
+
+// The clock and sequence values of `seen_after` that must be checked against their class, into
+// `values` (labelled schema.table.column). A value the row already had is no new value: where the
+// key is stable, rows pair with the approved after-images (same keys, same order) and a value
+// equal to the approved one passes; where the key itself is volatile (rows an INSERT drew keys
+// for), a row whose key is in the before-images is an updated row, and a value equal to its
+// before-image passes.
+void gather_volatile_values(const ImageStore& images, const ImageFile& seen_after,
+                            const ImageFile& approved_after, const ImageFile& seen_before,
+                            const std::vector<std::string>& columns,
+                            const std::vector<std::string>& key_columns,
+                            const std::vector<VolatileColumn>& volatility, const std::string& table,
+                            VolatileValues& values) {
+    auto mask = mask_of(columns, volatility);
+    bool any = std::any_of(mask.begin(), mask.end(), [](const VolatileColumn* v) {
+        return v != nullptr && (v->volatility == VolatilityClass::clock ||
+                                v->volatility == VolatilityClass::sequence);
+    });
+    if (!any) {
+        return;
+    }
+    auto positions = key_positions(columns, key_columns);
+    bool key_volatile = key_is_volatile(key_columns, volatility);
+    std::unordered_map<std::string, std::string> before_rows;
+    if (key_volatile && seen_before.rows > 0) {
+        ImageReader before(images, seen_before);
+        std::string row;
+        while (before.next(row)) {
+            before_rows.emplace(key_of(positions, row), row);
+        }
+    }
+    std::optional<ImageReader> approved;
+    if (!key_volatile) {
+        approved.emplace(images, approved_after);
+    }
+    ImageReader reader(images, seen_after);
+    std::string row;
+    std::string earlier;
+    while (reader.next(row)) {
+        bool paired = false;
+        if (approved) {
+            paired = approved->next(earlier);
+        } else {
+            auto it = before_rows.find(key_of(positions, row));
+            paired = it != before_rows.end();
+            if (paired) {
+                earlier = it->second;
+            }
+        }
+        auto fields = split_copy_fields(row);
+        auto earlier_fields = paired ? split_copy_fields(earlier) : std::vector<std::string_view>{};
+        for (std::size_t i = 0; i < fields.size() && i < mask.size(); ++i) {
+            const auto* v = mask[i];
+            if (v == nullptr || fields[i] == "\\N") {
+                continue;
+            }
+            if (i < earlier_fields.size() && earlier_fields[i] == fields[i]) {
+                continue;
+            }
+            auto label = table + "." + v->column;
+            if (v->volatility == VolatilityClass::clock) {
+                auto& c = values.clock[label];
+                c.type = v->type;
+                c.values.emplace(fields[i]);
+            } else if (v->volatility == VolatilityClass::sequence) {
+                auto& d = values.drawn[label];
+                d.sequence = v->sequence;
+                d.values.emplace(fields[i]);
+            }
+        }
+    }
+}
+
+std::string volatile_names(const std::vector<VolatileColumn>& volatility) {
+    std::string out;
+    for (const auto& v : volatility) {
+        out += (out.empty() ? "" : ", ") + v.column;
+    }
+    return out.empty() ? "none" : out;
+}
+
+}  // namespace
 
 void require_declared_count(const StatementEvidence& seen, const std::string& environment) {
     if (!seen.expected_rows || *seen.expected_rows == seen.actual_rows) {
@@ -142,7 +329,8 @@ void require_declared_count(const StatementEvidence& seen, const std::string& en
 }
 
 void require_same_as_approved(const ImageStore& images, const StatementEvidence& seen,
-                              const StatementEvidence& approved, const std::string& environment) {
+                              const StatementEvidence& approved, const std::string& environment,
+                              VolatileValues* values) {
     std::string where = environment + ": " + statement_name(seen);
     std::string hint =
         "the data changed since the preview; preview again and have the pair "
@@ -165,13 +353,36 @@ void require_same_as_approved(const ImageStore& images, const StatementEvidence&
                         "; rolled back",
                     hint);
     }
-    if (seen.after.digest == approved.after.digest) {
+    bool covered = !approved.after_masked.empty();
+    if (covered) {
+        if (masked_after_digest(images, seen.after, seen.columns, seen.key_columns,
+                                approved.volatility) == approved.after_masked) {
+            if (values != nullptr) {
+                gather_volatile_values(images, seen.after, approved.after, seen.before,
+                                       seen.columns, seen.key_columns, approved.volatility,
+                                       seen.schema + "." + seen.table, *values);
+            }
+            return;
+        }
+        if (key_is_volatile(seen.key_columns, approved.volatility)) {
+            throw Error(ErrorCode::count_mismatch,
+                        where +
+                            ": the rows it wrote differ from the approved evidence in "
+                            "columns other than those that may vary (" +
+                            volatile_names(approved.volatility) + "); rolled back",
+                        hint);
+        }
+    } else if (seen.after.digest == approved.after.digest) {
         return;
     }
     std::vector<bool> tolerated(seen.columns.size(), false);
     for (std::size_t i = 0; i < seen.columns.size(); ++i) {
-        tolerated[i] = std::find(approved.volatile_columns.begin(), approved.volatile_columns.end(),
-                                 seen.columns[i]) != approved.volatile_columns.end();
+        tolerated[i] =
+            covered
+                ? std::any_of(approved.volatility.begin(), approved.volatility.end(),
+                              [&](const VolatileColumn& v) { return v.column == seen.columns[i]; })
+                : std::find(approved.volatile_columns.begin(), approved.volatile_columns.end(),
+                            seen.columns[i]) != approved.volatile_columns.end();
     }
     auto positions = key_positions(seen);
     ImageReader a(images, seen.after);
@@ -208,10 +419,19 @@ void require_same_as_approved(const ImageStore& images, const StatementEvidence&
                         join_listed(listed, total) + "; rolled back",
                     hint);
     }
+    if (covered) {
+        // Every field agrees outside the volatile columns, yet the masked digests differ: a
+        // volatile column turned NULL or non-NULL.
+        throw Error(ErrorCode::count_mismatch,
+                    where + ": a column that may vary (" + volatile_names(approved.volatility) +
+                        ") is empty where the approved evidence had a value, or the reverse; "
+                        "rolled back",
+                    hint);
+    }
 }
 
 void require_same_closure(const ImageStore& images, const Evidence& seen, const Evidence& approved,
-                          const std::string& environment) {
+                          const std::string& environment, VolatileValues* values) {
     if (!approved.closure_captured) {
         return;  // approved before datafix captured closures: the statements' check stands
     }
@@ -250,6 +470,17 @@ void require_same_closure(const ImageStore& images, const Evidence& seen, const 
             differences.push_back(name +
                                   ": the rows changed there are not the approved rows, "
                                   "or not as they were when approved");
+        } else if (!a->after_masked.empty() && !a->append_only && !s->count_only) {
+            if (masked_after_digest(images, s->after, s->columns, s->key_columns, a->volatility) !=
+                a->after_masked) {
+                differences.push_back(name +
+                                      ": rows get other values than approved, in columns other "
+                                      "than those that may vary (" +
+                                      volatile_names(a->volatility) + ")");
+            } else if (values != nullptr) {
+                gather_volatile_values(images, s->after, a->after, s->before, s->columns,
+                                       s->key_columns, a->volatility, name, *values);
+            }
         }
     }
     if (!differences.empty()) {
@@ -269,7 +500,11 @@ std::string fingerprint(const Evidence& evidence) {
         digest.update_field(s.schema + "." + s.table);
         digest.update_field(std::to_string(s.actual_rows));
         digest.update_field(s.before.keys_digest);
-        digest.update_field(s.after.keys_digest);
+        // Keys an INSERT draws (an identity) are new at every run: the masked after-images
+        // below cover those rows.
+        digest.update_field(evidence.after_approved && key_is_volatile(s.key_columns, s.volatility)
+                                ? std::string("drawn keys")
+                                : s.after.keys_digest);
         digest.update_field(s.before.digest);
         digest.update_field(std::to_string(s.before.rows));
     }
@@ -283,6 +518,33 @@ std::string fingerprint(const Evidence& evidence) {
             digest.update_field(std::to_string(c.deleted));
             digest.update_field(c.before.digest);
             digest.update_field(c.append_only ? "append-only" : "restorable");
+        }
+    }
+    // Evidence from before after-images were approved keeps its fingerprint.
+    if (evidence.after_approved) {
+        auto feed_volatility = [&](const std::vector<VolatileColumn>& volatility) {
+            for (const auto& v : volatility) {
+                digest.update_field(v.column);
+                digest.update_field(volatility_class_name(v.volatility));
+                digest.update_field(v.type);
+                digest.update_field(v.sequence);
+            }
+            digest.update_field("end");
+        };
+        digest.update_field("after");
+        for (const auto& s : evidence.statements) {
+            digest.update_field(s.after_masked);
+            feed_volatility(s.volatility);
+        }
+        for (const auto& c : evidence.closure) {
+            if (!c.append_only) {
+                digest.update_field(c.qualified());
+                digest.update_field(c.after_masked);
+                feed_volatility(c.volatility);
+            }
+        }
+        for (const auto& u : evidence.volatility_unknown) {
+            digest.update_field(u);
         }
     }
     return digest.hex_digest();

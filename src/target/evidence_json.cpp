@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "target/volatility.hpp"
 
 namespace datafix::target {
 
@@ -49,13 +50,44 @@ ImageFile image_from(const nlohmann::json& j) {
                      j.at("digest").get<std::string>(), j.at("keys_digest").get<std::string>()};
 }
 
+nlohmann::json volatility_json(const std::vector<VolatileColumn>& volatility) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : volatility) {
+        out.push_back({{"column", v.column},
+                       {"class", volatility_class_name(v.volatility)},
+                       {"type", v.type},
+                       {"sequence", v.sequence},
+                       {"cause", v.cause}});
+    }
+    return out;
+}
+
+std::vector<VolatileColumn> volatility_from(const nlohmann::json& j) {
+    std::vector<VolatileColumn> out;
+    for (const auto& v : j) {
+        VolatileColumn c;
+        c.column = v.at("column").get<std::string>();
+        c.volatility = volatility_class_from(v.at("class").get<std::string>());
+        c.type = v.value("type", "");
+        c.sequence = v.value("sequence", "");
+        c.cause = v.value("cause", "");
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 nlohmann::json changes_json(const TableChanges& c) {
-    return {{"schema", c.schema},           {"table", c.table},
-            {"columns", c.columns},         {"key_columns", c.key_columns},
-            {"causes", c.causes},           {"append_only", c.append_only},
-            {"inserted", c.inserted},       {"updated", c.updated},
-            {"deleted", c.deleted},         {"before", image_json(c.before)},
-            {"after", image_json(c.after)}, {"count_only", c.count_only}};
+    auto out = nlohmann::json{{"schema", c.schema},           {"table", c.table},
+                              {"columns", c.columns},         {"key_columns", c.key_columns},
+                              {"causes", c.causes},           {"append_only", c.append_only},
+                              {"inserted", c.inserted},       {"updated", c.updated},
+                              {"deleted", c.deleted},         {"before", image_json(c.before)},
+                              {"after", image_json(c.after)}, {"count_only", c.count_only}};
+    if (!c.after_masked.empty()) {
+        out["after_masked"] = c.after_masked;
+        out["volatility"] = volatility_json(c.volatility);
+    }
+    return out;
 }
 
 TableChanges changes_from(const nlohmann::json& j) {
@@ -72,6 +104,10 @@ TableChanges changes_from(const nlohmann::json& j) {
     c.before = image_from(j.at("before"));
     c.after = image_from(j.at("after"));
     c.count_only = j.value("count_only", false);
+    c.after_masked = j.value("after_masked", "");
+    if (j.contains("volatility")) {
+        c.volatility = volatility_from(j.at("volatility"));
+    }
     return c;
 }
 
@@ -104,6 +140,10 @@ nlohmann::json to_json(const Evidence& e) {
                             {"volatile_columns", s.volatile_columns},
                             {"indirect_writes", s.indirect_writes}};
         j["expected_rows"] = s.expected_rows ? nlohmann::json(*s.expected_rows) : nlohmann::json();
+        if (!s.after_masked.empty()) {
+            j["after_masked"] = s.after_masked;
+            j["volatility"] = volatility_json(s.volatility);
+        }
         statements.push_back(std::move(j));
     }
     nlohmann::json verify = nlohmann::json::array();
@@ -140,6 +180,10 @@ nlohmann::json to_json(const Evidence& e) {
     if (e.superuser_login) {
         out["superuser_login"] = true;
     }
+    if (e.after_approved) {
+        out["after_approved"] = true;
+        out["volatility_unknown"] = e.volatility_unknown;
+    }
     return out;
 }
 
@@ -166,6 +210,10 @@ Evidence evidence_from_json(const nlohmann::json& j) {
             s.after = image_from(js.at("after"));
             s.volatile_columns = js.at("volatile_columns").get<std::vector<std::string>>();
             s.indirect_writes = js.at("indirect_writes").get<std::vector<std::string>>();
+            s.after_masked = js.value("after_masked", "");
+            if (js.contains("volatility")) {
+                s.volatility = volatility_from(js.at("volatility"));
+            }
             e.statements.push_back(std::move(s));
         }
         for (const auto& jv : j.at("verify")) {
@@ -186,6 +234,10 @@ Evidence evidence_from_json(const nlohmann::json& j) {
         e.conflicts = j.at("conflicts").get<std::vector<std::string>>();
         e.fingerprint = j.at("fingerprint").get<std::string>();
         e.superuser_login = j.value("superuser_login", false);
+        e.after_approved = j.value("after_approved", false);
+        if (e.after_approved) {
+            e.volatility_unknown = j.at("volatility_unknown").get<std::vector<std::string>>();
+        }
         if (j.contains("closure")) {
             e.closure_captured = true;
             for (const auto& jc : j.at("closure")) {

@@ -97,6 +97,11 @@ struct TriggerFact {
     bool security_definer = false;  // the function runs as its owner
     std::string function_owner;
     bool dynamic_sql = false;  // EXECUTE in the body (or a function it calls): writes unknown
+    // What it assigns to NEW and what its INSERTs and UPDATEs (and those of the functions it
+    // calls) put into columns: the causes of volatile after-image columns (volatility.hpp).
+    std::vector<sql::NewValue> new_values;
+    std::vector<sql::TableWrite> table_writes;
+    bool body_unreadable = false;  // a statement or expression in it did not parse
 };
 
 // A rule on a table (pg_rewrite), other than a view's _RETURN.
@@ -106,7 +111,8 @@ struct RuleFact {
     bool instead = false;
     std::vector<std::string> writes;  // tables its actions write
     std::vector<sql::BodyWrite> write_commands;
-    bool fires = false;  // its event is one of this change's commands here
+    std::vector<sql::TableWrite> table_writes;  // with what they put into each column
+    bool fires = false;                         // its event is one of this change's commands here
 };
 
 enum class ReferentialAction { no_action, restrict, cascade, set_null, set_default };

@@ -330,6 +330,9 @@ std::vector<TriggerFact> read_triggers(Connection& connection, const TableIdenti
             t.writes = std::move(body.writes);
             t.write_commands = std::move(body.write_commands);
             t.assigns_new = std::move(body.assigns_new);
+            t.new_values = std::move(body.new_values);
+            t.table_writes = std::move(body.table_writes);
+            t.body_unreadable = body.unreadable;
             t.role_changes = std::move(body.role_changes);
             for (const auto& switched_to : body.roles_set) {
                 if (!role_may_become(connection, role, switched_to)) {
@@ -381,6 +384,7 @@ std::vector<RuleFact> read_rules(Connection& connection, const TableIdentity& ta
             auto facts = sql::inspect_rule_definition(row[3].value_or(""));
             rule.write_commands = std::move(facts.write_commands);
             rule.writes = std::move(facts.writes);
+            rule.table_writes = std::move(facts.table_writes);
         } catch (const Error&) {
             // pg_get_ruledef's text always parses; if it did not, the rule names no writes.
         }
@@ -424,7 +428,14 @@ void add_called_functions(Connection& connection, FunctionBodyFacts& facts) {
                         facts.role_changes.push_back(c);
                     }
                 }
+                for (const auto& w : body.table_writes) {
+                    if (std::find(facts.table_writes.begin(), facts.table_writes.end(), w) ==
+                        facts.table_writes.end()) {
+                        facts.table_writes.push_back(w);
+                    }
+                }
                 facts.dynamic_sql = facts.dynamic_sql || body.dynamic_sql;
+                facts.unreadable = facts.unreadable || body.unreadable;
                 facts.may_raise = facts.may_raise || body.may_raise;
                 next.insert(next.end(), body.calls.begin(), body.calls.end());
             }

@@ -1,4 +1,5 @@
-// The guarded session: preview (rehearse twice, roll back), apply (execute, compare, COMMIT with
+// The guarded session: preview (rehearse once, roll back; twice where volatility cannot be learned
+// from its causes), apply (execute, compare, COMMIT with
 // the xid handed out first), revert (same, from the images) and in-doubt resolution.
 #include "target/session.hpp"
 
@@ -6,6 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "core/error.hpp"
@@ -20,6 +23,7 @@
 #include "target/restore_step.hpp"
 #include "target/statement_capture.hpp"
 #include "target/table_info.hpp"
+#include "target/volatility.hpp"
 
 namespace datafix::target {
 
@@ -165,7 +169,8 @@ bool touched_every_row(Connection& connection, const PlannedStatement& statement
 std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore& images,
                                               const EnvironmentTarget& target,
                                               const ChangePlan& plan, const Evidence* approved,
-                                              const PreflightReport& report) {
+                                              const PreflightReport& report,
+                                              VolatileValues* values = nullptr) {
     std::vector<StatementEvidence> out;
     for (std::size_t i = 0; i < plan.statements.size(); ++i) {
         const auto& statement = plan.statements[i];
@@ -194,7 +199,7 @@ std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore
                                     ev.actual_rows));
         }
         if (approved != nullptr) {
-            require_same_as_approved(images, ev, approved->statements.at(i), target.name);
+            require_same_as_approved(images, ev, approved->statements.at(i), target.name, values);
         }
         out.push_back(std::move(ev));
     }
@@ -216,13 +221,77 @@ Evidence make_evidence(RunKind kind, const std::string& plan_sha, const SessionF
 // What the first rehearsal does after its body, inside its transaction (closure capture).
 using AfterBody = std::function<void(Connection&, ImageStore&, Evidence&)>;
 
-// Runs `body` twice in two rolled-back transactions; the second run only teaches which
-// after-image columns are volatile (now(), identity values), then its images are removed. A
-// revert of a write closure (no statements) runs once.
+void remove_closure_images(const Evidence& evidence) {
+    std::error_code ec;
+    for (const auto& c : evidence.closure) {
+        std::filesystem::remove(c.before.path, ec);
+        std::filesystem::remove(c.after.path, ec);
+    }
+}
+
+void add_observed(std::vector<VolatileColumn>& volatility, const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+        bool known = std::any_of(volatility.begin(), volatility.end(),
+                                 [&](const VolatileColumn& v) { return v.column == name; });
+        if (!known) {
+            VolatileColumn v;
+            v.column = name;
+            v.volatility = VolatilityClass::observed;
+            v.cause = "differed between two rehearsals";
+            volatility.push_back(std::move(v));
+        }
+    }
+}
+
+// What a second rehearsal taught: the columns that differed and have no known cause.
+void learn_from_second(const ImageStore& images, Evidence& first, const Evidence& second) {
+    for (std::size_t i = 0; i < first.statements.size(); ++i) {
+        add_observed(first.statements[i].volatility,
+                     find_volatile_columns(images, first.statements[i], second.statements.at(i)));
+    }
+    for (auto& c : first.closure) {
+        auto it =
+            std::find_if(second.closure.begin(), second.closure.end(),
+                         [&](const TableChanges& o) { return o.qualified() == c.qualified(); });
+        if (it == second.closure.end() || it->columns != c.columns ||
+            it->changed() != c.changed()) {
+            first.volatility_unknown.push_back(c.qualified() +
+                                               " changed differently in two rehearsals");
+            continue;
+        }
+        add_observed(c.volatility, find_volatile_columns(images, c.after, it->after, c.columns));
+    }
+}
+
+// A change's preview: after-images are approved. Each column that may differ at apply carries its
+// class (volatility.hpp), and the images' digests mask those columns.
+void cover_after_images(const ImageStore& images, Evidence& e) {
+    for (auto& s : e.statements) {
+        s.volatile_columns.clear();
+        for (const auto& v : s.volatility) {
+            s.volatile_columns.push_back(v.column);
+        }
+        s.after_masked =
+            masked_after_digest(images, s.after, s.columns, s.key_columns, s.volatility);
+    }
+    for (auto& c : e.closure) {
+        if (!c.count_only) {
+            c.after_masked =
+                masked_after_digest(images, c.after, c.columns, c.key_columns, c.volatility);
+        }
+    }
+    e.after_approved = true;
+}
+
+// Runs `body` in a rolled-back transaction. A change (`model` given) learns its volatile
+// after-image columns from their causes and rehearses a second time only when some cannot be
+// known (dynamic SQL, a volatile application function): the columns that differed are then
+// compared as `observed`. A revert (no model) rehearses twice as before, except a revert of a
+// write closure (no statements), which runs once.
 Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentTarget& target,
                   const SessionFacts& facts, RunKind kind, const std::string& plan_sha,
                   const std::vector<VerifyQuery>& verify, const RunBody& body,
-                  const AfterBody& after_body) {
+                  const AfterBody& after_body, const VolatilityModel* model) {
     ImageScope scope(images);
     Evidence first;
     {
@@ -236,22 +305,137 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
         }
         tx.rollback();
     }
-    if (!first.statements.empty()) {
+    if (model != nullptr) {
+        for (auto& s : first.statements) {
+            s.volatility = model->of(s.schema + "." + s.table);
+        }
+        for (auto& c : first.closure) {
+            c.volatility = model->of(c.qualified());
+        }
+        first.volatility_unknown = model->unknown;
+    }
+    bool second_needed = !first.statements.empty() && (model == nullptr || !model->unknown.empty());
+    if (second_needed) {
         Evidence second;
         {
             Transaction tx(connection);
             second = make_evidence(kind, plan_sha, facts, body(connection, images));
+            if (model != nullptr && after_body) {
+                after_body(connection, images, second);
+            }
             tx.rollback();
         }
-        for (std::size_t i = 0; i < first.statements.size(); ++i) {
-            first.statements[i].volatile_columns =
-                find_volatile_columns(images, first.statements[i], second.statements.at(i));
+        if (model != nullptr) {
+            learn_from_second(images, first, second);
+        } else {
+            for (std::size_t i = 0; i < first.statements.size(); ++i) {
+                first.statements[i].volatile_columns =
+                    find_volatile_columns(images, first.statements[i], second.statements.at(i));
+            }
         }
         remove_images(second);
+        remove_closure_images(second);
+    }
+    if (model != nullptr) {
+        cover_after_images(images, first);
     }
     first.fingerprint = fingerprint(first);
     scope.keep();
     return first;
+}
+
+// The last value each sequence handed out, as the run's transaction begins (before its writes).
+std::map<std::string, std::optional<long long>> last_values(Connection& connection,
+                                                            const std::set<std::string>& names) {
+    std::map<std::string, std::optional<long long>> out;
+    for (const auto& name : names) {
+        auto v = connection.query("SELECT pg_sequence_last_value(to_regclass($1))", {name});
+        out[name] = v.at(0, 0) ? std::optional(std::stoll(*v.at(0, 0))) : std::nullopt;
+    }
+    return out;
+}
+
+std::set<std::string> approved_sequences(const Evidence& approved) {
+    std::set<std::string> out;
+    auto add = [&](const std::vector<VolatileColumn>& volatility) {
+        for (const auto& v : volatility) {
+            if (v.volatility == VolatilityClass::sequence) {
+                out.insert(v.sequence);
+            }
+        }
+    };
+    for (const auto& s : approved.statements) {
+        add(s.volatility);
+    }
+    for (const auto& c : approved.closure) {
+        add(c.volatility);
+    }
+    return out;
+}
+
+// Every clock value is a time within this run's transaction (a second of slack either side, for
+// columns that round), and every sequence value one the sequence handed out since it began.
+void check_volatile_values(Connection& connection, const VolatileValues& values,
+                           const std::map<std::string, std::optional<long long>>& before,
+                           const std::string& environment) {
+    const std::string hint =
+        "the change gives these columns values that do not come from where the approved evidence "
+        "says; preview again and have the pair approve the new evidence";
+    for (const auto& [label, drawn] : values.drawn) {
+        auto now = last_values(connection, {drawn.sequence}).at(drawn.sequence);
+        auto it = before.find(drawn.sequence);
+        bool bounded = it != before.end() && it->second.has_value();
+        long long from = bounded ? *it->second : 0;
+        long long outside = 0;
+        for (const auto& text : drawn.values) {
+            long long value = 0;
+            try {
+                value = std::stoll(text);
+            } catch (const std::exception&) {
+                ++outside;
+                continue;
+            }
+            if (!now || value > *now || (bounded && value <= from)) {
+                ++outside;
+            }
+        }
+        if (outside > 0) {
+            throw Error(ErrorCode::count_mismatch,
+                        environment + ": " + std::to_string(outside) + " value(s) of " + label +
+                            " did not come from " + drawn.sequence +
+                            " during this apply; "
+                            "rolled back",
+                        hint);
+        }
+    }
+    for (const auto& [label, clock] : values.clock) {
+        if (clock.type != "timestamp with time zone" &&
+            clock.type != "timestamp without time zone" && clock.type != "date") {
+            throw Error(ErrorCode::count_mismatch,
+                        environment + ": " + label +
+                            " has a clock class on a type datafix "
+                            "cannot compare; rolled back",
+                        hint);
+        }
+        std::string joined;
+        for (const auto& v : clock.values) {
+            joined += (joined.empty() ? "" : "\n") + v;
+        }
+        const std::string& t = clock.type;
+        auto outside =
+            connection
+                .query("SELECT count(*) FROM string_to_table($1, E'\\n') v WHERE NOT (v::" + t +
+                           " BETWEEN (transaction_timestamp() - interval '1 second')::" + t +
+                           " AND (clock_timestamp() + interval '1 second')::" + t + ")",
+                       {joined})
+                .scalar();
+        if (outside != "0") {
+            throw Error(ErrorCode::count_mismatch,
+                        environment + ": " + label +
+                            " holds a time that is not within this apply; rolled back",
+                        hint);
+        }
+    }
 }
 
 }  // namespace
@@ -270,12 +454,14 @@ Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
     auto& st = *state_;
     preflight(plan);
     refuse_unvouched_functions(*st.preflight);
+    auto model = learn_volatility(connected(st), *st.preflight, plan);
     return rehearse(
         connected(st), images, st.target, st.facts, RunKind::change, plan.sha256, plan.verify,
         [&](Connection& c, ImageStore& i) {
             return execute_change(c, i, st.target, plan, nullptr, *st.preflight);
         },
-        [&](Connection& c, ImageStore& i, Evidence& e) { capture_closure(st, c, i, e, false); });
+        [&](Connection& c, ImageStore& i, Evidence& e) { capture_closure(st, c, i, e, false); },
+        &model);
 }
 
 namespace {
@@ -364,23 +550,40 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
     ImageScope scope(images);  // declared before the transaction: it outlives the rollback
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
+    auto drawn_before = last_values(connection, approved_sequences(approved));
+    VolatileValues values;
     Evidence seen = make_evidence(
         RunKind::change, plan.sha256, st.facts,
-        execute_change(connection, images, st.target, plan, &approved, *st.preflight));
+        execute_change(connection, images, st.target, plan, &approved, *st.preflight, &values));
     seen.verify = run_verify(connection, plan.verify);
     fault_point("apply.statement");  // the statements ran; their transaction is open
     auto capture_started = std::chrono::steady_clock::now();
     if (approved.closure_captured) {
         capture_closure(st, connection, images, seen, true);
         fault_point("apply.captured");
-        require_same_closure(images, seen, approved, st.target.name);
+        require_same_closure(images, seen, approved, st.target.name, &values);
     }
+    check_volatile_values(connection, values, drawn_before, st.target.name);
     auto capture_time = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - capture_started);
-    seen.fingerprint = fingerprint(seen);
+    // What was compared is what the pair approved: the applied evidence carries the approved
+    // classes and masked digests, so its fingerprint is the approved one when nothing differs.
     for (std::size_t i = 0; i < seen.statements.size(); ++i) {
         seen.statements[i].volatile_columns = approved.statements[i].volatile_columns;
+        seen.statements[i].volatility = approved.statements[i].volatility;
+        seen.statements[i].after_masked = approved.statements[i].after_masked;
     }
+    for (auto& c : seen.closure) {
+        for (const auto& a : approved.closure) {
+            if (a.qualified() == c.qualified()) {
+                c.volatility = a.volatility;
+                c.after_masked = a.after_masked;
+            }
+        }
+    }
+    seen.after_approved = approved.after_approved;
+    seen.volatility_unknown = approved.volatility_unknown;
+    seen.fingerprint = fingerprint(seen);
     auto outcome = commit_run(*this, connection, tx, st.target, std::move(seen), images, xid,
                               before_commit, fault);
     outcome.capture_time = capture_time;
@@ -485,7 +688,8 @@ Evidence Session::preview_revert(const Evidence& applied, ImageStore& images,
             [](Connection&, ImageStore&) { return std::vector<StatementEvidence>{}; },
             [&](Connection& c, ImageStore& i, Evidence& e) {
                 execute_closure_revert(st, c, i, applied, options, e);
-            });
+            },
+            nullptr);
     }
     std::vector<std::string> conflicts;
     auto evidence = rehearse(
@@ -494,7 +698,7 @@ Evidence Session::preview_revert(const Evidence& applied, ImageStore& images,
             conflicts.clear();
             return execute_revert(c, i, st.target, applied, options, conflicts, nullptr);
         },
-        {});
+        {}, nullptr);
     evidence.conflicts = conflicts;
     return evidence;
 }

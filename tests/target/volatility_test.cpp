@@ -1,0 +1,210 @@
+// The approval covers after-images: volatility learned from its causes (one rehearsal), each
+// volatile column compared by its class at apply, and a second rehearsal only where the causes
+// cannot be read.
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "target/evidence_json.hpp"
+
+#include "target_support.hpp"
+
+namespace datafix::target::test {
+namespace {
+
+testing::PgCluster& dev() {
+    return testing::SampleClusters::get().dev();
+}
+
+// As the team configures it: the audit log is append-only (shown, counted, never compared).
+EnvironmentTarget configured(const TestDatabase& db) {
+    auto t = db.target();
+    t.append_only_tables = {"app_public.record_version"};
+    return t;
+}
+
+const VolatileColumn* find(const std::vector<VolatileColumn>& v, const std::string& column) {
+    for (const auto& c : v) {
+        if (c.column == column) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+const TableChanges* closure_of(const Evidence& e, const std::string& table) {
+    for (const auto& c : e.closure) {
+        if (c.qualified() == table) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+long long last_value(const TestDatabase& db, const std::string& sequence) {
+    return std::stoll(db.psql("SELECT coalesce(pg_sequence_last_value('" + sequence + "'), 0)"));
+}
+
+constexpr const char* kUpdate =
+    "UPDATE app_public.application SET form_data = form_data || '{\"reviewed\": true}' "
+    "WHERE intake_id = 2;";
+
+constexpr const char* kInsert =
+    "INSERT INTO app_public.application_status (application_id, status, change_reason) "
+    "SELECT id, 'withdrawn', 'by request' FROM app_public.application WHERE id IN (1, 2, 3)";
+
+TEST(Volatility, TriggerClockIsLearnedFromItsCauseAndTheApplyMatchesTheApprovedFingerprint) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(configured(db));
+    auto plan = plan_for(kUpdate, {200});
+    auto evidence = session.preview(plan, images.store);
+    EXPECT_TRUE(evidence.after_approved);
+    EXPECT_TRUE(evidence.volatility_unknown.empty())
+        << "every cause is readable: " << evidence.volatility_unknown.at(0);
+    const auto& s = evidence.statements.at(0);
+    ASSERT_EQ(s.volatility.size(), 1u);
+    EXPECT_EQ(s.volatility[0].column, "updated_at");
+    EXPECT_EQ(s.volatility[0].volatility, VolatilityClass::clock);
+    EXPECT_EQ(s.volatility[0].type, "timestamp with time zone");
+    EXPECT_NE(s.volatility[0].cause.find("trigger _100_timestamps"), std::string::npos)
+        << s.volatility[0].cause;
+    EXPECT_EQ(s.volatile_columns, std::vector<std::string>{"updated_at"});
+    EXPECT_NE(s.after_masked, s.after.digest) << "updated_at is masked in what is approved";
+    EXPECT_EQ(to_json(evidence_from_json(to_json(evidence))), to_json(evidence));
+
+    auto outcome = session.apply(plan, evidence, images.store, kNoHook);
+    EXPECT_EQ(outcome.status, OutcomeStatus::committed);
+    EXPECT_EQ(outcome.applied.fingerprint, evidence.fingerprint)
+        << "the apply saw what the pair approved, so it names the same fingerprint";
+}
+
+TEST(Volatility, AnInsertDrawsEachIdentityValueOnceInThePreview) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(configured(db));
+    auto plan = plan_for(kInsert, {3});
+    auto drawn = last_value(db, "app_public.application_status_id_seq");
+    auto evidence = session.preview(plan, images.store);
+    EXPECT_EQ(last_value(db, "app_public.application_status_id_seq"), drawn + 3)
+        << "one rehearsal: three rows draw three values, not six";
+    EXPECT_TRUE(evidence.volatility_unknown.empty());
+    const auto& s = evidence.statements.at(0);
+    const auto* id = find(s.volatility, "id");
+    ASSERT_NE(id, nullptr);
+    EXPECT_EQ(id->volatility, VolatilityClass::sequence);
+    EXPECT_EQ(id->sequence, "app_public.application_status_id_seq");
+    ASSERT_NE(find(s.volatility, "created_at"), nullptr);
+    EXPECT_EQ(find(s.volatility, "created_at")->volatility, VolatilityClass::clock);
+    EXPECT_EQ(find(s.volatility, "application_id"), nullptr);
+    EXPECT_EQ(find(s.volatility, "status"), nullptr);
+    // The archive trigger stamps the previous status rows: learned from the UPDATE in its body.
+    const auto* statuses = closure_of(evidence, "app_public.application_status");
+    ASSERT_NE(statuses, nullptr);
+    ASSERT_NE(find(statuses->volatility, "archived_at"), nullptr);
+    EXPECT_EQ(find(statuses->volatility, "archived_at")->volatility, VolatilityClass::clock);
+
+    auto outcome = session.apply(plan, evidence, images.store, kNoHook);
+    EXPECT_EQ(outcome.status, OutcomeStatus::committed);
+    EXPECT_EQ(outcome.applied.fingerprint, evidence.fingerprint);
+    EXPECT_EQ(last_value(db, "app_public.application_status_id_seq"), drawn + 6);
+    EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.application_status "
+                      "WHERE status = 'withdrawn' AND change_reason = 'by request'"),
+              "3");
+}
+
+TEST(Volatility, TwoPreviewsOfTheSameResultShareAFingerprintAndAnotherResultDoesNot) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(configured(db));
+    // The statement reads intake 4's id: the after-images depend on a table it does not write.
+    auto plan = plan_for(
+        "UPDATE app_public.application a SET intake_id = i.id FROM app_public.intake i "
+        "WHERE i.intake_number = 4 AND a.id IN (1, 2, 3)",
+        {3});
+    auto first = session.preview(plan, images.store);
+    auto again = session.preview(plan, images.store);
+    EXPECT_EQ(first.fingerprint, again.fingerprint)
+        << "only updated_at differs, and it is compared by its class";
+    db.psql(
+        "UPDATE app_public.intake SET intake_number = 40 WHERE intake_number = 4; "
+        "UPDATE app_public.intake SET intake_number = 4 WHERE intake_number = 5");
+    auto changed = session.preview(plan, images.store);
+    EXPECT_EQ(changed.statements.at(0).before.digest, first.statements.at(0).before.digest)
+        << "the same rows, as they were";
+    EXPECT_NE(changed.fingerprint, first.fingerprint)
+        << "the rows would get other values: an approval of the first does not cover this one";
+}
+
+TEST(Volatility, AClockColumnFilledFromElsewhereAtApplyIsRefused) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(configured(db));
+    auto plan = plan_for(kUpdate, {200});
+    auto evidence = session.preview(plan, images.store);
+    // After the approval the trigger stamps a fixed time instead of the clock.
+    db.psql(
+        "CREATE OR REPLACE FUNCTION app_public.update_timestamps() RETURNS trigger "
+        "LANGUAGE plpgsql AS $fn$ BEGIN NEW.updated_at := '2001-02-03 04:05:06+00'; "
+        "NEW.updated_by := (SELECT id FROM app_public.app_user "
+        "WHERE sub = current_setting('jwt.claims.sub', true)::uuid); RETURN NEW; END $fn$");
+    auto before = db.state();
+    auto message = expect_error(ErrorCode::count_mismatch,
+                                [&] { session.apply(plan, evidence, images.store, kNoHook); });
+    EXPECT_NE(message.find("app_public.application.updated_at holds a time that is not within "
+                           "this apply"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(message.find("2001"), std::string::npos) << "no values in messages";
+    EXPECT_EQ(db.state(), before) << "the apply rolled back";
+}
+
+TEST(Volatility, ASequenceColumnFilledFromAnotherSequenceAtApplyIsRefused) {
+    TestDatabase db(dev());
+    TempImages images;
+    db.psql(
+        "SET ROLE app_owner; CREATE TABLE app_public.ticket (id serial PRIMARY KEY, note text); "
+        "CREATE SEQUENCE app_public.other_seq;");
+    auto session = Session::open(configured(db));
+    auto plan = plan_for("INSERT INTO app_public.ticket (note) VALUES ('first'), ('second')", {2});
+    auto evidence = session.preview(plan, images.store);
+    const auto* id = find(evidence.statements.at(0).volatility, "id");
+    ASSERT_NE(id, nullptr);
+    EXPECT_EQ(id->volatility, VolatilityClass::sequence);
+    EXPECT_EQ(id->sequence, "app_public.ticket_id_seq");
+    db.psql("ALTER TABLE app_public.ticket ALTER id SET DEFAULT nextval('app_public.other_seq')");
+    auto message = expect_error(ErrorCode::count_mismatch,
+                                [&] { session.apply(plan, evidence, images.store, kNoHook); });
+    EXPECT_NE(message.find("2 value(s) of app_public.ticket.id did not come from "
+                           "app_public.ticket_id_seq during this apply"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.ticket"), "0");
+}
+
+TEST(Volatility, WhereCausesCannotBeReadASecondRehearsalTellsAndThePairIsTold) {
+    // Without the append-only declaration, the audit log's rows are compared; its trigger copies
+    // the whole NEW row (to_jsonb(NEW)), whose updated_at varies.
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(db.target());
+    auto plan = plan_for(kUpdate, {200});
+    auto evidence = session.preview(plan, images.store);
+    ASSERT_FALSE(evidence.volatility_unknown.empty());
+    EXPECT_NE(evidence.volatility_unknown[0].find(
+                  "app_public.record_version.record: trigger _500_audit on "
+                  "app_public.application copies the whole row of app_public.application"),
+              std::string::npos)
+        << evidence.volatility_unknown[0];
+    const auto* log = closure_of(evidence, "app_public.record_version");
+    ASSERT_NE(log, nullptr);
+    ASSERT_NE(find(log->volatility, "record"), nullptr);
+    EXPECT_EQ(find(log->volatility, "record")->volatility, VolatilityClass::observed);
+    EXPECT_EQ(find(log->volatility, "changed_at")->volatility, VolatilityClass::clock);
+    EXPECT_EQ(find(log->volatility, "id")->volatility, VolatilityClass::sequence);
+    auto outcome = session.apply(plan, evidence, images.store, kNoHook);
+    EXPECT_EQ(outcome.status, OutcomeStatus::committed);
+}
+
+}  // namespace
+}  // namespace datafix::target::test
