@@ -1,6 +1,7 @@
 // Request, evidence and image-diff views for human output.
 #include "cli/request_view.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -198,6 +199,34 @@ void print_evidence(const nlohmann::json& e, const Style& style) {
             for (const auto& h : e["revert_hazards"]) {
                 std::cout << "    - " << text(h) << "\n";
             }
+        }
+    }
+    // What may differ at apply, and how it is compared: the approval covers everything else.
+    std::vector<std::string> varying;
+    auto note_varying = [&](const nlohmann::json& list, const std::string& table) {
+        for (const auto& v : list) {
+            varying.push_back(table + "." + text(v["column"]) + " (" + text(v["class"]) + ": " +
+                              text(v["cause"]) + ")");
+        }
+    };
+    for (const auto& s : e.value("statements", nlohmann::json::array())) {
+        note_varying(s.value("volatility", nlohmann::json::array()), text(s["table"]));
+    }
+    for (const auto& c : e.value("closure", nlohmann::json::array())) {
+        if (!c.value("append_only", false)) {
+            note_varying(c.value("volatility", nlohmann::json::array()), text(c["table"]));
+        }
+    }
+    std::sort(varying.begin(), varying.end());
+    varying.erase(std::unique(varying.begin(), varying.end()), varying.end());
+    if (e.value("after_approved", false)) {
+        std::cout << "  may differ at apply (compared by class):"
+                  << (varying.empty() ? " nothing" : "") << "\n";
+        for (const auto& v : varying) {
+            std::cout << "    - " << v << "\n";
+        }
+        for (const auto& u : e.value("volatility_unknown", nlohmann::json::array())) {
+            std::cout << "  " << style.bold("rehearsed twice: ") << text(u) << "\n";
         }
     }
     if (e.value("superuser_login", false)) {

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "target/evidence_json.hpp"
+#include "target/volatility.hpp"
 
 namespace datafix::server {
 
@@ -70,6 +71,18 @@ std::string verify_results_text(const target::Evidence& evidence) {
     return verify_json(evidence).dump();
 }
 
+// The columns that may hold other values at apply, each with the class it is compared by and its
+// cause (names of columns, triggers and functions; never values).
+nlohmann::json volatility_summary(const std::vector<target::VolatileColumn>& volatility) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : volatility) {
+        out.push_back({{"column", v.column},
+                       {"class", target::volatility_class_name(v.volatility)},
+                       {"cause", v.cause}});
+    }
+    return out;
+}
+
 bool is_indirect(const target::TableChanges& changes) {
     return std::none_of(changes.causes.begin(), changes.causes.end(),
                         [](const std::string& c) { return c.rfind("statement ", 0) == 0; });
@@ -91,6 +104,7 @@ nlohmann::json evidence_summary(const target::Evidence& evidence) {
             {"before_keys_digest", s.before.keys_digest},
             {"after_keys_digest", s.after.keys_digest},
             {"volatile_columns", s.volatile_columns},
+            {"volatility", volatility_summary(s.volatility)},
             {"indirect_writes", s.indirect_writes},
         });
     }
@@ -114,13 +128,18 @@ nlohmann::json evidence_summary(const target::Evidence& evidence) {
                                {"updated", c.updated},
                                {"deleted", c.deleted},
                                {"before_digest", c.before.digest},
-                               {"after_digest", c.after.digest}});
+                               {"after_digest", c.after.digest},
+                               {"volatility", volatility_summary(c.volatility)}});
         }
         summary["closure"] = std::move(closure);
         summary["revert_exact"] = evidence.revert_hazards.empty();
         summary["revert_hazards"] = evidence.revert_hazards;
     }
     summary["superuser_login"] = evidence.superuser_login;
+    // The approval covers the after-images outside the volatile columns; where volatility could
+    // not be learned from its causes, the preview rehearsed twice and says why.
+    summary["after_approved"] = evidence.after_approved;
+    summary["volatility_unknown"] = evidence.volatility_unknown;
     return summary;
 }
 
