@@ -80,7 +80,52 @@ std::string dotted_name(const nlohmann::json& names) {
     return out;
 }
 
-// Calls and role changes anywhere in a parsed SQL tree (statements or expressions).
+std::string a_expr_kind(const nlohmann::json& expr) {
+    const auto& kind = expr.value("kind", nlohmann::json());
+    return kind.is_string() ? kind.get<std::string>() : "AEXPR_OP";
+}
+
+void add_operator(FunctionBodyFacts& facts, const nlohmann::json& names, bool binary) {
+    if (!names.is_array() || names.empty()) {
+        return;
+    }
+    OperatorUse op;
+    op.name = string_value(names.back());
+    op.schema = names.size() > 1 ? string_value(names[names.size() - 2]) : "";
+    op.binary = binary;
+    if (!op.name.empty()) {
+        add_once(facts.operators, op);
+    }
+}
+
+// The operators an A_Expr runs. BETWEEN is the parser's shorthand for >= and <=; IN, NULLIF and
+// IS DISTINCT FROM carry the operator they run as their name, as LIKE and SIMILAR TO do theirs.
+void add_operators_of(FunctionBodyFacts& facts, const nlohmann::json& expr) {
+    std::string kind = a_expr_kind(expr);
+    bool binary = expr.contains("lexpr") && !expr["lexpr"].is_null();
+    if (kind.starts_with("AEXPR_BETWEEN") || kind.starts_with("AEXPR_NOT_BETWEEN")) {
+        add_operator(facts, nlohmann::json::array({{{"String", {{"sval", ">="}}}}}), true);
+        add_operator(facts, nlohmann::json::array({{{"String", {{"sval", "<="}}}}}), true);
+        return;
+    }
+    add_operator(facts, expr.value("name", nlohmann::json::array()), binary);
+}
+
+void add_cast(FunctionBodyFacts& facts, const nlohmann::json& type_name) {
+    const auto& names = type_name.value("names", nlohmann::json::array());
+    if (names.empty()) {
+        return;
+    }
+    TypeReference type;
+    type.name = string_value(names.back());
+    type.schema = names.size() > 1 ? string_value(names[names.size() - 2]) : "";
+    if (!type.name.empty()) {
+        add_once(facts.casts, type);
+    }
+}
+
+// Calls, operators, casts and role changes anywhere in a parsed SQL tree (statements or
+// expressions).
 void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
     if (node.is_array()) {
         for (const auto& item : node) {
@@ -92,6 +137,15 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
         return;
     }
     for (const auto& [key, value] : node.items()) {
+        if (key == "A_Expr" && value.is_object()) {
+            add_operators_of(facts, value);
+        } else if (key == "SubLink" && value.is_object() && value.contains("operName")) {
+            add_operator(facts, value["operName"], true);  // x = ANY (SELECT ...)
+        } else if (key == "SortBy" && value.is_object() && value.contains("useOp")) {
+            add_operator(facts, value["useOp"], true);  // ORDER BY x USING <
+        } else if (key == "TypeCast" && value.is_object() && value.contains("typeName")) {
+            add_cast(facts, value["typeName"]);
+        }
         if (key == "FuncCall" && value.contains("funcname")) {
             add_call(facts, value);
             auto name = dotted_name(value["funcname"]);
@@ -434,6 +488,93 @@ std::optional<std::string> refused_resolved_call(std::string_view schema, std::s
     return internal::refused_call(
         schema, name,
         may_draw_keys ? internal::CallSite::insert_in_change : internal::CallSite::other);
+}
+
+namespace {
+
+// Every INSERT, UPDATE, DELETE and MERGE anywhere below `node` (a data-modifying WITH included).
+void add_tree_writes(const nlohmann::json& node, FunctionBodyFacts& facts) {
+    static const std::pair<const char*, const char*> kinds[] = {{"InsertStmt", "INSERT"},
+                                                                {"UpdateStmt", "UPDATE"},
+                                                                {"DeleteStmt", "DELETE"},
+                                                                {"MergeStmt", "MERGE"}};
+    if (node.is_array()) {
+        for (const auto& item : node) {
+            add_tree_writes(item, facts);
+        }
+        return;
+    }
+    if (!node.is_object()) {
+        return;
+    }
+    for (const auto& [key, value] : node.items()) {
+        for (const auto& [name, command] : kinds) {
+            if (key == name && value.is_object()) {
+                const auto& relation = value.value("relation", nlohmann::json::object());
+                std::string schema = relation.value("schemaname", "");
+                std::string table = relation.value("relname", "");
+                if (!table.empty()) {
+                    add_write(facts, schema.empty() ? table : schema + "." + table, command);
+                }
+            }
+        }
+        add_tree_writes(value, facts);
+    }
+}
+
+// The statements of a SQL-standard body: BEGIN ATOMIC's list (a List holding a List), or RETURN.
+void add_body_statements(const nlohmann::json& node, FunctionBodyFacts& facts) {
+    if (node.is_array()) {
+        for (const auto& item : node) {
+            add_body_statements(item, facts);
+        }
+        return;
+    }
+    if (!node.is_object()) {
+        return;
+    }
+    for (const auto& [key, value] : node.items()) {
+        if (key == "List") {
+            add_body_statements(value.value("items", nlohmann::json::array()), facts);
+        } else if (key != "InsertStmt" && key != "UpdateStmt" && key != "DeleteStmt" &&
+                   key != "MergeStmt" && key != "SelectStmt" && key != "ReturnStmt" &&
+                   key != "VariableSetStmt") {
+            add_once(facts.other_statements, key);
+        }
+    }
+}
+
+}  // namespace
+
+FunctionBodyFacts inspect_function_definition(const std::string& definition) {
+    PgQueryParseResult r = pg_query_parse(definition.c_str());
+    if (r.error != nullptr || r.parse_tree == nullptr) {
+        std::string message =
+            r.error != nullptr && r.error->message != nullptr ? r.error->message : "parse error";
+        pg_query_free_parse_result(r);
+        throw Error(ErrorCode::invalid_input, "function definition does not parse: " + message);
+    }
+    auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
+    pg_query_free_parse_result(r);
+    const nlohmann::json* body = nullptr;
+    if (!tree.is_discarded()) {
+        try {
+            const auto& create = tree.at("stmts").at(0).at("stmt").at("CreateFunctionStmt");
+            if (create.contains("sql_body")) {
+                body = &create["sql_body"];
+            }
+        } catch (const nlohmann::json::exception&) {
+            body = nullptr;
+        }
+    }
+    if (body == nullptr) {
+        throw Error(ErrorCode::invalid_input, "function definition holds no SQL-standard body");
+    }
+    FunctionBodyFacts facts;
+    add_body_statements(*body, facts);
+    add_tree_writes(*body, facts);
+    visit_sql_tree(*body, facts);
+    return facts;
 }
 
 FunctionBodyFacts inspect_rule_definition(const std::string& definition) {

@@ -32,6 +32,24 @@ struct NewValue {
     bool operator==(const NewValue&) const = default;
 };
 
+// An operator as written: `OPERATOR(schema.op)` keeps its schema. Only the target's catalog knows
+// which function it runs (pg_operator.oprcode), and without the operands' types only which
+// operators of that name it may be.
+struct OperatorUse {
+    std::string schema;  // empty when unqualified
+    std::string name;
+    bool binary = true;  // false for a prefix operator
+    bool operator==(const OperatorUse&) const = default;
+};
+
+// A type a value is cast to (`x::t`, `CAST(x AS t)`, `t 'literal'`), as written: a cast may run a
+// function (pg_cast.castfunc) and, into a domain, the domain's checks.
+struct TypeReference {
+    std::string schema;  // empty when unqualified
+    std::string name;
+    bool operator==(const TypeReference&) const = default;
+};
+
 struct FunctionBodyFacts {
     std::vector<std::string> writes;  // tables written, as spelled in the body, first seen first
     std::vector<BodyWrite> write_commands;  // each table with each command that writes it, once
@@ -48,6 +66,9 @@ struct FunctionBodyFacts {
     // Every call with its schema as written (pg_catalog's too) and its argument count: what
     // pre-flight resolves when it vouches for an application function.
     std::vector<FunctionCall> called;
+    // Operators and casts the body (or statement, or expression) uses: functions run through them.
+    std::vector<OperatorUse> operators;
+    std::vector<TypeReference> casts;
     // Parameters the body sets (SET, SET LOCAL, set_config), by name as written, lower case.
     std::vector<std::string> settings_changed;
     // Statements in the body that are neither INSERT, UPDATE, DELETE, MERGE, SELECT nor SET, by
@@ -70,8 +91,14 @@ struct FunctionBodyFacts {
 // PL/pgSQL parser rejects it.
 FunctionBodyFacts inspect_plpgsql_body(const std::string& body);
 
-// `body` as stored in pg_proc.prosrc for a sql-language function.
+// `body` as stored in pg_proc.prosrc for a sql-language function; equally any SQL text, such as a
+// change statement or "SELECT <expr>" for an expression pg_get_expr printed.
 FunctionBodyFacts inspect_sql_body(const std::string& body);
+
+// A function with a SQL-standard body (BEGIN ATOMIC ... END, or RETURN expr) as
+// pg_get_functiondef prints it: the body's statements, calls, operators and casts, tables written.
+// Throws Error(invalid_input) when the definition does not parse or holds no SQL-standard body.
+FunctionBodyFacts inspect_function_definition(const std::string& definition);
 
 // A rule as pg_get_ruledef prints it ("CREATE RULE r AS ON INSERT TO t DO ALSO INSERT INTO x
 // ..."): the tables its actions write. Throws Error(invalid_input) when it does not parse.

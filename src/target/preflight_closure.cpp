@@ -7,6 +7,7 @@
 #include <map>
 
 #include "target/connection.hpp"
+#include "target/preflight_functions.hpp"
 
 namespace datafix::target {
 
@@ -97,6 +98,22 @@ class ClosureBuilder {
         }
     }
 
+    // `spelled` as a body or the catalog wrote it: "schema.table" or "table".
+    void reach(const std::string& spelled, const std::string& command, const std::string& cause) {
+        auto dot = spelled.find('.');
+        std::string schema = dot == std::string::npos ? "" : spelled.substr(0, dot);
+        std::string table = dot == std::string::npos ? spelled : spelled.substr(dot + 1);
+        auto id = resolve_table(connection_, schema, table);
+        if (!id) {
+            add_once(report_.unknown_writes,
+                     cause + " writes " + spelled + ", which does not resolve here");
+            return;
+        }
+        std::size_t j = index_of(*id);
+        add_once(report_.tables[j].reached_by, cause);
+        commands_[j].add(kind_of_command(command));
+    }
+
   private:
     void follow(std::size_t i) {
         const auto id = *ids_[i];
@@ -141,22 +158,6 @@ class ClosureBuilder {
                 reach(w.table, w.command, "rule " + rule.name + " on " + name);
             }
         }
-    }
-
-    // `spelled` as a body or the catalog wrote it: "schema.table" or "table".
-    void reach(const std::string& spelled, const std::string& command, const std::string& cause) {
-        auto dot = spelled.find('.');
-        std::string schema = dot == std::string::npos ? "" : spelled.substr(0, dot);
-        std::string table = dot == std::string::npos ? spelled : spelled.substr(dot + 1);
-        auto id = resolve_table(connection_, schema, table);
-        if (!id) {
-            add_once(report_.unknown_writes,
-                     cause + " writes " + spelled + ", which does not resolve here");
-            return;
-        }
-        std::size_t j = index_of(*id);
-        add_once(report_.tables[j].reached_by, cause);
-        commands_[j].add(kind_of_command(command));
     }
 
     std::size_t index_of(const TableIdentity& id) {
@@ -239,7 +240,18 @@ void add_write_closure(Connection& connection, PreflightReport& report,
                        std::vector<TableCommands>& commands,
                        std::vector<std::optional<TableIdentity>>& identities,
                        const EnvironmentTarget& target) {
-    ClosureBuilder(connection, report, commands, identities).run();
+    ClosureBuilder builder(connection, report, commands, identities);
+    builder.run();
+    // What runs because a table is written (triggers, defaults, checks) is vouched for; the
+    // tables those expressions' functions write join the closure, which is followed again.
+    ClosureFunctions functions(connection, report, target);
+    for (auto writes = functions.check(identities, commands); !writes.empty();
+         writes = functions.check(identities, commands)) {
+        for (const auto& w : writes) {
+            builder.reach(w.table, w.command, w.cause);
+        }
+        builder.run();
+    }
     for (std::size_t i = 0; i < report.tables.size(); ++i) {
         auto& t = report.tables[i];
         t.commands.clear();

@@ -9,14 +9,22 @@
 // query's functions must also write nothing and be STABLE or IMMUTABLE. What a change's
 // functions write joins the write closure. Refusals become function_refused findings (blockers)
 // that name functions only, never values.
+//
+// The same policy covers functions reached other than by a call: the functions of the operators
+// (pg_operator.oprcode) and casts (pg_cast.castfunc, and a domain's checks) a statement or body
+// uses, and — for the tables of the write closure — their column defaults, generated columns,
+// CHECK constraints, the checks of their columns' domains and the trigger functions that fire.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "target/change_plan.hpp"
 #include "target/environment_target.hpp"
 #include "target/preflight.hpp"
+#include "target/preflight_catalog.hpp"
 
 namespace datafix::target {
 
@@ -37,6 +45,29 @@ inline constexpr int kMaxFunctionDepth = 8;
 // ONLY transaction (it sets search_path locally while it reads a function with its own).
 std::vector<FunctionWrite> check_functions(Connection& connection, PreflightReport& report,
                                            const ChangePlan& plan, const EnvironmentTarget& target);
+
+// The functions that run because a table of the write closure is written: the trigger functions
+// that fire, and for INSERT and UPDATE the column defaults, generated columns, CHECK constraints
+// and domain checks (their expressions read with pg_get_expr and the SQL parser). Vouched for as
+// a change's functions; a trigger function's dynamic SQL keeps its own treatment (the closure
+// widens to every application table) and its role changes theirs (role_change findings).
+class ClosureFunctions {
+  public:
+    ClosureFunctions(Connection& connection, PreflightReport& report,
+                     const EnvironmentTarget& target);
+    ~ClosureFunctions();
+    ClosureFunctions(const ClosureFunctions&) = delete;
+    ClosureFunctions& operator=(const ClosureFunctions&) = delete;
+
+    // Checks each table (report.tables, `identities` and `commands` in step) for the commands it
+    // has not been checked for yet; returns what the functions of its expressions write.
+    std::vector<FunctionWrite> check(const std::vector<std::optional<TableIdentity>>& identities,
+                                     const std::vector<TableCommands>& commands);
+
+  private:
+    class State;
+    std::unique_ptr<State> state_;
+};
 
 // Parameters a function may not SET (its definition's proconfig, or SET / set_config in its
 // body): who the session is, whether triggers and row security apply, and datafix's timeouts.

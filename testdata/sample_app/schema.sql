@@ -320,3 +320,18 @@ $fn$;
 
 GRANT SELECT, INSERT ON app_public.form_change TO app_web;
 RESET ROLE;
+
+-- Functions a change reaches without calling them by name, which pre-flight follows as it follows
+-- calls: an operator comparing ids (OPERATOR(app_public.===) runs app_public.same_id), and a
+-- function with a SQL-standard body, which pre-flight reads with pg_get_functiondef.
+SET ROLE app_owner;
+CREATE FUNCTION app_public.same_id(a integer, b integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT a = b
+$fn$;
+CREATE OPERATOR app_public.=== (LEFTARG = integer, RIGHTARG = integer,
+                                FUNCTION = app_public.same_id);
+CREATE FUNCTION app_public.display_name(given text, family text) RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN btrim(coalesce(given, '') || ' ' || coalesce(family, ''));
+RESET ROLE;

@@ -1,6 +1,8 @@
 // Trigger function bodies read with PostgreSQL's PL/pgSQL and SQL parsers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "sql/function_body.hpp"
 
@@ -163,6 +165,67 @@ TEST(FunctionBody, ResolvedCallsFollowTheAllowlist) {
     EXPECT_FALSE(refused_resolved_call("pg_catalog", "nextval", true));
     EXPECT_TRUE(refused_resolved_call("information_schema", "_pg_expandarray", true));
     EXPECT_FALSE(refused_resolved_call("app_public", "normalize_name", true));
+}
+
+TEST(FunctionBody, OperatorsAndCastsAreNamedAsWritten) {
+    auto f = inspect_sql_body(
+        "UPDATE app_public.application SET form_data = form_data || '{}'::jsonb "
+        "WHERE id OPERATOR(app_public.===) 3 AND owner BETWEEN 1 AND 9 "
+        "AND application_number LIKE 'C%' AND -id < 0 AND CAST(id AS app_public.code) IS NOT NULL "
+        "AND intake_id IN (SELECT id FROM app_public.intake ORDER BY id USING >)");
+    auto has_op = [&](const std::string& schema, const std::string& name, bool binary) {
+        return std::find(f.operators.begin(), f.operators.end(),
+                         OperatorUse{schema, name, binary}) != f.operators.end();
+    };
+    EXPECT_TRUE(has_op("", "||", true));
+    EXPECT_TRUE(has_op("app_public", "===", true));
+    EXPECT_TRUE(has_op("", ">=", true)) << "BETWEEN runs >= and <=";
+    EXPECT_TRUE(has_op("", "<=", true));
+    EXPECT_TRUE(has_op("", "~~", true)) << "LIKE runs ~~";
+    EXPECT_TRUE(has_op("", "-", false)) << "a prefix operator";
+    EXPECT_TRUE(has_op("", "<", true));
+    EXPECT_TRUE(has_op("", ">", true)) << "ORDER BY ... USING";
+    EXPECT_FALSE(has_op("", "BETWEEN", true));
+    EXPECT_EQ(f.casts, (std::vector<TypeReference>{{"", "jsonb"}, {"app_public", "code"}}));
+}
+
+TEST(FunctionBody, OperatorsAndCastsOfAPlpgsqlBody) {
+    auto f = inspect_plpgsql_body(
+        "BEGIN IF NEW.id === OLD.id THEN NEW.code := NEW.id::app_public.code; END IF; "
+        "RETURN NEW; END");
+    EXPECT_EQ(f.operators, (std::vector<OperatorUse>{{"", "===", true}}));
+    EXPECT_EQ(f.casts, (std::vector<TypeReference>{{"app_public", "code"}}));
+}
+
+TEST(FunctionBody, SqlStandardBodyIsReadFromItsDefinition) {
+    // As pg_get_functiondef prints it under an empty search_path.
+    auto f = inspect_function_definition(
+        "CREATE OR REPLACE FUNCTION app_public.log_and_count(id integer)\n"
+        " RETURNS bigint\n LANGUAGE sql\nBEGIN ATOMIC\n"
+        " INSERT INTO app_public.form_change (application_id, changed_keys) VALUES (id, "
+        "ARRAY['x'::text]);\n"
+        " SELECT count(*) AS count FROM app_public.form_change WHERE (form_change.application_id "
+        "OPERATOR(app_public.===) app_public.normalize_id(log_and_count.id));\nEND\n");
+    EXPECT_EQ(f.writes, std::vector<std::string>{"app_public.form_change"});
+    EXPECT_EQ(f.write_commands[0].command, "INSERT");
+    EXPECT_TRUE(f.other_statements.empty());
+    EXPECT_TRUE(std::find(f.called.begin(), f.called.end(),
+                          FunctionCall{"app_public", "normalize_id", 1}) != f.called.end());
+    EXPECT_TRUE(std::find(f.operators.begin(), f.operators.end(),
+                          OperatorUse{"app_public", "===", true}) != f.operators.end());
+
+    auto ret = inspect_function_definition(
+        "CREATE OR REPLACE FUNCTION app_public.f(x integer) RETURNS integer LANGUAGE sql "
+        "IMMUTABLE RETURN pg_catalog.pg_read_file('x')::integer + x");
+    EXPECT_TRUE(std::find(ret.called.begin(), ret.called.end(),
+                          FunctionCall{"pg_catalog", "pg_read_file", 1}) != ret.called.end());
+    EXPECT_TRUE(ret.writes.empty());
+
+    EXPECT_THROW(inspect_function_definition("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS "
+                                             "'SELECT 1'"),
+                 Error)
+        << "a quoted body is read from prosrc, not from here";
+    EXPECT_THROW(inspect_function_definition("CREATE FUNCTION ("), Error);
 }
 
 }  // namespace

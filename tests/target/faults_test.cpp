@@ -125,11 +125,15 @@ TEST(Faults, ConnectionCutAfterCommitThatCommittedIsResolvedAsCommitted) {
 
 TEST(Faults, ConnectionCutDuringACommitThatFailedIsResolvedAsNotCommitted) {
     TestDatabase db(dev());
-    // A deferred constraint trigger makes COMMIT wait on an advisory lock the test holds, so the
-    // backend can be terminated while it is committing.
+    // A deferred constraint trigger makes COMMIT wait for a row of a gate table the test holds
+    // locked, so the backend can be terminated while it is committing. (A plain UPDATE: a trigger
+    // function datafix vouches for takes no advisory lock.)
     db.psql(R"(
+CREATE TABLE public.datafix_test_gate (id integer PRIMARY KEY, n integer NOT NULL);
+INSERT INTO public.datafix_test_gate VALUES (1, 0);
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.datafix_test_gate TO app_owner;
 CREATE FUNCTION public.datafix_test_wait() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$;
+BEGIN UPDATE public.datafix_test_gate SET n = n WHERE id = 1; RETURN NULL; END $$;
 CREATE CONSTRAINT TRIGGER datafix_test_wait AFTER UPDATE ON app_public.application
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.datafix_test_wait();)");
     TempImages images;
@@ -138,17 +142,20 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.datafix_test_
     auto evidence = session.preview(plan, images.store);
     auto before = db.state();
     auto admin = other_session(db);
-    admin->query("SELECT pg_advisory_lock(4242)");
+    admin->query("BEGIN");
+    admin->query("SELECT 1 FROM public.datafix_test_gate WHERE id = 1 FOR UPDATE");
+    auto watcher = other_session(db);
     std::string xid;
     auto message = expect_error(ErrorCode::database, [&] {
         session.apply(plan, evidence, images.store, kNoHook, [&](const CommitInFlight& commit) {
             xid = commit.xid;
             std::string pid = std::to_string(commit.backend_pid);
-            wait_until(*admin,
-                       "SELECT wait_event = 'advisory' FROM pg_stat_activity WHERE pid = " + pid);
-            admin->query("SELECT pg_terminate_backend(" + pid + ")");
+            wait_until(*watcher,
+                       "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = " + pid);
+            watcher->query("SELECT pg_terminate_backend(" + pid + ")");
         });
     });
+    admin->query("ROLLBACK");
     EXPECT_NE(message.find("the connection was lost during COMMIT and the transaction " + xid +
                            " did not commit (pg_xact_status says aborted, and the rows do not "
                            "match the after-images and match the before-images); nothing changed"),

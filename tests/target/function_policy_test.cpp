@@ -245,7 +245,7 @@ TEST(FunctionPolicy, LanguageSettingsAndBodiesDatafixCannotReadAreRefused) {
         "CREATE FUNCTION app_public.make_table(i integer) RETURNS integer LANGUAGE plpgsql "
         "AS $$ BEGIN CREATE TEMP TABLE scratch (n integer); RETURN i; END $$; "
         "CREATE FUNCTION app_public.atomic_id(i integer) RETURNS integer LANGUAGE sql "
-        "BEGIN ATOMIC SELECT i; END; "
+        "BEGIN ATOMIC SELECT app_public.touch_row('intake', i); END; "
         "CREATE FUNCTION app_public.calls_dynamic(i integer) RETURNS integer LANGUAGE sql "
         "AS $$ SELECT app_public.touch_row('intake', i) $$; "
         "RESET ROLE; "
@@ -263,8 +263,10 @@ TEST(FunctionPolicy, LanguageSettingsAndBodiesDatafixCannotReadAreRefused) {
          "it sets statement_timeout for its run"},
         {"app_public.make_table(id)", "app_public.make_table(i integer)",
          "it runs statements other than INSERT, UPDATE, DELETE, MERGE and SELECT (ddl)"},
+        // A SQL-standard body is read (pg_get_functiondef) and judged like a quoted one.
         {"app_public.atomic_id(id)", "app_public.atomic_id(i integer)",
-         "SQL-standard body (BEGIN ATOMIC)"},
+         "it calls app_public.touch_row(table_name text, row_id integer), which runs dynamic "
+         "SQL"},
         {"app_public.calls_dynamic(id)", "app_public.calls_dynamic(i integer)",
          "it calls app_public.touch_row(table_name text, row_id integer), which runs dynamic "
          "SQL"},
