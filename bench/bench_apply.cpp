@@ -48,6 +48,8 @@ target::EnvironmentTarget environment(const PgCluster& cluster, const std::strin
     // As a team would configure it: the audit log is append-only, and revert restores with
     // triggers off (the sample schema grants SET ON PARAMETER session_replication_role).
     t.append_only_tables = {"app_public.record_version"};
+    // The review-queue trigger runs as its owner (SECURITY DEFINER): vouched, as the team would.
+    t.vouch_security_definer = {"app_private.queue_for_review"};
     t.revert_without_triggers = true;
     t.idle_in_transaction_session_timeout = std::chrono::minutes(30);
     t.session_settings["jwt.claims.sub"] =

@@ -141,6 +141,7 @@ statement_timeout = "60s"
 idle_in_transaction_session_timeout = "60s"
 append_only = ["app_public.record_version"]
 revert_without_triggers = true
+vouch_security_definer = ["app_private.queue_for_review"]
 TOML
     if [[ $env == prod ]]; then
       printf 'production = true\napprovals = ["pair", "product_owner"]\n'
