@@ -390,17 +390,20 @@ class LineSplitter {
         const std::size_t limit = std::max<std::size_t>(watch_.max_line_bytes, 1);
         std::string_view rest(data, n);
         while (!rest.empty()) {
-            const std::size_t newline = rest.find('\n');
-            const std::size_t take = std::min(
-                newline == std::string_view::npos ? rest.size() : newline, limit - pending_.size());
-            pending_.append(rest.substr(0, take));
-            rest.remove_prefix(take);
-            if (!rest.empty() && rest.front() == '\n') {
+            if (rest.front() == '\n') {
                 rest.remove_prefix(1);
                 emit();
-            } else if (pending_.size() >= limit) {
+                continue;
+            }
+            // A full buffer is handed over only when the line goes on, so a line of exactly
+            // `limit` bytes arrives once, not followed by an empty one.
+            if (pending_.size() >= limit) {
                 emit();
             }
+            const std::size_t take =
+                std::min(std::min(rest.find('\n'), rest.size()), limit - pending_.size());
+            pending_.append(rest.substr(0, take));
+            rest.remove_prefix(take);
         }
     }
     void finish() {

@@ -290,10 +290,11 @@ TEST_P(OnBothRoutes, OutputIsStreamedLineByLineWhileTheProgramRuns) {
     std::filesystem::remove(gate);
     Spec spec = spec_on(GetParam());
     // The program prints "second" only after the test has seen "first": without streaming it
-    // would wait until the deadline. The last line is 40 bytes without a newline.
+    // would wait until the deadline. Then an empty line, a line of exactly the 16 bytes buffered,
+    // and a last line of 40 bytes without a newline.
     spec.argv = {"/bin/sh", "-c",
                  "echo first; echo warning >&2; while [ ! -e " + gate +
-                     " ]; do sleep 0.01; done; echo second; printf "
+                     " ]; do sleep 0.01; done; echo second; echo; echo yyyyyyyyyyyyyyyy; printf "
                      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
     spec.environment = {"PATH=/usr/bin:/bin"};
     spec.deadline = std::chrono::seconds{60};
@@ -313,11 +314,12 @@ TEST_P(OnBothRoutes, OutputIsStreamedLineByLineWhileTheProgramRuns) {
     EXPECT_FALSE(r.timed_out);
     EXPECT_EQ(r.exit_status, 0) << r.err;
     const std::string x16(16, 'x');
-    EXPECT_EQ(out_lines,
-              (std::vector<std::string>{"first", "second", x16, x16, std::string(8, 'x')}));
+    const std::string y16(16, 'y');
+    EXPECT_EQ(out_lines, (std::vector<std::string>{"first", "second", "", y16, x16, x16,
+                                                   std::string(8, 'x')}));
     EXPECT_EQ(err_lines, (std::vector<std::string>{"warning"}));
     // The captured tail holds the same bytes.
-    EXPECT_EQ(r.out, "first\nsecond\n" + std::string(40, 'x'));
+    EXPECT_EQ(r.out, "first\nsecond\n\n" + y16 + "\n" + std::string(40, 'x'));
     EXPECT_EQ(r.err, "warning\n");
 }
 
