@@ -25,10 +25,12 @@ struct Spec {
     std::vector<std::string> argv;  // argv[0] is an absolute path
     // "NAME=value" entries: all the child gets. current_environment() passes this process's own.
     std::vector<std::string> environment;
-    std::string input;    // written to the child's stdin, which is then closed; empty: /dev/null
+    std::string input;  // written to the child's stdin, which is then closed; empty: /dev/null
+    // os_user, max_file_bytes and max_stack_bytes need code in the child, which posix_spawn cannot
+    // run: a child that sets any of them is started on the fork path (process.cpp).
     std::string os_user;  // empty: this process's user; else switched to (needs root)
-    // Non-empty: stdout goes to this new file (O_EXCL, 0600), created by the child after the user
-    // switch, so the directory's permissions are checked for the user it runs as.
+    // Non-empty: stdout goes to this new file (O_EXCL, 0600), created as the user the program runs
+    // as (by the child after the user switch), so the directory's permissions are checked for it.
     std::string stdout_file;
     std::uint64_t max_file_bytes = 0;   // RLIMIT_FSIZE (writes past it fail with EFBIG); 0: none
     std::uint64_t max_stack_bytes = 0;  // RLIMIT_STACK; 0: inherited
