@@ -18,6 +18,29 @@ namespace datafix::backup {
 
 namespace {
 
+// pg_dump gets the conninfo in argv, which every local user can read: a password there is refused
+// before anything connects (the configuration refuses it too; this holds for every caller). The
+// password is never quoted.
+void refuse_password(const std::string& conninfo, const std::string& environment) {
+    char* error = nullptr;
+    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+        PQconninfoParse(conninfo.c_str(), &error), &PQconninfoFree);
+    PQfreemem(error);
+    if (!options) {
+        return;  // not parsable: the connection below says why
+    }
+    for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+        if (o->val != nullptr && std::string(o->keyword) == "password") {
+            throw Error(ErrorCode::config,
+                        "the backup conninfo of " + environment +
+                            " holds a password, which pg_dump would show on its command line "
+                            "to every local user",
+                        "put the password in a passfile (passfile=/path, mode 0600) and leave it "
+                        "out of the conninfo");
+        }
+    }
+}
+
 // server_version_num of the environment, as the backup login sees it.
 int server_version_num(const std::string& conninfo, const std::string& environment) {
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), &PQfinish);
@@ -108,6 +131,7 @@ BackupResult take_pg_dump_backup(const BackupSettings& settings, const BackupReq
                     "the change must name the tables it writes (or enable whole_database)");
     }
     require_directory(pd.directory, env);
+    refuse_password(pd.conninfo, env);
     const auto started = std::chrono::steady_clock::now();
     const int version = server_version_num(pd.conninfo, env);
     const int major = version / 10000;

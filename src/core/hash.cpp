@@ -1,4 +1,4 @@
-// SHA-256 via libsodium.
+// SHA-256, hex and base64 via libsodium.
 #include "core/hash.hpp"
 
 #include <sodium.h>
@@ -18,14 +18,21 @@ void ensure_sodium() {
 }
 }  // namespace
 
+// Neither encoder needs sodium_init.
 std::string to_hex(std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out.push_back(digits[c >> 4]);
-        out.push_back(digits[c & 0x0f]);
-    }
+    std::string out(bytes.size() * 2 + 1, '\0');  // sodium_bin2hex writes a terminating NUL
+    sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                   bytes.size());
+    out.pop_back();
+    return out;
+}
+
+std::string to_base64(std::string_view bytes) {
+    constexpr int variant = sodium_base64_VARIANT_ORIGINAL;
+    std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');  // NUL included
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                      bytes.size(), variant);
+    out.pop_back();
     return out;
 }
 

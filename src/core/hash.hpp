@@ -1,5 +1,5 @@
 // Hashing (libsodium): SHA-256 of exact bytes as lowercase hex, and an incremental hasher for
-// fingerprints over streams of rows.
+// fingerprints over streams of rows; hex and base64 encoding.
 #pragma once
 
 #include <memory>
@@ -27,6 +27,9 @@ class Sha256 {
     std::unique_ptr<State> state_;
 };
 
+// Lowercase hex, two digits per byte.
 std::string to_hex(std::string_view bytes);
+// Base64 with the standard alphabet and padding (RFC 4648 section 4), e.g. for RFC 2047 headers.
+std::string to_base64(std::string_view bytes);
 
 }  // namespace datafix

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -82,13 +81,6 @@ std::vector<std::string> cluster_arguments(const std::string& client_path,
 
 std::string command_text(const std::vector<std::string>& argv) {
     return process::command_text(argv);
-}
-
-std::vector<char*> exec_argv(const std::vector<std::string>& argv) {
-    std::vector<char*> args(argv.size() + 1, nullptr);
-    std::transform(argv.begin(), argv.end(), args.begin(),
-                   [](const std::string& a) { return const_cast<char*>(a.c_str()); });
-    return args;
 }
 
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {

@@ -28,11 +28,6 @@ struct CommandResult {
 // can be created.
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
 
-// argv as execv wants it (null-terminated), pointing into `argv`: built before fork, because the
-// child of a multi-threaded process may not allocate. For the port-forward's supervisor, which is
-// forked code rather than a program and so cannot go through core/process.
-std::vector<char*> exec_argv(const std::vector<std::string>& argv);
-
 // The start of every command for one environment: the client, then --kubeconfig and --context
 // when they are set, then -n <namespace>. The cluster, login and namespace are always named on
 // the command line, never taken from the client's current context or project.

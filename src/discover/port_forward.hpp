@@ -4,18 +4,18 @@
 // connections; destroying it stops the forward. Never left behind:
 //  - normal scope exit, an exception, a failed start: the destructor (or start itself) kills the
 //    forward's process group and reaps it;
-//  - datafix ending any other way (SIGINT, SIGTERM, SIGKILL, a crash): the forward is started
-//    under a small supervisor process that holds the read end of a "lifeline" pipe whose only
-//    writer is datafix. The kernel closes that pipe when datafix ends, however it ends; the
-//    supervisor then stops the client (SIGTERM, SIGKILL after a grace period) and exits. So
-//    datafix installs no signal handler for this and a library never takes over SIGINT/SIGTERM.
-//  - the client and its supervisor run in their own process group: a Ctrl-C at a terminal reaches
-//    datafix, which decides when the forward ends (after its rollback), rather than cutting the
-//    forward under a running statement.
+//  - datafix ending any other way (SIGINT, SIGTERM, SIGKILL, a crash): the client is a
+//    core/process Child, whose group the keeper process kills when datafix ends, however it ends.
+//    So datafix installs no signal handler for this and a library never takes over SIGINT/SIGTERM.
+//  - the client runs in its own process group: a Ctrl-C at a terminal reaches datafix, which
+//    decides when the forward ends (after its rollback), rather than cutting the forward under a
+//    running statement.
 #pragma once
 
 #include <chrono>
 #include <string>
+
+#include "core/process.hpp"
 
 namespace datafix::discover {
 
@@ -45,9 +45,9 @@ class PortForward {
 
     int local_port() const { return local_port_; }
     const std::string& pod() const { return spec_.pod; }
-    // The process group of the supervisor and the client (for logs and for tests that check that
-    // nothing is left); -1 once stopped.
-    int process_group() const { return supervisor_pid_; }
+    // The client's process group (for logs and for tests that check that nothing is left); -1
+    // once stopped.
+    int process_group() const { return client_.pid(); }
 
     // False once the client has exited (the pod went away, the API server cut the stream, ...).
     bool alive();
@@ -64,18 +64,15 @@ class PortForward {
 
   private:
     void launch();
-    // True when accepting; false when the client exited first (its status in exit_status_).
+    // True when accepting; false when the client exited first (its status in client_).
     bool wait_until_accepting(std::chrono::steady_clock::time_point deadline);
-    bool reap(bool block) noexcept;
-    void close_fds() noexcept;
+    void close_output() noexcept;
     std::string describe() const;
 
     PortForwardSpec spec_;
     int local_port_ = 0;
-    int supervisor_pid_ = -1;  // also the process group id
-    int lifeline_fd_ = -1;     // write end; closing it (or dying) tells the supervisor to stop
-    int output_fd_ = -1;       // a memfd the client writes stdout and stderr to
-    int exit_status_ = -1;     // once reaped
+    process::Child client_;
+    int output_fd_ = -1;  // a memfd the client writes stdout and stderr to
 };
 
 }  // namespace datafix::discover

@@ -332,6 +332,29 @@ TEST_F(BackupTest, RefusesAnUnreachableServer) {
                    "cannot connect to prod");
 }
 
+// pg_dump's argv is readable by every local user, so a password never goes there: the key=value
+// and the URI form are both refused before anything connects, and the message does not quote it.
+TEST_F(BackupTest, RefusesAConninfoWithAPasswordAndNeverQuotesIt) {
+    TempDir dir;
+    const std::string secret = "fabricated-s3cret";
+    for (const std::string& conninfo :
+         {cluster_->conninfo("app", "datafix_backup") + " password=" + secret,
+          "postgresql://datafix_backup:" + secret + "@localhost/app"}) {
+        BackupSettings s = pg_dump_settings(dir.path());
+        s.pg_dump.conninfo = conninfo;
+        try {
+            take_backup(s, written_tables());
+            ADD_FAILURE() << "a conninfo with a password was accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::config);
+            EXPECT_NE(e.message().find("holds a password"), std::string::npos) << e.message();
+            EXPECT_EQ(e.message().find(secret), std::string::npos) << e.message();
+            EXPECT_NE(e.hint().find("passfile"), std::string::npos) << e.hint();
+        }
+        EXPECT_TRUE(dir.files().empty());
+    }
+}
+
 BackupSettings command_settings(const std::string& dir, std::vector<std::string> argv) {
     BackupSettings s;
     s.environment = "prod";

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -94,6 +95,29 @@ inline std::string fake_pod(const std::string& name, const std::string& ns,
 // what they start, so "gone" means really gone.
 inline bool process_exists(int pid) {
     return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+// True once `pid` has exited: gone, or a zombie its parent has not reaped yet.
+inline bool has_ended(int pid) {
+    if (!process_exists(pid)) {
+        return true;
+    }
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
+// Waits up to `limit` for `pid` to have exited (reaped or not).
+inline bool ended_within(int pid, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!has_ended(pid)) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
 }
 
 // Waits up to `limit` for `pid` to be gone.

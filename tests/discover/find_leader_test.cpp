@@ -108,7 +108,7 @@ TEST_F(FindLeader, OneLeaderIsReachedThroughTheForwardAsTheLoginRole) {
                              0),
               0u)
         << calls[1];
-    // Out of scope: the forward and its supervisor are gone (and reaped).
+    // Out of scope: the forward and its process group are gone (and reaped).
     EXPECT_TRUE(gone_within(forward_pid, std::chrono::milliseconds(100)));
     EXPECT_TRUE(gone_within(-group, std::chrono::milliseconds(100)));
 }

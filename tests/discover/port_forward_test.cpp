@@ -18,9 +18,9 @@
 namespace datafix::discover {
 namespace {
 
+using testing::ended_within;
 using testing::fake_pod;
 using testing::FakeClusterClient;
-using testing::gone_within;
 using testing::process_exists;
 
 const std::string kNamespace = "ff61fb-prod";
@@ -60,9 +60,10 @@ TEST_F(PortForwardLifetime, DyingMidRunBreaksTheConnectionAndSaysWhy) {
         EXPECT_EQ(tx.exec1("SELECT system_identifier::text FROM pg_control_system()")[0]
                       .as<std::string>(),
                   prod_id_);
-        // The stream to the pod is lost while the run's transaction is open.
+        // The stream to the pod is lost while the run's transaction is open. The client is
+        // datafix's own child: it stays a zombie until the forward notices and reaps it.
         std::ofstream(fake_.file("die")).put('\n');
-        ASSERT_TRUE(gone_within(forward_pid, std::chrono::seconds(5)));
+        ASSERT_TRUE(ended_within(forward_pid, std::chrono::seconds(5)));
         EXPECT_THROW(tx.exec("SELECT 1"), pqxx::broken_connection);
 
         // libpq only says the server closed the connection; the forward says why.
@@ -138,9 +139,9 @@ TEST_F(PortForwardLifetime, StopIsIdempotentAndMoveKeepsOneOwner) {
 
 // datafix killed by a signal runs no destructor; the forward must still go. A child process
 // plays datafix: it starts a forward and waits; the test signals it and checks that the client
-// and its supervisor are gone. This process is made a subreaper so that the supervisor, orphaned
-// with the child, is re-parented here and can be reaped: otherwise "gone" would be a zombie of
-// whatever PID 1 is.
+// (killed by the keeper process, core/process_keeper.hpp) is gone. This process is made a
+// subreaper so that the client, orphaned with the child, is re-parented here and can be reaped:
+// otherwise "gone" would be a zombie of whatever PID 1 is.
 TEST_F(PortForwardLifetime, ASignalToDatafixStopsTheForward) {
     ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     for (int sig : {SIGTERM, SIGINT, SIGKILL}) {
@@ -179,11 +180,11 @@ TEST_F(PortForwardLifetime, ASignalToDatafixStopsTheForward) {
         ASSERT_EQ(::waitpid(datafix, &wstatus, 0), datafix);
         EXPECT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == sig);
 
-        // The supervisor sees the lifeline close, stops the client, reaps it and exits.
-        int supervisor_status = 0;
+        // The keeper sees datafix's end of its socket close and kills the client's group.
+        int client_status = 0;
         pid_t reaped = 0;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while ((reaped = ::waitpid(group, &supervisor_status, WNOHANG)) == 0 &&
+        while ((reaped = ::waitpid(group, &client_status, WNOHANG)) == 0 &&
                std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }

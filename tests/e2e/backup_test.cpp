@@ -2,10 +2,12 @@
 // verified backup (via the API or `datafix backup`), the archive is 0600 and its SHA-256 is the
 // one in the ledger, and a failing backup command leaves prod unchanged.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/process.hpp"
 #include "crash_steps.hpp"
 
 namespace datafix::e2e {
@@ -319,6 +321,85 @@ TEST(Backup, AServerKilledWithADumpOnDiskRemovesItAndTakesTheJobUpAgain) {
     EXPECT_EQ(applied.status, 200) << applied.body.dump();
     EXPECT_EQ(s.psql("prod", kAppUser), "Renamed\n");
     expect_audit_intact(s, t);
+}
+
+// The pg_dump processes dumping `database`, found by their command line.
+std::vector<pid_t> pg_dumps_of(const std::string& database) {
+    std::vector<pid_t> found;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::string cmdline = read_file(entry.path().string() + "/cmdline");
+        std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+        const std::string stat = read_file(entry.path().string() + "/stat");
+        const auto close = stat.rfind(')');
+        const bool zombie =
+            close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+        if (!zombie && cmdline.find("/pg_dump ") != std::string::npos &&
+            cmdline.find("dbname=" + database + " ") != std::string::npos) {
+            found.push_back(std::stoi(name));
+        }
+    }
+    return found;
+}
+
+// A server killed outright (SIGKILL: no handler, no destructor runs) while pg_dump is running
+// leaves no pg_dump behind, so nothing writes on after the crash; started again, it takes the job
+// up and finishes it. pg_dump is held running by a session that locks a table of the write
+// closure (the audit table the change's trigger writes), which pg_dump must lock to dump it.
+TEST(Backup, AServerKilledOutrightLeavesNoPgDumpRunning) {
+    ServerFixture s(with_prod_backup(pg_dump_backup()));
+    std::filesystem::create_directories(s.dir() + "/backups");
+    Team t = make_team(s);
+    long long n = file_request(s, t);
+    std::string fp = ready_for_prod_apply(s, t, n);
+    auto& prod = fixture_detail::cluster("prod");
+
+    process::Spec lock;
+    lock.argv = {"/usr/lib/postgresql/15/bin/psql",
+                 "-X",
+                 "-d",
+                 prod.conninfo(s.database()),
+                 "-c",
+                 "BEGIN; LOCK TABLE app_public.record_version IN ACCESS EXCLUSIVE MODE; "
+                 "SELECT pg_sleep(600)"};
+    lock.environment = {"PGAPPNAME=datafix-test-lock"};
+    process::Child locker(lock);
+    const std::string lock_held =
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE "
+        "a.application_name = 'datafix-test-lock' AND l.mode = 'AccessExclusiveLock' AND "
+        "l.granted AND l.relation = 'app_public.record_version'::regclass";
+    ASSERT_TRUE(eventually([&] { return prod.psql(lock_held, s.database()) == "1\n"; }));
+
+    Answer started = s.post(t.dana, env_path(n, "prod", "backup"), {});
+    ASSERT_EQ(started.status, 202) << started.body.dump();
+    const std::string dump_waits =
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND "
+        "wait_event_type = 'Lock'";
+    ASSERT_TRUE(eventually([&] { return prod.psql(dump_waits, s.database()) == "1\n"; }))
+        << s.server_log();
+    const std::vector<pid_t> dumps = pg_dumps_of(s.database());
+    ASSERT_EQ(dumps.size(), 1u);
+
+    ASSERT_EQ(::kill(s.pid(), SIGKILL), 0);
+    ASSERT_TRUE(s.wait_for_exit(std::chrono::seconds(30)));
+    EXPECT_TRUE(eventually([&] { return pg_dumps_of(s.database()).empty(); }))
+        << "pg_dump " << dumps[0] << " outlived its server";
+    EXPECT_TRUE(eventually([&] { return prod.psql(dump_waits, s.database()) == "0\n"; }));
+
+    prod.psql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+        "'datafix-test-lock'",
+        s.database());
+    locker.stop();
+    s.restart();
+    nlohmann::json job = ended_job(s, t.dana, n, started.body.value("job", 0));
+    ASSERT_EQ(job["state"], "succeeded") << job.dump();
+    EXPECT_EQ(job["attempts"], 2);
+    Answer applied = s.post(t.dana, env_path(n, "prod", "apply"), {{"fingerprint", fp}});
+    EXPECT_EQ(applied.status, 200) << applied.body.dump();
 }
 
 }  // namespace datafix::e2e

@@ -92,6 +92,8 @@ class ServerFixture {
     bool wait_for_exit(std::chrono::milliseconds timeout);
     // Whether the server process is stopped (a ":stop" fault point), and SIGCONT to resume it.
     bool is_stopped() const;
+    // The server's process id (-1 when it is not running), for tests that kill it outright.
+    int pid() const { return pid_; }
     void resume();
 
     // A second server process on the same configuration and ledger (`--instance name`), as a
