@@ -1,8 +1,9 @@
-// The pages: sign-in, the list of requests (/) and one request (/requests/{n}) with its live
+// The pages: sign-in, the home page with the inbox (/, home.js) and one request (/requests/{n}) with its live
 // events, its before/after images and the approvals its people give here.
 import * as api from './api.js';
 import { badge, clear, el, hash, link, personName } from './dom.js';
 import { renderStatementDiff, renderVerify } from './diff.js';
+import { showHome } from './home.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -68,33 +69,15 @@ async function start() {
   if (match) {
     await showRequest(Number(match[1]), me);
   } else {
-    await showList();
+    await showList(me);
   }
 }
 
 // ---- the list ------------------------------------------------------------------------------
 
-async function showList() {
+async function showList(me) {
   showOnly('list');
-  document.title = 'Change requests · datafix';
-  const data = await api.get('/api/requests?limit=200').catch((e) => {
-    showProblem(e);
-    return { requests: [] };
-  });
-  const body = $('requests').querySelector('tbody');
-  clear(body);
-  for (const r of data.requests) {
-    body.appendChild(el('tr', { dataset: { request: String(r.number) } },
-      el('td', {}, String(r.number)),
-      el('td', {}, el('a', { href: `/requests/${r.number}` }, r.title)),
-      el('td', {}, badge(r.status)),
-      el('td', {}, personName(r.requested_by)),
-      el('td', {}, r.requested_date || '—'),
-      el('td', {}, personName(r.driver)),
-      el('td', {}, personName(r.pair)),
-      el('td', {}, r.revision ? el('span', {}, `r${r.revision} `, hash(r.revision_hash)) : '—')));
-  }
-  $('no-requests').hidden = data.requests.length > 0;
+  await showHome(me, showProblem);
 }
 
 // ---- one request ---------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 // `datafix cancel`: stops a request before production.
+#include <iostream>
+
 #include "cli/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/request_view.hpp"
 #include "cli/verb_support.hpp"
 
 namespace datafix::cli {
@@ -14,8 +18,18 @@ void register_cancel(CLI::App& root, Action& action) {
         action = [o, reason] {
             ApiClient client(o->flags);
             auto state = client.post(request_path(o->request, "/cancel"), {{"reason", *reason}});
-            return report_step(o->flags, state,
-                               "request #" + std::to_string(o->request) + " cancelled");
+            if (o->flags.json()) {
+                print_json(state);
+                return 0;
+            }
+            Style style(o->flags);
+            std::cout << style.green("✓ ") << "request #" << o->request << " cancelled\n";
+            print_consequences(state["consequences"], style);
+            if (!state["consequences"]["held"].empty()) {
+                std::cout << "  the driver puts it back: datafix revert " << o->request
+                          << " ENVIRONMENT\n";
+            }
+            return 0;
         };
     });
 }

@@ -19,6 +19,7 @@ void register_approve(CLI::App& root, Action& action);
 void register_cancel(CLI::App& root, Action& action);
 void register_show(CLI::App& root, Action& action);
 void register_list(CLI::App& root, Action& action);
+void register_inbox(CLI::App& root, Action& action);
 void register_watch(CLI::App& root, Action& action);
 void register_audit(CLI::App& root, Action& action);
 void register_preflight(CLI::App& root, Action& action);

@@ -47,6 +47,51 @@ std::string row_key(const nlohmann::json& row, const std::vector<std::size_t>& p
 
 }  // namespace
 
+std::string next_step_owner(const nlohmann::json& next) {
+    const std::string owner = next.value("owner", "");
+    const nlohmann::json& person = next.contains("person") ? next["person"] : nlohmann::json();
+    const std::string name = person.is_object() ? person.value("name", "") : "";
+    if (owner == "developer") {
+        return "any developer";
+    }
+    if (owner == "nobody") {
+        return "-";
+    }
+    if (owner == "running") {
+        return name.empty() ? "the server" : "the server (started by " + name + ")";
+    }
+    std::string role = owner == "product_owner" ? "product owner" : owner;
+    return name.empty() ? "the " + role : name + " (" + role + ")";
+}
+
+void print_consequences(const nlohmann::json& c, const Style& style) {
+    if (!c.is_object()) {
+        return;
+    }
+    if (c.contains("voided") && !c["voided"].empty()) {
+        std::cout << "  voided " << c["voided"].size() << " approval"
+                  << (c["voided"].size() == 1 ? "" : "s") << ":\n";
+        for (const auto& a : c["voided"]) {
+            std::cout << "    " << text(a["kind"])
+                      << (a.value("environment", "").empty() ? "" : " in " + text(a["environment"]))
+                      << " of revision " << text(a["revision"]) << " by "
+                      << person_text(a["approved_by"]) << "\n";
+        }
+    } else {
+        std::cout << "  no approval voided\n";
+    }
+    if (c.contains("held") && !c["held"].empty()) {
+        std::string names;
+        for (const auto& h : c["held"]) {
+            names += (names.empty() ? "" : ", ") + text(h["environment"]) + " (revision " +
+                     text(h["revision"]) + ")";
+        }
+        std::cout << "  " << style.yellow("data still changed in ") << names << "\n";
+    } else {
+        std::cout << "  no environment holds the change\n";
+    }
+}
+
 void print_request(const nlohmann::json& s, const Style& style) {
     std::cout << style.bold("Request #" + text(s["number"]) + "  " + text(s["title"])) << "  ["
               << text(s["status"]) << "]\n";
@@ -58,6 +103,10 @@ void print_request(const nlohmann::json& s, const Style& style) {
               << text(s["requested_date"]) << "\n";
     if (!s.value("ticket", "").empty()) {
         std::cout << "  ticket        " << text(s["ticket"]) << "\n";
+    }
+    if (s.contains("next") && s["next"].is_object()) {
+        std::cout << "  next step     " << text(s["next"]["what"]) << "  ("
+                  << next_step_owner(s["next"]) << ")\n";
     }
     if (s["claim"].is_object()) {
         const auto& c = s["claim"];
@@ -138,13 +187,16 @@ void print_request(const nlohmann::json& s, const Style& style) {
         std::cout << "\n  " << style.yellow("undelivered notifications") << "\n";
         Table pending({"EVENT", "CHANNEL", "RECIPIENT", "ATTEMPTS", "LAST ERROR", "NEXT ATTEMPT"});
         for (const auto& n : s["undelivered"]) {
-            std::string error = n.value("last_error", "");
+            // Only admins are given delivery errors; others see that a message waits.
+            std::string error = n.contains("last_error") && n["last_error"].is_string()
+                                    ? n["last_error"].get<std::string>()
+                                    : std::string();
             if (error.size() > 60) {
                 error = error.substr(0, 57) + "...";
             }
             pending.add({text(n["event"]), text(n["channel"]),
                          n.value("recipient", "").empty() ? "-" : text(n["recipient"]),
-                         text(n["attempts"]), error.empty() ? "-" : error,
+                         text(n["attempts"]), error.empty() ? "retrying" : error,
                          text(n["next_attempt_at"])});
         }
         pending.print(std::cout, style, "  ");

@@ -13,5 +13,10 @@ void print_evidence(const nlohmann::json& evidence, const Style& style);
 void print_images(const nlohmann::json& images, const Style& style);
 // The first refused statement and its reasons, from the SQL guard's analysis in an error's details.
 void print_guard_details(const nlohmann::json& details, const Style& style);
+// Who owns a request's next step (its "next" view), by name: "Sam Pair (pair)", "any developer".
+std::string next_step_owner(const nlohmann::json& next);
+// What a new revision or a cancel voided and which environments still hold the change (the
+// answer's "consequences").
+void print_consequences(const nlohmann::json& consequences, const Style& style);
 
 }  // namespace datafix::cli

@@ -70,7 +70,8 @@ struct NotifyConfig {
     void validate() const;
 
     // The runbook's routing: created/pair wanted -> team; claimed/test applied -> product owner;
-    // prod applied -> product owner and team; failed/in doubt/test reverted -> driver, pair, team.
+    // prod applied -> product owner and team; failed/in doubt/test reverted -> driver, pair, team;
+    // evidence or a revert to approve -> the pair; cancelled -> product owner, driver, pair, team.
     // `team_channel` is a chat channel, `email_channel` an email channel.
     static std::map<EventKind, std::vector<Route>> runbook_routes(const std::string& team_channel,
                                                                   const std::string& email_channel);

@@ -1,6 +1,7 @@
 // The moments of the runbook when people are told something: a new request needs a driver, the
-// product owner learns who drives, a pair is wanted, test is ready to verify, prod is done, and
-// the unhappy ones (failed, in doubt, test reverted).
+// product owner learns who drives, a pair is wanted, evidence or a revert waits for the pair, test
+// is ready to verify, prod is done, and the unhappy ones (failed, in doubt, test reverted,
+// cancelled).
 #pragma once
 
 #include <optional>
@@ -18,6 +19,9 @@ enum class EventKind {
     in_doubt,
     test_reverted,
     token_rotated,  // an admin replaced a person's token: told to that person (account_notice)
+    evidence_to_approve,  // a preview's evidence waits for the pair's approval
+    revert_to_approve,    // a new revision waits for the pair to approve putting back older data
+    cancelled,            // the request was cancelled: everyone on it is told
 };
 
 // Stable names, used in the configuration ([notify.routes] keys) and stored in the outbox.

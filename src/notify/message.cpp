@@ -24,6 +24,14 @@ std::string person(const std::optional<Contact>& c) {
     return c ? one_line(c->name) : std::string("nobody yet");
 }
 
+std::string environments(const std::vector<std::string>& names) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        out += (i == 0 ? "" : (i + 1 == names.size() ? " and " : ", ")) + one_line(names[i]);
+    }
+    return out;
+}
+
 std::string headline(const ChangeSummary& s) {
     const std::string env = one_line(s.environment);
     switch (s.event) {
@@ -43,6 +51,12 @@ std::string headline(const ChangeSummary& s) {
             return "in doubt in " + env;
         case EventKind::test_reverted:
             return "reverted in " + env;
+        case EventKind::evidence_to_approve:
+            return "evidence in " + env + " waits for the pair";
+        case EventKind::revert_to_approve:
+            return "revert of " + env + " waits for the pair";
+        case EventKind::cancelled:
+            return "cancelled";
         case EventKind::token_rotated:
             break;
     }
@@ -70,6 +84,25 @@ std::string what_to_do(const ChangeSummary& s) {
                    "Do not run the change again.";
         case EventKind::test_reverted:
             return "The change was reverted in " + one_line(s.environment) + ".";
+        case EventKind::evidence_to_approve:
+            return person(s.pair) + ", the evidence of the preview in " + one_line(s.environment) +
+                   " waits for your approval. Check the counts and the before and after rows, "
+                   "then approve it on the request's page (or datafix approve " +
+                   std::to_string(s.request) + " " + one_line(s.environment) + ").";
+        case EventKind::revert_to_approve:
+            return person(s.pair) + ", the data in " + one_line(s.environment) +
+                   " still holds revision " + std::to_string(s.held_revision) + ". Revision " +
+                   std::to_string(s.revision) +
+                   " starts again once it is put back: approve the revert (datafix "
+                   "approve-revert " +
+                   std::to_string(s.request) + " " + one_line(s.environment) +
+                   "), then the driver reverts.";
+        case EventKind::cancelled:
+            return "The request was cancelled; nothing more will be applied." +
+                   std::string(s.changed_environments.empty()
+                                   ? " No environment holds its change."
+                                   : " The data in " + environments(s.changed_environments) +
+                                         " still holds its change, until the driver reverts it.");
         case EventKind::token_rotated:
             break;
     }

@@ -76,6 +76,7 @@ ChangeSummary summarize(const ledger::RequestState& state, EventKind event,
     s.at = at;
     if (const ledger::Revision* revision = state.current_revision()) {
         s.revision_hash = Digest::from(revision->hash);
+        s.revision = revision->number;
         for (const auto& statement : revision->statements) {
             s.statements.push_back(NormalizedStatement::from(statement.normalized));
         }

@@ -63,6 +63,12 @@ struct ChangeSummary {
     std::optional<Contact> product_owner;
     std::optional<Contact> driver;
     std::optional<Contact> pair;
+    // Environments whose data still holds a change of the request (names, from the workflow).
+    std::vector<std::string> changed_environments;
+    // The revision the environment holds when that differs from the current one (a revert to
+    // approve); 0 otherwise.
+    int held_revision = 0;
+    int revision = 0;  // the current revision's number
     ledger::Time at{};
 };
 

@@ -309,7 +309,8 @@ notify::NotifyConfig read_notify(const toml::node* node, const std::string& sour
             if (!event) {
                 throw config_error(source, key,
                                    "unknown event (request-created, claimed, pair-wanted, "
-                                   "test-applied, prod-applied, failed, in-doubt, test-reverted)");
+                                   "evidence-to-approve, revert-to-approve, test-applied, "
+                                   "prod-applied, failed, in-doubt, test-reverted, cancelled)");
             }
             config.routes[*event] = read_route_list(entry, key, source);
         }

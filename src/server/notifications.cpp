@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "server/state_json.hpp"
+#include "workflow/progress.hpp"
 
 namespace datafix::server {
 
@@ -49,10 +50,16 @@ std::optional<notify::EventKind> committed_moment(const ledger::Run& run,
     return std::nullopt;
 }
 
-void add_run_moments(const ledger::Run& run, workflow::RunOutcome outcome,
-                     const workflow::WorkflowConfig& workflow, std::vector<RunbookMoment>& out) {
+void add_run_moments(const ledger::RequestState& state, const ledger::Run& run,
+                     workflow::RunOutcome outcome, const workflow::WorkflowConfig& workflow,
+                     std::vector<RunbookMoment>& out) {
     if (run.kind == ledger::RunKind::preview) {
-        return;  // a failed rehearsal changed nothing; the driver sees it at once
+        // Its evidence now waits for the pair; a failed rehearsal changed nothing, and the
+        // driver sees it at once.
+        if (outcome == workflow::RunOutcome::succeeded && state.pair) {
+            out.push_back({notify::EventKind::evidence_to_approve, run.environment});
+        }
+        return;
     }
     switch (outcome) {
         case workflow::RunOutcome::succeeded:
@@ -88,15 +95,27 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
         moments.push_back({notify::EventKind::pair_wanted, ""});
     } else if (const auto* finish = std::get_if<workflow::FinishRun>(&action)) {
         if (const ledger::Run* run = find_run(state, finish->run)) {
-            add_run_moments(*run, finish->outcome, workflow, moments);
+            add_run_moments(state, *run, finish->outcome, workflow, moments);
         }
     } else if (const auto* resolve = std::get_if<workflow::ResolveInDoubt>(&action)) {
         if (const ledger::Run* run = find_run(state, resolve->run)) {
             add_run_moments(
-                *run,
+                state, *run,
                 resolve->committed ? workflow::RunOutcome::succeeded : workflow::RunOutcome::failed,
                 workflow, moments);
         }
+    } else if (std::holds_alternative<workflow::AttachRevision>(action)) {
+        // Each environment still holding an older revision waits for the pair's approval of
+        // its revert (or for a pair, when nobody pairs yet).
+        const auto stale = workflow::stale_changes(state, workflow);
+        if (!stale.empty() && !state.pair) {
+            moments.push_back({notify::EventKind::pair_wanted, ""});
+        }
+        for (auto held = stale.rbegin(); held != stale.rend() && state.pair; ++held) {
+            moments.push_back({notify::EventKind::revert_to_approve, held->environment});
+        }
+    } else if (std::holds_alternative<workflow::CancelRequest>(action)) {
+        moments.push_back({notify::EventKind::cancelled, ""});
     }
     return moments;
 }
@@ -126,10 +145,19 @@ std::vector<ledger::NewNotificationRow> Notifications::step_messages(
     const std::vector<RunbookMoment> moments =
         action != nullptr ? runbook_moments(*action, decision, workflow_)
                           : std::vector<RunbookMoment>{{notify::EventKind::request_created, ""}};
+    const std::vector<workflow::HeldChange> held =
+        workflow::held_changes(decision.state, workflow_);
     for (const auto& moment : moments) {
         try {
-            for (const auto& n : notifier_.compose(notify::summarize(
-                     decision.state, moment.event, moment.environment, people, now))) {
+            notify::ChangeSummary summary =
+                notify::summarize(decision.state, moment.event, moment.environment, people, now);
+            for (const auto& h : held) {
+                summary.changed_environments.push_back(h.environment);
+                if (h.environment == moment.environment && h.revision != summary.revision) {
+                    summary.held_revision = h.revision;
+                }
+            }
+            for (const auto& n : notifier_.compose(summary)) {
                 rows.push_back(ledger::NewNotificationRow{std::string(notify::event_name(n.event)),
                                                           n.request, n.channel, n.recipient,
                                                           n.payload});
@@ -168,17 +196,20 @@ int Notifications::reclaim() {
     }
 }
 
-nlohmann::json undelivered_json(const std::vector<ledger::NotificationRow>& rows) {
+nlohmann::json undelivered_json(const std::vector<ledger::NotificationRow>& rows,
+                                bool with_errors) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& row : rows) {
-        list.push_back({{"id", row.id},
-                        {"event", row.content.event},
-                        {"channel", row.content.channel},
-                        {"recipient", row.content.recipient},
-                        {"attempts", row.attempts},
-                        {"last_error", row.last_error},
-                        {"created_at", format_time(row.created_at)},
-                        {"next_attempt_at", format_time(row.next_attempt_at)}});
+        list.push_back(
+            {{"id", row.id},
+             {"event", row.content.event},
+             {"channel", row.content.channel},
+             {"recipient", row.content.recipient},
+             {"attempts", row.attempts},
+             {"last_error", with_errors && !row.last_error.empty() ? nlohmann::json(row.last_error)
+                                                                   : nlohmann::json()},
+             {"created_at", format_time(row.created_at)},
+             {"next_attempt_at", format_time(row.next_attempt_at)}});
     }
     return list;
 }

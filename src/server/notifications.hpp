@@ -34,7 +34,9 @@ struct RunbookMoment {
 // The moments an allowed step is (none for most steps): a claim taken (claimed, and pair wanted
 // while nobody pairs), a pair leaving, an apply's or revert's outcome (test applied: the
 // environment before one that needs the product owner; prod applied: the last environment;
-// test reverted: a revert outside production; failed; in doubt), an in-doubt run resolved.
+// test reverted: a revert outside production; failed; in doubt), an in-doubt run resolved, a
+// preview's evidence waiting for the pair, a new revision waiting for the pair to approve putting
+// back each environment that holds an older one, a cancel.
 std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
                                            const workflow::Decision& decision,
                                            const workflow::WorkflowConfig& workflow);
@@ -76,6 +78,7 @@ class Notifications {
 
 // The request's undelivered messages for `datafix show`: channel, recipient, attempts, last
 // error, next attempt (no payload).
-nlohmann::json undelivered_json(const std::vector<ledger::NotificationRow>& rows);
+// `with_errors`: the delivery errors too (for admins); otherwise "last_error" is null.
+nlohmann::json undelivered_json(const std::vector<ledger::NotificationRow>& rows, bool with_errors);
 
 }  // namespace datafix::server

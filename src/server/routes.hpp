@@ -15,6 +15,8 @@ class Metrics;
 void add_web_routes(Router& http);
 void add_user_routes(Router& http, Context& context);
 void add_request_routes(Router& http, Context& context);
+// GET /api/inbox: waiting on you, yours, all open, each with its next step (routes_inbox.cpp).
+void add_inbox_routes(Router& http, Context& context);
 void add_run_routes(Router& http, Context& context, Executor& executor);
 void add_evidence_routes(Router& http, Context& context);
 void add_audit_routes(Router& http, Context& context);

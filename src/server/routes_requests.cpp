@@ -63,6 +63,25 @@ void step(Context& context, Response& res, ledger::RequestNumber number,
     answer_state(context, res, decision.state, actor);
 }
 
+// A step that voids approvals or leaves changed data behind (a new revision, a cancel): the
+// answer says which, next to the new state.
+void step_with_consequences(Context& context, Response& res, ledger::RequestNumber number,
+                            const workflow::Action& action, const ledger::Person& actor,
+                            const ledger::RequestState& before) {
+    workflow::Decision decision = context.perform(number, action, actor);
+    if (!decision.allowed()) {
+        workflow::Refusal refusal = *decision.refusal;
+        name_the_holder(context, decision.state, refusal);
+        throw_refusal(refusal);
+    }
+    People people = context.people();
+    const workflow::WorkflowConfig& workflow = context.config().workflow();
+    nlohmann::json state =
+        state_json(decision.state, people, workflow, ledger::wall_clock_now(), actor.id);
+    state["consequences"] = consequences_json(before, decision.state, people, workflow);
+    send_json(res, state);
+}
+
 ledger::Person find_person(Context& context, const nlohmann::json& body, const char* field) {
     auto it = body.find(field);
     std::optional<ledger::Person> person;
@@ -107,6 +126,7 @@ workflow::AttachRevision build_revision(const nlohmann::json& body) {
     revision.change_sql = string_field(body, "change_sql");
     revision.verify_sql = string_field(body, "verify_sql", false);
     revision.all_rows = bool_field(body, "all_rows");
+    revision.revert_first = bool_field(body, "revert_first");
     sql::Analysis change = analyze_in_worker(revision.change_sql, sql::FileRole::change,
                                              string_field(body, "change_name", false).empty()
                                                  ? "change.sql"
@@ -203,8 +223,13 @@ void add_request_routes(Router& http, Context& context) {
                  nlohmann::json state =
                      state_json(load_state(context, number), context.people(),
                                 context.config().workflow(), ledger::wall_clock_now(), viewer.id);
-                 state["undelivered"] = undelivered_json(context.with_ledger(
-                     [&](ledger::Ledger& l) { return l.undelivered_notifications(number); }));
+                 // A delivery's error (an SMTP server's answer) is for admins, who can act on
+                 // it; the request's people see that a message waits.
+                 state["undelivered"] =
+                     undelivered_json(context.with_ledger([&](ledger::Ledger& l) {
+                         return l.undelivered_notifications(number);
+                     }),
+                                      viewer.role == ledger::Role::admin);
                  send_json(res, state);
              }));
 
@@ -233,8 +258,11 @@ void add_request_routes(Router& http, Context& context) {
     http.Post(R"(/api/requests/(\d+)/cancel)",
               authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                   nlohmann::json body = json_body(context, req);
-                  step(context, res, path_number(req, 1),
-                       workflow::CancelRequest{string_field(body, "reason", false)}, actor);
+                  ledger::RequestNumber number = path_number(req, 1);
+                  ledger::RequestState before = load_state(context, number);
+                  step_with_consequences(
+                      context, res, number,
+                      workflow::CancelRequest{string_field(body, "reason", false)}, actor, before);
               }));
 
     http.Post(R"(/api/requests/(\d+)/approve-production)",
@@ -248,8 +276,9 @@ void add_request_routes(Router& http, Context& context) {
               authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                   nlohmann::json body = json_body(context, req);
                   ledger::RequestNumber number = path_number(req, 1);
-                  load_state(context, number);  // 404 before the guard's verdicts
-                  step(context, res, number, build_revision(body), actor);
+                  // 404 before the guard's verdicts
+                  ledger::RequestState before = load_state(context, number);
+                  step_with_consequences(context, res, number, build_revision(body), actor, before);
               }));
 }
 

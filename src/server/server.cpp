@@ -135,6 +135,7 @@ int serve(const Config& config) {
     add_web_routes(router);
     add_user_routes(router, context);
     add_request_routes(router, context);
+    add_inbox_routes(router, context);
     add_run_routes(router, context, executor);
     add_evidence_routes(router, context);
     add_audit_routes(router, context);

@@ -172,11 +172,18 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
                         {"fingerprint", e.fingerprint},
                         {"apply_run", e.apply_run}});
     }
+    j["next"] = next_step_json(state, people, config, now);
+    nlohmann::json held = nlohmann::json::array();
+    for (const auto& h : workflow::held_changes(state, config)) {
+        held.push_back(
+            {{"environment", h.environment}, {"revision", h.revision}, {"apply_run", h.apply_run}});
+    }
     j["progress"] = {{"revision", progress.revision},
                      {"revision_hash", progress.revision_hash},
                      {"lease_active", progress.lease_active},
                      {"product_owner_approved", progress.product_owner_approved},
-                     {"environments", envs}};
+                     {"environments", envs},
+                     {"held", held}};
 
     nlohmann::json runs = nlohmann::json::array();
     for (const auto& run : state.runs) {
@@ -241,6 +248,52 @@ nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people)
             {"evidence_fingerprint", e.evidence_fingerprint},
             {"detail", e.detail},
             {"hash", entry.hash}};
+}
+
+nlohmann::json next_step_json(const ledger::RequestState& state, const People& people,
+                              const workflow::WorkflowConfig& config, ledger::Time now) {
+    workflow::NextStep next = workflow::next_step(state, config, now);
+    return {{"step", next.step},
+            {"what", next.what},
+            {"environment", next.environment},
+            {"owner", std::string(workflow::owner_name(next.owner))},
+            {"person", person_ref(people, next.person)}};
+}
+
+nlohmann::json inbox_item_json(const ledger::RequestState& state, const People& people,
+                               const workflow::WorkflowConfig& config, ledger::Time now) {
+    const auto& r = state.request;
+    const ledger::Revision* revision = state.current_revision();
+    return {{"number", r.number},
+            {"title", r.title},
+            {"status", std::string(ledger::status_name(r.status))},
+            {"requested_by", person_ref(people, r.requested_by)},
+            {"requested_date", r.requested_date},
+            {"driver", state.claim && workflow::reading::lease_active(state, now)
+                           ? person_ref(people, state.claim->driver)
+                           : nlohmann::json()},
+            {"pair", state.pair ? person_ref(people, state.pair->pair) : nlohmann::json()},
+            {"revision", revision != nullptr ? revision->number : 0},
+            {"next", next_step_json(state, people, config, now)}};
+}
+
+nlohmann::json consequences_json(const ledger::RequestState& before,
+                                 const ledger::RequestState& after, const People& people,
+                                 const workflow::WorkflowConfig& config) {
+    nlohmann::json voided = nlohmann::json::array();
+    for (const auto& approval : workflow::consequences(before, config).voided) {
+        for (const auto& now : after.approvals) {
+            if (now.number == approval.number && now.voided) {
+                voided.push_back(approval_json(now, people));
+            }
+        }
+    }
+    nlohmann::json held = nlohmann::json::array();
+    for (const auto& h : workflow::held_changes(after, config)) {
+        held.push_back(
+            {{"environment", h.environment}, {"revision", h.revision}, {"apply_run", h.apply_run}});
+    }
+    return {{"voided", voided}, {"held", held}};
 }
 
 }  // namespace datafix::server

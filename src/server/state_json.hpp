@@ -34,4 +34,16 @@ nlohmann::json summary_json(const ledger::RequestSummary& summary, const People&
                             ledger::Time now);
 nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people);
 
+// The request's next step (workflow::next_step) with its owner named.
+nlohmann::json next_step_json(const ledger::RequestState& state, const People& people,
+                              const workflow::WorkflowConfig& config, ledger::Time now);
+// One request of the inbox: what the list shows, and its next step.
+nlohmann::json inbox_item_json(const ledger::RequestState& state, const People& people,
+                               const workflow::WorkflowConfig& config, ledger::Time now);
+// What a new revision or a cancel voided (the approvals of `before` that `after` holds voided)
+// and which environments still hold a change of the request after it.
+nlohmann::json consequences_json(const ledger::RequestState& before,
+                                 const ledger::RequestState& after, const People& people,
+                                 const workflow::WorkflowConfig& config);
+
 }  // namespace datafix::server

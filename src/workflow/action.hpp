@@ -38,6 +38,9 @@ struct AttachRevision {
     std::string verify_sql;
     std::vector<ledger::StatementInfo> statements;
     bool all_rows = false;
+    // The driver confirmed that environments still holding an earlier revision's change are
+    // put back first (each revert approved by the pair) before this revision runs anywhere.
+    bool revert_first = false;
 };
 
 // The driver starts a run; the executor then reports it with RecordInFlight / FinishRun.

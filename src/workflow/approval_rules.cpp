@@ -104,6 +104,45 @@ Decision add_approval(const Context& ctx, ApprovalKind kind, const std::string& 
                                           .detail = detail})});
 }
 
+// Outside production a revert needs the pair only for data of an earlier revision while the
+// request goes on (a new revision puts it back first); the hash names the revision applied there.
+Decision approve_stale_revert(const Context& ctx, const ApproveEmergencyRevert& action) {
+    const ledger::Run* apply = reading::revertable_apply(ctx.state, action.environment);
+    const ledger::Revision* current = ctx.state.current_revision();
+    if (ctx.state.request.status != ledger::RequestStatus::open || apply == nullptr ||
+        current == nullptr || apply->revision == current->number) {
+        return refuse(ctx.state,
+                      refusal("revert-approval-not-needed",
+                              action.environment + " is not production: its revert needs no "
+                                                   "approval",
+                              ""));
+    }
+    if (auto r = check_pair_approver(ctx, "approve-revert", action.environment)) {
+        return refuse(ctx.state, *r);
+    }
+    const bool names_applied = action.revision_hash == apply->revision_hash ||
+                               (action.revision_hash.size() >= kShortestRevisionPrefix &&
+                                apply->revision_hash.starts_with(action.revision_hash));
+    if (!names_applied) {
+        return refuse(
+            ctx.state,
+            refusal("approval-of-applied-revision",
+                    "the approval names a revision hash that is not revision " +
+                        std::to_string(apply->revision) + ", which " + action.environment +
+                        " holds",
+                    "approve the revert of revision " + std::to_string(apply->revision) + " (" +
+                        apply->revision_hash.substr(0, kShortestRevisionPrefix) + ")",
+                    ErrorCode::invalid_input));
+    }
+    if (reading::valid_approval(ctx.state, ApprovalKind::emergency_revert, action.environment,
+                                apply->revision, apply->fingerprint) != nullptr) {
+        return refuse(ctx.state, refusal("already-approved", "the revert is already approved",
+                                         "the driver may revert"));
+    }
+    return add_approval(ctx, ApprovalKind::emergency_revert, action.environment, apply->revision,
+                        apply->revision_hash, apply->fingerprint, "revert.approved");
+}
+
 }  // namespace
 
 Decision approve_evidence(const Context& ctx, const ApproveEvidence& action) {
@@ -210,11 +249,7 @@ Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyReve
         return refuse(ctx.state, *r);
     }
     if (!ctx.config.find(action.environment)->production) {
-        return refuse(ctx.state,
-                      refusal("revert-approval-not-needed",
-                              action.environment + " is not production: its revert needs no "
-                                                   "approval",
-                              ""));
+        return approve_stale_revert(ctx, action);
     }
     if (ctx.state.request.status != ledger::RequestStatus::done) {
         return refuse(ctx.state,

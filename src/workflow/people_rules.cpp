@@ -204,7 +204,18 @@ Decision cancel(const Context& ctx, const CancelRequest&) {
     }
     ledger::RequestState next = ctx.state;
     next.request.status = ledger::RequestStatus::cancelled;
-    return allow(std::move(next), {event(ctx, "request.cancelled")});
+    // What was approved led to steps that no longer come; the reverts left need none outside
+    // production.
+    int voided = 0;
+    for (ledger::Approval& approval : next.approvals) {
+        if (!approval.voided) {
+            approval.voided = true;
+            ++voided;
+        }
+    }
+    return allow(std::move(next),
+                 {event(ctx, "request.cancelled",
+                        {.detail = "voided_approvals=" + std::to_string(voided)})});
 }
 
 }  // namespace datafix::workflow::rules

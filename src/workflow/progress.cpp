@@ -78,3 +78,207 @@ Progress summarize(const ledger::RequestState& state, const WorkflowConfig& conf
 }
 
 }  // namespace datafix::workflow
+
+namespace datafix::workflow {
+
+namespace {
+
+using ledger::RequestState;
+
+std::string run_label(int number) {
+    return "#" + std::to_string(number);
+}
+
+std::string names(const std::vector<HeldChange>& held) {
+    std::string out;
+    for (std::size_t i = 0; i < held.size(); ++i) {
+        out += (i == 0 ? "" : (i + 1 == held.size() ? " and " : ", ")) + held[i].environment;
+    }
+    return out;
+}
+
+NextStep step_of(std::string step, std::string what, std::string environment, Owner owner,
+                 ledger::UserId person) {
+    return NextStep{std::move(step), std::move(what), std::move(environment), owner, person};
+}
+
+ledger::UserId pair_of(const RequestState& state) {
+    return state.pair ? state.pair->pair : 0;
+}
+
+ledger::UserId driver_of(const RequestState& state) {
+    return state.claim ? state.claim->driver : 0;
+}
+
+// A step only the pair can take; without a pair, a developer must join first.
+NextStep pair_step(const RequestState& state, std::string step, std::string what,
+                   std::string environment) {
+    if (!state.pair) {
+        return step_of("pair", "a second developer joins as the pair, to " + what, environment,
+                       Owner::developer, 0);
+    }
+    return step_of(std::move(step), std::move(what), std::move(environment), Owner::pair,
+                   pair_of(state));
+}
+
+// Done or cancelled: what remains is putting data back outside production.
+NextStep closed_step(const RequestState& state, const WorkflowConfig& config) {
+    std::vector<HeldChange> held;
+    for (const HeldChange& h : held_changes(state, config)) {
+        const EnvironmentRules* rules = config.find(h.environment);
+        if (rules != nullptr && !rules->production) {
+            held.push_back(h);
+        }
+    }
+    const bool cancelled = state.request.status == ledger::RequestStatus::cancelled;
+    if (held.empty()) {
+        return step_of("none",
+                       cancelled ? "nothing: the request is cancelled"
+                                 : "nothing: the change is applied everywhere",
+                       "", Owner::nobody, 0);
+    }
+    const HeldChange& last = held.back();
+    return step_of("revert", "put the data in " + names(held) + " back: revert " + last.environment,
+                   last.environment, Owner::driver, driver_of(state));
+}
+
+}  // namespace
+
+std::string_view owner_name(Owner owner) {
+    switch (owner) {
+        case Owner::nobody:
+            return "nobody";
+        case Owner::developer:
+            return "developer";
+        case Owner::driver:
+            return "driver";
+        case Owner::pair:
+            return "pair";
+        case Owner::product_owner:
+            return "product_owner";
+        case Owner::running:
+            return "running";
+    }
+    return "nobody";
+}
+
+std::vector<HeldChange> held_changes(const RequestState& state, const WorkflowConfig& config) {
+    std::vector<HeldChange> held;
+    for (const EnvironmentRules& rules : config.environments) {
+        if (const ledger::Run* apply = reading::revertable_apply(state, rules.name)) {
+            held.push_back({rules.name, apply->revision, apply->number});
+        }
+    }
+    return held;
+}
+
+std::vector<HeldChange> stale_changes(const RequestState& state, const WorkflowConfig& config) {
+    std::vector<HeldChange> stale;
+    const ledger::Revision* revision = state.current_revision();
+    if (revision == nullptr) {
+        return stale;
+    }
+    for (const HeldChange& h : held_changes(state, config)) {
+        const EnvironmentRules* rules = config.find(h.environment);
+        if (h.revision != revision->number && rules != nullptr && !rules->production) {
+            stale.push_back(h);
+        }
+    }
+    return stale;
+}
+
+NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledger::Time now) {
+    if (state.request.status != ledger::RequestStatus::open) {
+        return closed_step(state, config);
+    }
+    if (const ledger::Run* run = reading::running_run(state)) {
+        return step_of("running",
+                       "wait: the " + std::string(ledger::run_kind_name(run->kind)) + " " +
+                           run_label(run->number) + " in " + run->environment + " is running",
+                       run->environment, Owner::running, run->started_by);
+    }
+    if (const ledger::Run* run = reading::any_in_doubt_run(state)) {
+        return step_of("resolve",
+                       "resolve run " + run_label(run->number) + " in " + run->environment +
+                           ": its outcome is in doubt",
+                       run->environment, Owner::driver, driver_of(state));
+    }
+    if (!state.claim) {
+        return step_of("claim", "a developer claims the request to drive it", "", Owner::developer,
+                       0);
+    }
+    if (!reading::lease_active(state, now)) {
+        return step_of("claim", "claim the request again: the driver's lease ended", "",
+                       Owner::driver, driver_of(state));
+    }
+    const ledger::Revision* revision = state.current_revision();
+    if (revision == nullptr) {
+        return step_of("change", "attach the change (the change and verify files)", "",
+                       Owner::driver, driver_of(state));
+    }
+    // A newer revision waits until the data of the older one is put back, latest first.
+    std::vector<HeldChange> stale = stale_changes(state, config);
+    if (!stale.empty()) {
+        const HeldChange& last = stale.back();
+        const ledger::Run* apply = reading::find_run(state, last.apply_run);
+        const std::string held = last.environment + " still holds revision " +
+                                 std::to_string(last.revision) + "; revision " +
+                                 std::to_string(revision->number) + " starts again at " +
+                                 config.environments.front().name;
+        if (reading::valid_approval(state, ledger::ApprovalKind::emergency_revert, last.environment,
+                                    last.revision, apply->fingerprint) == nullptr) {
+            return pair_step(state, "approve-revert",
+                             "approve the revert of " + last.environment + " (" + held + ")",
+                             last.environment);
+        }
+        return step_of("revert", "revert " + last.environment + " (" + held + ")", last.environment,
+                       Owner::driver, driver_of(state));
+    }
+    std::string previous;
+    for (const EnvironmentRules& rules : config.environments) {
+        const std::string& env = rules.name;
+        if (reading::applied_run(state, env, revision->number) != nullptr) {
+            previous = env;
+            continue;
+        }
+        if (rules.needs_product_owner_approval &&
+            !reading::product_owner_approved(state, revision->number)) {
+            return step_of("approve-prod",
+                           "verify the change in " + (previous.empty() ? env : previous) +
+                               ", then approve " + env + " for revision " +
+                               std::to_string(revision->number),
+                           env, Owner::product_owner, state.request.requested_by);
+        }
+        const ledger::Run* evidence = reading::latest_evidence(state, env, revision->number);
+        if (evidence == nullptr) {
+            return step_of("preview",
+                           "preview revision " + std::to_string(revision->number) + " in " + env,
+                           env, Owner::driver, driver_of(state));
+        }
+        if (reading::valid_approval(state, ledger::ApprovalKind::evidence, env, revision->number,
+                                    evidence->fingerprint) == nullptr) {
+            return pair_step(
+                state, "approve",
+                "approve the evidence of preview " + run_label(evidence->number) + " in " + env,
+                env);
+        }
+        return step_of("apply",
+                       std::string(rules.needs_backup ? "back up and apply" : "apply") +
+                           " the approved evidence in " + env,
+                       env, Owner::driver, driver_of(state));
+    }
+    return step_of("none", "nothing: the change is applied everywhere", "", Owner::nobody, 0);
+}
+
+Consequences consequences(const RequestState& state, const WorkflowConfig& config) {
+    Consequences c;
+    for (const ledger::Approval& approval : state.approvals) {
+        if (!approval.voided) {
+            c.voided.push_back(approval);
+        }
+    }
+    c.held = held_changes(state, config);
+    return c;
+}
+
+}  // namespace datafix::workflow

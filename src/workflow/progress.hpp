@@ -43,4 +43,50 @@ struct Progress {
 Progress summarize(const ledger::RequestState& state, const WorkflowConfig& config,
                    ledger::Time now);
 
+// An environment whose data still holds a change of this request: an apply no revert undid.
+struct HeldChange {
+    std::string environment;
+    int revision = 0;   // the revision applied there
+    int apply_run = 0;  // the apply that changed it
+};
+// In promotion order.
+std::vector<HeldChange> held_changes(const ledger::RequestState& state,
+                                     const WorkflowConfig& config);
+// The held changes of a revision older than the current one, in environments that are not
+// production: put back (each revert approved by the pair) before the current revision runs.
+std::vector<HeldChange> stale_changes(const ledger::RequestState& state,
+                                      const WorkflowConfig& config);
+
+// Who the next step waits on.
+enum class Owner {
+    nobody,         // the request is finished: nothing waits
+    developer,      // any developer: claim it, or join as the pair
+    driver,         // the request's driver (or, once closed, its last driver)
+    pair,           // the request's pair
+    product_owner,  // the requesting product owner
+    running,        // a run is under way: it waits on the server, started by `person`
+};
+std::string_view owner_name(Owner owner);
+
+// The request's next step, in words, and who owns it: read the way the rules decide, so the
+// inbox never offers a step the rules refuse.
+struct NextStep {
+    std::string step;         // a stable name: claim, pair, change, preview, approve, apply, ...
+    std::string what;         // in words, e.g. "approve the evidence of preview #3 in dev"
+    std::string environment;  // empty when not tied to one
+    Owner owner = Owner::nobody;
+    ledger::UserId person = 0;  // who owns it by name; 0 when any developer may take it
+};
+NextStep next_step(const ledger::RequestState& state, const WorkflowConfig& config,
+                   ledger::Time now);
+
+// What a new revision or a cancel does besides itself, told before it is confirmed and after:
+// the approvals it voids (both void every approval that still counts) and the environments whose
+// data still holds a change of the request.
+struct Consequences {
+    std::vector<ledger::Approval> voided;
+    std::vector<HeldChange> held;
+};
+Consequences consequences(const ledger::RequestState& state, const WorkflowConfig& config);
+
 }  // namespace datafix::workflow

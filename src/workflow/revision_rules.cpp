@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/hash.hpp"
+#include "workflow/progress.hpp"
 #include "workflow/reading.hpp"
 #include "workflow/revision_hash.hpp"
 #include "workflow/rules.hpp"
@@ -44,6 +45,28 @@ Decision attach_revision(const Context& ctx, const AttachRevision& action) {
                                          "revision",
                                          "nothing to do: continue with the current revision"));
     }
+    // Environments whose data holds an earlier revision: the new one would meet changed rows
+    // there (its preview matching none). They are put back first, once the driver says so.
+    const std::vector<HeldChange> holding = held_changes(ctx.state, ctx.config);
+    std::string held;
+    std::string held_words;
+    for (std::size_t i = 0; i < holding.size(); ++i) {
+        held += (i == 0 ? "" : ",") + holding[i].environment;
+        held_words +=
+            (i == 0 ? "" : (i + 1 == holding.size() ? " and " : ", ")) + holding[i].environment;
+    }
+    if (!held.empty() && !action.revert_first) {
+        return refuse(
+            ctx.state,
+            refusal("revision-needs-revert",
+                    "the data in " + held_words +
+                        " still holds the current revision's change; a new revision "
+                        "starts again at " +
+                        ctx.config.environments.front().name + " once that data is put back",
+                    "attach it with the reverts first (" +
+                        command(ctx, "change", "--change FILE --revert-first") +
+                        "): the pair approves each revert, then the driver reverts"));
+    }
     ledger::RequestState next = ctx.state;
     ledger::Revision revision;
     revision.number = next.revisions.empty() ? 1 : next.revisions.back().number + 1;
@@ -66,6 +89,9 @@ Decision attach_revision(const Context& ctx, const AttachRevision& action) {
     std::string detail = "revision=" + std::to_string(revision.number) +
                          " statements=" + std::to_string(revision.statements.size()) +
                          " voided_approvals=" + std::to_string(voided);
+    if (!held.empty()) {
+        detail += " revert_first=" + held;
+    }
     next.revisions.push_back(std::move(revision));
     return allow(std::move(next),
                  {event(ctx, "revision.attached", {.statement_hash = hash, .detail = detail})});

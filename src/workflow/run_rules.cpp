@@ -2,6 +2,7 @@
 // reverts; and the executor's reports (in flight, finished, in doubt resolved).
 #include <utility>
 
+#include "workflow/progress.hpp"
 #include "workflow/reading.hpp"
 #include "workflow/rules.hpp"
 
@@ -43,6 +44,17 @@ std::optional<Refusal> check_promotion(const Context& ctx, const std::string& en
     }
     if (auto r = require_resolved(ctx, environment)) {
         return r;
+    }
+    std::vector<HeldChange> stale = stale_changes(ctx.state, ctx.config);
+    if (!stale.empty()) {
+        const HeldChange& last = stale.back();
+        return refusal(
+            "revert-first",
+            last.environment + " still holds revision " + std::to_string(last.revision) +
+                "; revision " + std::to_string(revision->number) +
+                " runs once that data is put back",
+            "the pair approves the revert (" + command(ctx, "approve-revert", last.environment) +
+                "), then the driver reverts (" + command(ctx, "revert", last.environment) + ")");
     }
     const int index = ctx.config.index_of(environment);
     if (index > 0) {
@@ -273,13 +285,29 @@ Decision start_revert(const Context& ctx, const StartRevert& action) {
                                   "ask the pair to approve the revert (" +
                                       command(ctx, "approve-revert", action.environment) + ")"));
         }
+    } else if (ctx.state.request.status == ledger::RequestStatus::open &&
+               apply->revision != ctx.state.current_revision()->number) {
+        // Data of an earlier revision, put back before the current one runs: four eyes, as for
+        // production.
+        if (reading::valid_approval(ctx.state, ledger::ApprovalKind::emergency_revert,
+                                    action.environment, apply->revision,
+                                    apply->fingerprint) == nullptr) {
+            return refuse(ctx.state,
+                          refusal("revert-approval",
+                                  "reverting revision " + std::to_string(apply->revision) + " in " +
+                                      action.environment + " needs the pair's approval first",
+                                  "ask the pair to approve the revert (" +
+                                      command(ctx, "approve-revert", action.environment) + ")"));
+        }
     } else if (ctx.state.request.status == ledger::RequestStatus::open) {
         return refuse(ctx.state,
                       refusal("revert-after-done",
                               "data in " + action.environment +
                                   " is put back after prod is applied (or the request is "
                                   "cancelled)",
-                              "finish the request first, or cancel it"));
+                              "finish the request first, or cancel it; a new revision puts it "
+                              "back first (" +
+                                  command(ctx, "change", "--change FILE --revert-first") + ")"));
     }
     const ledger::Revision* revision = revision_of(ctx.state, apply->revision);
     return start_run(ctx, RunKind::revert, action.environment, *revision, apply->fingerprint,

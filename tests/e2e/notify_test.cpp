@@ -1,7 +1,9 @@
 // Notifications of the runbook through a real server: the product owner gets "test applied" and
 // "prod applied" mails from aiosmtpd, the team's webhook gets "request created", no canary literal
 // of the change is in any of them, and a mail server that is down only delays the mail: the change
-// completes, `datafix show` lists the undelivered message, and it arrives once the server is up.
+// completes, `datafix show` lists the undelivered message (its delivery error to admins only), and
+// it arrives once the server is up. The pair is mailed what waits on them (evidence to approve, a
+// revert to approve before a new revision), and everyone on a request hears of its cancel.
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -165,23 +167,44 @@ TEST(Notify, AMailServerThatIsDownDelaysTheMailButNotTheChange) {
     EXPECT_EQ(s.psql("test", "SELECT family_name FROM app_public.app_user WHERE id = 3"),
               std::string(kCanary) + "\n");
 
-    // The mail to the product owner waits, visibly, with its failed attempts.
-    auto pending_test_mail = [&](const nlohmann::json& undelivered) {
+    // The mail to the product owner waits, visibly, with its failed attempts; the mail server's
+    // error is for admins, who can act on it.
+    std::string error;  // the mail server's refusal, as an admin is shown it
+    auto pending_test_mail = [&](const nlohmann::json& undelivered, bool with_error) {
         for (const auto& m : undelivered) {
             if (m["event"] == "test-applied" && m["channel"] == "mail" &&
                 m["recipient"] == "priya@example.com" && m["attempts"].get<int>() >= 1 &&
-                !m["last_error"].get<std::string>().empty()) {
+                (with_error ? m["last_error"].is_string() && !m["last_error"].empty()
+                            : m["last_error"].is_null())) {
+                if (with_error) {
+                    error = m["last_error"];
+                }
                 return true;
             }
         }
         return false;
     };
-    EXPECT_TRUE(eventually([&] { return pending_test_mail(state_of(s, t.po, n)["undelivered"]); }))
+    EXPECT_TRUE(eventually([&] {
+        return pending_test_mail(state_of(s, s.admin_token(), n)["undelivered"], true);
+    })) << state_of(s, s.admin_token(), n)["undelivered"].dump();
+    EXPECT_TRUE(pending_test_mail(state_of(s, t.po, n)["undelivered"], false))
         << state_of(s, t.po, n)["undelivered"].dump();
+    ASSERT_FALSE(error.empty());
     auto show = s.cli(t.po, {"show", std::to_string(n)});
     EXPECT_EQ(show.status, 0) << show.err;
     EXPECT_NE(show.out.find("undelivered notifications"), std::string::npos) << show.out;
     EXPECT_NE(show.out.find("test-applied"), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("retrying"), std::string::npos) << show.out;
+    EXPECT_EQ(show.out.find(error.substr(0, std::min<std::size_t>(error.size(), 40))),
+              std::string::npos)
+        << show.out;
+    // An attempt in flight shows no error for a moment; the next failure shows it again.
+    testing::ProcessResult admin_show;
+    EXPECT_TRUE(eventually([&] {
+        admin_show = s.cli(s.admin_token(), {"show", std::to_string(n)});
+        return admin_show.out.find(error.substr(0, std::min<std::size_t>(error.size(), 40))) !=
+               std::string::npos;
+    })) << admin_show.out;
     EXPECT_TRUE(any_contains(team.bodies(), "needs a driver"));
 
     smtp.start();
@@ -192,6 +215,67 @@ TEST(Notify, AMailServerThatIsDownDelaysTheMailButNotTheChange) {
         << state_of(s, t.po, n)["undelivered"].dump();
     for (const auto& mail : smtp.received()) {
         EXPECT_EQ(mail.find(kCanary), std::string::npos) << mail;
+    }
+}
+
+TEST(Notify, ThePairHearsWhatWaitsOnThemAndEveryoneHearsOfACancel) {
+    notify::TempDir maildir;
+    int smtp_port = free_port();
+    notify::SmtpPeer smtp(smtp_port, maildir.path() + "/maildir");
+    smtp.start();
+    WebhookReceiver team;
+    ServerFixture s(notifying(smtp_port, team.url()));
+    Team t = make_team(s);
+    long long n = file_request(s, t);
+    prepare(s, t, n, kCanaryChange);
+    ASSERT_EQ(s.post(t.dana, env_path(n, "dev", "preview"), {}).status, 200);
+    const std::string to_sam = "To: sam@example.com";
+    EXPECT_TRUE(eventually([&] {
+        return any_contains(smtp.received(), to_sam,
+                            "the evidence of the preview in dev waits for your approval");
+    })) << "mails received: "
+        << smtp.received().size();
+    EXPECT_TRUE(
+        any_contains(smtp.received(), to_sam, "datafix approve " + std::to_string(n) + " dev"));
+    nlohmann::json st = state_of(s, t.sam, n);
+    ASSERT_EQ(
+        s.post(t.sam, env_path(n, "dev", "approve"),
+               {{"revision_hash", revision_hash(st)}, {"fingerprint", fingerprint(st, "dev")}})
+            .status,
+        200);
+    ASSERT_EQ(s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", fingerprint(st, "dev")}})
+                  .status,
+              200);
+
+    // A new revision while dev holds the first: the pair is asked to approve dev's revert.
+    Answer second = s.post(
+        t.dana, req(n, "/revisions"),
+        {{"change_sql", "UPDATE app_public.app_user SET family_name = 'Other' WHERE id = 3;\n"},
+         {"expected", {1}},
+         {"revert_first", true}});
+    ASSERT_EQ(second.status, 200) << second.body.dump();
+    EXPECT_TRUE(eventually([&] {
+        return any_contains(smtp.received(), to_sam, "the data in dev still holds revision 1");
+    }));
+    EXPECT_TRUE(any_contains(smtp.received(), "still holds revision 1. Revision 2 starts again"));
+
+    // A cancel: the product owner, the driver and the pair, each told dev still holds a change.
+    ASSERT_EQ(s.post(t.po, req(n, "/cancel"), {{"reason", "not needed"}}).status, 200);
+    for (const char* who : {"priya", "dana", "sam"}) {
+        const std::string to = std::string("To: ") + who + "@example.com";
+        EXPECT_TRUE(eventually([&] {
+            return any_contains(smtp.received(), to, "The request was cancelled");
+        })) << who;
+    }
+    EXPECT_TRUE(any_contains(smtp.received(), "The data in dev still holds its change"));
+    EXPECT_TRUE(eventually([&] { return any_contains(team.bodies(), "cancelled"); }));
+    std::vector<std::string> everything = smtp.received();
+    for (const auto& body : team.bodies()) {
+        everything.push_back(body);
+    }
+    for (const auto& message : everything) {
+        EXPECT_EQ(message.find("Canaryfamily"), std::string::npos) << message;
+        EXPECT_EQ(message.find("not needed"), std::string::npos) << message;
     }
 }
 

@@ -133,10 +133,17 @@ TEST(Delivery, NoCanaryLiteralReachesAnyPeer) {
 
     const ledger::RequestState state = canary_request();
     const std::vector<std::pair<EventKind, std::string>> events = {
-        {EventKind::request_created, ""},  {EventKind::claimed, ""},
-        {EventKind::pair_wanted, ""},      {EventKind::test_applied, "test"},
-        {EventKind::prod_applied, "prod"}, {EventKind::failed, "prod"},
-        {EventKind::in_doubt, "prod"},     {EventKind::test_reverted, "test"}};
+        {EventKind::request_created, ""},
+        {EventKind::claimed, ""},
+        {EventKind::pair_wanted, ""},
+        {EventKind::test_applied, "test"},
+        {EventKind::prod_applied, "prod"},
+        {EventKind::failed, "prod"},
+        {EventKind::in_doubt, "prod"},
+        {EventKind::test_reverted, "test"},
+        {EventKind::evidence_to_approve, "dev"},
+        {EventKind::revert_to_approve, "test"},
+        {EventKind::cancelled, ""}};
     const auto now = ledger::wall_clock_now();
     for (const auto& [event, env] : events) {
         notifier.notify(summarize(state, event, env, people, now), now);
@@ -155,10 +162,11 @@ TEST(Delivery, NoCanaryLiteralReachesAnyPeer) {
     const auto mails = smtp.received();
     const auto bodies = hooks.bodies();
     // Email: claimed and test applied to the owner; prod applied and test reverted to the owner;
-    // failed and in doubt to driver and pair.
-    EXPECT_EQ(mails.size(), 8u);
+    // failed and in doubt to driver and pair; evidence and a revert to approve to the pair; the
+    // cancel to the owner, the driver and the pair.
+    EXPECT_EQ(mails.size(), 8u + 2u + 3u);
     // Every event to rocket and teams, and to the team channel where the runbook says.
-    EXPECT_EQ(bodies.size(), 8u + 8u + 6u);
+    EXPECT_EQ(bodies.size(), 11u + 11u + 7u);
     std::vector<std::string> everything = mails;
     for (const auto& [kind, body] : bodies) {
         everything.push_back(body);

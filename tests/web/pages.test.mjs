@@ -4,6 +4,10 @@
 //                              fingerprint and revision hash on the card, approves dev evidence
 //   node pages.test.mjs po     after the test apply: the product owner sees the diff with the
 //                              canary, approves production; an outsider sees no canary
+//   node pages.test.mjs file   the product owner files a request with the home page's form (an
+//                              incomplete one first: the server's refusal shows, nothing filed)
+//   node pages.test.mjs inbox  the pair's home page lists the evidence waiting for their
+//                              approval under "Waiting on you"; screenshots at 1280 and 390 px
 // Both phases first check that a wrong token shows the API's message and HINT. Exits non-zero
 // with the first failed check.
 import assert from 'node:assert/strict';
@@ -21,7 +25,7 @@ const env = (name) => {
 };
 
 const url = env('DATAFIX_URL');
-const request = env('DATAFIX_REQUEST');
+const request = process.env.DATAFIX_REQUEST || '';
 const canary = env('DATAFIX_CANARY');
 const screenshots = env('DATAFIX_SCREENSHOT_DIR');
 const phase = process.argv[2];
@@ -54,7 +58,9 @@ async function withBrowser(work) {
     // A CSP violation or a script error fails the test: the pages must work under the policy.
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) {
+      // The browser logs every refused API call; the pages show those refusals themselves
+      // (checked where a phase provokes one: 400 for an incomplete request, 401, 403).
+      if (m.type() === 'error' && !/status of 40[013]/.test(m.text())) {
         problems.push(`console: ${m.text()} (${m.location().url})`);
       }
     });
@@ -168,9 +174,81 @@ async function productOwnerPhase() {
   });
 }
 
-const phases = { pair: pairPhase, po: productOwnerPhase };
+async function filePhase() {
+  const po = env('DATAFIX_TOKEN_PO');
+  const reason = env('DATAFIX_REASON');
+  const title = env('DATAFIX_TITLE');
+  const before = (await api(po, 'GET', '/api/requests')).requests.length;
+  await withBrowser(async (page) => {
+    await signIn(page, po);
+    await page.locator('#inbox-waiting').waitFor();
+    await page.click('#new-request-open');
+    await page.locator('#new-request-form').waitFor();
+    // Incomplete: the server's refusal and its HINT show in the form; nothing is filed.
+    await page.fill('#nr-title', title);
+    await page.click('#new-request-form button[type=submit]');
+    const problem = page.locator('#new-request-problem');
+    await problem.waitFor();
+    assert.match(await problem.locator('.message').textContent(), /a request needs a title and a reason/);
+    assert.match(await problem.locator('.hint').textContent(), /^HINT: say what should change and why/);
+    assert.equal((await api(po, 'GET', '/api/requests')).requests.length, before);
+
+    await page.fill('#nr-date', '2026-12-15');
+    await page.fill('#nr-ticket', 'https://tickets.example.com/DF-42');
+    await page.fill('#nr-reason', reason);
+    await page.click('#new-request-form button[type=submit]');
+    await page.waitForURL(/\/requests\/\d+$/);
+    await page.locator('#request-title').waitFor();
+    assert.equal(await page.locator('#request-title').textContent(), title);
+    // The product owner is one of the request's people: the sealed reason is shown to them.
+    assert.match(await page.locator('#request').textContent(), new RegExp(reason));
+    assert.match(await page.locator('#request').textContent(), /2026-12-15/);
+  });
+  const after = (await api(po, 'GET', '/api/requests')).requests;
+  assert.equal(after.length, before + 1);
+  const filed = after.find((r) => r.title === title);
+  assert.ok(filed, 'the filed request is listed');
+  assert.equal(filed.requested_date, '2026-12-15');
+  assert.equal(filed.ticket, 'https://tickets.example.com/DF-42');
+  console.log(`filed request ${filed.number}`);
+}
+
+async function inboxPhase() {
+  const pair = env('DATAFIX_TOKEN_PAIR');
+  const title = env('DATAFIX_TITLE');
+  const reason = env('DATAFIX_REASON');
+  const inbox = await api(pair, 'GET', '/api/inbox');
+  const waiting = inbox.waiting_on_you.find((r) => r.title === title);
+  assert.ok(waiting, `the pair's inbox waits on them: ${JSON.stringify(inbox.waiting_on_you)}`);
+  await withBrowser(async (page) => {
+    await signIn(page, pair);
+    const item = page.locator(`#inbox-waiting li[data-request="${waiting.number}"]`);
+    await item.waitFor();
+    assert.equal(await item.getAttribute('data-step'), 'approve');
+    assert.match(await item.locator('.what').textContent(), /^approve the evidence of preview #\d+ in dev$/);
+    assert.equal(await item.locator('.owner').textContent(), ' · you (pair)');
+    assert.match(await item.locator('.inbox-meta').textContent(), /requested by Priya Owner for 2026-12-15/);
+    // Also among the pair's own requests and every open one, with the same next step.
+    await page.locator(`#inbox-yours li[data-request="${waiting.number}"]`).waitFor();
+    await page.locator(`#inbox-open li[data-request="${waiting.number}"]`).waitFor();
+    assert.ok(!(await page.content()).includes(reason), 'the reason is on the home page');
+    assert.ok(!(await page.content()).includes(canary), 'the canary is on the home page');
+    await page.screenshot({ path: path.join(screenshots, 'web-home-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await item.waitFor();
+    // Nothing wider than the phone's screen: no sideways scrolling of the page itself.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the home page is ${overflow} px wider than a 390 px screen`);
+    await page.screenshot({ path: path.join(screenshots, 'web-home-390.png'), fullPage: true });
+    await item.locator('a').click();
+    await page.waitForURL(`${url}/requests/${waiting.number}`);
+    await page.locator('[data-testid=approve-evidence-dev]').waitFor();
+  });
+}
+
+const phases = { pair: pairPhase, po: productOwnerPhase, file: filePhase, inbox: inboxPhase };
 if (!phases[phase]) {
-  console.error('usage: node pages.test.mjs pair|po');
+  console.error('usage: node pages.test.mjs pair|po|file|inbox');
   process.exit(2);
 }
 try {

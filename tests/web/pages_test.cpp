@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "e2e/runbook_steps.hpp"
@@ -22,6 +23,8 @@ struct Browser {
     std::string canary;
     Team team;
     std::string outsider;
+    std::string title = "Correct a postcode filed in the browser";
+    std::string reason;
 
     testing::ProcessResult run(const std::string& phase) const {
         std::string shots = std::filesystem::current_path().string();
@@ -29,8 +32,8 @@ struct Browser {
             {"env", "DATAFIX_URL=" + url, "DATAFIX_REQUEST=" + std::to_string(request),
              "DATAFIX_CANARY=" + canary, "DATAFIX_SCREENSHOT_DIR=" + shots,
              "DATAFIX_TOKEN_PAIR=" + team.sam, "DATAFIX_TOKEN_DRIVER=" + team.dana,
-             "DATAFIX_TOKEN_PO=" + team.po, "DATAFIX_TOKEN_OUTSIDER=" + outsider, "node", kScript,
-             phase});
+             "DATAFIX_TOKEN_PO=" + team.po, "DATAFIX_TOKEN_OUTSIDER=" + outsider,
+             "DATAFIX_TITLE=" + title, "DATAFIX_REASON=" + reason, "node", kScript, phase});
     }
 };
 
@@ -38,6 +41,21 @@ bool browser_available() {
     return std::filesystem::exists("/usr/bin/chromium") &&
            std::filesystem::exists(std::string(DATAFIX_SOURCE_DIR) +
                                    "/tests/web/node_modules/playwright-core");
+}
+
+// Whether any file under `dir` holds `text` (the ledger, its journal, the server's log).
+bool any_file_holds(const std::string& dir, const std::string& text) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+        if (!entry.is_regular_file()) {
+            continue;
+        }
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (bytes.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace
@@ -111,6 +129,49 @@ TEST(WebPages, PairAndProductOwnerApproveInTheBrowser) {
     EXPECT_TRUE(std::filesystem::exists("web-request.png"));
     std::cout << "screenshots: " << std::filesystem::current_path().string()
               << "/web-{list,pair-approved,request}.png\n";
+    EXPECT_EQ(s.server_log().find(browser.canary), std::string::npos);
+}
+
+TEST(WebPages, AProductOwnerFilesARequestAndThePairFindsTheApprovalInTheInbox) {
+    if (!browser_available()) {
+        GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web (scripts/test.sh)";
+    }
+    ServerFixture s;
+    Browser browser;
+    browser.url = s.url();
+    browser.team = make_team(s);
+    browser.outsider = s.add_person("Olu Outsider", "olu@example.com", "developer");
+    browser.canary = "CANARY" + std::to_string(::getpid()) + "I";
+    browser.reason = "Sealedreason" + std::to_string(::getpid()) + " asked by phone";
+    const Team& t = browser.team;
+
+    auto filed = browser.run("file");
+    ASSERT_EQ(filed.status, 0) << filed.out << filed.err;
+    auto list = s.get(t.po, "/api/requests").body["requests"];
+    ASSERT_EQ(list.size(), 1u) << list.dump();
+    long long n = list[0]["number"];
+    nlohmann::json st = state_of(s, t.po, n);
+    EXPECT_EQ(st["title"], browser.title);
+    EXPECT_EQ(st["requested_by"]["email"], "priya@example.com");
+    EXPECT_EQ(st["reason"], browser.reason);
+    EXPECT_EQ(st["next"]["step"], "claim");
+    // Sealed: the reason is nowhere in the server's files (ledger, journal, log) in clear.
+    EXPECT_FALSE(any_file_holds(s.dir(), "Sealedreason" + std::to_string(::getpid())));
+    EXPECT_TRUE(state_of(s, browser.outsider, n)["reason"].is_null());
+
+    prepare(s, t, n,
+            "UPDATE app_public.app_user SET family_name = '" + browser.canary + "' WHERE id = 3;");
+    ASSERT_EQ(s.post(t.dana, env_path(n, "dev", "preview"), {}).status, 200);
+    auto inbox = browser.run("inbox");
+    ASSERT_EQ(inbox.status, 0) << inbox.out << inbox.err;
+    // The driver's inbox has nothing waiting on them: the approval is the pair's.
+    auto dana = s.get(t.dana, "/api/inbox").body;
+    EXPECT_TRUE(dana["waiting_on_you"].empty()) << dana.dump();
+    EXPECT_EQ(dana["yours"].size(), 1u) << dana.dump();
+    EXPECT_TRUE(std::filesystem::exists("web-home-1280.png"));
+    EXPECT_TRUE(std::filesystem::exists("web-home-390.png"));
+    std::cout << "screenshots: " << std::filesystem::current_path().string()
+              << "/web-home-{1280,390}.png\n";
     EXPECT_EQ(s.server_log().find(browser.canary), std::string::npos);
 }
 

@@ -134,7 +134,7 @@ TEST(FourEyes, AProductOwnerApprovesEachRevision) {
     s.promote("dev");
     s.promote("test");
     s.ok(s.po, ApproveProduction{s.revision()});
-    s.ok(s.driver, Scenario::change("UPDATE app_public.intake SET name = 'x' WHERE id = 5"));
+    s.revise("UPDATE app_public.intake SET name = 'x' WHERE id = 5");
     s.promote("dev");
     s.promote("test");
     s.ok(s.po, ApproveProduction{s.revision()});

@@ -120,8 +120,12 @@ TEST(Promotion, NewRevisionVoidsApprovalsAndStartsAtDev) {
     s.promote("test");
     s.ok(s.po, ApproveProduction{s.revision()});
     const std::string old_hash = s.revision();
-    Decision d = s.ok(s.driver, Scenario::change("UPDATE app_public.intake SET name = 'Intake 3' "
-                                                 "WHERE id = 4"));
+    // dev and test hold revision 1: the new revision is attached only with their reverts first.
+    AttachRevision second =
+        Scenario::change("UPDATE app_public.intake SET name = 'Intake 3' WHERE id = 4");
+    s.refused(s.driver, second, "revision-needs-revert");
+    second.revert_first = true;
+    Decision d = s.ok(s.driver, second);
     EXPECT_EQ(s.state.revisions.size(), 2u);
     EXPECT_EQ(s.state.revisions.back().number, 2);
     EXPECT_NE(s.revision(), old_hash);
@@ -129,6 +133,13 @@ TEST(Promotion, NewRevisionVoidsApprovalsAndStartsAtDev) {
         EXPECT_TRUE(a.voided);
     }
     EXPECT_NE(d.events.at(0).detail.find("voided_approvals=3"), std::string::npos);
+    EXPECT_NE(d.events.at(0).detail.find("revert_first=dev,test"), std::string::npos);
+    s.refused(s.driver, StartPreview{"dev"}, "revert-first");
+    for (const char* env : {"test", "dev"}) {
+        s.ok(s.pair, ApproveEmergencyRevert{env, old_hash});
+        int run = *s.ok(s.driver, StartRevert{env}).run;
+        s.ok(s.driver, FinishRun{run, RunOutcome::succeeded, {1}});
+    }
     s.refused(s.driver, StartPreview{"test"}, "environment-order");
     s.refused(s.driver, StartPreview{"prod"}, "environment-order");
     s.promote("dev");

@@ -65,7 +65,8 @@ TEST(Cancel, BeforeProdByDriverProductOwnerOrAdmin) {
     Decision d = s.ok(s.po, CancelRequest{"no longer needed"});
     EXPECT_EQ(s.state.request.status, ledger::RequestStatus::cancelled);
     EXPECT_EQ(d.events.at(0).action, "request.cancelled");
-    EXPECT_TRUE(d.events.at(0).detail.empty());  // the free-text reason stays out of the audit
+    // The free-text reason stays out of the audit; what the cancel voided is in it.
+    EXPECT_EQ(d.events.at(0).detail, "voided_approvals=1");
     s.refused(s.driver, CancelRequest{}, "request-cancelled");
     s.refused(s.driver, StartPreview{"test"}, "request-cancelled");
     // Data already changed in dev can be put back.

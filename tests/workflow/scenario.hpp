@@ -110,6 +110,28 @@ class Scenario {
         return fingerprint;
     }
 
+    // A new revision after applies: attached with the reverts first, then each environment that
+    // holds the earlier one put back, latest first, with the pair's approval.
+    void revise(const std::string& sql) {
+        const std::string held = revision();
+        AttachRevision next = change(sql);
+        next.revert_first = true;
+        ok(driver, next);
+        for (auto env = config.environments.rbegin(); env != config.environments.rend(); ++env) {
+            bool holds = false;
+            for (const ledger::Run& run : state.runs) {
+                holds = holds || (run.environment == env->name && run.revision_hash == held &&
+                                  run.kind == ledger::RunKind::apply);
+            }
+            if (!holds || env->production) {
+                continue;
+            }
+            ok(pair, ApproveEmergencyRevert{env->name, held});
+            int run = *ok(driver, StartRevert{env->name}).run;
+            ok(driver, FinishRun{run, RunOutcome::succeeded, {1}});
+        }
+    }
+
     // Everything up to a done request.
     void run_to_done() {
         claim_and_pair();

@@ -1,0 +1,62 @@
+// The inbox: each person's open work, the same for the CLI (`datafix inbox`) and the pages' home.
+// Three lists — waiting on you, yours, all open — each request with its next step in words and
+// who owns it by name (workflow::next_step decides both; this file only sorts).
+#include "server/api_error.hpp"
+#include "server/route_support.hpp"
+#include "server/routes.hpp"
+#include "workflow/progress.hpp"
+#include "workflow/reading.hpp"
+
+namespace datafix::server {
+
+namespace {
+
+// Requests read per inbox: the newest ones; a closed request stays in it while its data is
+// still changed outside production.
+constexpr int kInboxRequests = 200;
+
+bool waits_on(const workflow::NextStep& next, const ledger::Person& person) {
+    return next.person == person.id && next.person != 0 && next.owner != workflow::Owner::running;
+}
+
+}  // namespace
+
+void add_inbox_routes(Router& http, Context& context) {
+    http.Get("/api/inbox",
+             authed(context, [&context](const auto&, auto& res, const ledger::Person& viewer) {
+                 auto summaries = context.with_ledger([](ledger::Ledger& l) {
+                     return l.list_requests(ledger::RequestFilter{std::nullopt, kInboxRequests});
+                 });
+                 const People people = context.people();
+                 const workflow::WorkflowConfig& workflow = context.config().workflow();
+                 const auto now = ledger::wall_clock_now();
+                 nlohmann::json waiting = nlohmann::json::array();
+                 nlohmann::json yours = nlohmann::json::array();
+                 nlohmann::json open = nlohmann::json::array();
+                 for (const auto& summary : summaries) {
+                     auto state = context.with_ledger(
+                         [&](ledger::Ledger& l) { return l.load(summary.request.number); });
+                     if (!state) {
+                         continue;
+                     }
+                     const workflow::NextStep next = workflow::next_step(*state, workflow, now);
+                     const bool is_open = state->request.status == ledger::RequestStatus::open;
+                     if (!is_open && next.owner == workflow::Owner::nobody) {
+                         continue;
+                     }
+                     nlohmann::json item = inbox_item_json(*state, people, workflow, now);
+                     if (waits_on(next, viewer)) {
+                         waiting.push_back(item);
+                     }
+                     if (workflow::reading::is_member(*state, viewer.id)) {
+                         yours.push_back(item);
+                     }
+                     if (is_open) {
+                         open.push_back(std::move(item));
+                     }
+                 }
+                 send_json(res, {{"waiting_on_you", waiting}, {"yours", yours}, {"open", open}});
+             }));
+}
+
+}  // namespace datafix::server
