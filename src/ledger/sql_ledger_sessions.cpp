@@ -66,10 +66,11 @@ std::string SqlLedger::open_session(const NewSession& opened, const AuditEvent& 
     auto session = pool_.acquire();
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     session->exec(
-        "INSERT INTO sessions (token_hash, user_id, kind, provider, role, created_at, "
-        "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO sessions (token_hash, user_id, kind, provider, identity, role, created_at, "
+        "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         {SqlValue::of(token_hash(token)), SqlValue::of(std::int64_t{opened.person}),
          SqlValue::of(std::string(session_kind_name(opened.kind))), SqlValue::of(opened.provider),
+         SqlValue::of(opened.identity),
          opened.role ? SqlValue::of(std::string(role_name(*opened.role))) : SqlValue::null(),
          SqlValue::of(to_millis(event.at)), SqlValue::of(to_millis(opened.expires_at))});
     AuditEvent signed_in = event;
@@ -128,7 +129,7 @@ bool SqlLedger::close_session(std::string_view token, const AuditEvent& event) {
     SqlTransaction tx(*session, SqlTransaction::Mode::write);
     auto rows = session->query(
         "UPDATE sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL "
-        "RETURNING user_id, kind, provider",
+        "RETURNING user_id, kind, provider, identity",
         {SqlValue::of(to_millis(event.at)), SqlValue::of(token_hash(token))});
     if (rows.empty()) {
         return false;
@@ -137,7 +138,7 @@ bool SqlLedger::close_session(std::string_view token, const AuditEvent& event) {
     signed_out.action = "session.signed_out";
     signed_out.actor = rows.front().integer(0);
     signed_out.detail = "user=" + rows.front().text(0) + " kind=" + rows.front().text(1) +
-                        " provider=" + rows.front().text(2);
+                        " provider=" + rows.front().text(2) + " identity=" + rows.front().text(3);
     AuditEntry entry = append_audit_in(*session, signed_out);
     tx.commit();
     publish(entry);

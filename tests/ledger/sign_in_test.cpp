@@ -84,6 +84,10 @@ void sign_in_round_trip(Ledger& ledger, UserId person, const std::string& store_
         if (entry.event.action == "session.signed_out") {
             ++signed_out;
             EXPECT_EQ(entry.event.actor, person);
+            EXPECT_NE(entry.event.detail.find("kind=cli provider=" + kProvider +
+                                              " identity=email:dana@example.com"),
+                      std::string::npos)
+                << entry.event.detail;
         }
     }
     EXPECT_EQ(signed_in, 2);
