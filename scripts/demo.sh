@@ -5,6 +5,10 @@
 #
 #   bash scripts/demo.sh         # (re)start everything and walk the change; leaves the server up
 #   bash scripts/demo.sh stop    # stop the server and the clusters, remove the demo directory
+#   DATAFIX_DEMO_SIGN_IN=oidc bash scripts/demo.sh
+#                                # the same, and people can also sign in (pages and `datafix
+#                                # login`) through a local OpenID Connect provider
+#                                # (tests/oidc/provider.mjs, npm's oidc-provider) on port 8471
 #
 # Run as root on Debian 12 (it installs what is missing and builds datafix when needed). The
 # clusters run as the `postgres` OS user under $DATAFIX_DEMO_DIR (default /tmp/datafix-demo).
@@ -32,6 +36,7 @@ stop_demo() {
     fi
   fi
   if [[ -f $DEMO/watch.pid ]]; then kill "$(cat "$DEMO/watch.pid")" 2>/dev/null || true; fi
+  if [[ -f $DEMO/provider.pid ]]; then kill "$(cat "$DEMO/provider.pid")" 2>/dev/null || true; fi
   for env in "${ENVS[@]}"; do
     if [[ -f $DEMO/$env/PG_VERSION ]]; then
       as_postgres "$PGBIN/pg_ctl" -D "$DEMO/$env" -m fast -w stop >/dev/null 2>&1 || true
@@ -112,6 +117,28 @@ for env in "${ENVS[@]}"; do
 done
 umask 022
 
+# --- the sign-in provider (DATAFIX_DEMO_SIGN_IN=oidc) -------------------------------------------
+SIGN_IN=${DATAFIX_DEMO_SIGN_IN:-tokens}
+PROVIDER_PORT=${DATAFIX_DEMO_PROVIDER_PORT:-8471}
+if [[ $SIGN_IN == oidc ]]; then
+  banner "starting the local OpenID Connect provider on http://127.0.0.1:$PROVIDER_PORT"
+  if ! cmp -s tests/oidc/package-lock.json tests/oidc/node_modules/.datafix-lock; then
+    (cd tests/oidc && npm ci --no-audit --no-fund >/dev/null && cp package-lock.json node_modules/.datafix-lock)
+  fi
+  umask 077
+  head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$DEMO/oidc-client-secret"
+  umask 022
+  OIDC_PORT=$PROVIDER_PORT OIDC_REDIRECT_URI="$URL/auth/callback" \
+    OIDC_CLIENT_SECRET=$(cat "$DEMO/oidc-client-secret") \
+    OIDC_PEOPLE='[{"id":"priya","email":"priya@example.com","name":"Priya Owner"},
+                  {"id":"dana","email":"dana@example.com","name":"Dana Driver"},
+                  {"id":"sam","email":"sam@example.com","name":"Sam Pair"}]' \
+    nohup node tests/oidc/provider.mjs >"$DEMO/provider.log" 2>&1 &
+  echo $! >"$DEMO/provider.pid"
+  for _ in $(seq 100); do grep -q '^issuer ' "$DEMO/provider.log" && break; sleep 0.1; done
+  echo "  $(grep '^issuer ' "$DEMO/provider.log")"
+fi
+
 # --- configuration, first run, server ---------------------------------------------------------
 banner "writing $DEMO/datafix.toml"
 {
@@ -177,6 +204,18 @@ starttls = "none"
 from = "datafix@example.com"
 timeout = "2s"
 TOML
+  if [[ $SIGN_IN == oidc ]]; then
+    cat <<TOML
+
+# People sign in through the local provider too; their datafix roles come from datafix's people
+# (matched by verified e-mail). Tokens keep working for scripts.
+[auth.oidc]
+issuer = "http://127.0.0.1:$PROVIDER_PORT"
+client_id = "datafix"
+client_secret_file = "oidc-client-secret"
+public_url = "$URL"
+TOML
+  fi
 } >"$DEMO/datafix.toml"
 mkdir -p "$DEMO/backups"
 chmod 700 "$DEMO/backups"
@@ -320,3 +359,11 @@ cat <<MSG
   clusters: dev/test/prod on 127.0.0.1 ports ${PGPORT[dev]}/${PGPORT[test]}/${PGPORT[prod]}
   stop:     bash scripts/demo.sh stop
 MSG
+if [[ $SIGN_IN == oidc ]]; then
+  cat <<MSG
+  sign-in:  open $URL/requests/$N and choose "Sign in with your organisation's account"; at
+            the provider (http://127.0.0.1:$PROVIDER_PORT) log in as priya, dana or sam (any
+            password: the local provider does not check it)
+            or: HOME=\$(mktemp -d) $DATAFIX login --server $URL   (the device code, in a browser)
+MSG
+fi

@@ -8,7 +8,7 @@ packages=(
   libpq-dev libpqxx-dev libpg-query-dev libprotobuf-c-dev
   libsqlite3-dev libsqlitecpp-dev
   libcpp-httplib-dev libmicrohttpd-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
-  libsodium-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev
+  libsodium-dev libcurl4-openssl-dev libcjose-dev libjansson-dev libspdlog-dev libfmt-dev
   libgtest-dev googletest libssl-dev openssl
   postgresql-15 postgresql-client-15
   python3 python3-aiosmtpd

@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # The browser tests' npm package (playwright-core; the browser is Debian's chromium, never a
 # download). Installed again only when the lock file changed, so offline runs work once it is there.
-if ! cmp -s tests/web/package-lock.json tests/web/node_modules/.datafix-lock; then
-  (cd tests/web && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.datafix-lock)
-fi
+# The same for the sign-in tests' OpenID Connect provider (oidc-provider, run on loopback).
+for dir in tests/web tests/oidc; do
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.datafix-lock"; then
+    (cd "$dir" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.datafix-lock)
+  fi
+done
 build=${DATAFIX_BUILD_DIR:-build}
 # Ninja when the build directory is new or already Ninja's (an existing Make tree is kept).
 generator=()

@@ -1,10 +1,14 @@
 // The JSON API as the pages use it: the signed-in person's token, calls with it, refusals as
 // {message, hint}, and the live event stream.
 //
-// Authentication: the token is entered once and kept in sessionStorage (this tab only, gone when
-// the tab closes). Every call sends it as `Authorization: Bearer`. The server sets no cookie and
-// reads none, so a page from another site cannot make a signed-in browser act for its person:
-// there is no ambient credential, hence no CSRF surface and no CSRF token.
+// Authentication, two ways:
+// - a token entered once and kept in sessionStorage (this tab only, gone when the tab closes),
+//   sent as `Authorization: Bearer`: no ambient credential, hence no CSRF surface;
+// - with [auth.oidc], a sign-in at the organisation's provider: the server keeps the session and
+//   the browser holds it in an HttpOnly, SameSite=Lax cookie that every tab (and every link from
+//   a notification) shares. Being ambient, the cookie needs a CSRF defence: every call sends the
+//   session's CSRF token (from /auth/session) as X-CSRF-Token, which the server checks on every
+//   state-changing call along with the Origin.
 //
 // Live events: EventSource cannot send an Authorization header, and the events route
 // authenticates with the bearer token like every other route. Rather than put a token (or a
@@ -12,6 +16,32 @@
 // fetch() and a stream reader, sending the header as usual, and reconnects when the stream ends.
 
 const TOKEN_KEY = 'datafix.token';
+let csrfToken = '';
+let signInOptions = null;
+
+// The server's sign-in options ({oidc, provider}) and, with a session cookie, its person and
+// CSRF token. True when a cookie session is signed in.
+export async function cookieSession() {
+  try {
+    const res = await fetch('/auth/session', { credentials: 'same-origin', cache: 'no-store' });
+    signInOptions = res.ok ? await res.json() : { oidc: false };
+  } catch (e) {
+    signInOptions = { oidc: false };
+  }
+  csrfToken = signInOptions.csrf_token || '';
+  return Boolean(signInOptions.person);
+}
+
+export function providerSignIn() {
+  return signInOptions && signInOptions.oidc ? signInOptions.provider : '';
+}
+
+export async function signOutSession() {
+  if (csrfToken) {
+    await call('/auth/logout', { method: 'POST', body: {} });
+    csrfToken = '';
+  }
+}
 
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -37,7 +67,12 @@ export class ApiError extends Error {
 }
 
 function headers(withBody) {
-  const h = { Accept: 'application/json', Authorization: `Bearer ${token() || ''}` };
+  const h = { Accept: 'application/json' };
+  if (token() || !csrfToken) {
+    h.Authorization = `Bearer ${token() || ''}`;
+  } else {
+    h['X-CSRF-Token'] = csrfToken;
+  }
   if (withBody) {
     h['Content-Type'] = 'application/json';
   }
@@ -51,7 +86,7 @@ export async function call(path, { method = 'GET', body } = {}) {
       method,
       headers: headers(body !== undefined),
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'omit',
+      credentials: 'same-origin',
       cache: 'no-store',
     });
   } catch (e) {
@@ -82,8 +117,10 @@ export async function watch(path, onEvent, onState, signal) {
   while (!signal.aborted) {
     try {
       const res = await fetch(path, {
-        headers: { Accept: 'text/event-stream', Authorization: `Bearer ${token() || ''}` },
-        credentials: 'omit',
+        headers: token() || !csrfToken
+          ? { Accept: 'text/event-stream', Authorization: `Bearer ${token() || ''}` }
+          : { Accept: 'text/event-stream' },
+        credentials: 'same-origin',
         cache: 'no-store',
         signal,
       });

@@ -40,16 +40,29 @@ async function signIn(event) {
   await start();
 }
 
-function signOut() {
+async function signOut() {
+  if (!api.token()) {
+    await api.signOutSession().catch(() => {});
+  }
   api.clearToken();
   window.location.assign('/');
 }
 
+// The token form, and with [auth.oidc] a link to the provider that brings the person back here.
+function showSignIn() {
+  showOnly('sign-in');
+  const provider = api.providerSignIn();
+  $('sso').hidden = !provider;
+  if (provider) {
+    $('sso-link').href = `/auth/login?return_to=${encodeURIComponent(window.location.pathname)}`;
+  }
+  $('token').focus();
+}
+
 async function start() {
   showProblem(null);
-  if (!api.token()) {
-    showOnly('sign-in');
-    $('token').focus();
+  if (!api.token() && !(await api.cookieSession())) {
+    showSignIn();
     return;
   }
   let me;
@@ -58,7 +71,7 @@ async function start() {
   } catch (e) {
     if (e.status === 401) {
       api.clearToken();
-      showOnly('sign-in');
+      showSignIn();
     }
     showProblem(e);
     return;

@@ -19,6 +19,7 @@
 #include "ledger/notification.hpp"
 #include "ledger/person.hpp"
 #include "ledger/request_state.hpp"
+#include "ledger/sign_in.hpp"
 #include "ledger/time.hpp"
 
 namespace datafix::ledger {
@@ -166,6 +167,21 @@ class Ledger {
     virtual std::optional<IssuedToken> rotate_token(
         UserId id, const AuditEvent& event, const TokenOptions& token = {},
         const std::vector<NewNotificationRow>& notices = {}) = 0;
+
+    // --- sign-in sessions ---------------------------------------------------------------------
+    // Keeps a sign-in the server started until its callback comes back with the same state.
+    virtual void begin_sign_in(const PendingSignIn& pending) = 0;
+    // The pending sign-in of `state`, removed in the same statement: of two callbacks with one
+    // state (a replay) only one gets it. Nothing when unknown, taken already or expired.
+    virtual std::optional<PendingSignIn> take_sign_in(std::string_view state, Time now) = 0;
+    // A new session for a person the provider vouched for; records "session.signed_in" (kind,
+    // provider, identity) in the same transaction. The token is returned once.
+    virtual std::string open_session(const NewSession& session, const AuditEvent& event) = 0;
+    // The session's active person; an expired session is returned with its expiry (the caller
+    // refuses it, so it can say why). Nothing when unknown, ended or the person is deactivated.
+    virtual std::optional<SessionPerson> authenticate_session(std::string_view token) = 0;
+    // Ends the session and records "session.signed_out". false: unknown or ended already.
+    virtual bool close_session(std::string_view token, const AuditEvent& event) = 0;
 
     // --- requests ---------------------------------------------------------------------------
     // Stores a new request (its number is assigned here) and records `event` (request filled

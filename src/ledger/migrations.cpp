@@ -384,13 +384,59 @@ CREATE TABLE backup_jobs (
 CREATE INDEX backup_jobs_running ON backup_jobs (state, instance);
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations{{
+// v7: sign-in through an OpenID Connect provider. A pending sign-in is taken once by its callback
+// (DELETE ... RETURNING: one winner); a session is kept as its token's SHA-256 only.
+constexpr std::string_view kV7Sqlite = R"sql(
+CREATE TABLE pending_sign_ins (
+    state_hash TEXT PRIMARY KEY,
+    nonce TEXT NOT NULL,
+    code_verifier_sealed BLOB NOT NULL,
+    return_to TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    kind TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    role TEXT,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ended_at BIGINT
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+)sql";
+constexpr std::string_view kV7Postgresql = R"sql(
+CREATE TABLE pending_sign_ins (
+    state_hash TEXT PRIMARY KEY,
+    nonce TEXT NOT NULL,
+    code_verifier_sealed BYTEA NOT NULL,
+    return_to TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    kind TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    role TEXT,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ended_at BIGINT
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
     {3, kV3, kV3},
     {4, kV4, kV4},
     {5, kV5, kV5},
     {6, kV6, kV6},
+    {7, kV7Sqlite, kV7Postgresql},
 }};
 
 void ensure_version_table(SqlSession& session) {

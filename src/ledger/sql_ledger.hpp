@@ -33,6 +33,12 @@ class SqlLedger final : public Ledger {
         UserId id, const AuditEvent& event, const TokenOptions& token = {},
         const std::vector<NewNotificationRow>& notices = {}) override;
 
+    void begin_sign_in(const PendingSignIn& pending) override;
+    std::optional<PendingSignIn> take_sign_in(std::string_view state, Time now) override;
+    std::string open_session(const NewSession& session, const AuditEvent& event) override;
+    std::optional<SessionPerson> authenticate_session(std::string_view token) override;
+    bool close_session(std::string_view token, const AuditEvent& event) override;
+
     RequestState create_request(const ChangeRequest& request, const AuditEvent& event,
                                 const NewRequestMessages& messages = {}) override;
     std::optional<RequestState> load(RequestNumber number) override;

@@ -452,7 +452,8 @@ Config Config::parse(std::string_view text, const std::string& source,
     Config config;
     config.path = source;
     for (const auto& [k, v] : root) {
-        if (k.str() != "server" && k.str() != "environment" && k.str() != "notify") {
+        if (k.str() != "server" && k.str() != "environment" && k.str() != "notify" &&
+            k.str() != "auth") {
             throw config_error(source, std::string(k.str()), "unknown key");
         }
     }
@@ -483,6 +484,7 @@ Config Config::parse(std::string_view text, const std::string& source,
     }
     config.notify =
         config_detail::read_notify(root.get("notify"), source, base_dir, config.notify_delivery);
+    config.oidc = config_detail::read_auth(root.get("auth"), source, base_dir);
     return config;
 }
 

@@ -15,6 +15,7 @@
 #include "discover/pod_target.hpp"
 #include "ledger/person.hpp"
 #include "notify/channels.hpp"
+#include "server/oidc_settings.hpp"
 #include "target/environment_target.hpp"
 #include "workflow/config.hpp"
 
@@ -95,6 +96,7 @@ struct Config {
     std::vector<EnvironmentConfig> environments;  // promotion order
     notify::NotifyConfig notify;                  // [notify]; no channels: nothing is sent
     NotifyDelivery notify_delivery;
+    std::optional<OidcSettings> oidc;  // [auth.oidc]; none: tokens only
 
     workflow::WorkflowConfig workflow() const;
     const EnvironmentConfig* find_environment(std::string_view name) const;

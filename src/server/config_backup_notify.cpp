@@ -33,28 +33,6 @@ std::vector<std::string> string_list(const toml::node* node, const std::string& 
     return items;
 }
 
-// A secret kept in its own file (mode 0600 by the operator), never in datafix.toml.
-std::string read_secret_file(const std::string& path, const std::string& key,
-                             const std::string& source) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw config_error(source, key, "cannot read " + path);
-    }
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-        throw config_error(source, key,
-                           path + " is readable by other users; chmod 600 " + path +
-                               " (a secret file is its owner's alone)");
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    std::string secret = text.str();
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
-        secret.pop_back();
-    }
-    return secret;
-}
-
 notify::ChannelConfig read_channel(const std::string& name, const toml::node& node,
                                    const std::string& source, const std::string& base_dir) {
     const std::string prefix = "notify.channels." + name;
@@ -186,6 +164,28 @@ std::map<notify::EventKind, std::vector<notify::Route>> default_routes(
 }
 
 }  // namespace
+
+// A secret kept in its own file (mode 0600 by the operator), never in datafix.toml.
+std::string read_secret_file(const std::string& path, const std::string& key,
+                             const std::string& source) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw config_error(source, key, "cannot read " + path);
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+        throw config_error(source, key,
+                           path + " is readable by other users; chmod 600 " + path +
+                               " (a secret file is its owner's alone)");
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string secret = text.str();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
+        secret.pop_back();
+    }
+    return secret;
+}
 
 std::optional<backup::BackupSettings> read_backup(const toml::node* node, const std::string& key,
                                                   const std::string& source,

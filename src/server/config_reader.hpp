@@ -119,6 +119,15 @@ class TableReader {
     std::set<std::string> seen_;
 };
 
+// A secret kept in its own file (mode 0600 by the operator), never in datafix.toml; trailing
+// line breaks dropped. Error(config) naming `key` when unreadable or readable by others.
+std::string read_secret_file(const std::string& path, const std::string& key,
+                             const std::string& source);
+
+// [auth]: [auth.oidc], sign-in through an OpenID Connect provider (nothing when absent).
+std::optional<OidcSettings> read_auth(const toml::node* node, const std::string& source,
+                                      const std::string& base_dir);
+
 // [environment.backup] of one environment (nothing when absent); the backup login defaults to
 // the environment's own conninfo.
 std::optional<backup::BackupSettings> read_backup(const toml::node* node, const std::string& key,

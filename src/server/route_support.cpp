@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "server/api_error.hpp"
+#include "server/sign_in.hpp"
 #include "workflow/reading.hpp"
 
 namespace datafix::server {
@@ -25,6 +26,10 @@ std::string bearer_token(const Request& req) {
 
 ledger::Person authenticate(Context& context, const Request& req) {
     std::string token = bearer_token(req);
+    // A session from the sign-in provider: the pages' cookie or the CLI's "dfs_" token.
+    if (auto person = authenticate_session(context, req, token)) {
+        return *person;
+    }
     if (token.empty()) {
         throw ApiError(ErrorCode::unauthenticated, "token-required", "no bearer token was sent",
                        "set DATAFIX_TOKEN or run datafix login --token");

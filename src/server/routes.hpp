@@ -13,6 +13,8 @@ class Metrics;
 
 // The web pages for product owners and pairs (web/, compiled in; routes_web.cpp).
 void add_web_routes(Router& http);
+// Sign-in through the OpenID Connect provider ([auth.oidc]); see routes_auth.cpp.
+void add_auth_routes(Router& http, Context& context);
 void add_user_routes(Router& http, Context& context);
 void add_request_routes(Router& http, Context& context);
 // GET /api/inbox: waiting on you, yours, all open, each with its next step (routes_inbox.cpp).

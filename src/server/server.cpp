@@ -133,6 +133,7 @@ int serve(const Config& config) {
     add_plain_routes(router);
     add_operation_routes(router, context, metrics);
     add_web_routes(router);
+    add_auth_routes(router, context);
     add_user_routes(router, context);
     add_request_routes(router, context);
     add_inbox_routes(router, context);

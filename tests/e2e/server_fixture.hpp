@@ -55,6 +55,9 @@ struct ServerOptions {
     // More keys of the [server] table (e.g. `ledger = "postgresql:..."`, `run_lease = "2s"`,
     // `header_timeout = "1s"`).
     std::string server_settings;
+    // The port to listen on (0: any free one). A sign-in provider must know datafix's callback
+    // URL before the server starts.
+    int port = 0;
 };
 
 class ServerFixture {
@@ -158,7 +161,8 @@ inline ServerFixture::ServerFixture(const ServerOptions& options) {
     database_ =
         "e2e_" + std::to_string(::getpid()) + "_" + std::to_string(fixture_detail::next_database++);
     std::ofstream toml(dir_ + "/datafix.toml");
-    toml << "[server]\nlisten = \"127.0.0.1\"\nport = 0\nlog_file = \"server.log\"\n"
+    toml << "[server]\nlisten = \"127.0.0.1\"\nport = " << options.port
+         << "\nlog_file = \"server.log\"\n"
          << "claim_lease = \"" << lease << "\"\nmax_body_bytes = 65536\n"
          << options.server_settings;
     auto fill = [this](std::string text) {
@@ -220,8 +224,8 @@ inline int ServerFixture::launch(const std::map<std::string, std::string>& serve
     std::string config = dir_ + "/datafix.toml";
     // setpriv sets a parent-death signal and then executes datafix in the same process: a test
     // process that crashes or is killed takes its servers with it instead of leaking them.
-    std::vector<std::string> args = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
-                                     DATAFIX_BINARY,     "server",       "--config", config};
+    std::vector<std::string> args = {"/usr/bin/setpriv", "--pdeathsig", "KILL",     "--",
+                                     DATAFIX_BINARY,     "server",      "--config", config};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) {

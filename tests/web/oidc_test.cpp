@@ -1,0 +1,328 @@
+// Sign-in through a real OpenID Connect provider: npm's oidc-provider (tests/oidc/provider.mjs)
+// on loopback, a real `datafix server` configured with [auth.oidc] (e2e fixture), and
+// tests/web/oidc.test.mjs driving headless Chromium through the provider's own pages. Each browser
+// phase's checks are in the script; here: the server's state, audit trail and log around them.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "e2e/runbook_steps.hpp"
+#include "harness/process.hpp"
+
+extern char** environ;
+
+namespace datafix::e2e {
+
+namespace {
+
+const std::string kSource = DATAFIX_SOURCE_DIR;
+const std::string kSecret = "fabricated-client-secret-for-tests";
+
+bool available() {
+    return std::filesystem::exists("/usr/bin/chromium") &&
+           std::filesystem::exists(kSource + "/tests/web/node_modules/playwright-core") &&
+           std::filesystem::exists(kSource + "/tests/oidc/node_modules/oidc-provider");
+}
+
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t length = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// The provider process: started with datafix's callback URL, stopped with the test.
+class LoopbackProvider {
+  public:
+    explicit LoopbackProvider(const std::string& redirect_uri) {
+        const nlohmann::json people = nlohmann::json::array({
+            {{"id", "priya"}, {"email", "priya@example.com"}, {"name", "Priya Owner"}},
+            {{"id", "dana"}, {"email", "dana@example.com"}, {"name", "Dana Driver"}},
+            {{"id", "sam"}, {"email", "sam@example.com"}, {"name", "Sam Pair"}},
+            {{"id", "olu"}, {"email", "olu@example.com"}, {"name", "Olu Outsider"}},
+        });
+        int out[2];
+        EXPECT_EQ(::pipe(out), 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+        posix_spawn_file_actions_addclose(&actions, out[0]);
+        std::vector<std::string> env_text;
+        for (char** e = environ; *e != nullptr; ++e) {
+            env_text.emplace_back(*e);
+        }
+        env_text.push_back("OIDC_REDIRECT_URI=" + redirect_uri);
+        env_text.push_back("OIDC_CLIENT_SECRET=" + kSecret);
+        env_text.push_back("OIDC_PEOPLE=" + people.dump());
+        std::vector<char*> envp;
+        for (auto& e : env_text) {
+            envp.push_back(e.data());
+        }
+        envp.push_back(nullptr);
+        std::string script = kSource + "/tests/oidc/provider.mjs";
+        std::vector<char*> argv{const_cast<char*>("node"), script.data(), nullptr};
+        EXPECT_EQ(::posix_spawnp(&pid_, "node", &actions, nullptr, argv.data(), envp.data()), 0);
+        posix_spawn_file_actions_destroy(&actions);
+        ::close(out[1]);
+        FILE* stream = ::fdopen(out[0], "r");
+        char line[512];
+        while (std::fgets(line, sizeof line, stream) != nullptr) {
+            std::string text = line;
+            if (text.rfind("issuer ", 0) == 0) {
+                issuer_ = text.substr(7, text.find_last_not_of("\r\n") - 6);
+                break;
+            }
+        }
+        stream_ = stream;  // kept open: the provider may write more
+    }
+    ~LoopbackProvider() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        if (stream_ != nullptr) {
+            std::fclose(stream_);
+        }
+    }
+    const std::string& issuer() const { return issuer_; }
+
+  private:
+    pid_t pid_ = -1;
+    FILE* stream_ = nullptr;
+    std::string issuer_;
+};
+
+struct SignInSetup {
+    int port = free_port();
+    std::string public_url = "http://127.0.0.1:" + std::to_string(port);
+    LoopbackProvider provider{public_url + "/auth/callback"};
+
+    ServerOptions options() const {
+        // The client secret reaches the server (and `datafix init`) through the environment.
+        ::setenv("DATAFIX_TEST_OIDC_SECRET", kSecret.c_str(), 1);
+        ServerOptions o;
+        o.port = port;
+        o.sections = "\n[auth.oidc]\nissuer = \"" + provider.issuer() +
+                     "\"\nclient_id = \"datafix\"\nclient_secret_env = "
+                     "\"DATAFIX_TEST_OIDC_SECRET\"\npublic_url = \"" +
+                     public_url + "\"\nscopes = [\"openid\", \"email\", \"profile\"]\n";
+        return o;
+    }
+};
+
+testing::ProcessResult run_script(const std::string& phase, const std::vector<std::string>& vars) {
+    std::vector<std::string> argv{"env"};
+    argv.insert(argv.end(), vars.begin(), vars.end());
+    argv.push_back("node");
+    argv.push_back(kSource + "/tests/web/oidc.test.mjs");
+    argv.push_back(phase);
+    return testing::run_process(argv);
+}
+
+nlohmann::json audit_entries(ServerFixture& s) {
+    Answer a = s.get(s.admin_token(), "/api/audit?limit=500");
+    EXPECT_EQ(a.status, 200) << a.body.dump();
+    return a.body.contains("entries") ? a.body["entries"] : a.body;
+}
+
+std::vector<nlohmann::json> entries_with(const nlohmann::json& entries, const std::string& action) {
+    std::vector<nlohmann::json> found;
+    for (const auto& e : entries) {
+        if (e.value("action", "") == action) {
+            found.push_back(e);
+        }
+    }
+    return found;
+}
+
+// No session token and no ID token (a JWT starts with base64url "{"...: "eyJ") in the log.
+void expect_no_tokens_in(const std::string& log) {
+    EXPECT_EQ(log.find("dfs_"), std::string::npos);
+    EXPECT_EQ(log.find("eyJ"), std::string::npos);
+    EXPECT_EQ(log.find(kSecret), std::string::npos);
+}
+
+}  // namespace
+
+TEST(OidcSignIn, ProductOwnerFollowsADeepLinkSignsInAtTheProviderAndApprovesProd) {
+    if (!available()) {
+        GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web and tests/oidc";
+    }
+    SignInSetup setup;
+    ASSERT_FALSE(setup.provider.issuer().empty());
+    ServerFixture s(setup.options());
+    Team t = make_team(s);  // tokens keep working next to the provider
+    long long n = file_request(s, t);
+    prepare(s, t, n);
+    promote(s, t, n, "dev");
+    promote(s, t, n, "test");
+    EXPECT_FALSE(state_of(s, t.po, n)["progress"]["product_owner_approved"].get<bool>());
+
+    auto po = run_script("po", {"DATAFIX_URL=" + s.url(), "OIDC_ISSUER=" + setup.provider.issuer(),
+                                "DATAFIX_REQUEST=" + std::to_string(n)});
+    ASSERT_EQ(po.status, 0) << po.out << po.err;
+
+    nlohmann::json st = state_of(s, t.po, n);
+    EXPECT_TRUE(st["progress"]["product_owner_approved"].get<bool>()) << st.dump();
+    bool by_priya = false;
+    for (const auto& a : st["approvals"]) {
+        by_priya = by_priya || (a["kind"] == "product_owner" &&
+                                a["approved_by"]["email"] == "priya@example.com");
+    }
+    EXPECT_TRUE(by_priya) << st["approvals"].dump();
+
+    auto entries = audit_entries(s);
+    auto signed_in = entries_with(entries, "session.signed_in");
+    ASSERT_EQ(signed_in.size(), 1U) << entries.dump();
+    const std::string detail = signed_in[0].value("detail", "");
+    EXPECT_NE(detail.find("provider=" + setup.provider.issuer()), std::string::npos) << detail;
+    EXPECT_NE(detail.find("identity=email:priya@example.com"), std::string::npos) << detail;
+    EXPECT_NE(detail.find("kind=browser"), std::string::npos) << detail;
+    auto signed_out = entries_with(entries, "session.signed_out");
+    ASSERT_EQ(signed_out.size(), 1U);
+    EXPECT_NE(signed_out[0].value("detail", "").find("identity=email:priya@example.com"),
+              std::string::npos)
+        << signed_out[0].dump();
+    expect_no_tokens_in(s.server_log());
+    EXPECT_EQ(entries.dump().find("dfs_"), std::string::npos);
+}
+
+TEST(OidcSignIn, ForgedExpiredWrongAudienceAndReplayedSignInsAreRefused) {
+    if (!available()) {
+        GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web and tests/oidc";
+    }
+    SignInSetup setup;
+    ServerFixture s(setup.options());
+    make_team(s);
+    auto refusals = run_script(
+        "refusals", {"DATAFIX_URL=" + s.url(), "OIDC_ISSUER=" + setup.provider.issuer()});
+    ASSERT_EQ(refusals.status, 0) << refusals.out << refusals.err;
+    auto entries = audit_entries(s);
+    // Six bad ID tokens, the replayed state and the unknown person; one genuine sign-in.
+    auto refused = entries_with(entries, "session.refused");
+    EXPECT_EQ(refused.size(), 8U) << entries.dump();
+    std::string reasons;
+    for (const auto& e : refused) {
+        reasons += e.value("detail", "") + "\n";
+    }
+    for (const char* reason :
+         {"reason=id-token-expired", "reason=id-token-audience", "reason=id-token-issuer",
+          "reason=id-token-signature", "reason=id-token-algorithm", "reason=sign-in-state",
+          "reason=unknown-person"}) {
+        EXPECT_NE(reasons.find(reason), std::string::npos) << reason << "\n" << reasons;
+    }
+    EXPECT_NE(reasons.find("identity=email:olu@example.com"), std::string::npos) << reasons;
+    EXPECT_EQ(entries_with(entries, "session.signed_in").size(), 1U);
+    // Nobody was created for the unknown person.
+    Answer users = s.get(s.admin_token(), "/api/users");
+    EXPECT_EQ(users.body.dump().find("olu@example.com"), std::string::npos);
+    expect_no_tokens_in(s.server_log());
+}
+
+TEST(OidcSignIn, SignInStillWorksAfterTheProviderRotatesItsKeys) {
+    if (!available()) {
+        GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web and tests/oidc";
+    }
+    SignInSetup setup;
+    ServerFixture s(setup.options());
+    make_team(s);
+    auto rotate =
+        run_script("rotate", {"DATAFIX_URL=" + s.url(), "OIDC_ISSUER=" + setup.provider.issuer()});
+    ASSERT_EQ(rotate.status, 0) << rotate.out << rotate.err;
+    EXPECT_EQ(entries_with(audit_entries(s), "session.signed_in").size(), 3U);
+    // The key set was fetched again when a token named a key the server did not hold.
+    const std::string log = s.server_log();
+    std::size_t fetches = 0;
+    for (auto at = log.find("signing keys"); at != std::string::npos;
+         at = log.find("signing keys", at + 1)) {
+        ++fetches;
+    }
+    EXPECT_EQ(fetches, 2U) << log;
+}
+
+TEST(OidcSignIn, TheCliSignsInWithTheDeviceGrantAndStoresItsSession0600) {
+    if (!available()) {
+        GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web and tests/oidc";
+    }
+    SignInSetup setup;
+    ServerFixture s(setup.options());
+    Team t = make_team(s);
+    long long n = file_request(s, t);
+    const std::string home = s.dir() + "/home";
+    std::filesystem::create_directories(home);
+    auto device = run_script(
+        "device", {"DATAFIX_URL=" + s.url(), "OIDC_ISSUER=" + setup.provider.issuer(),
+                   "DATAFIX_BINARY=" + std::string(DATAFIX_BINARY), "DATAFIX_LOGIN_HOME=" + home});
+    ASSERT_EQ(device.status, 0) << device.out << device.err;
+
+    const std::string credentials = home + "/.config/datafix/credentials";
+    struct stat st {};
+    ASSERT_EQ(::stat(credentials.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600);
+    const std::string stored = read_file(credentials);
+    EXPECT_NE(stored.find("token = dfs_"), std::string::npos);
+
+    // Later verbs use the stored session: no DATAFIX_TOKEN.
+    auto show =
+        testing::run_process({"env", "-u", "DATAFIX_TOKEN", "-u", "XDG_CONFIG_HOME", "HOME=" + home,
+                              DATAFIX_BINARY, "show", std::to_string(n), "--output", "json"});
+    ASSERT_EQ(show.status, 0) << show.out << show.err;
+    auto signed_in = entries_with(audit_entries(s), "session.signed_in");
+    ASSERT_EQ(signed_in.size(), 1U);
+    EXPECT_NE(signed_in[0].value("detail", "").find("kind=cli"), std::string::npos);
+    expect_no_tokens_in(s.server_log());
+}
+
+}  // namespace datafix::e2e
+
+namespace datafix::e2e {
+
+TEST(OidcSignIn, WithoutAProviderTheServerSignsInWithTokensOnly) {
+    ServerFixture s;
+    httplib::Client client(s.url());
+    auto session = client.Get("/auth/session");
+    ASSERT_TRUE(session);
+    EXPECT_EQ(nlohmann::json::parse(session->body)["oidc"], false);
+    auto login = client.Get("/auth/login?return_to=/requests/1");
+    ASSERT_TRUE(login);
+    EXPECT_EQ(login->status, 404);
+    EXPECT_EQ(nlohmann::json::parse(login->body)["rule"], "sign-in-not-configured");
+    // A session cookie means nothing here: no ambient credential without [auth.oidc].
+    auto me = client.Get("/api/me", {{"Cookie", "datafix_session=dfs_0000"}});
+    ASSERT_TRUE(me);
+    EXPECT_EQ(me->status, 401);
+    EXPECT_EQ(nlohmann::json::parse(me->body)["rule"], "token-required");
+
+    const std::string home = s.dir() + "/home";
+    std::filesystem::create_directories(home);
+    auto cli = testing::run_process({"env", "-u", "DATAFIX_TOKEN", "-u", "XDG_CONFIG_HOME",
+                                     "HOME=" + home, DATAFIX_BINARY, "login", "--server", s.url()});
+    EXPECT_NE(cli.status, 0);
+    EXPECT_NE(cli.err.find("this server signs people in with tokens only"), std::string::npos)
+        << cli.err;
+    EXPECT_NE(cli.err.find("HINT: use datafix login --token"), std::string::npos) << cli.err;
+    EXPECT_FALSE(std::filesystem::exists(home + "/.config/datafix/credentials"));
+
+    // --token works as before.
+    auto with_token = testing::run_process({"env", "-u", "DATAFIX_TOKEN", "-u", "XDG_CONFIG_HOME",
+                                            "HOME=" + home, DATAFIX_BINARY, "login", "--server",
+                                            s.url(), "--token", s.admin_token()});
+    ASSERT_EQ(with_token.status, 0) << with_token.err;
+    EXPECT_NE(with_token.out.find("token stored in"), std::string::npos) << with_token.out;
+}
+
+}  // namespace datafix::e2e
