@@ -384,13 +384,43 @@ CREATE TABLE backup_jobs (
 CREATE INDEX backup_jobs_running ON backup_jobs (state, instance);
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations{{
+// v9: a request's conversation: comments and requests for changes, in order. The text is private
+// like the reason (sealed); the audit trail records only that a comment was written.
+constexpr std::string_view kV9Sqlite = R"sql(
+CREATE TABLE comments (
+    request INTEGER NOT NULL REFERENCES requests(number),
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text_sealed BLOB NOT NULL,
+    author INTEGER NOT NULL REFERENCES users(id),
+    written_at INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    after_run INTEGER NOT NULL,
+    PRIMARY KEY (request, number)
+);
+)sql";
+constexpr std::string_view kV9Postgresql = R"sql(
+CREATE TABLE comments (
+    request BIGINT NOT NULL REFERENCES requests(number),
+    number BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    text_sealed BYTEA NOT NULL,
+    author BIGINT NOT NULL REFERENCES users(id),
+    written_at BIGINT NOT NULL,
+    revision BIGINT NOT NULL,
+    after_run BIGINT NOT NULL,
+    PRIMARY KEY (request, number)
+);
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
     {3, kV3, kV3},
     {4, kV4, kV4},
     {5, kV5, kV5},
     {6, kV6, kV6},
+    {9, kV9Sqlite, kV9Postgresql},
 }};
 
 void ensure_version_table(SqlSession& session) {
