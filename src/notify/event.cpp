@@ -8,7 +8,7 @@ namespace datafix::notify {
 
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 9> kNames = {{
+constexpr std::array<std::pair<EventKind, std::string_view>, 11> kNames = {{
     {EventKind::request_created, "request-created"},
     {EventKind::claimed, "claimed"},
     {EventKind::pair_wanted, "pair-wanted"},
@@ -18,6 +18,8 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 9> kNames = {{
     {EventKind::in_doubt, "in-doubt"},
     {EventKind::test_reverted, "test-reverted"},
     {EventKind::token_rotated, "token-rotated"},
+    {EventKind::commented, "commented"},
+    {EventKind::changes_requested, "changes-requested"},
 }};
 
 }  // namespace

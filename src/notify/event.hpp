@@ -18,6 +18,8 @@ enum class EventKind {
     in_doubt,
     test_reverted,
     token_rotated,  // an admin replaced a person's token: told to that person (account_notice)
+    commented,          // someone wrote in the request's conversation (only that they did)
+    changes_requested,  // the pair or the product owner sent the request back to its driver
 };
 
 // Stable names, used in the configuration ([notify.routes] keys) and stored in the outbox.

@@ -43,6 +43,10 @@ std::string headline(const ChangeSummary& s) {
             return "in doubt in " + env;
         case EventKind::test_reverted:
             return "reverted in " + env;
+        case EventKind::commented:
+            return person(s.actor) + " commented";
+        case EventKind::changes_requested:
+            return "changes requested by " + person(s.actor);
         case EventKind::token_rotated:
             break;
     }
@@ -70,6 +74,13 @@ std::string what_to_do(const ChangeSummary& s) {
                    "Do not run the change again.";
         case EventKind::test_reverted:
             return "The change was reverted in " + one_line(s.environment) + ".";
+        case EventKind::commented:
+            return person(s.actor) + " commented on this request. Read it on the request's page.";
+        case EventKind::changes_requested:
+            return person(s.actor) + " asked for changes: the request is back with " +
+                   person(s.driver) +
+                   ", and approvals still waiting are withdrawn. The reason is on the request's "
+                   "page.";
         case EventKind::token_rotated:
             break;
     }

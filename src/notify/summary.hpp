@@ -63,6 +63,8 @@ struct ChangeSummary {
     std::optional<Contact> product_owner;
     std::optional<Contact> driver;
     std::optional<Contact> pair;
+    // Who took the step (commented, asked for changes); never what they wrote.
+    std::optional<Contact> actor;
     ledger::Time at{};
 };
 

@@ -86,6 +86,10 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
         }
     } else if (std::holds_alternative<workflow::LeavePair>(action)) {
         moments.push_back({notify::EventKind::pair_wanted, ""});
+    } else if (std::holds_alternative<workflow::AddComment>(action)) {
+        moments.push_back({notify::EventKind::commented, ""});
+    } else if (std::holds_alternative<workflow::RequestChanges>(action)) {
+        moments.push_back({notify::EventKind::changes_requested, ""});
     } else if (const auto* finish = std::get_if<workflow::FinishRun>(&action)) {
         if (const ledger::Run* run = find_run(state, finish->run)) {
             add_run_moments(*run, finish->outcome, workflow, moments);
@@ -128,8 +132,14 @@ std::vector<ledger::NewNotificationRow> Notifications::step_messages(
                           : std::vector<RunbookMoment>{{notify::EventKind::request_created, ""}};
     for (const auto& moment : moments) {
         try {
-            for (const auto& n : notifier_.compose(notify::summarize(
-                     decision.state, moment.event, moment.environment, people, now))) {
+            notify::ChangeSummary summary =
+                notify::summarize(decision.state, moment.event, moment.environment, people, now);
+            if (!decision.events.empty() && decision.events.front().actor != 0) {
+                if (auto who = people(decision.events.front().actor)) {
+                    summary.actor = notify::Contact{who->name, who->email};
+                }
+            }
+            for (const auto& n : notifier_.compose(summary)) {
                 rows.push_back(ledger::NewNotificationRow{std::string(notify::event_name(n.event)),
                                                           n.request, n.channel, n.recipient,
                                                           n.payload});
