@@ -17,6 +17,7 @@ void add_user_routes(Router& http, Context& context);
 void add_request_routes(Router& http, Context& context);
 void add_run_routes(Router& http, Context& context, Executor& executor);
 void add_evidence_routes(Router& http, Context& context);
+void add_conversation_routes(Router& http, Context& context);
 void add_audit_routes(Router& http, Context& context);
 void add_event_routes(Router& http, Context& context);
 void add_preflight_routes(Router& http, Context& context);
