@@ -2,6 +2,7 @@
 // disk like the reason, and a written comment is never changed.
 #include <gtest/gtest.h>
 
+#include "core/error.hpp"
 #include "ledger_fixture.hpp"
 #include "raw_sqlite.hpp"
 
@@ -48,7 +49,7 @@ TEST_F(LedgerTest, CommentsRoundTripSealedAndImmutable) {
                                       s.comments[0].text = "rewritten";
                                       return Mutation{true, {}};
                                   }),
-                 Error);
+                 datafix::Error);
     EXPECT_EQ(ledger->load(1)->comments[0].text, "please name the application, " + kSecret);
 
     {
