@@ -122,13 +122,19 @@ export function renderStatementDiff(statement, quietColumns = new Set()) {
       statement.indirect ? el('span', { className: 'badge' }, ' written by triggers') : null,
       el('span', { className: 'muted' }, ` · written by ${statement.causes.join('; ')}`)]
     : [`Statement ${statement.index} · `, el('code', {}, statement.table)];
-  return el('div', { className: quietTable ? 'statement-diff quiet-table' : 'statement-diff', dataset: { table: statement.table } },
-    el('h4', {}, ...title,
-      el('span', { className: 'muted' },
-        ` · ${rows.length} row${rows.length === 1 ? '' : 's'}, ${changedCells} changed cell${changedCells === 1 ? '' : 's'}`)),
+  const heading = el('h4', {}, ...title,
+    el('span', { className: 'muted' },
+      ` · ${rows.length} row${rows.length === 1 ? '' : 's'}, ${changedCells} changed cell${changedCells === 1 ? '' : 's'}`));
+  const parts = [
     statement.truncated ? el('p', { className: 'muted' }, 'Only the first rows are shown; the summary, counts and digests cover all of them.') : null,
     el('div', { className: 'scroll' }, el('table', { className: 'grid diff' }, el('thead', {}, head), body)),
-    pager);
+    pager];
+  // What only triggers wrote (an audit log) is there to look at, folded: it is not the change.
+  if (quietTable) {
+    return el('details', { className: 'statement-diff quiet-table', dataset: { table: statement.table } },
+      el('summary', {}, heading), ...parts);
+  }
+  return el('div', { className: 'statement-diff', dataset: { table: statement.table } }, heading, ...parts);
 }
 
 function clearNode(node) {
