@@ -11,8 +11,10 @@ namespace datafix::ledger::testing {
 
 // Takes a ledger back to schema version 2 (before four-eyes participants, token expiry and the
 // notifications' audit head, before version 4's run leases, version 5's outbox claim owners and
-// version 6's backup jobs), so a test can watch versions 3 and later migrate it.
+// version 6's backup jobs, version 9's comments), so a test can watch versions 3 and later migrate
+// it.
 inline const char* kUndoVersion3 =
+    "DROP TABLE comments;"
     "DROP TABLE backup_jobs;"
     "DROP INDEX notifications_claimed;"
     "ALTER TABLE notifications DROP COLUMN claimed_by;"
