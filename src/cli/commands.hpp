@@ -17,6 +17,8 @@ void register_change(CLI::App& root, Action& action);
 void register_runs(CLI::App& root, Action& action);
 void register_approve(CLI::App& root, Action& action);
 void register_cancel(CLI::App& root, Action& action);
+void register_comment(CLI::App& root, Action& action);
+void register_request_changes(CLI::App& root, Action& action);
 void register_show(CLI::App& root, Action& action);
 void register_list(CLI::App& root, Action& action);
 void register_inbox(CLI::App& root, Action& action);

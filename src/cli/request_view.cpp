@@ -301,6 +301,24 @@ void print_image_rows(const nlohmann::json& s, const std::string& heading, const
             }
         }
     }
+    // Rows are named by the table's display key ([display_keys] in datafix.toml), such as an
+    // application number, else by their key columns.
+    std::vector<std::size_t> label_positions;
+    for (const auto& k : s.value("display_key", s["key_columns"])) {
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            if (columns[i] == k.get<std::string>()) {
+                label_positions.push_back(i);
+            }
+        }
+    }
+    auto label = [&](const nlohmann::json& row) {
+        std::string out;
+        for (std::size_t i : label_positions) {
+            out += (out.empty() ? "" : ", ") + columns[i] + " " +
+                   (i < row.size() ? cell_text(row[i]) : std::string("-"));
+        }
+        return out;
+    };
     std::cout << style.bold(heading) << "\n";
     std::map<std::string, nlohmann::json> before;
     std::map<std::string, nlohmann::json> after;
@@ -320,7 +338,7 @@ void print_image_rows(const nlohmann::json& s, const std::string& heading, const
     for (const auto& [key, unused] : keys) {
         auto b = before.find(key);
         auto a = after.find(key);
-        std::cout << "    key (" << key << ")";
+        std::cout << "    " << label(a != after.end() ? a->second : b->second);
         if (b == before.end()) {
             std::cout << "  " << style.green("inserted") << "\n";
         } else if (a == after.end()) {
@@ -353,6 +371,17 @@ void print_image_rows(const nlohmann::json& s, const std::string& heading, const
 }  // namespace
 
 void print_images(const nlohmann::json& body, const Style& style) {
+    if (body.contains("summary") && !body["summary"]["sentences"].empty()) {
+        std::cout << style.bold("  what changes") << "\n";
+        for (const auto& sentence : body["summary"]["sentences"]) {
+            const std::string line = "    " + text(sentence["text"]);
+            // Columns triggers maintain (updated_at, updated_by) and tables only triggers write
+            // are shown, quietly: they are not the change people asked for.
+            std::cout << (sentence.value("quiet", false) ? style.dim(line + " (by triggers)")
+                                                         : line)
+                      << "\n";
+        }
+    }
     for (const auto& s : body["images"]) {
         print_image_rows(s, "  statement " + text(s["index"]) + " on " + text(s["table"]), style);
     }

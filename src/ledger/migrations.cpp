@@ -428,6 +428,34 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 )sql";
+// v8: a request's conversation: comments and requests for changes, in order. The text is private
+// like the reason (sealed); the audit trail records only that a comment was written.
+constexpr std::string_view kV8Sqlite = R"sql(
+CREATE TABLE comments (
+    request INTEGER NOT NULL REFERENCES requests(number),
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text_sealed BLOB NOT NULL,
+    author INTEGER NOT NULL REFERENCES users(id),
+    written_at INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    after_run INTEGER NOT NULL,
+    PRIMARY KEY (request, number)
+);
+)sql";
+constexpr std::string_view kV8Postgresql = R"sql(
+CREATE TABLE comments (
+    request BIGINT NOT NULL REFERENCES requests(number),
+    number BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    text_sealed BYTEA NOT NULL,
+    author BIGINT NOT NULL REFERENCES users(id),
+    written_at BIGINT NOT NULL,
+    revision BIGINT NOT NULL,
+    after_run BIGINT NOT NULL,
+    PRIMARY KEY (request, number)
+);
+)sql";
 
 constexpr std::array<Migration, 7> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
@@ -437,6 +465,7 @@ constexpr std::array<Migration, 7> kMigrations{{
     {5, kV5, kV5},
     {6, kV6, kV6},
     {7, kV7Sqlite, kV7Postgresql},
+    {8, kV8Sqlite, kV8Postgresql},
 }};
 
 void ensure_version_table(SqlSession& session) {

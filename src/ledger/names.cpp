@@ -68,6 +68,10 @@ constexpr std::array<std::pair<ApprovalKind, std::string_view>, 3> kApprovalKind
     {ApprovalKind::product_owner, "product_owner"},
     {ApprovalKind::emergency_revert, "emergency_revert"},
 }};
+constexpr std::array<std::pair<CommentKind, std::string_view>, 2> kCommentKinds{{
+    {CommentKind::comment, "comment"},
+    {CommentKind::changes_requested, "changes_requested"},
+}};
 }  // namespace
 
 std::string_view token_scope_name(TokenScope scope) {
@@ -112,6 +116,12 @@ std::string_view approval_kind_name(ApprovalKind kind) {
 }
 std::optional<ApprovalKind> parse_approval_kind(std::string_view name) {
     return parse_in(kApprovalKinds, name);
+}
+std::string_view comment_kind_name(CommentKind kind) {
+    return name_in(kCommentKinds, kind);
+}
+std::optional<CommentKind> parse_comment_kind(std::string_view name) {
+    return parse_in(kCommentKinds, name);
 }
 
 }  // namespace datafix::ledger

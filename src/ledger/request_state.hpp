@@ -153,6 +153,25 @@ struct Backup {
     bool operator==(const Backup&) const = default;
 };
 
+enum class CommentKind {
+    comment,            // a remark in the request's conversation
+    changes_requested,  // the pair or the product owner sent the request back to its driver
+};
+
+// One entry of a request's conversation. The text is private like the reason: sealed at rest,
+// shown only to the request's people, never in the audit trail, logs or notifications.
+struct Comment {
+    int number = 0;  // per request: 1, 2, ...
+    CommentKind kind = CommentKind::comment;
+    std::string text;  // sealed at rest
+    UserId author = 0;
+    Time at{};
+    int revision = 0;   // the current revision when it was written (0: none yet)
+    int after_run = 0;  // the latest run when it was written (0: none yet)
+
+    bool operator==(const Comment&) const = default;
+};
+
 // Who took part on each side of four-eyes, over the request's whole life: a released claim or
 // a left pair does not take anyone off. A step taken with a token an admin issued for someone
 // else counts for that admin too. Ascending, no duplicates.
@@ -173,6 +192,7 @@ struct RequestState {
     std::vector<Approval> approvals;  // ascending by number
     std::vector<Backup> backups;      // ascending by number
     Participants participants;
+    std::vector<Comment> comments;  // ascending by number
     std::int64_t version = 0;  // bumped by the ledger on every committed change
 
     bool operator==(const RequestState&) const = default;
@@ -190,5 +210,7 @@ std::string_view run_state_name(RunState state);
 std::optional<RunState> parse_run_state(std::string_view name);
 std::string_view approval_kind_name(ApprovalKind kind);
 std::optional<ApprovalKind> parse_approval_kind(std::string_view name);
+std::string_view comment_kind_name(CommentKind kind);
+std::optional<CommentKind> parse_comment_kind(std::string_view name);
 
 }  // namespace datafix::ledger

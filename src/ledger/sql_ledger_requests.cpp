@@ -234,6 +234,20 @@ std::optional<RequestState> SqlLedger::load_in(SqlSession& session, RequestNumbe
         backup.recorded_by = b.integer(8);
         state.backups.push_back(std::move(backup));
     }
+    for (const SqlRow& c :
+         session.query("SELECT number, kind, text_sealed, author, written_at, revision, after_run "
+                       "FROM comments WHERE request = ? ORDER BY number",
+                       key)) {
+        Comment comment;
+        comment.number = static_cast<int>(c.integer(0));
+        comment.kind = parse_comment_kind(c.text(1)).value_or(CommentKind::comment);
+        comment.text = open_text(c.text(2));
+        comment.author = c.integer(3);
+        comment.at = from_millis(c.integer(4));
+        comment.revision = static_cast<int>(c.integer(5));
+        comment.after_run = static_cast<int>(c.integer(6));
+        state.comments.push_back(std::move(comment));
+    }
     for (const SqlRow& p : session.query(
              "SELECT person, side FROM request_people WHERE request = ? ORDER BY side, person",
              key)) {
@@ -338,6 +352,24 @@ void SqlLedger::save_in(SqlSession& session, const RequestState& before,
              SqlValue::of(approval.revision_hash), SqlValue::of(approval.fingerprint),
              SqlValue::of(approval.approved_by), time_value(approval.approved_at),
              flag(approval.voided)});
+    }
+    // A conversation is only ever added to.
+    for (const Comment& comment : after.comments) {
+        const Comment* old = find_numbered(before.comments, comment.number);
+        if (old != nullptr) {
+            if (!(*old == comment)) {
+                throw Error(ErrorCode::internal, "ledger: comments are immutable");
+            }
+            continue;
+        }
+        session.exec(
+            "INSERT INTO comments (request, number, kind, text_sealed, author, written_at, "
+            "revision, after_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            {key, number_value(comment.number),
+             SqlValue::of(std::string(comment_kind_name(comment.kind))),
+             SqlValue::blob(seal_text(comment.text)), SqlValue::of(comment.author),
+             time_value(comment.at), number_value(comment.revision),
+             number_value(comment.after_run)});
     }
     // Participants are only ever added.
     auto before_sides = sides_of(before.participants);

@@ -72,6 +72,8 @@ std::map<EventKind, std::vector<Route>> NotifyConfig::runbook_routes(
         {EventKind::in_doubt, {developers, team}}, {EventKind::test_reverted, {owner, team}},
         {EventKind::evidence_to_approve, {pair}},  {EventKind::revert_to_approve, {pair}},
         {EventKind::cancelled, {everyone, team}},
+        {EventKind::commented, {owner, developers}},
+        {EventKind::changes_requested, {owner, developers}},
     };
 }
 

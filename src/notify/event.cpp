@@ -8,7 +8,7 @@ namespace datafix::notify {
 
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 12> kNames = {{
+constexpr std::array<std::pair<EventKind, std::string_view>, 14> kNames = {{
     {EventKind::request_created, "request-created"},
     {EventKind::claimed, "claimed"},
     {EventKind::pair_wanted, "pair-wanted"},
@@ -21,6 +21,8 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 12> kNames = {{
     {EventKind::evidence_to_approve, "evidence-to-approve"},
     {EventKind::revert_to_approve, "revert-to-approve"},
     {EventKind::cancelled, "cancelled"},
+    {EventKind::commented, "commented"},
+    {EventKind::changes_requested, "changes-requested"},
 }};
 
 }  // namespace

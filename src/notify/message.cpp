@@ -57,6 +57,10 @@ std::string headline(const ChangeSummary& s) {
             return "revert of " + env + " waits for the pair";
         case EventKind::cancelled:
             return "cancelled";
+        case EventKind::commented:
+            return person(s.actor) + " commented";
+        case EventKind::changes_requested:
+            return "changes requested by " + person(s.actor);
         case EventKind::token_rotated:
             break;
     }
@@ -103,6 +107,13 @@ std::string what_to_do(const ChangeSummary& s) {
                                    ? " No environment holds its change."
                                    : " The data in " + environments(s.changed_environments) +
                                          " still holds its change, until the driver reverts it.");
+        case EventKind::commented:
+            return person(s.actor) + " commented on this request. Read it on the request's page.";
+        case EventKind::changes_requested:
+            return person(s.actor) + " asked for changes: the request is back with " +
+                   person(s.driver) +
+                   ", and approvals still waiting are withdrawn. The reason is on the request's "
+                   "page.";
         case EventKind::token_rotated:
             break;
     }

@@ -69,6 +69,8 @@ struct ChangeSummary {
     // approve); 0 otherwise.
     int held_revision = 0;
     int revision = 0;  // the current revision's number
+    // Who took the step (commented, asked for changes); never what they wrote.
+    std::optional<Contact> actor;
     ledger::Time at{};
 };
 

@@ -183,6 +183,38 @@ std::vector<std::string> read_table_list(const toml::node* node, const std::stri
     return tables;
 }
 
+// display_keys = { "app_public.application" = "application_number" }: the column people name a
+// table's rows by. Only names: the values stay in the sealed images until a person of the
+// request looks at them.
+std::map<std::string, std::string> read_display_keys(const toml::node* node, const std::string& key,
+                                                     const std::string& source) {
+    std::map<std::string, std::string> keys;
+    if (node == nullptr) {
+        return keys;
+    }
+    const toml::table* table = node->as_table();
+    if (table == nullptr) {
+        throw config_error(source, key,
+                           "must be a table such as { \"app_public.application\" = "
+                           "\"application_number\" }");
+    }
+    for (const auto& [name, value] : *table) {
+        std::string table_name(name.str());
+        const std::string entry = key + ".\"" + table_name + "\"";
+        if (table_name.find('.') == std::string::npos || table_name.front() == '.' ||
+            table_name.back() == '.') {
+            throw config_error(source, entry, "must name a table as \"schema.table\"");
+        }
+        auto column = value.value<std::string>();
+        if (!value.is_string() || !column || column->empty()) {
+            throw config_error(source, entry,
+                               "must be a column name such as \"application_number\"");
+        }
+        keys[table_name] = *column;
+    }
+    return keys;
+}
+
 // vouch_security_definer = ["app_public.current_user_id", ...]: application functions named as
 // pre-flight names them (schema.function, without arguments).
 std::vector<std::string> read_function_list(const toml::node* node, const std::string& key,
@@ -312,6 +344,7 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     }
     env.person_settings =
         read_person_settings(r.raw("person_settings"), r.key("person_settings"), source);
+    env.display_keys = read_display_keys(r.raw("display_keys"), r.key("display_keys"), source);
     env.pods = read_pod_section(r.raw("openshift"), r.raw("kubernetes"), env.target.conninfo,
                                 source + ": " + prefix, env.target.name);
     if (auto v = r.boolean("production")) {
@@ -453,7 +486,7 @@ Config Config::parse(std::string_view text, const std::string& source,
     config.path = source;
     for (const auto& [k, v] : root) {
         if (k.str() != "server" && k.str() != "environment" && k.str() != "notify" &&
-            k.str() != "auth") {
+            k.str() != "auth" && k.str() != "display_keys") {
             throw config_error(source, std::string(k.str()), "unknown key");
         }
     }
@@ -485,7 +518,18 @@ Config Config::parse(std::string_view text, const std::string& source,
     config.notify =
         config_detail::read_notify(root.get("notify"), source, base_dir, config.notify_delivery);
     config.oidc = config_detail::read_auth(root.get("auth"), source, base_dir);
+    config.display_keys = read_display_keys(root.get("display_keys"), "display_keys", source);
     return config;
+}
+
+std::map<std::string, std::string> Config::display_keys_of(const std::string& environment) const {
+    std::map<std::string, std::string> keys = display_keys;
+    if (const EnvironmentConfig* env = find_environment(environment)) {
+        for (const auto& [table, column] : env->display_keys) {
+            keys[table] = column;
+        }
+    }
+    return keys;
 }
 
 }  // namespace datafix::server

@@ -77,6 +77,9 @@ struct EnvironmentConfig {
     // jwt.claims.sub = the person's id in the application, so the application's own audit names
     // the driver. When present, a person it does not map is refused.
     std::map<std::string, std::map<std::string, std::string>> person_settings;
+    // "schema.table" -> the column people name its rows by (an application number); over the
+    // global [display_keys] for this environment.
+    std::map<std::string, std::string> display_keys;
 };
 
 // `environment` as `person` runs it: their person_settings over the environment's
@@ -97,8 +100,12 @@ struct Config {
     notify::NotifyConfig notify;                  // [notify]; no channels: nothing is sent
     NotifyDelivery notify_delivery;
     std::optional<OidcSettings> oidc;  // [auth.oidc]; none: tokens only
+    // [display_keys] "schema.table" = "column": how rows are named in the request's views.
+    std::map<std::string, std::string> display_keys;
 
     workflow::WorkflowConfig workflow() const;
+    // The display keys of `environment`: the global ones, overridden by the environment's own.
+    std::map<std::string, std::string> display_keys_of(const std::string& environment) const;
     const EnvironmentConfig* find_environment(std::string_view name) const;
     // The environment, or the one refusal of an unknown name (workflow::unknown_environment).
     const EnvironmentConfig& require_environment(const std::string& name) const;

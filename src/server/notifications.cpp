@@ -93,6 +93,10 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
         }
     } else if (std::holds_alternative<workflow::LeavePair>(action)) {
         moments.push_back({notify::EventKind::pair_wanted, ""});
+    } else if (std::holds_alternative<workflow::AddComment>(action)) {
+        moments.push_back({notify::EventKind::commented, ""});
+    } else if (std::holds_alternative<workflow::RequestChanges>(action)) {
+        moments.push_back({notify::EventKind::changes_requested, ""});
     } else if (const auto* finish = std::get_if<workflow::FinishRun>(&action)) {
         if (const ledger::Run* run = find_run(state, finish->run)) {
             add_run_moments(state, *run, finish->outcome, workflow, moments);
@@ -155,6 +159,11 @@ std::vector<ledger::NewNotificationRow> Notifications::step_messages(
                 summary.changed_environments.push_back(h.environment);
                 if (h.environment == moment.environment && h.revision != summary.revision) {
                     summary.held_revision = h.revision;
+                }
+            }
+            if (!decision.events.empty() && decision.events.front().actor != 0) {
+                if (auto who = people(decision.events.front().actor)) {
+                    summary.actor = notify::Contact{who->name, who->email};
                 }
             }
             for (const auto& n : notifier_.compose(summary)) {

@@ -21,6 +21,7 @@ void add_request_routes(Router& http, Context& context);
 void add_inbox_routes(Router& http, Context& context);
 void add_run_routes(Router& http, Context& context, Executor& executor);
 void add_evidence_routes(Router& http, Context& context);
+void add_conversation_routes(Router& http, Context& context);
 void add_audit_routes(Router& http, Context& context);
 void add_event_routes(Router& http, Context& context);
 void add_preflight_routes(Router& http, Context& context);

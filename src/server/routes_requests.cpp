@@ -265,6 +265,22 @@ void add_request_routes(Router& http, Context& context) {
                       workflow::CancelRequest{string_field(body, "reason", false)}, actor, before);
               }));
 
+    // The conversation: the text is private like the reason (sealed; the audit trail and the
+    // live event carry only the comment's number).
+    http.Post(R"(/api/requests/(\d+)/comments)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  step(context, res, path_number(req, 1),
+                       workflow::AddComment{string_field(body, "text")}, actor);
+              }));
+
+    http.Post(R"(/api/requests/(\d+)/request-changes)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  nlohmann::json body = json_body(context, req);
+                  step(context, res, path_number(req, 1),
+                       workflow::RequestChanges{string_field(body, "reason")}, actor);
+              }));
+
     http.Post(R"(/api/requests/(\d+)/approve-production)",
               authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                   nlohmann::json body = json_body(context, req);

@@ -139,6 +139,7 @@ int serve(const Config& config) {
     add_inbox_routes(router, context);
     add_run_routes(router, context, executor);
     add_evidence_routes(router, context);
+    add_conversation_routes(router, context);
     add_audit_routes(router, context);
     add_event_routes(router, context);
     add_preflight_routes(router, context);

@@ -208,7 +208,27 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
                            {"recorded_by", person_ref(people, b.recorded_by)}});
     }
     j["backups"] = backups;
+    // That changes were asked for is for everyone; what was asked, for the request's people
+    // (the conversation route).
+    j["member"] = member;
+    j["comments"] = state.comments.size();
+    j["changes_requested"] = nullptr;
+    if (const ledger::Comment* asked = workflow::reading::pending_changes_request(state)) {
+        j["changes_requested"] = {{"comment", asked->number},
+                                  {"by", person_ref(people, asked->author)},
+                                  {"at", format_time(asked->at)},
+                                  {"revision", asked->revision}};
+    }
     return j;
+}
+
+nlohmann::json comment_json(const ledger::Comment& comment, const People& people) {
+    return {{"number", comment.number},
+            {"kind", std::string(ledger::comment_kind_name(comment.kind))},
+            {"text", comment.text},
+            {"author", person_ref(people, comment.author)},
+            {"at", format_time(comment.at)},
+            {"revision", comment.revision}};
 }
 
 nlohmann::json summary_json(const ledger::RequestSummary& summary, const People& people,

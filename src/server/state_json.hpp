@@ -32,6 +32,8 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
                           ledger::UserId viewer);
 nlohmann::json summary_json(const ledger::RequestSummary& summary, const People& people,
                             ledger::Time now);
+// One entry of the conversation, its text included: for the request's people only.
+nlohmann::json comment_json(const ledger::Comment& comment, const People& people);
 nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people);
 
 // The request's next step (workflow::next_step) with its owner named.

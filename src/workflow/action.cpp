@@ -40,6 +40,10 @@ constexpr std::string_view name_of() {
         return "approve-revert";
     } else if constexpr (std::is_same_v<T, RecordBackup>) {
         return "backup";
+    } else if constexpr (std::is_same_v<T, AddComment>) {
+        return "comment";
+    } else if constexpr (std::is_same_v<T, RequestChanges>) {
+        return "request-changes";
     } else {
         static_assert(std::is_same_v<T, CancelRequest>);
         return "cancel";

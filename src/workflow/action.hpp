@@ -111,6 +111,17 @@ struct RecordBackup {
     std::string location;
 };
 
+// One of the request's people adds a remark to its conversation.
+struct AddComment {
+    std::string text;  // private like the reason: sealed, never in the audit trail
+};
+// The pair or the requesting product owner sends the request back to its driver: the pending
+// approvals of the current revision are voided, and no new one is given until the driver
+// previews again or attaches a new revision.
+struct RequestChanges {
+    std::string reason;  // private like the reason: sealed, never in the audit trail
+};
+
 struct CancelRequest {
     std::string reason;  // free text kept out of the audit trail (only its hash is recorded)
 };
@@ -118,7 +129,8 @@ struct CancelRequest {
 using Action = std::variant<ClaimRequest, ReleaseClaim, HandOver, JoinPair, LeavePair,
                             AttachRevision, StartPreview, StartApply, StartRevert, RecordInFlight,
                             FinishRun, ResolveInDoubt, ApproveEvidence, ApproveProduction,
-                            ApproveEmergencyRevert, RecordBackup, CancelRequest>;
+                            ApproveEmergencyRevert, RecordBackup, CancelRequest, AddComment,
+                            RequestChanges>;
 
 // A stable name for logs and the API, e.g. "claim", "start-preview".
 std::string_view action_name(const Action& action);

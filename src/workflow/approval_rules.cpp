@@ -161,6 +161,9 @@ Decision approve_evidence(const Context& ctx, const ApproveEvidence& action) {
     if (auto r = require_resolved(ctx, action.environment)) {
         return refuse(ctx.state, *r);
     }
+    if (auto r = require_no_changes_requested(ctx)) {
+        return refuse(ctx.state, *r);
+    }
     const ledger::Revision& revision = *ctx.state.current_revision();
     const ledger::Run* evidence =
         reading::latest_evidence(ctx.state, action.environment, revision.number);
@@ -233,6 +236,9 @@ Decision approve_production(const Context& ctx, const ApproveProduction& action)
                                       " is not applied in " + previous + " yet",
                                   "verify it in " + previous + " after the apply, then approve"));
         }
+    }
+    if (auto r = require_no_changes_requested(ctx)) {
+        return refuse(ctx.state, *r);
     }
     if (reading::product_owner_approved(ctx.state, revision.number)) {
         return refuse(

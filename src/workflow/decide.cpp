@@ -51,6 +51,10 @@ Decision decide(const ledger::RequestState& state, const Action& action, const A
                 return rules::approve_emergency_revert(ctx, a);
             } else if constexpr (std::is_same_v<T, RecordBackup>) {
                 return rules::record_backup(ctx, a);
+            } else if constexpr (std::is_same_v<T, AddComment>) {
+                return rules::add_comment(ctx, a);
+            } else if constexpr (std::is_same_v<T, RequestChanges>) {
+                return rules::request_changes(ctx, a);
             } else {
                 static_assert(std::is_same_v<T, CancelRequest>);
                 return rules::cancel(ctx, a);

@@ -139,4 +139,27 @@ bool product_owner_approved(const RequestState& state, int revision) {
     return false;
 }
 
+const ledger::Comment* pending_changes_request(const RequestState& state) {
+    const ledger::Revision* revision = state.current_revision();
+    if (revision == nullptr) {
+        return nullptr;
+    }
+    const ledger::Comment* asked = nullptr;
+    for (const ledger::Comment& c : state.comments) {
+        if (c.kind == ledger::CommentKind::changes_requested && c.revision == revision->number) {
+            asked = &c;
+        }
+    }
+    if (asked == nullptr) {
+        return nullptr;
+    }
+    for (const Run& run : state.runs) {
+        if (run.number > asked->after_run && run.kind == RunKind::preview &&
+            run.revision == revision->number) {
+            return nullptr;  // the driver answered with a new preview
+        }
+    }
+    return asked;
+}
+
 }  // namespace datafix::workflow::reading

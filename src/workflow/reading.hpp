@@ -40,4 +40,8 @@ const ledger::Approval* valid_approval(const ledger::RequestState& state, ledger
                                        std::string_view fingerprint);
 bool product_owner_approved(const ledger::RequestState& state, int revision);
 
+// The request for changes the driver has not answered yet: on the current revision, with no
+// preview started after it. Nothing when the request is with its reviewers.
+const ledger::Comment* pending_changes_request(const ledger::RequestState& state);
+
 }  // namespace datafix::workflow::reading

@@ -83,5 +83,10 @@ Decision approve_evidence(const Context& ctx, const ApproveEvidence& action);
 Decision approve_production(const Context& ctx, const ApproveProduction& action);
 Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyRevert& action);
 Decision record_backup(const Context& ctx, const RecordBackup& action);
+Decision add_comment(const Context& ctx, const AddComment& action);
+Decision request_changes(const Context& ctx, const RequestChanges& action);
+// Changes requested on the current revision that the driver has not answered yet (by a new
+// preview or a new revision): approvals wait for the driver.
+std::optional<Refusal> require_no_changes_requested(const Context& ctx);
 
 }  // namespace datafix::workflow::rules

@@ -11,9 +11,10 @@ namespace datafix::ledger::testing {
 
 // Takes a ledger back to schema version 2 (before four-eyes participants, token expiry and the
 // notifications' audit head, before version 4's run leases, version 5's outbox claim owners and
-// version 6's backup jobs and version 7's sign-in sessions), so a test can watch versions 3 and
-// later migrate it.
+// version 6's backup jobs, version 7's sign-in sessions and version 8's comments), so a test can
+// watch versions 3 and later migrate it.
 inline const char* kUndoVersion3 =
+    "DROP TABLE comments;"
     "DROP TABLE sessions;"
     "DROP TABLE pending_sign_ins;"
     "DROP TABLE backup_jobs;"

@@ -71,6 +71,26 @@ ChangeSummary sample_summary(EventKind event) {
     return s;
 }
 
+// A comment and a request for changes are told by who, never by what: the summary has no field
+// for the text, so the message says "X commented" and points to the request's page.
+TEST(Render, ACommentIsToldByWhoNotWhat) {
+    ChangeSummary c = sample_summary(EventKind::commented);
+    c.actor = Contact{"Robin Pair", "robin.pair@example.com"};
+    Message m = render(c, "https://datafix.example.com");
+    EXPECT_EQ(m.subject.rfind("[datafix] #42 Robin Pair commented: Fix the intake dates", 0), 0u)
+        << m.subject;
+    EXPECT_EQ(
+        m.text.rfind("Robin Pair commented on this request. Read it on the request's page.", 0), 0u)
+        << m.text;
+    ChangeSummary back = sample_summary(EventKind::changes_requested);
+    back.actor = Contact{"Pat Owner", "pat.owner@example.com"};
+    Message b = render(back, "https://datafix.example.com");
+    EXPECT_NE(b.subject.find("changes requested by Pat Owner"), std::string::npos) << b.subject;
+    EXPECT_NE(b.text.find("the request is back with Dana Driver"), std::string::npos) << b.text;
+    EXPECT_EQ(parse_event("changes-requested"), EventKind::changes_requested);
+    EXPECT_EQ(event_name(EventKind::commented), "commented");
+}
+
 TEST(Render, SaysWhatHappenedWithCountsHashesAndTheLink) {
     Message m = render(sample_summary(EventKind::test_applied), "https://datafix.example.com/");
     EXPECT_EQ(m.link, "https://datafix.example.com/requests/42");

@@ -2,8 +2,13 @@
 // downloaded). Started by pages_test.cpp with a running server and a request walked to a step:
 //   node pages.test.mjs pair   the pair signs in, watches a new preview arrive live, checks the
 //                              fingerprint and revision hash on the card, approves dev evidence
-//   node pages.test.mjs po     after the test apply: the product owner sees the diff with the
-//                              canary, approves production; an outsider sees no canary
+//   node pages.test.mjs po     after the test apply: the product owner reads in words what prod
+//                              approval changes (display key, trigger columns quiet), approves
+//                              production through a confirmation and sees what happens next, the
+//                              timeline survives a reload, the page fits a 390 px phone; an
+//                              outsider sees no canary
+//   node pages.test.mjs large  a 40-row preview: the summary sentence first, the diff in pages
+//                              named by application number, at 1280 px and 390 px
 //   node pages.test.mjs file   the product owner files a request with the home page's form (an
 //                              incomplete one first: the server's refusal shows, nothing filed)
 //   node pages.test.mjs inbox  the pair's home page lists the evidence waiting for their
@@ -118,7 +123,11 @@ async function pairPhase() {
     // The driver previews again; the pair's page shows the new run without a reload.
     await api(driver, 'POST', `/api/requests/${request}/environments/dev/preview`, {});
     await page.locator('#runs tr[data-run="2"] .badge-succeeded').waitFor();
-    await page.locator('#event-log li').first().waitFor();
+    // The history says it in words, with a time, as soon as it happens.
+    const previewed = page.locator('#timeline-list li[data-action="preview.succeeded"]');
+    await previewed.nth(1).waitFor();
+    assert.match(await previewed.first().textContent(), /Dana Driver previewed in dev \(run #2\)/);
+    assert.equal(await previewed.first().locator('time').count(), 1);
 
     const state = await api(pair, 'GET', `/api/requests/${request}`);
     const dev = state.progress.environments.find((e) => e.name === 'dev');
@@ -132,17 +141,37 @@ async function pairPhase() {
     await page.locator('#diff td.changed').first().waitFor();
     assert.match(await page.locator('#diff td.changed ins').first().textContent(), new RegExp(canary));
 
+    // Approving asks first; nothing is approved until the person confirms.
     await page.click('[data-testid=approve-evidence-dev]');
+    await page.locator('[data-testid=confirm-approve-evidence-dev]').waitFor();
+    assert.equal((await api(pair, 'GET', `/api/requests/${request}`)).approvals.length, 0);
+    await page.click('[data-testid=confirm-approve-evidence-dev]');
     await page.locator('#approvals tr[data-approval="evidence"][data-environment="dev"]').waitFor();
+    assert.match(await page.locator('[data-testid=approval-result]').textContent(),
+      /You approved the evidence in dev\..*Dana Driver can now apply revision r1 in dev/);
     await page.locator('#environments tr[data-environment="dev"] .badge-approved').waitFor();
     assert.equal(await page.locator('[data-testid=approve-evidence-dev]').count(), 0);
     await page.screenshot({ path: path.join(screenshots, 'web-pair-approved.png'), fullPage: true });
   });
 }
 
+// The page is no wider than the phone's screen: nothing to scroll sideways but the tables that
+// scroll inside their own box.
+async function fitsThePhone(page) {
+  const widths = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    body: document.body.scrollWidth,
+    screen: window.innerWidth,
+  }));
+  assert.ok(widths.page <= widths.screen && widths.body <= widths.screen,
+    `the page is wider than the phone: ${JSON.stringify(widths)}`);
+}
+
 async function productOwnerPhase() {
   const po = env('DATAFIX_TOKEN_PO');
   const outsider = env('DATAFIX_TOKEN_OUTSIDER');
+  const userKey = env('DATAFIX_USER_KEY');
+  const oldName = env('DATAFIX_OLD_NAME');
   await withBrowser(async (page) => {
     await wrongTokenShowsTheRefusal(page);
     await signIn(page, po);
@@ -152,14 +181,63 @@ async function productOwnerPhase() {
     await page.locator('#diff td.changed').first().waitFor();
     assert.match(await page.locator('#diff').textContent(), new RegExp(canary));
 
+    // The card says in words what prod approval changes, where it was checked, what comes next.
+    const card = page.locator('[data-card=approve-production]');
+    await card.locator('[data-testid=summary-production] .sentence').first().waitFor();
+    const loud = await card.locator('[data-testid=summary-production] .sentence:not(.quiet)').allTextContents();
+    assert.deepEqual(loud, [`app_user: family_name ${oldName} → ${canary} on 1 row (${userKey})`]);
+    const quiet = (await card.locator('.sentence.quiet').allTextContents()).join('\n');
+    assert.match(quiet, /app_user: updated_at .* on 1 row/, 'trigger columns are shown quietly');
+    assert.match(quiet, /record_version: 1 row inserted/, 'tables only triggers write are quiet');
+    assert.match(await card.locator('[data-testid=po-approves]').textContent(),
+      /You approve that Dana Driver runs revision r1 of this request in prod/);
+    assert.match(await card.textContent(), /Checked in test: applied by Dana Driver on .* \(apply run #\d+\)/);
+    assert.match(await card.locator('[data-testid=po-next]').textContent(),
+      /^What happens next: Dana Driver previews the change in prod, Sam Pair checks that preview/);
+    // The diff names the row by its display key; the timestamp the trigger sets is not loud.
+    assert.ok((await page.locator('#diff th.row-name').allTextContents()).some((t) => t.startsWith(userKey)));
+    assert.ok(await page.locator('#diff td.changed.quiet').count() > 0);
+
     const state = await api(po, 'GET', `/api/requests/${request}`);
     assert.equal(await page.locator('[data-testid=approve-production-hash]').textContent(),
       state.progress.revision_hash);
+    await page.screenshot({ path: path.join(screenshots, 'web-request.png'), fullPage: true });
+
+    // A confirmation first: the question, and nothing approved until "Yes".
     await page.click('[data-testid=approve-production]');
+    const confirm = page.locator('[data-testid=confirm-approve-production]');
+    await confirm.waitFor();
+    assert.match(await card.locator('.confirm .question').textContent(), /^Approve running revision r1 in prod\?/);
+    await page.click('[data-testid=cancel-approve-production]');
+    assert.ok(await confirm.isHidden());
+    assert.equal((await api(po, 'GET', `/api/requests/${request}`)).progress.product_owner_approved, false);
+    await page.click('[data-testid=approve-production]');
+    await page.click('[data-testid=confirm-approve-production]');
+    // Then the result, and what happens next.
+    const result = page.locator('[data-testid=approval-result]');
+    await result.waitFor();
+    assert.match(await result.textContent(),
+      /You approved prod for revision r1\..*Dana Driver now previews and applies it in prod with Sam Pair; you will be notified when it is done/);
     await page.locator('#approvals tr[data-approval="product_owner"]').waitFor();
     assert.equal(await page.locator('[data-testid=approve-production]').count(), 0);
-    await page.locator('#event-log li').first().waitFor();
-    await page.screenshot({ path: path.join(screenshots, 'web-request.png'), fullPage: true });
+    await page.screenshot({ path: path.join(screenshots, 'web-request-approved.png'), fullPage: true });
+
+    // The history in words, with times, is still there after a reload.
+    await page.reload();
+    const approvedEntry = page.locator('#timeline-list li[data-action="production.approved"]');
+    await approvedEntry.waitFor();
+    assert.match(await approvedEntry.textContent(), /Priya Owner approved in prod for revision r1/);
+    assert.ok(await approvedEntry.locator('time').count() === 1);
+    assert.match(await page.locator('#timeline-list').textContent(), /Dana Driver applied in test \(run #\d+\)/);
+    assert.doesNotMatch(await page.locator('#timeline-list').textContent(), /finish-run|in_flight/);
+
+    // On a phone.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.locator('#diff td.changed').first().waitFor();
+    await page.locator('#timeline-list').waitFor();
+    await fitsThePhone(page);
+    await page.screenshot({ path: path.join(screenshots, 'web-request-phone.png'), fullPage: true });
   });
   // Someone who is not a person of the request sees the request but never its rows.
   await withBrowser(async (page) => {
@@ -169,6 +247,7 @@ async function productOwnerPhase() {
     await page.locator('#runs').waitFor();
     await page.locator('#diff-card').waitFor();
     assert.match(await page.locator('#diff-card').textContent(), /shown to the driver, the pair and the requesting product owner only/);
+    assert.match(await page.locator('#history').textContent(), /for the request's people/);
     await page.waitForTimeout(300);
     assert.ok(!(await page.content()).includes(canary), 'the canary is on an outsider\'s page');
   });
@@ -246,9 +325,45 @@ async function inboxPhase() {
   });
 }
 
-const phases = { pair: pairPhase, po: productOwnerPhase, file: filePhase, inbox: inboxPhase };
+// A preview of 40 rows: one sentence says it all, and the rows come 20 to a page, each named by
+// its application number.
+async function largePhase() {
+  const pair = env('DATAFIX_TOKEN_PAIR');
+  await withBrowser(async (page) => {
+    await signIn(page, pair);
+    await page.locator('#sign-out').waitFor();
+    await page.goto(`${url}/requests/${request}`);
+    const summary = page.locator('[data-testid=diff-summary]');
+    await summary.waitFor();
+    assert.deepEqual(await summary.locator('.sentence:not(.quiet)').allTextContents(),
+      ['application: form_data changed on 40 rows, 40 different changes (APP-0000001, APP-0000002, APP-0000003 and 37 more)']);
+    const table = page.locator('#diff .statement-diff[data-table="app_public.application"]');
+    assert.equal(await table.locator('tbody tr').count(), 20);
+    assert.equal(await table.locator('thead th.row-name').textContent(), 'application_number');
+    assert.match(await table.locator('tbody th.row-name').first().textContent(), /^APP-0000001 updated$/);
+    assert.match(await table.locator('.pager').textContent(), /rows 1–20 of 40/);
+    // The summary comes before the rows.
+    const order = await page.evaluate(() => {
+      const s = document.querySelector('[data-testid=diff-summary]');
+      const t = document.querySelector('#diff .statement-diff');
+      return Boolean(s.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING);
+    });
+    assert.ok(order, 'the summary is above the table');
+    await page.screenshot({ path: path.join(screenshots, 'web-large.png'), fullPage: true });
+    await table.locator('[data-testid=page-next]').click();
+    assert.match(await table.locator('.pager').textContent(), /rows 21–40 of 40/);
+    assert.match(await table.locator('tbody th.row-name').first().textContent(), /^APP-0000021 updated$/);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.locator('[data-testid=diff-summary]').waitFor();
+    await fitsThePhone(page);
+    await page.screenshot({ path: path.join(screenshots, 'web-large-phone.png'), fullPage: true });
+  });
+}
+
+const phases = { pair: pairPhase, po: productOwnerPhase, file: filePhase, inbox: inboxPhase, large: largePhase };
 if (!phases[phase]) {
-  console.error('usage: node pages.test.mjs pair|po|file|inbox');
+  console.error('usage: node pages.test.mjs pair|po|file|inbox|large');
   process.exit(2);
 }
 try {

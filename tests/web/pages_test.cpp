@@ -1,7 +1,9 @@
 // The web pages in a real browser: a real `datafix server` on the harness's clusters (the e2e
 // fixture), a request walked through the runbook by the API, and tests/web/pages.test.mjs driving
-// headless Chromium for the pair's and the product owner's steps. Each browser phase's checks
-// are in the script; here: the server state before and after them.
+// headless Chromium for the pair's and the product owner's steps, and a 40-row preview read in
+// pages. Each browser phase's checks are in the script; here: the server state before and after
+// them. Screenshots (1280 px and 390 px wide) land in the test's working directory, the build's
+// tests/ folder.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -25,6 +27,8 @@ struct Browser {
     std::string outsider;
     std::string title = "Correct a postcode filed in the browser";
     std::string reason;
+    std::string user_key;  // the changed row's display key (app_user's email_address)
+    std::string old_name;  // its family_name before the change
 
     testing::ProcessResult run(const std::string& phase) const {
         std::string shots = std::filesystem::current_path().string();
@@ -33,7 +37,9 @@ struct Browser {
              "DATAFIX_CANARY=" + canary, "DATAFIX_SCREENSHOT_DIR=" + shots,
              "DATAFIX_TOKEN_PAIR=" + team.sam, "DATAFIX_TOKEN_DRIVER=" + team.dana,
              "DATAFIX_TOKEN_PO=" + team.po, "DATAFIX_TOKEN_OUTSIDER=" + outsider,
-             "DATAFIX_TITLE=" + title, "DATAFIX_REASON=" + reason, "node", kScript, phase});
+             "DATAFIX_TITLE=" + title, "DATAFIX_REASON=" + reason,
+             "DATAFIX_USER_KEY=" + user_key, "DATAFIX_OLD_NAME=" + old_name, "node", kScript,
+             phase});
     }
 };
 
@@ -56,6 +62,15 @@ bool any_file_holds(const std::string& dir, const std::string& text) {
         }
     }
     return false;
+}
+
+// Rows are named as people know them: users by e-mail address, applications by number.
+ServerOptions with_display_keys() {
+    ServerOptions options;
+    options.sections =
+        "\n[display_keys]\n\"app_public.app_user\" = \"email_address\"\n"
+        "\"app_public.application\" = \"application_number\"\n";
+    return options;
 }
 
 }  // namespace
@@ -94,12 +109,15 @@ TEST(WebPages, PairAndProductOwnerApproveInTheBrowser) {
     if (!browser_available()) {
         GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web (scripts/test.sh)";
     }
-    ServerFixture s;
+    ServerFixture s(with_display_keys());
     Browser browser;
     browser.url = s.url();
     browser.team = make_team(s);
     browser.outsider = s.add_person("Olu Outsider", "olu@example.com", "developer");
     browser.canary = "CANARY" + std::to_string(::getpid()) + "W";
+    // The sample data's user 3 (testdata/sample_app/generate.sql).
+    browser.user_key = "applicant3@example.com";
+    browser.old_name = "Dunmore";
     const Team& t = browser.team;
     browser.request = file_request(s, t);
     long long n = browser.request;
@@ -127,9 +145,41 @@ TEST(WebPages, PairAndProductOwnerApproveInTheBrowser) {
     st = state_of(s, t.po, n);
     EXPECT_TRUE(st["progress"]["product_owner_approved"].get<bool>()) << st.dump();
     EXPECT_TRUE(std::filesystem::exists("web-request.png"));
+    EXPECT_TRUE(std::filesystem::exists("web-request-phone.png"));
     std::cout << "screenshots: " << std::filesystem::current_path().string()
-              << "/web-{list,pair-approved,request}.png\n";
+              << "/web-{list,pair-approved,request,request-approved,request-phone}.png\n";
     EXPECT_EQ(s.server_log().find(browser.canary), std::string::npos);
+    EXPECT_EQ(s.server_log().find(browser.user_key), std::string::npos);
+}
+
+TEST(WebPages, ALargeDiffIsASentenceThenPages) {
+    if (!browser_available()) {
+        GTEST_SKIP() << "needs /usr/bin/chromium and npm ci in tests/web (scripts/test.sh)";
+    }
+    ServerFixture s(with_display_keys());
+    Browser browser;
+    browser.url = s.url();
+    browser.team = make_team(s);
+    browser.canary = "unused";
+    const Team& t = browser.team;
+    browser.request = file_request(s, t);
+    long long n = browser.request;
+    ASSERT_EQ(s.post(t.dana, req(n, "/claim"), {}).status, 200);
+    ASSERT_EQ(s.post(t.sam, req(n, "/pair"), {}).status, 200);
+    Answer a = s.post(t.dana, req(n, "/revisions"),
+                      {{"change_sql",
+                        "UPDATE app_public.application SET form_data = '{\"reviewed\": true}' "
+                        "WHERE id BETWEEN 1 AND 40;\n"},
+                       {"verify_sql", "SELECT count(*) FROM app_public.application;\n"},
+                       {"expected", {40}}});
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    ASSERT_EQ(s.post(t.dana, env_path(n, "dev", "preview"), {}).status, 200);
+    auto large = browser.run("large");
+    ASSERT_EQ(large.status, 0) << large.out << large.err;
+    EXPECT_TRUE(std::filesystem::exists("web-large-phone.png"));
+    std::cout << "screenshots: " << std::filesystem::current_path().string()
+              << "/web-large{,-phone}.png\n";
+    EXPECT_EQ(s.server_log().find("APP-0000001"), std::string::npos);
 }
 
 TEST(WebPages, AProductOwnerFilesARequestAndThePairFindsTheApprovalInTheInbox) {
