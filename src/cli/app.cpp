@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/version.hpp"
 
 namespace datafix::cli {
 
@@ -21,7 +22,7 @@ constexpr std::array<Register, 21> kCommands = {
 };
 
 void build(CLI::App& root, Action& action) {
-    root.set_version_flag("--version", std::string("datafix ") + DATAFIX_VERSION);
+    root.set_version_flag("--version", std::string("datafix ") + datafix::version());
     root.require_subcommand(1);
     for (Register r : kCommands) {
         r(root, action);

@@ -3,6 +3,7 @@
 // a file that cannot be read or parsed (thrown, and mapped to the status by app.cpp). Output shows
 // normalized statements only: the exact text may hold private data, so it is hashed, not printed.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <memory>

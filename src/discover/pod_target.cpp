@@ -1,6 +1,8 @@
 // Defaults and the `[environment.openshift]` / `[environment.kubernetes]` table of datafix.toml.
 #include "discover/pod_target.hpp"
 
+#include <toml++/toml.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <set>

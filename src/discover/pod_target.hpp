@@ -8,7 +8,13 @@
 #include <string>
 #include <string_view>
 
-#include <toml++/toml.h>
+// toml++'s table (version 3, Debian 12), declared rather than included: this header reaches most
+// of the server, and only the configuration reader (server/config*.cpp) parses TOML.
+namespace toml {
+inline namespace v3 {
+class table;
+}  // namespace v3
+}  // namespace toml
 
 namespace datafix::discover {
 

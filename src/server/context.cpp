@@ -2,6 +2,7 @@
 #include "server/context.hpp"
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 

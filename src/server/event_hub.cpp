@@ -3,6 +3,7 @@
 #include "server/event_hub.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace datafix::server {
 

@@ -2,6 +2,7 @@
 #include "server/evidence_file.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "target/evidence_json.hpp"

@@ -3,7 +3,7 @@
 // referenced from the ledger's run. The images themselves are the target layer's sealed files.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "core/crypto.hpp"

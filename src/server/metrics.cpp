@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <sstream>
 
+#include "core/version.hpp"
+
 namespace datafix::server {
 
 namespace {
@@ -53,7 +55,7 @@ void Metrics::observe_http(const std::string& method, int status,
 std::string Metrics::render(const ledger::LedgerStatistics& ledger) const {
     std::ostringstream out;
     header(out, "datafix_build_info", "gauge", "The running datafix's version.");
-    out << "datafix_build_info{version=\"" << DATAFIX_VERSION << "\"} 1\n";
+    out << "datafix_build_info{version=\"" << datafix::version() << "\"} 1\n";
 
     header(out, "datafix_requests", "gauge", "Change requests in the ledger, by status.");
     for (auto status : {ledger::RequestStatus::open, ledger::RequestStatus::done,

@@ -3,6 +3,7 @@
 #include "server/notifications.hpp"
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 

@@ -7,7 +7,7 @@
 
 #include <spdlog/logger.h>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>

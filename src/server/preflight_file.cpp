@@ -2,6 +2,7 @@
 #include "server/preflight_file.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "target/preflight_json.hpp"
 

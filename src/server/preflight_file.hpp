@@ -3,7 +3,7 @@
 // can list the findings of a preview or apply, also of one that failed.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "core/crypto.hpp"

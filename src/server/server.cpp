@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/version.hpp"
 #include "server/api_error.hpp"
 #include "server/backups.hpp"
 #include "server/context.hpp"
@@ -37,7 +38,7 @@ void add_plain_routes(Router& http) {
     http.Get(
         "/healthz",
         [](const Request&, Response& res) {
-            send_json(res, {{"status", "ok"}, {"version", DATAFIX_VERSION}});
+            send_json(res, {{"status", "ok"}, {"version", datafix::version()}});
         },
         Dispatch::immediate);
 }
@@ -150,7 +151,7 @@ int serve(const Config& config) {
     int port = http.start();
     std::signal(SIGINT, stop_on_signal);
     std::signal(SIGTERM, stop_on_signal);
-    log->info("datafix {} listening on http://{}:{} ({} environments)", DATAFIX_VERSION,
+    log->info("datafix {} listening on http://{}:{} ({} environments)", datafix::version(),
               config.server.listen, port, config.environments.size());
     // Printed on stdout so scripts (and tests) can read the port when it was chosen freely.
     std::printf("listening on http://%s:%d\n", config.server.listen.c_str(), port);

@@ -2,6 +2,8 @@
 // data); its SHA-256 identifies it instead.
 #include "sql/analysis_json.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/hash.hpp"
 
 namespace datafix::sql {

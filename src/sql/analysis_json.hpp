@@ -2,7 +2,7 @@
 // normalized statements and hashes only: the exact statement text may hold private data.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "sql/analysis.hpp"
 

@@ -1,6 +1,8 @@
 // JSON for the pre-flight report: enums as lowercase or SQL words, absent numbers as null.
 #include "target/preflight_json.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace datafix::target {
 
 namespace {

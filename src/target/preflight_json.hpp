@@ -2,7 +2,7 @@
 // stable: scripts read them.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "target/preflight.hpp"
 

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/version.hpp"
 #include "harness/pg_cluster.hpp"
 #include "harness/process.hpp"
 
@@ -141,7 +142,7 @@ TEST_F(Rootfs, RunsAsAnArbitraryUidOnAReadOnlyTree) {
     EXPECT_EQ(id.out, std::to_string(kUid) + "\n");
     auto version = run_inside({"/usr/local/bin/datafix", "--version"});
     ASSERT_EQ(version.status, 0) << version.err;
-    EXPECT_EQ(version.out, std::string("datafix ") + DATAFIX_VERSION + "\n");
+    EXPECT_EQ(version.out, std::string("datafix ") + datafix::version() + "\n");
 
     // Only the volume takes writes.
     auto tree = run_inside({"/usr/bin/touch", "/usr/local/bin/x"});

@@ -2,6 +2,7 @@
 #include "discover/pod_target.hpp"
 
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 
 #include "core/error.hpp"
 

@@ -1,6 +1,7 @@
 // sql::analyze beyond verdicts: statement slices and positions, normalization, fingerprints,
 // tables written, the file hash and the JSON form.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/hash.hpp"
 #include "sql/analysis.hpp"

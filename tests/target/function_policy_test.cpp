@@ -5,6 +5,8 @@
 // chain deeper than datafix follows, an overload that makes a call ambiguous, a search_path that
 // puts an application function before pg_catalog's, and a verify query that calls a writing or
 // VOLATILE function. A refused function stops preview and apply before anything runs.
+#include <nlohmann/json.hpp>
+
 #include "target/evidence_check.hpp"
 #include "target/preflight.hpp"
 #include "target/preflight_functions.hpp"

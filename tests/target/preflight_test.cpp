@@ -3,6 +3,7 @@
 // locks held by other sessions, and estimates far from the declared count. Every case also
 // checks that building the report (and the failing preview next to it) changed nothing.
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "target/connection.hpp"
 #include "target/preflight.hpp"
