@@ -2,6 +2,8 @@
 // admitted up to the per-person and total limits, and one who leaves frees their place.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "server/event_hub.hpp"
 
 namespace datafix::server {

@@ -5,6 +5,8 @@
 // vouched for as a called function is: what datafix can vouch for passes (the sample schema's
 // operator === and its RETURN-bodied display_name among them), anything else is refused with
 // the way it is reached named, and preview runs nothing.
+#include <nlohmann/json.hpp>
+
 #include "target/preflight.hpp"
 #include "target/preflight_functions.hpp"
 #include "target/preflight_json.hpp"
