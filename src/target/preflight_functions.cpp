@@ -117,7 +117,9 @@ ORDER BY 1)";
 constexpr const char* kTableExpressionsSql = R"(
 SELECT CASE WHEN a.attgenerated = 's' THEN 'generated column ' ELSE 'default of column ' END
            || format('%s.%I', $1::oid::regclass, a.attname),
-       pg_get_expr(d.adbin, d.adrelid)
+       -- A default names no column: printed without the table's oid, which would lock the
+       -- table and wait behind its lockers (a backup's pre-flight behind a long transaction).
+       pg_get_expr(d.adbin, CASE WHEN a.attgenerated = 's' THEN d.adrelid ELSE 0 END)
 FROM pg_attrdef d
 JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 WHERE d.adrelid = $1::oid AND NOT a.attisdropped

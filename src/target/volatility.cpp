@@ -27,7 +27,7 @@ SELECT a.attname::text,
        (SELECT b.typcategory FROM pg_type b WHERE b.oid = COALESCE(NULLIF(t.typbasetype, 0), a.atttypid))::text,
        a.attidentity::text,
        CASE WHEN a.attidentity <> '' THEN pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) END,
-       pg_get_expr(d.adbin, d.adrelid)
+       pg_get_expr(d.adbin, 0)  -- a default names no column; with the oid it would lock the table
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum

@@ -133,6 +133,9 @@ async function productOwnerPhase() {
 
     await page.locator('[data-testid=approve-production]').waitFor();
     await page.click('[data-testid=approve-production]');
+    // The page asks before it approves; the approval is a state-changing call with the cookie.
+    await page.click('[data-testid=confirm-approve-production]');
+    await page.locator('[data-testid=approval-result]').waitFor();
     await page.locator('#approvals tr[data-approval="product_owner"]').waitFor();
     assert.equal(await page.locator('[data-testid=approve-production]').count(), 0);
 
