@@ -193,7 +193,7 @@ struct RequestState {
     std::vector<Backup> backups;      // ascending by number
     Participants participants;
     std::vector<Comment> comments;  // ascending by number
-    std::int64_t version = 0;  // bumped by the ledger on every committed change
+    std::int64_t version = 0;       // bumped by the ledger on every committed change
 
     bool operator==(const RequestState&) const = default;
 

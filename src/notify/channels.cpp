@@ -66,11 +66,16 @@ std::map<EventKind, std::vector<Route>> NotifyConfig::runbook_routes(
     const Route everyone{
         email_channel, {}, {PersonRole::product_owner, PersonRole::driver, PersonRole::pair}};
     return {
-        {EventKind::request_created, {team}},      {EventKind::claimed, {owner}},
-        {EventKind::pair_wanted, {team}},          {EventKind::test_applied, {owner}},
-        {EventKind::prod_applied, {owner, team}},  {EventKind::failed, {developers, team}},
-        {EventKind::in_doubt, {developers, team}}, {EventKind::test_reverted, {owner, team}},
-        {EventKind::evidence_to_approve, {pair}},  {EventKind::revert_to_approve, {pair}},
+        {EventKind::request_created, {team}},
+        {EventKind::claimed, {owner}},
+        {EventKind::pair_wanted, {team}},
+        {EventKind::test_applied, {owner}},
+        {EventKind::prod_applied, {owner, team}},
+        {EventKind::failed, {developers, team}},
+        {EventKind::in_doubt, {developers, team}},
+        {EventKind::test_reverted, {owner, team}},
+        {EventKind::evidence_to_approve, {pair}},
+        {EventKind::revert_to_approve, {pair}},
         {EventKind::cancelled, {everyone, team}},
         {EventKind::commented, {owner, developers}},
         {EventKind::changes_requested, {owner, developers}},

@@ -22,8 +22,8 @@ enum class EventKind {
     evidence_to_approve,  // a preview's evidence waits for the pair's approval
     revert_to_approve,    // a new revision waits for the pair to approve putting back older data
     cancelled,            // the request was cancelled: everyone on it is told
-    commented,          // someone wrote in the request's conversation (only that they did)
-    changes_requested,  // the pair or the product owner sent the request back to its driver
+    commented,            // someone wrote in the request's conversation (only that they did)
+    changes_requested,    // the pair or the product owner sent the request back to its driver
 };
 
 // Stable names, used in the configuration ([notify.routes] keys) and stored in the outbox.

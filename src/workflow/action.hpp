@@ -126,11 +126,11 @@ struct CancelRequest {
     std::string reason;  // free text kept out of the audit trail (only its hash is recorded)
 };
 
-using Action = std::variant<ClaimRequest, ReleaseClaim, HandOver, JoinPair, LeavePair,
-                            AttachRevision, StartPreview, StartApply, StartRevert, RecordInFlight,
-                            FinishRun, ResolveInDoubt, ApproveEvidence, ApproveProduction,
-                            ApproveEmergencyRevert, RecordBackup, CancelRequest, AddComment,
-                            RequestChanges>;
+using Action =
+    std::variant<ClaimRequest, ReleaseClaim, HandOver, JoinPair, LeavePair, AttachRevision,
+                 StartPreview, StartApply, StartRevert, RecordInFlight, FinishRun, ResolveInDoubt,
+                 ApproveEvidence, ApproveProduction, ApproveEmergencyRevert, RecordBackup,
+                 CancelRequest, AddComment, RequestChanges>;
 
 // A stable name for logs and the API, e.g. "claim", "start-preview".
 std::string_view action_name(const Action& action);

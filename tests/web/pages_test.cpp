@@ -37,9 +37,8 @@ struct Browser {
              "DATAFIX_CANARY=" + canary, "DATAFIX_SCREENSHOT_DIR=" + shots,
              "DATAFIX_TOKEN_PAIR=" + team.sam, "DATAFIX_TOKEN_DRIVER=" + team.dana,
              "DATAFIX_TOKEN_PO=" + team.po, "DATAFIX_TOKEN_OUTSIDER=" + outsider,
-             "DATAFIX_TITLE=" + title, "DATAFIX_REASON=" + reason,
-             "DATAFIX_USER_KEY=" + user_key, "DATAFIX_OLD_NAME=" + old_name, "node", kScript,
-             phase});
+             "DATAFIX_TITLE=" + title, "DATAFIX_REASON=" + reason, "DATAFIX_USER_KEY=" + user_key,
+             "DATAFIX_OLD_NAME=" + old_name, "node", kScript, phase});
     }
 };
 
