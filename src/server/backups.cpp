@@ -17,15 +17,6 @@ namespace datafix::server {
 
 namespace {
 
-ledger::RequestState load_state(Context& context, ledger::RequestNumber number) {
-    auto state = context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
-    if (!state) {
-        throw ApiError(ErrorCode::not_found, "request-not-found",
-                       "no request " + std::to_string(number), "list requests with datafix list");
-    }
-    return *state;
-}
-
 // Checked before a backup that may take long, so a pair or a stale driver learns at once. The
 // workflow checks the same again when the result is recorded.
 void require_driver(const ledger::RequestState& state, const workflow::Actor& actor,
@@ -156,7 +147,7 @@ Backups::~Backups() {
 nlohmann::json Backups::start(ledger::RequestNumber number, const std::string& environment,
                               const workflow::Actor& actor) {
     settings_for(context_, environment);
-    revision_to_back_up(load_state(context_, number), actor, number);
+    revision_to_back_up(context_.load_request(number), actor, number);
     const Key key{number, environment};
     ledger::BackupJob job;
     job.request = number;
@@ -240,7 +231,7 @@ nlohmann::json Backups::take(const ledger::BackupJob& job, const workflow::Actor
     const std::string& environment = job.environment;
     const backup::BackupSettings& settings = settings_for(context_, environment);
     try {
-        const ledger::RequestState state = load_state(context_, number);
+        const ledger::RequestState state = context_.load_request(number);
         const ledger::Revision& revision = revision_to_back_up(state, actor, number);
         // settings_for has found the environment.
         const EnvironmentConfig& configured = *context_.config().find_environment(environment);
@@ -331,7 +322,7 @@ void Backups::finish(ledger::BackupJob job, ledger::BackupJobState state, int ba
 
 nlohmann::json Backups::cancel(ledger::RequestNumber number, const std::string& environment,
                                const workflow::Actor& actor) {
-    require_driver(load_state(context_, number), actor, number);
+    require_driver(context_.load_request(number), actor, number);
     std::lock_guard lock(mutex_);
     auto it = running_.find({number, environment});
     if (it == running_.end()) {
@@ -348,7 +339,7 @@ nlohmann::json Backups::cancel(ledger::RequestNumber number, const std::string& 
 
 nlohmann::json Backups::jobs(ledger::RequestNumber number, const std::string& environment,
                              const workflow::Actor& /*actor*/) {
-    load_state(context_, number);
+    context_.load_request(number);
     auto all = context_.with_ledger([&](ledger::Ledger& l) { return l.backup_jobs(number); });
     nlohmann::json list = nlohmann::json::array();
     for (const auto& job : all) {

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "server/api_error.hpp"
+
 namespace datafix::server {
 
 std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, const Key& key,
@@ -118,6 +120,15 @@ workflow::Decision Context::create_request(const workflow::NewRequest& request,
         log_->info("new request by user {} refused: {}", actor.id, decision.refusal->rule);
     }
     return decision;
+}
+
+ledger::RequestState Context::load_request(ledger::RequestNumber number) {
+    auto state = ledger_->load(number);
+    if (!state) {
+        throw ApiError(ErrorCode::not_found, "request-not-found",
+                       "no request " + std::to_string(number), "list requests with datafix list");
+    }
+    return *std::move(state);
 }
 
 People Context::people() {

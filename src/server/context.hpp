@@ -43,6 +43,9 @@ class Context {
         return fn(*ledger_);
     }
 
+    // The request's state; ApiError(not_found, request-not-found) with a HINT when there is none.
+    ledger::RequestState load_request(ledger::RequestNumber number);
+
     // One workflow step, now. Allowed steps are published to the request's watchers.
     workflow::Decision perform(ledger::RequestNumber number, const workflow::Action& action,
                                const workflow::Actor& actor);

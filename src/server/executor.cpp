@@ -385,15 +385,11 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
 
 nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
                                  const workflow::Actor& actor) {
-    auto state = context_.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
-    if (!state) {
-        throw ApiError(ErrorCode::not_found, "request-not-found",
-                       "no request " + std::to_string(number));
-    }
-    const ledger::Run& run = find_run(*state, run_number);
+    const ledger::RequestState state = context_.load_request(number);
+    const ledger::Run& run = find_run(state, run_number);
     // Who may resolve is decided before any database work: the pure rules, on the state as read.
     workflow::Decision may =
-        workflow::decide(*state, workflow::ResolveInDoubt{run_number, false}, actor,
+        workflow::decide(state, workflow::ResolveInDoubt{run_number, false}, actor,
                          ledger::wall_clock_now(), context_.config().workflow());
     if (!may.allowed()) {
         throw_refusal(*may.refusal);
@@ -412,7 +408,7 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
         }
     }
     if (path.empty()) {
-        for (const auto& r : state->runs) {
+        for (const auto& r : state.runs) {
             if (r.kind == ledger::RunKind::preview && r.environment == run.environment &&
                 r.fingerprint == run.fingerprint && !r.before_images_path.empty()) {
                 path = r.before_images_path;

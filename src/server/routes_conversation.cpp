@@ -20,13 +20,8 @@ void add_conversation_routes(Router& http, Context& context) {
     http.Get(R"(/api/requests/(\d+)/timeline)",
              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                  ledger::RequestNumber number = path_number(req, 1);
-                 auto state =
-                     context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
-                 if (!state) {
-                     throw ApiError(ErrorCode::not_found, "request-not-found",
-                                    "no request " + std::to_string(number));
-                 }
-                 require_member(*state, actor, "timeline-private", "the request's conversation");
+                 const ledger::RequestState state = context.load_request(number);
+                 require_member(state, actor, "timeline-private", "the request's conversation");
                  ledger::AuditQuery query;
                  query.request = number;
                  query.limit = kTimelineEntries;
@@ -39,7 +34,7 @@ void add_conversation_routes(Router& http, Context& context) {
                      audit.push_back(audit_json(e, people));
                  }
                  nlohmann::json comments = nlohmann::json::array();
-                 for (const auto& c : state->comments) {
+                 for (const auto& c : state.comments) {
                      comments.push_back(comment_json(c, people));
                  }
                  send_json(res, {{"entries", audit}, {"comments", comments}});

@@ -68,20 +68,15 @@ void add_event_routes(Router& http, Context& context) {
     http.Get(R"(/api/requests/(\d+)/events)",
              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                  ledger::RequestNumber number = path_number(req, 1);
-                 auto state =
-                     context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
-                 if (!state) {
-                     throw ApiError(ErrorCode::not_found, "request-not-found",
-                                    "no request " + std::to_string(number));
-                 }
+                 const ledger::RequestState state = context.load_request(number);
                  auto subscribed = context.events().subscribe(number, actor.id);
                  if (!subscribed.subscription) {
                      refuse_stream(subscribed.refusal, context.events());
                  }
                  nlohmann::json hello = {{"type", "watching"},
                                          {"request", number},
-                                         {"version", state->version},
-                                         {"status", ledger::status_name(state->request.status)},
+                                         {"version", state.version},
+                                         {"status", ledger::status_name(state.request.status)},
                                          {"watcher", actor.name}};
                  res.set_header("Cache-Control", "no-store");
                  res.set_header("X-Accel-Buffering", "no");

@@ -49,13 +49,9 @@ void add_evidence_routes(Router& http, Context& context) {
             ledger::RequestNumber number = path_number(req, 1);
             int run_number = static_cast<int>(path_number(req, 2));
             bool images = !path_text(req, 3).empty();
-            auto state = context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
-            if (!state) {
-                throw ApiError(ErrorCode::not_found, "request-not-found",
-                               "no request " + std::to_string(number));
-            }
+            const ledger::RequestState state = context.load_request(number);
             const ledger::Run* run = nullptr;
-            for (const auto& r : state->runs) {
+            for (const auto& r : state.runs) {
                 if (r.number == run_number) {
                     run = &r;
                 }
@@ -65,7 +61,7 @@ void add_evidence_routes(Router& http, Context& context) {
                                "no run " + std::to_string(run_number));
             }
             if (images) {
-                require_member(*state, actor, "images-private", "row images");
+                require_member(state, actor, "images-private", "row images");
             }
             nlohmann::json body = {{"run", run_json(*run, context.people())}};
             // Names, counts and normalized statements only, like the evidence summary.

@@ -16,14 +16,10 @@ namespace {
 
 nlohmann::json preflight(Context& context, ledger::RequestNumber number,
                          const std::string& environment, const ledger::Person& actor) {
-    auto state = context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
-    if (!state) {
-        throw ApiError(ErrorCode::not_found, "request-not-found",
-                       "no request " + std::to_string(number));
-    }
-    require_member(*state, actor, "preflight-private", "the pre-flight report");
+    const ledger::RequestState state = context.load_request(number);
+    require_member(state, actor, "preflight-private", "the pre-flight report");
     const EnvironmentConfig* env = &context.config().require_environment(environment);
-    const ledger::Revision* revision = state->current_revision();
+    const ledger::Revision* revision = state.current_revision();
     if (revision == nullptr) {
         throw ApiError(ErrorCode::rule, "change-required", "the request has no change yet",
                        "attach one: datafix change " + std::to_string(number));

@@ -14,15 +14,6 @@ namespace datafix::server {
 
 namespace {
 
-ledger::RequestState load_state(Context& context, ledger::RequestNumber number) {
-    auto state = context.with_ledger([&](ledger::Ledger& l) { return l.load(number); });
-    if (!state) {
-        throw ApiError(ErrorCode::not_found, "request-not-found",
-                       "no request " + std::to_string(number), "list requests with datafix list");
-    }
-    return *state;
-}
-
 void answer_state(Context& context, Response& res, const ledger::RequestState& state,
                   const ledger::Person& viewer, int status = 200) {
     send_json(res,
@@ -221,7 +212,7 @@ void add_request_routes(Router& http, Context& context) {
              authed(context, [&context](const auto& req, auto& res, const auto& viewer) {
                  ledger::RequestNumber number = path_number(req, 1);
                  nlohmann::json state =
-                     state_json(load_state(context, number), context.people(),
+                     state_json(context.load_request(number), context.people(),
                                 context.config().workflow(), ledger::wall_clock_now(), viewer.id);
                  // A delivery's error (an SMTP server's answer) is for admins, who can act on
                  // it; the request's people see that a message waits.
@@ -259,7 +250,7 @@ void add_request_routes(Router& http, Context& context) {
               authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
                   nlohmann::json body = json_body(context, req);
                   ledger::RequestNumber number = path_number(req, 1);
-                  ledger::RequestState before = load_state(context, number);
+                  ledger::RequestState before = context.load_request(number);
                   step_with_consequences(
                       context, res, number,
                       workflow::CancelRequest{string_field(body, "reason", false)}, actor, before);
@@ -293,7 +284,7 @@ void add_request_routes(Router& http, Context& context) {
                   nlohmann::json body = json_body(context, req);
                   ledger::RequestNumber number = path_number(req, 1);
                   // 404 before the guard's verdicts
-                  ledger::RequestState before = load_state(context, number);
+                  ledger::RequestState before = context.load_request(number);
                   step_with_consequences(context, res, number, build_revision(body), actor, before);
               }));
 }

@@ -55,6 +55,26 @@ TEST_F(Messages, UnknownEnvironmentIsOneRefusalFromEveryVerb) {
     EXPECT_EQ(version(n), before);
 }
 
+TEST_F(Messages, AnUnknownRequestIsOneAnswerFromEveryRoute) {
+    long long n = file_request(s, t);
+    const std::string missing = std::to_string(n + 1000);
+    for (const std::string& path :
+         {"/api/requests/" + missing, "/api/requests/" + missing + "/timeline",
+          "/api/requests/" + missing + "/events",
+          "/api/requests/" + missing + "/environments/dev/preflight",
+          "/api/requests/" + missing + "/runs/1"}) {
+        Answer answer = s.get(t.po, path);
+        EXPECT_EQ(answer.status, 404) << path << ": " << answer.body.dump();
+        EXPECT_EQ(answer.body["rule"], "request-not-found") << path;
+        EXPECT_EQ(answer.body["message"], "no request " + missing) << path;
+        EXPECT_EQ(answer.body["hint"], "list requests with datafix list") << path;
+    }
+    auto shown = s.cli(t.po, {"show", missing});
+    EXPECT_NE(shown.status, 0);
+    EXPECT_EQ(shown.err,
+              "datafix: no request " + missing + "\nHINT: list requests with datafix list\n");
+}
+
 TEST_F(Messages, ARequestedDateMustBeIso8601) {
     const std::string before = requests();
     auto run = s.cli(t.po, {"request", "--title", "Correct a name", "--reason", "asked by phone",
