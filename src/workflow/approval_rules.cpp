@@ -104,6 +104,19 @@ Decision add_approval(const Context& ctx, ApprovalKind kind, const std::string& 
                                           .detail = detail})});
 }
 
+// The pair's approval to revert what `apply` wrote in `environment`, given once.
+Decision approve_revert_of(const Context& ctx, const std::string& environment,
+                           const ledger::Run& apply) {
+    if (reading::valid_approval(ctx.state, ApprovalKind::emergency_revert, environment,
+                                apply.revision, apply.fingerprint) != nullptr) {
+        return refuse(ctx.state, refusal("already-approved", "the revert is already approved",
+                                         "the driver may revert (" +
+                                             command(ctx, "revert", environment) + ")"));
+    }
+    return add_approval(ctx, ApprovalKind::emergency_revert, environment, apply.revision,
+                        apply.revision_hash, apply.fingerprint, "revert.approved");
+}
+
 // Outside production a revert needs the pair only for data of an earlier revision while the
 // request goes on (a new revision puts it back first); the hash names the revision applied there.
 Decision approve_stale_revert(const Context& ctx, const ApproveEmergencyRevert& action) {
@@ -115,7 +128,10 @@ Decision approve_stale_revert(const Context& ctx, const ApproveEmergencyRevert& 
                       refusal("revert-approval-not-needed",
                               action.environment + " is not production: its revert needs no "
                                                    "approval",
-                              ""));
+                              "the pair approves only a revert of production, or the putting "
+                              "back of an earlier revision's data once a new revision is "
+                              "attached (" +
+                                  command(ctx, "change", "--change FILE --revert-first") + ")"));
     }
     if (auto r = check_pair_approver(ctx, "approve-revert", action.environment)) {
         return refuse(ctx.state, *r);
@@ -134,13 +150,7 @@ Decision approve_stale_revert(const Context& ctx, const ApproveEmergencyRevert& 
                         apply->revision_hash.substr(0, kShortestRevisionPrefix) + ")",
                     ErrorCode::invalid_input));
     }
-    if (reading::valid_approval(ctx.state, ApprovalKind::emergency_revert, action.environment,
-                                apply->revision, apply->fingerprint) != nullptr) {
-        return refuse(ctx.state, refusal("already-approved", "the revert is already approved",
-                                         "the driver may revert"));
-    }
-    return add_approval(ctx, ApprovalKind::emergency_revert, action.environment, apply->revision,
-                        apply->revision_hash, apply->fingerprint, "revert.approved");
+    return approve_revert_of(ctx, action.environment, *apply);
 }
 
 }  // namespace
@@ -274,13 +284,7 @@ Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyReve
                       refusal("nothing-to-revert",
                               "nothing applied in " + action.environment + " to revert", ""));
     }
-    if (reading::valid_approval(ctx.state, ApprovalKind::emergency_revert, action.environment,
-                                apply->revision, apply->fingerprint) != nullptr) {
-        return refuse(ctx.state, refusal("already-approved", "the revert is already approved",
-                                         "the driver may revert"));
-    }
-    return add_approval(ctx, ApprovalKind::emergency_revert, action.environment, apply->revision,
-                        apply->revision_hash, apply->fingerprint, "revert.approved");
+    return approve_revert_of(ctx, action.environment, *apply);
 }
 
 Decision record_backup(const Context& ctx, const RecordBackup& action) {

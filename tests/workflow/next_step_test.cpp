@@ -109,6 +109,9 @@ TEST(RevisionAfterApply, RevertsFirstWithThePairsApprovalThenStartsAtDev) {
     // goes on, and needs no approval.
     s.refused(s.driver, StartRevert{"test"}, "revert-after-done");
     s.refused(s.pair, ApproveEmergencyRevert{"test", first}, "revert-approval-not-needed");
+    EXPECT_NE(s.act(s.pair, ApproveEmergencyRevert{"test", first})
+                  .refusal->hint.find("datafix change 7 --change FILE --revert-first"),
+              std::string::npos);
 
     second.revert_first = true;
     s.ok(s.driver, second);
@@ -123,6 +126,8 @@ TEST(RevisionAfterApply, RevertsFirstWithThePairsApprovalThenStartsAtDev) {
     s.refused(s.pair, ApproveEmergencyRevert{"test", s.revision()}, "approval-of-applied-revision");
     s.ok(s.pair, ApproveEmergencyRevert{"test", first.substr(0, 12)});
     s.refused(s.pair, ApproveEmergencyRevert{"test", first}, "already-approved");
+    EXPECT_EQ(s.act(s.pair, ApproveEmergencyRevert{"test", first}).refusal->hint,
+              "the driver may revert (datafix revert 7 test)");
     expect_next(s, "revert", Owner::driver, s.driver.id, "revert test");
     s.refused(s.pair, StartRevert{"test"}, "driver-only");
     int run = *s.ok(s.driver, StartRevert{"test"}).run;
