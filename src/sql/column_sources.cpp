@@ -1,44 +1,19 @@
 // Column values of INSERT, UPDATE and MERGE through libpg_query's JSON tree (column_sources.hpp).
 #include "sql/column_sources.hpp"
 
-#include <pg_query.h>
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
+
+#include "sql/internal/json_tree.hpp"
+#include "sql/internal/table_writes.hpp"
 
 namespace datafix::sql {
 
 namespace {
 
+using internal::add_once;
+using internal::string_value;
 using nlohmann::json;
-
-template <class T>
-void add_once(std::vector<T>& list, const T& value) {
-    if (std::find(list.begin(), list.end(), value) == list.end()) {
-        list.push_back(value);
-    }
-}
-
-std::string string_value(const json& node) {
-    if (node.is_object() && node.contains("String")) {
-        return node["String"].value("sval", "");
-    }
-    return {};
-}
-
-// A string literal, also under a cast ('app.seq'::regclass).
-std::string literal_text(const json& node) {
-    if (!node.is_object()) {
-        return {};
-    }
-    if (node.contains("TypeCast")) {
-        return literal_text(node["TypeCast"].value("arg", json::object()));
-    }
-    if (node.contains("A_Const")) {
-        return node["A_Const"].value("sval", json::object()).value("sval", "");
-    }
-    return {};
-}
 
 bool is_clock_keyword(const std::string& op) {
     static const char* const kClock[] = {
@@ -51,19 +26,15 @@ bool is_clock_keyword(const std::string& op) {
 }
 
 void add_call(const json& call, ValueFacts& facts) {
-    const auto& names = call.value("funcname", json::array());
-    if (names.empty()) {
+    auto seen = internal::function_call(call);
+    if (!seen) {
         return;
     }
-    FunctionCall seen;
-    seen.name = string_value(names.back());
-    seen.schema = names.size() > 1 ? string_value(names[names.size() - 2]) : "";
+    add_once(facts.calls, *seen);
     const auto& args = call.value("args", json::array());
-    seen.arguments = call.value("agg_star", false) ? 0 : static_cast<int>(args.size());
-    add_once(facts.calls, seen);
-    if (seen.name == "nextval" && (seen.schema.empty() || seen.schema == "pg_catalog") &&
+    if (seen->name == "nextval" && (seen->schema.empty() || seen->schema == "pg_catalog") &&
         !args.empty()) {
-        auto sequence = literal_text(args[0]);
+        auto sequence = internal::string_literal(args[0]);
         if (!sequence.empty()) {
             add_once(facts.sequences, sequence);
         }
@@ -280,40 +251,30 @@ void find_writes(const json& node, std::vector<TableWrite>& out) {
 
 StatementWrites statement_writes(const std::string& text) {
     StatementWrites out;
-    PgQueryParseResult r = pg_query_parse(text.c_str());
-    if (r.error == nullptr && r.parse_tree != nullptr) {
-        auto tree = json::parse(r.parse_tree, nullptr, false);
-        if (!tree.is_discarded()) {
-            out.parsed = true;
-            find_writes(tree, out.writes);
-        }
+    if (auto tree = internal::json_tree(text)) {
+        out.parsed = true;
+        out.writes = internal::table_writes_in(*tree);
     }
-    pg_query_free_parse_result(r);
     return out;
 }
 
 ExpressionFacts expression_facts(const std::string& expression) {
     ExpressionFacts out;
-    const std::string select = "SELECT " + expression;
-    PgQueryParseResult r = pg_query_parse(select.c_str());
-    if (r.error == nullptr && r.parse_tree != nullptr) {
-        auto tree = json::parse(r.parse_tree, nullptr, false);
-        if (!tree.is_discarded()) {
-            try {
-                const auto& stmt = tree.at("stmts").at(0).at("stmt").at("SelectStmt");
-                std::vector<ValueFacts> positions;
-                select_values(stmt, positions);
-                out.parsed = positions.size() == 1;
-                if (out.parsed) {
-                    out.value = positions[0];
-                }
-            } catch (const json::exception&) {
-                out.parsed = false;
-            }
-        }
+    if (auto value = internal::json_expression(expression)) {
+        out.parsed = true;
+        out.value = value_of(*value);
     }
-    pg_query_free_parse_result(r);
     return out;
 }
+
+namespace internal {
+
+std::vector<TableWrite> table_writes_in(const nlohmann::json& tree) {
+    std::vector<TableWrite> writes;
+    find_writes(tree, writes);
+    return writes;
+}
+
+}  // namespace internal
 
 }  // namespace datafix::sql

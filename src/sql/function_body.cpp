@@ -10,6 +10,8 @@
 #include "core/error.hpp"
 #include "sql/analysis.hpp"
 #include "sql/internal/function_policy.hpp"
+#include "sql/internal/json_tree.hpp"
+#include "sql/internal/table_writes.hpp"
 
 namespace datafix::sql {
 
@@ -18,12 +20,9 @@ namespace {
 // PostgreSQL's elog levels (utils/elog.h): ERROR and above stop the statement.
 constexpr int kElogError = 21;
 
-template <class T>
-void add_once(std::vector<T>& list, const T& value) {
-    if (std::find(list.begin(), list.end(), value) == list.end()) {
-        list.push_back(value);
-    }
-}
+using internal::add_once;
+using internal::string_literal;
+using internal::string_value;
 
 void add_write(FunctionBodyFacts& facts, const std::string& table, const std::string& command) {
     add_once(facts.writes, table);
@@ -45,13 +44,6 @@ std::string command_of(StatementKind kind) {
     }
 }
 
-std::string string_value(const nlohmann::json& node) {
-    if (node.is_object() && node.contains("String")) {
-        return node["String"].value("sval", "");
-    }
-    return {};
-}
-
 std::string lowered(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -59,17 +51,9 @@ std::string lowered(std::string text) {
 }
 
 void add_call(FunctionBodyFacts& facts, const nlohmann::json& call) {
-    const auto& names = call.value("funcname", nlohmann::json::array());
-    if (names.empty()) {
-        return;
+    if (auto seen = internal::function_call(call)) {
+        add_once(facts.called, *seen);
     }
-    FunctionCall seen;
-    seen.name = string_value(names.back());
-    seen.schema = names.size() > 1 ? string_value(names[names.size() - 2]) : "";
-    seen.arguments = call.value("agg_star", false)
-                         ? 0
-                         : static_cast<int>(call.value("args", nlohmann::json::array()).size());
-    add_once(facts.called, seen);
 }
 
 std::string dotted_name(const nlohmann::json& names) {
@@ -152,24 +136,15 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
             auto lowered_name = lowered(name);
             if (lowered_name == "set_config" || lowered_name == "pg_catalog.set_config") {
                 const auto& args = value.value("args", nlohmann::json::array());
-                std::string setting;
-                if (!args.empty() && args[0].contains("A_Const")) {
-                    setting = args[0]["A_Const"]
-                                  .value("sval", nlohmann::json::object())
-                                  .value("sval", "");
-                }
+                std::string setting = args.empty() ? "" : string_literal(args[0]);
                 if (!setting.empty()) {
                     add_once(facts.settings_changed, lowered(setting));
                 }
                 if (setting == "role" || setting == "session_authorization") {
                     add_once(facts.role_changes, "set_config('" + setting + "', ...)");
-                    if (args.size() > 1 && args[1].contains("A_Const")) {
-                        auto role = args[1]["A_Const"]
-                                        .value("sval", nlohmann::json::object())
-                                        .value("sval", "");
-                        if (!role.empty()) {
-                            add_once(facts.roles_set, role);
-                        }
+                    auto role = args.size() > 1 ? string_literal(args[1]) : "";
+                    if (!role.empty()) {
+                        add_once(facts.roles_set, role);
                     }
                 } else if (setting.empty()) {
                     add_once(facts.role_changes, std::string("set_config(<computed name>, ...)"));
@@ -187,13 +162,9 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
                 add_once(facts.role_changes,
                          std::string(name == "role" ? "SET ROLE" : "SET SESSION AUTHORIZATION"));
                 for (const auto& arg : value.value("args", nlohmann::json::array())) {
-                    if (arg.contains("A_Const")) {
-                        auto role = arg["A_Const"]
-                                        .value("sval", nlohmann::json::object())
-                                        .value("sval", "");
-                        if (!role.empty()) {
-                            add_once(facts.roles_set, role);
-                        }
+                    auto role = string_literal(arg);
+                    if (!role.empty()) {
+                        add_once(facts.roles_set, role);
                     }
                 }
             }
@@ -204,16 +175,11 @@ void visit_sql_tree(const nlohmann::json& node, FunctionBodyFacts& facts) {
 
 // Whether `text` parsed; its facts go into `facts` only when it did.
 bool add_sql_facts(FunctionBodyFacts& facts, const std::string& text) {
-    PgQueryParseResult r = pg_query_parse(text.c_str());
-    bool parsed = r.error == nullptr && r.parse_tree != nullptr;
-    if (parsed) {
-        auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
-        if (!tree.is_discarded()) {
-            visit_sql_tree(tree, facts);
-        }
+    auto tree = internal::json_tree(text);
+    if (tree) {
+        visit_sql_tree(*tree, facts);
     }
-    pg_query_free_parse_result(r);
-    return parsed;
+    return tree.has_value();
 }
 
 bool is_plain_kind(StatementKind kind) {
@@ -224,11 +190,13 @@ bool is_plain_kind(StatementKind kind) {
 
 // The DML statements in `text` (one embedded statement, or a sql function's body).
 void add_writes_of(FunctionBodyFacts& facts, const std::string& text) {
-    if (!add_sql_facts(facts, text)) {
+    auto tree = internal::json_tree(text);
+    if (!tree) {
         facts.unreadable = true;
         return;
     }
-    for (auto& w : statement_writes(text).writes) {
+    visit_sql_tree(*tree, facts);
+    for (auto& w : internal::table_writes_in(*tree)) {
         add_once(facts.table_writes, w);
     }
     try {
@@ -247,23 +215,8 @@ void add_writes_of(FunctionBodyFacts& facts, const std::string& text) {
 }
 
 bool is_null_expression(const std::string& expression) {
-    const std::string select = "SELECT " + expression;
-    PgQueryParseResult r = pg_query_parse(select.c_str());
-    bool is_null = false;
-    if (r.error == nullptr && r.parse_tree != nullptr) {
-        auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
-        const auto* target = tree.is_discarded() ? nullptr : &tree;
-        try {
-            const auto& list =
-                target->at("stmts").at(0).at("stmt").at("SelectStmt").at("targetList");
-            is_null = list.size() == 1 &&
-                      list.at(0).at("ResTarget").at("val").at("A_Const").value("isnull", false);
-        } catch (const nlohmann::json::exception&) {
-            is_null = false;
-        }
-    }
-    pg_query_free_parse_result(r);
-    return is_null;
+    auto value = internal::json_expression(expression);
+    return value && value->contains("A_Const") && (*value)["A_Const"].value("isnull", false);
 }
 
 std::string expression_text(const nlohmann::json& node) {
@@ -305,40 +258,31 @@ void add_new_value(FunctionBodyFacts& facts, const std::string& field,
 // empty for any other condition.
 std::vector<std::string> tg_op_events(const std::string& condition) {
     std::vector<std::string> events;
-    const std::string select = "SELECT " + condition;
-    PgQueryParseResult r = pg_query_parse(select.c_str());
-    if (r.error == nullptr && r.parse_tree != nullptr) {
-        auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
-        try {
-            const auto& e = tree.at("stmts")
-                                .at(0)
-                                .at("stmt")
-                                .at("SelectStmt")
-                                .at("targetList")
-                                .at(0)
-                                .at("ResTarget")
-                                .at("val")
-                                .at("A_Expr");
-            const auto& left = e.at("lexpr").at("ColumnRef").at("fields");
-            auto kind = e.value("kind", "");
-            if (left.size() == 1 && lowered(string_value(left[0])) == "tg_op" &&
-                e.at("name").size() == 1 && string_value(e.at("name")[0]) == "=") {
-                auto add = [&](const nlohmann::json& c) {
-                    events.push_back(c.at("A_Const").at("sval").value("sval", std::string()));
-                };
-                if (kind == "AEXPR_OP") {
-                    add(e.at("rexpr"));
-                } else if (kind == "AEXPR_IN") {
-                    for (const auto& c : e.at("rexpr").at("List").at("items")) {
-                        add(c);
-                    }
+    auto value = internal::json_expression(condition);
+    if (!value || !value->contains("A_Expr")) {
+        return events;
+    }
+    try {
+        const auto& e = (*value)["A_Expr"];
+        const auto& left = e.at("lexpr").at("ColumnRef").at("fields");
+        auto kind = e.value("kind", "");
+        if (left.size() == 1 && lowered(string_value(left[0])) == "tg_op" &&
+            e.at("name").size() == 1 && string_value(e.at("name")[0]) == "=") {
+            if (kind == "AEXPR_OP") {
+                events.push_back(string_literal(e.at("rexpr")));
+            } else if (kind == "AEXPR_IN") {
+                for (const auto& c : e.at("rexpr").at("List").at("items")) {
+                    events.push_back(string_literal(c));
                 }
             }
-        } catch (const nlohmann::json::exception&) {
-            events.clear();
         }
+    } catch (const nlohmann::json::exception&) {
+        events.clear();
     }
-    pg_query_free_parse_result(r);
+    // TG_OP compared with anything but literals restricts nothing known.
+    if (std::find(events.begin(), events.end(), "") != events.end()) {
+        events.clear();
+    }
     return events;
 }
 
@@ -547,25 +491,15 @@ void add_body_statements(const nlohmann::json& node, FunctionBodyFacts& facts) {
 }  // namespace
 
 FunctionBodyFacts inspect_function_definition(const std::string& definition) {
-    PgQueryParseResult r = pg_query_parse(definition.c_str());
-    if (r.error != nullptr || r.parse_tree == nullptr) {
-        std::string message =
-            r.error != nullptr && r.error->message != nullptr ? r.error->message : "parse error";
-        pg_query_free_parse_result(r);
-        throw Error(ErrorCode::invalid_input, "function definition does not parse: " + message);
-    }
-    auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
-    pg_query_free_parse_result(r);
+    auto tree = internal::json_tree_of_printed(definition, "function definition");
     const nlohmann::json* body = nullptr;
-    if (!tree.is_discarded()) {
-        try {
-            const auto& create = tree.at("stmts").at(0).at("stmt").at("CreateFunctionStmt");
-            if (create.contains("sql_body")) {
-                body = &create["sql_body"];
-            }
-        } catch (const nlohmann::json::exception&) {
-            body = nullptr;
+    try {
+        const auto& create = tree.at("stmts").at(0).at("stmt").at("CreateFunctionStmt");
+        if (create.contains("sql_body")) {
+            body = &create["sql_body"];
         }
+    } catch (const nlohmann::json::exception&) {
+        body = nullptr;
     }
     if (body == nullptr) {
         throw Error(ErrorCode::invalid_input, "function definition holds no SQL-standard body");
@@ -578,26 +512,15 @@ FunctionBodyFacts inspect_function_definition(const std::string& definition) {
 }
 
 FunctionBodyFacts inspect_rule_definition(const std::string& definition) {
-    PgQueryParseResult r = pg_query_parse(definition.c_str());
-    if (r.error != nullptr || r.parse_tree == nullptr) {
-        std::string message =
-            r.error != nullptr && r.error->message != nullptr ? r.error->message : "parse error";
-        pg_query_free_parse_result(r);
-        throw Error(ErrorCode::invalid_input, "rule definition does not parse: " + message);
-    }
-    auto tree = nlohmann::json::parse(r.parse_tree, nullptr, false);
-    pg_query_free_parse_result(r);
+    auto tree = internal::json_tree_of_printed(definition, "rule definition");
     FunctionBodyFacts facts;
-    if (tree.is_discarded()) {
-        return facts;
-    }
     const auto* rule = &tree;
     try {
         rule = &tree.at("stmts").at(0).at("stmt").at("RuleStmt");
     } catch (const nlohmann::json::exception&) {
         return facts;
     }
-    facts.table_writes = statement_writes(definition).writes;
+    facts.table_writes = internal::table_writes_in(tree);
     static const std::pair<const char*, const char*> kinds[] = {
         {"InsertStmt", "INSERT"}, {"UpdateStmt", "UPDATE"}, {"DeleteStmt", "DELETE"}};
     for (const auto& action : rule->value("actions", nlohmann::json::array())) {
