@@ -6,7 +6,6 @@
 
 #include "core/error.hpp"
 #include "target/evidence_json.hpp"
-#include "target/volatility.hpp"
 
 namespace datafix::server {
 

@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "target/copy_text.hpp"
-#include "target/volatility.hpp"
+#include "target/evidence_json.hpp"
 
 namespace datafix::target {
 

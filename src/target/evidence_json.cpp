@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "target/volatility.hpp"
 
 namespace datafix::target {
 
@@ -250,6 +249,33 @@ Evidence evidence_from_json(const nlohmann::json& j) {
         throw Error(ErrorCode::invalid_input, std::string("malformed evidence: ") + ex.what(),
                     "the ledger's stored evidence is damaged; preview again");
     }
+}
+
+std::string_view volatility_class_name(VolatilityClass c) {
+    switch (c) {
+        case VolatilityClass::clock:
+            return "clock";
+        case VolatilityClass::sequence:
+            return "sequence";
+        case VolatilityClass::random:
+            return "random";
+        case VolatilityClass::observed:
+            return "observed";
+    }
+    return "observed";
+}
+
+VolatilityClass volatility_class_from(std::string_view name) {
+    if (name == "clock") {
+        return VolatilityClass::clock;
+    }
+    if (name == "sequence") {
+        return VolatilityClass::sequence;
+    }
+    if (name == "random") {
+        return VolatilityClass::random;
+    }
+    return VolatilityClass::observed;
 }
 
 }  // namespace datafix::target

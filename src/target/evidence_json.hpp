@@ -15,4 +15,9 @@ Evidence evidence_from_json(const nlohmann::json& document);
 
 std::string_view outcome_status_name(OutcomeStatus status);
 
+// The names of volatility classes in the stored evidence: "clock", "sequence", "random",
+// "observed" (an unknown name reads as observed).
+std::string_view volatility_class_name(VolatilityClass c);
+VolatilityClass volatility_class_from(std::string_view name);
+
 }  // namespace datafix::target

@@ -69,11 +69,16 @@ std::vector<VerifyResult> run_verify(Connection& connection,
     return results;
 }
 
+// The sealed image files of a run that will not be kept: its statements' and its closure's.
 void remove_images(const Evidence& evidence) {
     std::error_code ec;
     for (const auto& s : evidence.statements) {
         std::filesystem::remove(s.before.path, ec);
         std::filesystem::remove(s.after.path, ec);
+    }
+    for (const auto& c : evidence.closure) {
+        std::filesystem::remove(c.before.path, ec);
+        std::filesystem::remove(c.after.path, ec);
     }
 }
 
@@ -221,14 +226,6 @@ Evidence make_evidence(RunKind kind, const std::string& plan_sha, const SessionF
 // What the first rehearsal does after its body, inside its transaction (closure capture).
 using AfterBody = std::function<void(Connection&, ImageStore&, Evidence&)>;
 
-void remove_closure_images(const Evidence& evidence) {
-    std::error_code ec;
-    for (const auto& c : evidence.closure) {
-        std::filesystem::remove(c.before.path, ec);
-        std::filesystem::remove(c.after.path, ec);
-    }
-}
-
 void add_observed(std::vector<VolatileColumn>& volatility, const std::vector<std::string>& names) {
     for (const auto& name : names) {
         bool known = std::any_of(volatility.begin(), volatility.end(),
@@ -334,7 +331,6 @@ Evidence rehearse(Connection& connection, ImageStore& images, const EnvironmentT
             }
         }
         remove_images(second);
-        remove_closure_images(second);
     }
     if (model != nullptr) {
         cover_after_images(images, first);

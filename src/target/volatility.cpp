@@ -6,6 +6,8 @@
 
 #include "sql/column_sources.hpp"
 #include "target/connection.hpp"
+#include "target/evidence_json.hpp"
+#include "target/preflight_catalog.hpp"
 
 namespace datafix::target {
 
@@ -110,6 +112,7 @@ class Learner {
     const ChangePlan& plan_;
     VolatilityModel model_;
     std::map<std::string, bool> volatile_functions_;
+    std::map<std::string, std::string> resolved_;  // spelled table name -> schema.table, or ""
     struct Deferred {
         const TableReport* table;
         ColumnFacts column;
@@ -277,12 +280,18 @@ class Learner {
         }
     }
 
-    static bool names_table(const std::string& written, const TableReport& table) {
-        auto dot = written.rfind('.');
-        if (dot == std::string::npos) {
-            return written == table.table;
+    // Whether a table name as a body or rule spells it is `table`: resolved as the write
+    // closure resolves it (resolve_table, through the session's search_path), once per name.
+    bool names_table(const std::string& spelled, const TableReport& table) {
+        auto it = resolved_.find(spelled);
+        if (it == resolved_.end()) {
+            auto dot = spelled.find('.');
+            std::string schema = dot == std::string::npos ? "" : spelled.substr(0, dot);
+            std::string name = dot == std::string::npos ? spelled : spelled.substr(dot + 1);
+            auto id = resolve_table(connection_, schema, name);
+            it = resolved_.emplace(spelled, id ? id->schema + "." + id->table : "").first;
         }
-        return written.substr(0, dot) == table.schema && written.substr(dot + 1) == table.table;
+        return it->second == table.qualified;
     }
 
     void learn_write(const TableReport& table, const std::vector<ColumnFacts>& columns,
@@ -422,33 +431,6 @@ const std::vector<VolatileColumn>& VolatilityModel::of(const std::string& qualif
 VolatilityModel learn_volatility(Connection& connection, const PreflightReport& report,
                                  const ChangePlan& plan) {
     return Learner(connection, report, plan).run();
-}
-
-std::string_view volatility_class_name(VolatilityClass c) {
-    switch (c) {
-        case VolatilityClass::clock:
-            return "clock";
-        case VolatilityClass::sequence:
-            return "sequence";
-        case VolatilityClass::random:
-            return "random";
-        case VolatilityClass::observed:
-            return "observed";
-    }
-    return "observed";
-}
-
-VolatilityClass volatility_class_from(std::string_view name) {
-    if (name == "clock") {
-        return VolatilityClass::clock;
-    }
-    if (name == "sequence") {
-        return VolatilityClass::sequence;
-    }
-    if (name == "random") {
-        return VolatilityClass::random;
-    }
-    return VolatilityClass::observed;
 }
 
 }  // namespace datafix::target

@@ -31,7 +31,4 @@ struct VolatilityModel {
 VolatilityModel learn_volatility(Connection& connection, const PreflightReport& report,
                                  const ChangePlan& plan);
 
-std::string_view volatility_class_name(VolatilityClass c);
-VolatilityClass volatility_class_from(std::string_view name);  // unknown names: observed
-
 }  // namespace datafix::target
