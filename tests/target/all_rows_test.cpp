@@ -6,10 +6,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
 constexpr const char* kEveryUser =
     "UPDATE app_public.app_user SET family_name = upper(family_name) WHERE id > 0;";
 

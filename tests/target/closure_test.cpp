@@ -11,10 +11,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
 const std::vector<std::string> kRestorable = {
     "app_public.application", "app_public.application_status", "app_public.attachment",
     "app_public.deleted_attachment", "app_private.review_queue"};
@@ -80,15 +76,6 @@ EnvironmentTarget environment(const TestDatabase& db, bool without_triggers) {
     t.append_only_tables = {"app_public.record_version"};
     t.revert_without_triggers = without_triggers;
     return t;
-}
-
-const TableChanges* changes_of(const Evidence& e, const std::string& table) {
-    for (const auto& c : e.closure) {
-        if (c.qualified() == table) {
-            return &c;
-        }
-    }
-    return nullptr;
 }
 
 bool has_cause(const TableChanges* c, const std::string& cause) {
@@ -296,8 +283,9 @@ TEST(Closure, DeleteCascadesAndSetNullAreCapturedAndRestored) {
 TEST(Closure, RuleWritesAreCapturedByTheirRule) {
     TestDatabase db(dev());
     // A second attachment stays: deleting every row of a table needs --all-rows (all_rows_test).
-    db.psql("INSERT INTO app_public.attachment (application_id, file_name) VALUES (3, 'x.pdf'), "
-            "(4, 'y.pdf')");
+    db.psql(
+        "INSERT INTO app_public.attachment (application_id, file_name) VALUES (3, 'x.pdf'), "
+        "(4, 'y.pdf')");
     TempImages images;
     auto before = dump(db);
     auto session = Session::open(environment(db, true));

@@ -10,10 +10,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
 constexpr const char* kUpdateOne =
     "UPDATE app_public.application SET form_data = form_data || '{\"reviewed\": true}' "
     "WHERE id = 5";

@@ -16,43 +16,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-const FunctionReport* function(const PreflightReport& report, const std::string& signature,
-                               CallPlace place = CallPlace::change) {
-    for (const auto& f : report.functions) {
-        if (f.signature == signature && f.place == place) {
-            return &f;
-        }
-    }
-    return nullptr;
-}
-
-std::vector<const Finding*> refusals(const PreflightReport& report) {
-    std::vector<const Finding*> out;
-    for (const auto& f : report.findings) {
-        if (f.kind == FindingKind::function_refused) {
-            out.push_back(&f);
-        }
-    }
-    return out;
-}
-
-const TableReport* table(const PreflightReport& report, const std::string& qualified) {
-    for (const auto& t : report.tables) {
-        if (t.qualified == qualified) {
-            return &t;
-        }
-    }
-    return nullptr;
-}
-
 constexpr const char* kRecordFormChange =
     "UPDATE app_public.application "
     "SET form_data = app_public.record_form_change(id, form_data || '{\"checked\": true}') "

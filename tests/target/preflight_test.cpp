@@ -17,14 +17,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 const Finding* finding(const PreflightReport& report, FindingKind kind) {
     for (const auto& f : report.findings) {
         if (f.kind == kind) {

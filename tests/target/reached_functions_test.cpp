@@ -15,43 +15,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-const FunctionReport* function(const PreflightReport& report, const std::string& signature,
-                               CallPlace place = CallPlace::change) {
-    for (const auto& f : report.functions) {
-        if (f.signature == signature && f.place == place) {
-            return &f;
-        }
-    }
-    return nullptr;
-}
-
-std::vector<const Finding*> refusals(const PreflightReport& report) {
-    std::vector<const Finding*> out;
-    for (const auto& f : report.findings) {
-        if (f.kind == FindingKind::function_refused) {
-            out.push_back(&f);
-        }
-    }
-    return out;
-}
-
-const TableReport* table(const PreflightReport& report, const std::string& qualified) {
-    for (const auto& t : report.tables) {
-        if (t.qualified == qualified) {
-            return &t;
-        }
-    }
-    return nullptr;
-}
-
 // Exactly one refusal, whose message holds `message` and whose HINT is not empty; and preview
 // refuses before anything runs.
 void expect_refused(TestDatabase& db, const EnvironmentTarget& target, const ChangePlan& plan,

@@ -6,10 +6,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
 // Every column of every row: with triggers off a revert puts back exactly what was there.
 std::string application_data(const TestDatabase& db) {
     return db.psql(

@@ -14,6 +14,7 @@
 #include "harness/pg_cluster.hpp"
 #include "sql/analysis.hpp"
 #include "target/plan_builder.hpp"
+#include "target/preflight.hpp"
 #include "target/session.hpp"
 
 namespace datafix::target::test {
@@ -31,6 +32,55 @@ inline std::string unique_name(const std::string& prefix) {
         }
     }
     return name;
+}
+
+inline testing::PgCluster& dev() {
+    return testing::SampleClusters::get().dev();
+}
+
+inline bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// The application function pre-flight resolved with this signature, for `place`.
+inline const FunctionReport* function(const PreflightReport& report, const std::string& signature,
+                                      CallPlace place = CallPlace::change) {
+    for (const auto& f : report.functions) {
+        if (f.signature == signature && f.place == place) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+// Pre-flight's function_refused findings.
+inline std::vector<const Finding*> refusals(const PreflightReport& report) {
+    std::vector<const Finding*> out;
+    for (const auto& f : report.findings) {
+        if (f.kind == FindingKind::function_refused) {
+            out.push_back(&f);
+        }
+    }
+    return out;
+}
+
+inline const TableReport* table(const PreflightReport& report, const std::string& qualified) {
+    for (const auto& t : report.tables) {
+        if (t.qualified == qualified) {
+            return &t;
+        }
+    }
+    return nullptr;
+}
+
+// What a run changed in one table of its write closure.
+inline const TableChanges* changes_of(const Evidence& e, const std::string& table) {
+    for (const auto& c : e.closure) {
+        if (c.qualified() == table) {
+            return &c;
+        }
+    }
+    return nullptr;
 }
 
 // A fresh database copied from the sample `app` database on `cluster`.

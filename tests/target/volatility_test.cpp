@@ -12,10 +12,6 @@
 namespace datafix::target::test {
 namespace {
 
-testing::PgCluster& dev() {
-    return testing::SampleClusters::get().dev();
-}
-
 // As the team configures it: the audit log is append-only (shown, counted, never compared).
 EnvironmentTarget configured(const TestDatabase& db) {
     auto t = db.target();
@@ -26,15 +22,6 @@ EnvironmentTarget configured(const TestDatabase& db) {
 const VolatileColumn* find(const std::vector<VolatileColumn>& v, const std::string& column) {
     for (const auto& c : v) {
         if (c.column == column) {
-            return &c;
-        }
-    }
-    return nullptr;
-}
-
-const TableChanges* closure_of(const Evidence& e, const std::string& table) {
-    for (const auto& c : e.closure) {
-        if (c.qualified() == table) {
             return &c;
         }
     }
@@ -99,7 +86,7 @@ TEST(Volatility, AnInsertDrawsEachIdentityValueOnceInThePreview) {
     EXPECT_EQ(find(s.volatility, "application_id"), nullptr);
     EXPECT_EQ(find(s.volatility, "status"), nullptr);
     // The archive trigger stamps the previous status rows: learned from the UPDATE in its body.
-    const auto* statuses = closure_of(evidence, "app_public.application_status");
+    const auto* statuses = changes_of(evidence, "app_public.application_status");
     ASSERT_NE(statuses, nullptr);
     ASSERT_NE(find(statuses->volatility, "archived_at"), nullptr);
     EXPECT_EQ(find(statuses->volatility, "archived_at")->volatility, VolatilityClass::clock);
@@ -196,7 +183,7 @@ TEST(Volatility, WhereCausesCannotBeReadASecondRehearsalTellsAndThePairIsTold) {
                   "app_public.application copies the whole row of app_public.application"),
               std::string::npos)
         << evidence.volatility_unknown[0];
-    const auto* log = closure_of(evidence, "app_public.record_version");
+    const auto* log = changes_of(evidence, "app_public.record_version");
     ASSERT_NE(log, nullptr);
     ASSERT_NE(find(log->volatility, "record"), nullptr);
     EXPECT_EQ(find(log->volatility, "record")->volatility, VolatilityClass::observed);
