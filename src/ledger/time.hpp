@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "core/test_clock.hpp"
+
 namespace datafix::ledger {
 
 using Time = std::chrono::sys_time<std::chrono::milliseconds>;
@@ -17,10 +19,12 @@ inline Time from_millis(std::int64_t ms) {
     return Time{std::chrono::milliseconds{ms}};
 }
 
-// The wall clock, for the callers at the edge (server, cli); never used by the workflow.
+// The wall clock, for the callers at the edge (server, cli); never used by the workflow. A
+// test build's tests may move it forward (core/test_clock.hpp); a release's never moves.
 inline Time wall_clock_now() {
     return std::chrono::time_point_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now());
+               std::chrono::system_clock::now()) +
+           test_clock_offset();
 }
 
 }  // namespace datafix::ledger
