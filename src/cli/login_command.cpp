@@ -88,9 +88,12 @@ void register_login(CLI::App& root, Action& action) {
             ApiClient client(*flags);
             auto me = client.get("/api/me");
             store_credentials(client.server(), credential);
+            const std::string role = text(me["role"]) == "none"
+                                         ? "no role yet: ask an administrator to give you one"
+                                         : text(me["role"]);
             return report_step(*flags, me,
-                               "signed in as " + text(me["name"]) + " (" + text(me["role"]) +
-                                   "); " + (device ? "session" : "token") + " stored in " +
+                               "signed in as " + text(me["name"]) + " (" + role + "); " +
+                                   (device ? "session" : "token") + " stored in " +
                                    credentials_path());
         };
     });

@@ -1,5 +1,5 @@
-// `datafix users add | list | deactivate | activate | rotate-token`: people and their tokens
-// (an administrator's job; anyone may rotate their own token). A token is printed once, with
+// `datafix users add | list | deactivate | activate | rotate-token | set-role`: people and their
+// tokens (an administrator's job; anyone may rotate their own token). A token is printed once, with
 // its scope (--scope read: reading only, no steps) and expiry (--days, at most the server's
 // token lifetime).
 #include <iostream>
@@ -146,6 +146,24 @@ void register_users(CLI::App& root, Action& action) {
             return print_token(
                 r->flags,
                 client.post("/api/users/" + std::to_string(id) + "/rotate-token", token_body(*r)));
+        };
+    });
+
+    auto sr = std::make_shared<UserOptions>();
+    auto* set_role = users->add_subcommand(
+        "set-role", "give a person a role (none: they sign in and read, and take no step)");
+    set_role->add_option("user", sr->who, "id or email")->required();
+    set_role->add_option("role", sr->role, "developer, product_owner, admin or none")
+        ->required()
+        ->check(CLI::IsMember({"developer", "product_owner", "admin", "none"}));
+    add_client_flags(*set_role, sr->flags);
+    set_role->callback([&action, sr] {
+        action = [sr] {
+            ApiClient client(sr->flags);
+            long long id = user_id(client, sr->who);
+            auto body =
+                client.post("/api/users/" + std::to_string(id) + "/role", {{"role", sr->role}});
+            return report_step(sr->flags, body, sr->who + ": role " + text(body["role"]));
         };
     });
 }

@@ -161,6 +161,9 @@ class Ledger {
     virtual std::int64_t count_users() = 0;
     // Deactivating also revokes the token. false: no such person.
     virtual bool set_user_active(UserId id, bool active, const AuditEvent& event) = 0;
+    // Gives a person another role (audited "user.role_changed" with the old and new role).
+    // false: no such person.
+    virtual bool set_user_role(UserId id, Role role, const AuditEvent& event) = 0;
     // A new token replaces the old one (which stops working at once). When event.actor is not
     // the person, the new token is marked issued by event.actor and `notices` (telling the
     // owner) are queued in the same transaction; the person's own rotation keeps the mark.

@@ -31,10 +31,11 @@ std::optional<E> parse_in(const std::array<std::pair<E, std::string_view>, N>& t
     return std::nullopt;
 }
 
-constexpr std::array<std::pair<Role, std::string_view>, 3> kRoles{{
+constexpr std::array<std::pair<Role, std::string_view>, 4> kRoles{{
     {Role::developer, "developer"},
     {Role::product_owner, "product_owner"},
     {Role::admin, "admin"},
+    {Role::none, "none"},
 }};
 constexpr std::array<std::pair<TokenScope, std::string_view>, 2> kScopes{{
     {TokenScope::full, "full"},

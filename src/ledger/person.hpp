@@ -20,6 +20,10 @@ enum class Role {
     developer,
     product_owner,
     admin,
+    // Signed in, nothing more: someone the sign-in provider vouched for and datafix created
+    // (unknown_people = "create"), until an administrator gives them a role. They read their
+    // inbox and the requests they are a member of; they file nothing and take no step.
+    none,
 };
 
 std::string_view role_name(Role role);

@@ -29,6 +29,7 @@ class SqlLedger final : public Ledger {
     std::vector<Person> list_users() override;
     std::int64_t count_users() override;
     bool set_user_active(UserId id, bool active, const AuditEvent& event) override;
+    bool set_user_role(UserId id, Role role, const AuditEvent& event) override;
     std::optional<IssuedToken> rotate_token(
         UserId id, const AuditEvent& event, const TokenOptions& token = {},
         const std::vector<NewNotificationRow>& notices = {}) override;

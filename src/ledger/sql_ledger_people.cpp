@@ -186,4 +186,23 @@ std::optional<IssuedToken> SqlLedger::rotate_token(UserId id, const AuditEvent& 
     return IssuedToken{person_from(rows.at(0)), token};
 }
 
+bool SqlLedger::set_user_role(UserId id, Role role, const AuditEvent& event) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    auto rows = session->query("SELECT role FROM users WHERE id = ?", {SqlValue::of(id)});
+    if (rows.empty()) {
+        return false;
+    }
+    const std::string before = rows.front().text(0);
+    session->exec("UPDATE users SET role = ? WHERE id = ?",
+                  {SqlValue::of(std::string(role_name(role))), SqlValue::of(id)});
+    AuditEntry entry =
+        append_audit_in(*session, with(event, "user.role_changed",
+                                       "user=" + std::to_string(id) + " from=" + before +
+                                           " role=" + std::string(role_name(role))));
+    tx.commit();
+    publish(entry);
+    return true;
+}
+
 }  // namespace datafix::ledger

@@ -181,7 +181,7 @@ std::optional<OidcSettings> read_auth(const toml::node* node, const std::string&
         for (const auto& [name, values] : *map) {
             const std::string key = r.key("role_map.") + std::string(name.str());
             auto role = ledger::parse_role(name.str());
-            if (!role) {
+            if (!role || *role == ledger::Role::none) {
                 throw config_error(source, key, "unknown role (developer, product_owner, admin)");
             }
             s.role_map[*role] = strings(&values, key, source);
@@ -200,11 +200,6 @@ std::optional<OidcSettings> read_auth(const toml::node* node, const std::string&
         } else {
             throw config_error(source, r.key("unknown_people"), "must be \"refuse\" or \"create\"");
         }
-    }
-    if (s.unknown_people == OidcUnknownPeople::create && s.roles_from != OidcRoleSource::claim) {
-        throw config_error(source, r.key("unknown_people"),
-                           "\"create\" needs roles_from = \"claim\": a person datafix creates "
-                           "takes the role the provider's claim gives");
     }
     if (auto lifetime = r.duration("session_lifetime")) {
         s.session_lifetime = *lifetime;

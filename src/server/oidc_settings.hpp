@@ -17,8 +17,9 @@ enum class OidcIdentityClaim { sub, email };
 // Where a signed-in person's datafix role comes from: a claim of the ID token (groups or roles)
 // mapped to datafix's roles, or datafix's own people table (matched by verified e-mail).
 enum class OidcRoleSource { claim, people };
-// A verified e-mail datafix does not know: refused, or created (roles_from = "claim" only: the
-// claim gives the role; one that maps to no role is refused).
+// A verified e-mail datafix does not know: refused, or created — with roles_from = "claim" with
+// the claim's role (a claim that maps to no role is refused), with roles_from = "people" with no
+// role (ledger::Role::none) until an administrator gives them one.
 enum class OidcUnknownPeople { refuse, create };
 
 struct OidcSettings {

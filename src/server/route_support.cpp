@@ -22,6 +22,40 @@ std::string bearer_token(const Request& req) {
     return header.substr(prefix.size());
 }
 
+[[noreturn]] void refuse_no_role(const std::string& what) {
+    throw ApiError(ErrorCode::forbidden, "no-role",
+                   "you have no datafix role yet, so you cannot " + what +
+                       ": you may read your inbox and the requests you are a member of",
+                   "ask an administrator to give you a role (datafix users set-role)");
+}
+
+// A person without a role (created at their first sign-in, unknown_people = "create") reads
+// what concerns them and nothing else: who they are, their inbox, and the requests they are a
+// member of (everything under /api/requests/N). Every other call is refused here, before any
+// route sees it, as a read-only token's steps are.
+void check_no_role_reading(Context& context, const Request& req, const ledger::Person& person) {
+    if (req.method != "GET" && req.method != "HEAD") {
+        refuse_no_role("take steps or change anything");
+    }
+    if (req.path == "/api/me" || req.path == "/api/inbox") {
+        return;
+    }
+    const std::string prefix = "/api/requests/";
+    if (req.path.rfind(prefix, 0) == 0) {
+        const std::size_t end = req.path.find_first_not_of("0123456789", prefix.size());
+        const std::string digits = req.path.substr(prefix.size(), end - prefix.size());
+        if (!digits.empty() && digits.size() < 18 &&
+            (end == std::string::npos || req.path[end] == '/')) {
+            const ledger::RequestState state = context.load_request(std::stoll(digits));
+            if (workflow::reading::is_member(state, person.id)) {
+                return;
+            }
+            refuse_no_role("read a request you are not a member of");
+        }
+    }
+    refuse_no_role("read this");
+}
+
 }  // namespace
 
 ledger::Person authenticate(Context& context, const Request& req) {
@@ -64,6 +98,9 @@ Handler authed(Context& context, AuthedHandler handler) {
                                    std::string(ledger::token_scope_name(person.token_scope)) +
                                    "): it cannot take steps or change anything",
                                "use a full token for this (datafix users rotate-token)");
+            }
+            if (person.role == ledger::Role::none) {
+                check_no_role_reading(context, req, person);
             }
             handler(req, res, person);
         } catch (const Error& e) {

@@ -48,10 +48,12 @@ void add_inbox_routes(Router& http, Context& context) {
                      if (waits_on(next, viewer)) {
                          waiting.push_back(item);
                      }
-                     if (workflow::reading::is_member(*state, viewer.id)) {
+                     const bool member = workflow::reading::is_member(*state, viewer.id);
+                     if (member) {
                          yours.push_back(item);
                      }
-                     if (is_open) {
+                     // Someone without a role sees only the requests they are a member of.
+                     if (is_open && (member || viewer.role != ledger::Role::none)) {
                          open.push_back(std::move(item));
                      }
                  }

@@ -1,4 +1,5 @@
-// People: who am I, list, and the admin's create / deactivate / rotate-token (tokens shown once).
+// People: who am I, list, and the admin's create / deactivate / rotate-token (tokens shown once)
+// / role.
 // A token expires (server.token_lifetime_days, or a shorter "days" in the body) and has a scope
 // ("full", or "read": reading only). An admin rotating someone else's token is audited, tells
 // the owner (queued in the same transaction), and the new token counts as the admin's too for
@@ -156,6 +157,38 @@ void add_user_routes(Router& http, Context& context) {
             }
             send_json(res, issued_json(*issued));
         }));
+
+    // An administrator gives a person a role, or takes it ("none": they keep signing in and
+    // reading what concerns them). Never their own: an admin cannot demote themselves.
+    http.Post(R"(/api/users/(\d+)/role)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  require_admin(actor);
+                  const ledger::UserId id = path_number(req, 1);
+                  const std::string name = string_field(json_body(context, req), "role");
+                  const auto role = ledger::parse_role(name);
+                  if (!role) {
+                      throw ApiError(ErrorCode::invalid_input, "unknown-role",
+                                     "unknown role \"" + name + "\"",
+                                     "use developer, product_owner, admin or none");
+                  }
+                  if (id == actor.id) {
+                      throw ApiError(ErrorCode::rule, "self-role",
+                                     "an administrator cannot change their own role",
+                                     "ask another administrator");
+                  }
+                  const bool found = context.with_ledger([&](ledger::Ledger& l) {
+                      return l.set_user_role(id, *role, event_by(actor, "user.role_changed"));
+                  });
+                  if (!found) {
+                      throw ApiError(ErrorCode::not_found, "user-not-found",
+                                     "no user " + std::to_string(id));
+                  }
+                  context.forget_people();
+                  context.log().info("role of user {} set to {} by admin {}", id, name, actor.id);
+                  auto person =
+                      context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
+                  send_json(res, person_json(*person));
+              }));
 }
 
 }  // namespace datafix::server

@@ -213,11 +213,13 @@ SignedIn SignIn::open(const IdTokenCheck& check, ledger::SessionKind kind) {
     }
     auto person =
         context_.with_ledger([&](ledger::Ledger& l) { return l.find_user_by_email(email); });
-    if (!person && s.unknown_people == OidcUnknownPeople::create && claimed) {
+    if (!person && s.unknown_people == OidcUnknownPeople::create) {
+        // With roles from the claim the person takes the claim's role; with roles from
+        // datafix's people they have none until an administrator gives them one.
         ledger::NewPerson created;
         created.email = email;
         created.name = claims.value("name", email);
-        created.role = *claimed;
+        created.role = claimed.value_or(ledger::Role::none);
         ledger::AuditEvent event = event_now(0);
         event.detail = "provider=" + s.issuer;
         person =

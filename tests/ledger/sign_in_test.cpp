@@ -106,6 +106,24 @@ TEST_F(SignInSessions, OnSqlite) {
     EXPECT_EQ(bytes.find("verifier-state"), std::string::npos);
 }
 
+// Someone created at their first sign-in has no role until an administrator gives one; the
+// role is stored as written and every change is audited with the role before it.
+TEST_F(SignInSessions, APersonWithNoRoleIsGivenOneAndTheChangeIsAudited) {
+    IssuedToken olu = ledger->create_user({"Olu", "olu@example.com", Role::none}, by(0));
+    EXPECT_EQ(ledger->find_user(olu.person.id)->role, Role::none);
+    EXPECT_EQ(role_name(Role::none), "none");
+    EXPECT_EQ(parse_role("none"), Role::none);
+    EXPECT_TRUE(ledger->set_user_role(olu.person.id, Role::developer, by(1)));
+    EXPECT_EQ(ledger->find_user(olu.person.id)->role, Role::developer);
+    EXPECT_FALSE(ledger->set_user_role(999, Role::developer, by(1)));
+    const auto entries = ledger->read_audit({});
+    ASSERT_FALSE(entries.empty());
+    EXPECT_EQ(entries.back().event.action, "user.role_changed");
+    EXPECT_EQ(entries.back().event.detail,
+              "user=" + std::to_string(olu.person.id) + " from=none role=developer");
+    EXPECT_TRUE(ledger->verify_audit().intact);
+}
+
 TEST(SignInSessionsPostgresql, OnPostgresql) {
     const std::string url = fresh_ledger_url();
     Key key = Key::generate();

@@ -70,6 +70,12 @@ TEST(ConfigOidc, DefaultsAndValuesAreReadAsWritten) {
               std::vector<std::string>{"datafix-po"});
     EXPECT_EQ(claim->session_lifetime, std::chrono::hours(8));
     EXPECT_EQ(claim->clock_skew, std::chrono::seconds(30));
+
+    // With roles from datafix's people, a created person has no role until an admin gives one.
+    auto roleless = parse(std::string(kBase) + "unknown_people = \"create\"\n").oidc;
+    ASSERT_TRUE(roleless);
+    EXPECT_EQ(roleless->roles_from, OidcRoleSource::people);
+    EXPECT_EQ(roleless->unknown_people, OidcUnknownPeople::create);
 }
 
 TEST(ConfigOidc, TheCookieIsSecureUnlessPublicUrlIsPlainHttpOnLoopback) {
@@ -113,13 +119,18 @@ TEST(ConfigOidc, MistakesNameTheirKey) {
     EXPECT_NE(refusal(unset).find("DATAFIX_CONFIG_TEST_UNSET is not set"), std::string::npos);
     EXPECT_NE(refusal(std::string(kBase) + "roles_from = \"claim\"\n").find("auth.oidc.role_map"),
               std::string::npos);
-    EXPECT_NE(refusal(std::string(kBase) + "unknown_people = \"create\"\n")
+    EXPECT_NE(refusal(std::string(kBase) + "unknown_people = \"admit\"\n")
                   .find("auth.oidc.unknown_people"),
               std::string::npos);
     EXPECT_NE(refusal(std::string(kBase) + "scopes = [\"email\"]\n").find("auth.oidc.scopes"),
               std::string::npos);
     EXPECT_NE(refusal(std::string(kBase) + "[auth.oidc.role_map]\nowner = [\"x\"]\n")
                   .find("auth.oidc.role_map.owner"),
+              std::string::npos);
+    // "none" is what a created person has until an administrator gives a role, never a mapping.
+    EXPECT_NE(refusal(std::string(kBase) + "roles_from = \"claim\"\n[auth.oidc.role_map]\n"
+                                           "developer = [\"d\"]\nnone = [\"x\"]\n")
+                  .find("auth.oidc.role_map.none"),
               std::string::npos);
     EXPECT_NE(refusal("[auth]\nsaml = 1\n").find("auth.saml"), std::string::npos);
 }
