@@ -21,45 +21,10 @@ Error transport_error(httplib::Error error, const std::string& server) {
                  "check --server / DATAFIX_SERVER and that datafix server is running");
 }
 
-struct Credentials {
-    std::string token;
-    std::string server;
-};
-
 std::string trim(std::string s) {
     auto b = s.find_first_not_of(" \t\r\n\"");
     auto e = s.find_last_not_of(" \t\r\n\"");
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-Credentials read_credentials() {
-    Credentials c;
-    std::string path = credentials_path();
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        return c;
-    }
-    if ((st.st_mode & 077) != 0) {
-        throw Error(ErrorCode::unauthenticated,
-                    "the credentials file " + path + " can be read by other people",
-                    "chmod 600 " + path + " (or run datafix login again)");
-    }
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto eq = line.find('=');
-        if (eq == std::string::npos) {
-            continue;
-        }
-        std::string key = trim(line.substr(0, eq));
-        std::string value = trim(line.substr(eq + 1));
-        if (key == "token") {
-            c.token = value;
-        } else if (key == "server") {
-            c.server = value;
-        }
-    }
-    return c;
 }
 
 }  // namespace
@@ -89,6 +54,36 @@ ApiFailure::ApiFailure(ErrorCode code, std::string rule, std::string message, st
       rule_(std::move(rule)),
       details_(std::move(details)) {}
 
+StoredCredentials read_credentials() {
+    StoredCredentials c;
+    std::string path = credentials_path();
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return c;
+    }
+    if ((st.st_mode & 077) != 0) {
+        throw Error(ErrorCode::unauthenticated,
+                    "the credentials file " + path + " can be read by other people",
+                    "chmod 600 " + path + " (or run datafix login again)");
+    }
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        std::string key = trim(line.substr(0, eq));
+        std::string value = trim(line.substr(eq + 1));
+        if (key == "token") {
+            c.token = value;
+        } else if (key == "server") {
+            c.server = value;
+        }
+    }
+    return c;
+}
+
 std::string credentials_path() {
     if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
         return std::string(xdg) + "/datafix/credentials";
@@ -98,7 +93,7 @@ std::string credentials_path() {
 }
 
 ApiClient::ApiClient(const ClientFlags& flags, bool need_token) {
-    Credentials file;
+    StoredCredentials file;
     const char* env_token = std::getenv("DATAFIX_TOKEN");
     const char* env_server = std::getenv("DATAFIX_SERVER");
     if (!(env_token && *env_token) || flags.server.empty()) {

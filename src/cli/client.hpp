@@ -46,6 +46,14 @@ class ApiFailure : public Error {
 
 std::string credentials_path();
 
+// What `datafix login` stored in the credentials file ("" for what it does not hold; both ""
+// when there is no file). Error(unauthenticated) when other people can read the file.
+struct StoredCredentials {
+    std::string token;
+    std::string server;
+};
+StoredCredentials read_credentials();
+
 // The code an error answer names ("rule", "database", ...); internal for a name not known.
 ErrorCode code_from_name(const std::string& name);
 

@@ -9,6 +9,7 @@ void register_check(CLI::App& root, Action& action);
 void register_init(CLI::App& root, Action& action);
 void register_server(CLI::App& root, Action& action);
 void register_login(CLI::App& root, Action& action);
+void register_logout(CLI::App& root, Action& action);
 void register_users(CLI::App& root, Action& action);
 void register_request(CLI::App& root, Action& action);
 void register_claim(CLI::App& root, Action& action);

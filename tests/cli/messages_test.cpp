@@ -116,6 +116,8 @@ std::vector<std::string> commands_named(const std::string& text) {
 TEST(Messages, NestedVerbsAreListed) {
     EXPECT_TRUE(is_verb("approve-prod"));
     EXPECT_TRUE(is_verb("users rotate-token"));
+    EXPECT_TRUE(is_verb("users set-role"));
+    EXPECT_TRUE(is_verb("logout"));
     EXPECT_TRUE(is_verb("audit verify"));
     EXPECT_FALSE(is_verb("hand-over"));
     EXPECT_FALSE(is_verb("unpair"));

@@ -9,6 +9,12 @@
 //                                so are a replayed state and a person datafix does not know
 //   node oidc.test.mjs rotate    the provider rotates its keys; sign-in still works (and ES256)
 //   node oidc.test.mjs device    `datafix login` with the device grant, confirmed in the browser
+//                                (as DATAFIX_LOGIN_AS, default dana)
+//   node oidc.test.mjs expiry    a signed-in page, then the server's test clock (the file
+//                                DATAFIX_TEST_CLOCK_FILE) moves past the session's lifetime: the
+//                                cookie no longer acts, the page offers the sign-in, which works
+//   node oidc.test.mjs roleless  someone datafix created with no role signs in, sees the home
+//                                page, and is told to ask an administrator when they file
 // Exits non-zero with the first failed check.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -214,6 +220,9 @@ async function rotatePhase() {
 }
 
 async function devicePhase() {
+  const login = process.env.DATAFIX_LOGIN_AS || 'dana';
+  const expected = new RegExp(process.env.DATAFIX_LOGIN_EXPECT
+    || 'signed in as Dana Driver \\(developer\\); session stored in');
   const binary = env('DATAFIX_BINARY');
   const home = env('DATAFIX_LOGIN_HOME');
   const childEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: '' };
@@ -238,18 +247,91 @@ async function devicePhase() {
   await withBrowser(async (page) => {
     await page.goto(prompt.link);
     assert.match(await page.content(), new RegExp(prompt.code));
-    await atProvider(page, 'dana');
+    await atProvider(page, login);
     assert.match(await page.content(), /Sign-in Success/i);
   });
   const code = await exited;
   assert.equal(code, 0, `datafix login: ${out} ${err}`);
-  assert.match(out, /signed in as Dana Driver \(developer\); session stored in/);
+  assert.match(out, expected);
+}
+
+// The session's CSRF token, read as the pages read it.
+async function csrfToken(cookie) {
+  const res = await fetch(`${url}/auth/session`, { headers: { Cookie: `datafix_session=${cookie}` } });
+  const body = await res.json();
+  assert.ok(body.csrf_token, `no CSRF token: ${JSON.stringify(body)}`);
+  return body.csrf_token;
+}
+
+async function expiryPhase() {
+  const clock = env('DATAFIX_TEST_CLOCK_FILE');
+  const request = env('DATAFIX_REQUEST');
+  await withBrowser(async (page, context) => {
+    const first = await signInThroughProvider(page, 'priya', `/requests/${request}`);
+    assert.equal(first.status(), 303);
+    await page.locator('#request-title').waitFor();
+    const cookie = (await sessionCookie(context)).value;
+    const csrf = await csrfToken(cookie);
+    const asCookie = { Cookie: `datafix_session=${cookie}` };
+    assert.equal((await fetch(`${url}/api/me`, { headers: asCookie })).status, 200);
+
+    // 40 days later on the server's clock: past the 12 hours a browser session lives.
+    fs.writeFileSync(clock, '3456000\n');
+    const me = await fetch(`${url}/api/me`, { headers: asCookie });
+    assert.equal(me.status, 401);
+    const refused = await me.json();
+    assert.equal(refused.rule, 'session-expired', JSON.stringify(refused));
+    assert.match(refused.message, /your sign-in session expired at /);
+    assert.match(refused.hint, /sign in again/);
+    // The expired cookie takes no step, even with its CSRF token from this server's pages.
+    const comment = await fetch(`${url}/api/requests/${request}/comments`, {
+      method: 'POST',
+      headers: { ...asCookie, 'X-CSRF-Token': csrf, Origin: url, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: 'written after the session expired' }) });
+    assert.equal(comment.status, 401);
+    assert.equal((await comment.json()).rule, 'session-expired');
+
+    // The page forgets the cookie and offers the sign-in again, which works.
+    await page.reload();
+    await page.locator('#sign-in').waitFor();
+    assert.equal(await sessionCookie(context), undefined, 'the expired cookie was kept');
+    const again = await signInThroughProvider(page, 'priya', `/requests/${request}`);
+    assert.equal(again.status(), 303);
+    const renewed = (await sessionCookie(context)).value;
+    assert.notEqual(renewed, cookie);
+    assert.equal((await fetch(`${url}/api/me`, { headers: { Cookie: `datafix_session=${renewed}` } })).status, 200);
+  });
+}
+
+async function rolelessPhase() {
+  await withBrowser(async (page, context) => {
+    const answer = await signInThroughProvider(page, 'olu', '/');
+    assert.equal(answer.status(), 303);
+    await page.waitForURL(`${url}/`);
+    await page.locator('#who').waitFor();
+    assert.match(await page.locator('#who').textContent(), /Olu Outsider/);
+    // The home page lists no one else's requests and says why, with whom to ask.
+    await page.locator('#problem .hint').filter({ hasText: /ask an administrator/ }).waitFor();
+    assert.match(await page.locator('#problem .hint').textContent(),
+      /HINT: ask an administrator to give you a role/);
+    const cookie = (await sessionCookie(context)).value;
+    const csrf = await csrfToken(cookie);
+    const filed = await fetch(`${url}/api/requests`, {
+      method: 'POST',
+      headers: { Cookie: `datafix_session=${cookie}`, 'X-CSRF-Token': csrf, Origin: url,
+        'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'from someone with no role', reason: 'fabricated' }) });
+    assert.equal(filed.status, 403);
+    const body = await filed.json();
+    assert.equal(body.rule, 'no-role', JSON.stringify(body));
+    assert.match(body.hint, /ask an administrator to give you a role \(datafix users set-role\)/);
+  });
 }
 
 const phases = { po: productOwnerPhase, refusals: refusalsPhase, rotate: rotatePhase,
-  device: devicePhase };
+  device: devicePhase, expiry: expiryPhase, roleless: rolelessPhase };
 if (!phases[phase]) {
-  console.error('usage: node oidc.test.mjs po|refusals|rotate|device');
+  console.error('usage: node oidc.test.mjs po|refusals|rotate|device|expiry|roleless');
   process.exit(2);
 }
 try {
