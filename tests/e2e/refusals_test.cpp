@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "runbook_steps.hpp"
@@ -127,7 +129,13 @@ TEST_F(Refusals, ApprovalOfAnOlderRevision) {
 }
 
 TEST(LeaseRefusal, ApplyAfterTheLeaseEnded) {
-    ServerFixture s("2s");
+    // The 30-minute claim lease ends because the server's test clock (core/test_clock.hpp)
+    // moves an hour on, not because the test waits.
+    const std::string clock = ::testing::TempDir() + "lease-clock-" + std::to_string(::getpid());
+    std::filesystem::remove(clock);
+    ServerOptions options;
+    options.server_env["DATAFIX_TEST_CLOCK"] = clock;
+    ServerFixture s(options);
     Team t = make_team(s);
     long long n = file_request(s, t);
     prepare(s, t, n);
@@ -138,14 +146,16 @@ TEST(LeaseRefusal, ApplyAfterTheLeaseEnded) {
                {{"revision_hash", revision_hash(st)}, {"fingerprint", fingerprint(st, "dev")}})
             .status,
         200);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    std::ofstream(clock) << "3600\n";
     std::string before = s.psql("dev", "SELECT family_name FROM app_public.app_user WHERE id = 3");
     std::int64_t v = state_of(s, t.po, n)["version"];
     Answer a =
         s.post(t.dana, env_path(n, "dev", "apply"), {{"fingerprint", fingerprint(st, "dev")}});
     EXPECT_EQ(a.status, 409) << a.body.dump();
+    EXPECT_EQ(a.body["rule"], "lease-expired") << a.body.dump();
     EXPECT_EQ(state_of(s, t.po, n)["version"], v);
     EXPECT_EQ(s.psql("dev", "SELECT family_name FROM app_public.app_user WHERE id = 3"), before);
+    std::filesystem::remove(clock);
 }
 
 TEST_F(Refusals, MissingWrongAndRevokedTokens) {
