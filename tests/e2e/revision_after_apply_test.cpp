@@ -59,7 +59,8 @@ TEST(RevisionAfterApply, RevertsDevAndTestFirstThenWalksRevisionTwoToDone) {
         refused.err.find("the data in dev and test still holds the current revision's change"),
         std::string::npos)
         << refused.err;
-    EXPECT_NE(refused.err.find("datafix change " + number + " --change FILE --revert-first"),
+    EXPECT_NE(refused.err.find("datafix change " + number +
+                               " --change FILE --expect ROWS --revert-first"),
               std::string::npos)
         << refused.err;
     EXPECT_EQ(state_of(s, t.dana, n)["version"], version);
