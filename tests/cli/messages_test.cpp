@@ -580,7 +580,7 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
     at(s, gone, ClaimRequest{});
     at(s, s.po, ClaimRequest{});
     at(s, s.po, JoinPair{});
-    at(s, s.driver, StartPreview{"dev"});  // not claimed: driver-only
+    at(s, s.driver, StartPreview{"dev"});
     at(s, s.driver, ReleaseClaim{});
     s.ok(s.driver, ClaimRequest{});
     at(s, s.driver, JoinPair{});
@@ -639,7 +639,7 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
     at(s, s.driver, StartPreview{"dev"});
     at(s, s.other_dev, ResolveInDoubt{apply, true});
     s.ok(s.driver, ResolveInDoubt{apply, true});
-    at(s, s.driver, StartPreview{"dev"});  // environment-applied
+    at(s, s.driver, StartPreview{"dev"});
     s.advance(std::chrono::minutes(31));
     at(s, s.driver, HandOver{s.other_dev});
     s.ok(s.driver, ClaimRequest{});
@@ -648,7 +648,6 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
     AttachRevision again =
         Scenario::change("UPDATE app_public.intake SET name = 'Intake 3' WHERE id = 4");
     again.revert_first = true;
-    const std::string first = s.revision();
     s.ok(s.driver, again);
     at(s, s.driver, StartPreview{"dev"});
     at(s, s.driver, StartRevert{"dev"});
