@@ -1,6 +1,7 @@
 // The home page: the inbox (what waits on you, your requests, every open request, each with its
-// next step in words and who owns it, as the server's workflow decides), a product owner's form
-// to file a request, and the list of all requests.
+// next step in words and who owns it, as the server's workflow decides; closed requests with data
+// to put back apart, under "To tidy up"), a product owner's form to file a request, and the list
+// of all requests.
 import * as api from './api.js';
 import { badge, clear, el, hash, personName } from './dom.js';
 
@@ -66,6 +67,10 @@ async function showInbox(me, showProblem) {
   fillSection('inbox-waiting', inbox.waiting_on_you, me, 'Nothing waits on you.');
   fillSection('inbox-yours', inbox.yours, me, 'You are on no request yet.');
   fillSection('inbox-open', inbox.open, me, 'No open requests.');
+  // Closed requests with data to put back: a to-do of their own, shown only when there is one.
+  const tidy = inbox.to_tidy_up || [];
+  fillSection('inbox-tidy', tidy, me, '');
+  $('inbox-tidy').hidden = tidy.length === 0;
 }
 
 async function showAllRequests(showProblem) {

@@ -131,6 +131,27 @@ std::string nearest_verb(const std::string& typed, const std::vector<std::string
     return typo ? best : std::string();
 }
 
+std::string parse_problem(const std::vector<std::string>& words) {
+    CLI::App root{"datafix"};
+    Action action;
+    build(root, action);
+    std::vector<std::string> argv_words = {"datafix"};
+    argv_words.insert(argv_words.end(), words.begin(), words.end());
+    std::vector<char*> argv;
+    for (std::string& w : argv_words) {
+        argv.push_back(w.data());
+    }
+    try {
+        check_verbs(root, static_cast<int>(argv.size()), argv.data());
+        root.parse(static_cast<int>(argv.size()), argv.data());
+    } catch (const Error& e) {
+        return e.describe();
+    } catch (const CLI::ParseError& e) {
+        return e.get_name() + ": " + e.what();
+    }
+    return {};
+}
+
 int run(int argc, char** argv) {
     CLI::App root{"datafix: guarded, four-eyes data changes on PostgreSQL"};
     Action action;

@@ -25,4 +25,9 @@ std::vector<std::string> command_names();
 // The verb nearest to a mistyped one among `verbs` (edit distance), or empty when none is close.
 std::string nearest_verb(const std::string& typed, const std::vector<std::string>& verbs);
 
+// Reads a command line (the words after `datafix`) as `run` does — verbs, arguments, options and
+// their checks — without running it: empty when it parses, else the message `run` would print.
+// Lets tests check that a command a HINT gives is one people can paste.
+std::string parse_problem(const std::vector<std::string>& words);
+
 }  // namespace datafix::cli

@@ -1,5 +1,7 @@
 // `datafix inbox`: what waits on you, the requests you are on, and every open request, each with
-// its next step in words and who owns it by name (the server's workflow decides both).
+// its next step in words and who owns it by name (the server's workflow decides both); then,
+// quietly and only when there is some, the done or cancelled requests whose data outside
+// production you still put back.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -46,6 +48,19 @@ void register_inbox(CLI::App& root, Action& action) {
             print_section("Waiting on you", body["waiting_on_you"], style, "nothing waits on you");
             print_section("Yours", body["yours"], style, "you are on no request");
             print_section("All open", body["open"], style, "no open requests");
+            const auto& tidy = body["to_tidy_up"];
+            if (tidy.is_array() && !tidy.empty()) {
+                std::cout << style.dim("To tidy up (" + std::to_string(tidy.size()) +
+                                       "): closed, with data still changed outside production")
+                          << "\n";
+                for (const auto& r : tidy) {
+                    std::cout << "  "
+                              << style.dim("#" + text(r["number"]) + " " + text(r["title"]) + " (" +
+                                           text(r["status"]) + "): " + text(r["next"]["what"]))
+                              << "\n";
+                }
+                std::cout << "\n";
+            }
             return 0;
         };
     });

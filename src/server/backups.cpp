@@ -42,7 +42,7 @@ const ledger::Revision& revision_to_back_up(const ledger::RequestState& state,
         throw ApiError(ErrorCode::rule, "revision-required",
                        "no change is attached to the request yet",
                        "attach the change first (datafix change " + std::to_string(number) +
-                           " --change FILE)");
+                           " --change FILE --expect ROWS)");
     }
     return *revision;
 }
@@ -119,9 +119,10 @@ std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environme
         }
     }
     if (tables.empty()) {
-        throw ApiError(ErrorCode::rule, "nothing-to-back-up",
-                       "none of the tables the change writes exists in " + environment.target.name,
-                       "run datafix preflight for this environment and read its findings");
+        throw ApiError(
+            ErrorCode::rule, "nothing-to-back-up",
+            "none of the tables the change writes exists in " + environment.target.name,
+            "see what the change writes there: datafix preflight N " + environment.target.name);
     }
     return tables;
 }

@@ -226,7 +226,7 @@ target::ChangePlan change_plan(const ledger::Revision& revision, const std::stri
     if (change.statements.size() != revision.statements.size()) {
         throw ApiError(ErrorCode::internal, "stored-change-mismatch",
                        "the stored change no longer has the statements it was attached with",
-                       "attach a new revision (datafix change)");
+                       "attach a new revision (datafix change N --change FILE --expect ROWS)");
     }
     std::vector<std::optional<long long>> expected;
     for (const auto& s : revision.statements) {

@@ -66,21 +66,22 @@ ledger::Person authenticate(Context& context, const Request& req) {
     }
     if (token.empty()) {
         throw ApiError(ErrorCode::unauthenticated, "token-required", "no bearer token was sent",
-                       "set DATAFIX_TOKEN or run datafix login --token");
+                       "set DATAFIX_TOKEN or run datafix login --token TOKEN");
     }
     auto person = context.with_ledger([&](ledger::Ledger& l) { return l.authenticate(token); });
     if (!person) {
         throw ApiError(ErrorCode::unauthenticated, "token-invalid",
                        "the token is unknown, revoked or belongs to a deactivated person",
-                       "ask an administrator for a new token (datafix users rotate-token)");
+                       "ask an administrator for a new token (datafix users rotate-token EMAIL)");
     }
     if (!person->token_expires_at || *person->token_expires_at <= ledger::wall_clock_now()) {
-        throw ApiError(ErrorCode::unauthenticated, "token-expired",
-                       "the token expired" + (person->token_expires_at
-                                                  ? " at " + format_time(*person->token_expires_at)
-                                                  : std::string()),
-                       "ask an administrator for a new token (datafix users rotate-token), then "
-                       "log in with it (datafix login --token); rotate yours before it expires");
+        throw ApiError(
+            ErrorCode::unauthenticated, "token-expired",
+            "the token expired" + (person->token_expires_at
+                                       ? " at " + format_time(*person->token_expires_at)
+                                       : std::string()),
+            "ask an administrator for a new token (datafix users rotate-token EMAIL), then "
+            "log in with it (datafix login --token TOKEN); rotate yours before it expires");
     }
     return *person;
 }
@@ -97,7 +98,7 @@ Handler authed(Context& context, AuthedHandler handler) {
                                "this token is read-only (scope " +
                                    std::string(ledger::token_scope_name(person.token_scope)) +
                                    "): it cannot take steps or change anything",
-                               "use a full token for this (datafix users rotate-token)");
+                               "use a full token for this (datafix users rotate-token EMAIL)");
             }
             if (person.role == ledger::Role::none) {
                 check_no_role_reading(context, req, person);

@@ -46,7 +46,7 @@ SignIn& require_sign_in(const std::shared_ptr<SignIn>& sign_in) {
     if (!sign_in) {
         throw ApiError(ErrorCode::not_found, "sign-in-not-configured",
                        "this server signs people in with tokens only",
-                       "use datafix login --token (an administrator configures [auth.oidc])");
+                       "use datafix login --token TOKEN (an administrator configures [auth.oidc])");
     }
     return *sign_in;
 }
@@ -127,7 +127,7 @@ void add_auth_routes(Router& http, Context& context) {
                       throw ApiError(ErrorCode::unauthenticated, "session-required",
                                      "there is no session to sign out of",
                                      "tokens from datafix users add are revoked by an "
-                                     "administrator (datafix users rotate-token)");
+                                     "administrator (datafix users rotate-token EMAIL)");
                   }
                   s.sign_out(token);
                   res.set_header("Set-Cookie", cookie(s.settings(), "", std::chrono::seconds{0}));

@@ -1,6 +1,7 @@
 // The inbox: each person's open work, the same for the CLI (`datafix inbox`) and the pages' home.
 // Three lists — waiting on you, yours, all open — each request with its next step in words and
-// who owns it by name (workflow::next_step decides both; this file only sorts).
+// who owns it by name (workflow::next_step decides both; this file only sorts), and a quiet
+// fourth: done or cancelled requests whose data outside production the viewer still puts back.
 #include "server/api_error.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
@@ -11,8 +12,8 @@ namespace datafix::server {
 
 namespace {
 
-// Requests read per inbox: the newest ones; a closed request stays in it while its data is
-// still changed outside production.
+// Requests read per inbox: the newest ones; a closed request stays in it (to tidy up) while its
+// data is still changed outside production.
 constexpr int kInboxRequests = 200;
 
 bool waits_on(const workflow::NextStep& next, const ledger::Person& person) {
@@ -33,6 +34,7 @@ void add_inbox_routes(Router& http, Context& context) {
                  nlohmann::json waiting = nlohmann::json::array();
                  nlohmann::json yours = nlohmann::json::array();
                  nlohmann::json open = nlohmann::json::array();
+                 nlohmann::json tidy = nlohmann::json::array();
                  for (const auto& summary : summaries) {
                      auto state = context.with_ledger(
                          [&](ledger::Ledger& l) { return l.load(summary.request.number); });
@@ -45,6 +47,14 @@ void add_inbox_routes(Router& http, Context& context) {
                          continue;
                      }
                      nlohmann::json item = inbox_item_json(*state, people, workflow, now);
+                     // Putting test data back after the end is a real to-do, but nobody waits on
+                     // it: it is listed apart, never among the approvals people wait for.
+                     if (!is_open) {
+                         if (waits_on(next, viewer)) {
+                             tidy.push_back(std::move(item));
+                         }
+                         continue;
+                     }
                      if (waits_on(next, viewer)) {
                          waiting.push_back(item);
                      }
@@ -53,11 +63,14 @@ void add_inbox_routes(Router& http, Context& context) {
                          yours.push_back(item);
                      }
                      // Someone without a role sees only the requests they are a member of.
-                     if (is_open && (member || viewer.role != ledger::Role::none)) {
+                     if (member || viewer.role != ledger::Role::none) {
                          open.push_back(std::move(item));
                      }
                  }
-                 send_json(res, {{"waiting_on_you", waiting}, {"yours", yours}, {"open", open}});
+                 send_json(res, {{"waiting_on_you", waiting},
+                                 {"yours", yours},
+                                 {"open", open},
+                                 {"to_tidy_up", tidy}});
              }));
 }
 

@@ -22,7 +22,8 @@ nlohmann::json preflight(Context& context, ledger::RequestNumber number,
     const ledger::Revision* revision = state.current_revision();
     if (revision == nullptr) {
         throw ApiError(ErrorCode::rule, "change-required", "the request has no change yet",
-                       "attach one: datafix change " + std::to_string(number));
+                       "attach one: datafix change " + std::to_string(number) +
+                           " --change FILE --expect ROWS");
     }
     target::ChangePlan plan = change_plan(*revision, "request " + std::to_string(number));
     target::PreflightReport report =

@@ -40,7 +40,8 @@ std::optional<Refusal> check_names_current(const Context& ctx, const std::string
     const ledger::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refusal("revision-required", "no change is attached to the request yet",
-                       "attach the change first (" + command(ctx, "change", "--change FILE") + ")");
+                       "attach the change first (" +
+                           command(ctx, "change", "--change FILE --expect ROWS") + ")");
     }
     if (hash == revision->hash) {
         return std::nullopt;
@@ -124,14 +125,16 @@ Decision approve_stale_revert(const Context& ctx, const ApproveEmergencyRevert& 
     const ledger::Revision* current = ctx.state.current_revision();
     if (ctx.state.request.status != ledger::RequestStatus::open || apply == nullptr ||
         current == nullptr || apply->revision == current->number) {
-        return refuse(ctx.state,
-                      refusal("revert-approval-not-needed",
-                              action.environment + " is not production: its revert needs no "
-                                                   "approval",
-                              "the pair approves only a revert of production, or the putting "
-                              "back of an earlier revision's data once a new revision is "
-                              "attached (" +
-                                  command(ctx, "change", "--change FILE --revert-first") + ")"));
+        return refuse(
+            ctx.state,
+            refusal("revert-approval-not-needed",
+                    action.environment + " is not production: its revert needs no "
+                                         "approval",
+                    "the pair approves only a revert of production, or the putting "
+                    "back of an earlier revision's data once a new revision is "
+                    "attached (" +
+                        command(ctx, "change", "--change FILE --expect ROWS --revert-first") +
+                        ")"));
     }
     if (auto r = check_pair_approver(ctx, "approve-revert", action.environment)) {
         return refuse(ctx.state, *r);
@@ -299,10 +302,10 @@ Decision record_backup(const Context& ctx, const RecordBackup& action) {
     }
     const ledger::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
-        return refuse(
-            ctx.state,
-            refusal("revision-required", "no change is attached to the request yet",
-                    "attach the change first (" + command(ctx, "change", "--change FILE") + ")"));
+        return refuse(ctx.state,
+                      refusal("revision-required", "no change is attached to the request yet",
+                              "attach the change first (" +
+                                  command(ctx, "change", "--change FILE --expect ROWS") + ")"));
     }
     RequestState next = ctx.state;
     ledger::Backup backup;

@@ -116,12 +116,13 @@ std::optional<Refusal> require_no_changes_requested(const Context& ctx) {
     if (asked == nullptr) {
         return std::nullopt;
     }
-    return refusal(
-        "changes-requested",
-        "changes were requested on revision " + std::to_string(asked->revision) + " (comment " +
-            std::to_string(asked->number) + "); the driver has not answered yet",
-        "the driver previews again (" + command(ctx, "preview", "ENVIRONMENT") +
-            ") or attaches a new revision (" + command(ctx, "change", "--change FILE") + ")");
+    return refusal("changes-requested",
+                   "changes were requested on revision " + std::to_string(asked->revision) +
+                       " (comment " + std::to_string(asked->number) +
+                       "); the driver has not answered yet",
+                   "the driver previews again (" + command(ctx, "preview", "ENVIRONMENT") +
+                       ") or attaches a new revision (" +
+                       command(ctx, "change", "--change FILE --expect ROWS") + ")");
 }
 
 }  // namespace datafix::workflow::rules

@@ -120,14 +120,14 @@ std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const 
                                number + ")");
         }
         if (who.token_issued_by != 0 && contains(there, who.token_issued_by)) {
-            return refusal("four-eyes-token-issuer",
-                           std::string(handed ? "that person's" : "your") +
-                               " token was issued by admin " + std::to_string(who.token_issued_by) +
-                               ", who " + side_words(other) + " on request " + number +
-                               " through a token they issued",
-                           "steps taken with a token an admin issued count for that admin too: ask "
-                           "another admin to rotate the token (datafix users rotate-token), or let "
-                           "another person do this step");
+            return refusal(
+                "four-eyes-token-issuer",
+                std::string(handed ? "that person's" : "your") + " token was issued by admin " +
+                    std::to_string(who.token_issued_by) + ", who " + side_words(other) +
+                    " on request " + number + " through a token they issued",
+                "steps taken with a token an admin issued count for that admin too: ask "
+                "another admin to rotate the token (datafix users rotate-token EMAIL), or let "
+                "another person do this step");
         }
     }
     return std::nullopt;

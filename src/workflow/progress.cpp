@@ -234,12 +234,28 @@ NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledg
         return step_of("revert", "revert " + last.environment + " (" + held + ")", last.environment,
                        Owner::driver, driver_of(state));
     }
+    // Sent back by the pair or the product owner: new approvals wait until the driver answers,
+    // with a new preview or a new revision.
+    const bool changes_asked = reading::pending_changes_request(state) != nullptr;
     std::string previous;
     for (const EnvironmentRules& rules : config.environments) {
         const std::string& env = rules.name;
         if (reading::applied_run(state, env, revision->number) != nullptr) {
             previous = env;
             continue;
+        }
+        if (changes_asked) {
+            // Production cannot be previewed before its approval: only a new revision answers.
+            if (rules.needs_product_owner_approval &&
+                !reading::product_owner_approved(state, revision->number)) {
+                return step_of("change", "answer the requested changes: attach a new revision", "",
+                               Owner::driver, driver_of(state));
+            }
+            return step_of("preview",
+                           "answer the requested changes: preview revision " +
+                               std::to_string(revision->number) + " in " + env +
+                               " again, or attach a new revision",
+                           env, Owner::driver, driver_of(state));
         }
         if (rules.needs_product_owner_approval &&
             !reading::product_owner_approved(state, revision->number)) {

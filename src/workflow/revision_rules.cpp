@@ -64,7 +64,7 @@ Decision attach_revision(const Context& ctx, const AttachRevision& action) {
                         "starts again at " +
                         ctx.config.environments.front().name + " once that data is put back",
                     "attach it with the reverts first (" +
-                        command(ctx, "change", "--change FILE --revert-first") +
+                        command(ctx, "change", "--change FILE --expect ROWS --revert-first") +
                         "): the pair approves each revert, then the driver reverts"));
     }
     ledger::RequestState next = ctx.state;

@@ -37,7 +37,8 @@ std::optional<Refusal> check_promotion(const Context& ctx, const std::string& en
     const ledger::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refusal("revision-required", "no change is attached to the request yet",
-                       "attach the change first (" + command(ctx, "change", "--change FILE") + ")");
+                       "attach the change first (" +
+                           command(ctx, "change", "--change FILE --expect ROWS") + ")");
     }
     if (auto r = require_idle(ctx)) {
         return r;
@@ -300,14 +301,16 @@ Decision start_revert(const Context& ctx, const StartRevert& action) {
                                       command(ctx, "approve-revert", action.environment) + ")"));
         }
     } else if (ctx.state.request.status == ledger::RequestStatus::open) {
-        return refuse(ctx.state,
-                      refusal("revert-after-done",
-                              "data in " + action.environment +
-                                  " is put back after prod is applied (or the request is "
-                                  "cancelled)",
-                              "finish the request first, or cancel it; a new revision puts it "
-                              "back first (" +
-                                  command(ctx, "change", "--change FILE --revert-first") + ")"));
+        return refuse(
+            ctx.state,
+            refusal("revert-after-done",
+                    "data in " + action.environment +
+                        " is put back after prod is applied (or the request is "
+                        "cancelled)",
+                    "finish the request first, or cancel it; a new revision puts it "
+                    "back first (" +
+                        command(ctx, "change", "--change FILE --expect ROWS --revert-first") +
+                        ")"));
     }
     const ledger::Revision* revision = revision_of(ctx.state, apply->revision);
     return start_run(ctx, RunKind::revert, action.environment, *revision, apply->fingerprint,

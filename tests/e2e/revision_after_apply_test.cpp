@@ -59,7 +59,8 @@ TEST(RevisionAfterApply, RevertsDevAndTestFirstThenWalksRevisionTwoToDone) {
         refused.err.find("the data in dev and test still holds the current revision's change"),
         std::string::npos)
         << refused.err;
-    EXPECT_NE(refused.err.find("datafix change " + number + " --change FILE --revert-first"),
+    EXPECT_NE(refused.err.find("datafix change " + number +
+                               " --change FILE --expect ROWS --revert-first"),
               std::string::npos)
         << refused.err;
     EXPECT_EQ(state_of(s, t.dana, n)["version"], version);
@@ -155,11 +156,27 @@ TEST(RevisionAfterApply, CancelSaysWhatItVoidsAndWhereTheDataIsStillChanged) {
     nlohmann::json st = state_of(s, t.dana, n);
     EXPECT_EQ(st["next"]["step"], "revert");
     EXPECT_EQ(st["next"]["person"]["email"], "dana@example.com");
+    // The put-back is the driver's to-do, listed quietly apart from what waits on them.
     auto inbox = s.cli(t.dana, {"inbox"});
-    EXPECT_NE(inbox.out.find("put the data in dev back: revert dev"), std::string::npos)
+    EXPECT_NE(inbox.out.find("Waiting on you (0)"), std::string::npos) << inbox.out;
+    EXPECT_NE(inbox.out.find("To tidy up (1)"), std::string::npos) << inbox.out;
+    EXPECT_NE(inbox.out.find("#" + number +
+                             " Correct an applicant's family name (cancelled): "
+                             "put the data in dev back: revert dev"),
+              std::string::npos)
         << inbox.out;
+    nlohmann::json view = s.get(t.dana, "/api/inbox").body;
+    EXPECT_TRUE(view["waiting_on_you"].empty()) << view.dump();
+    EXPECT_TRUE(view["yours"].empty()) << view.dump();
+    ASSERT_EQ(view["to_tidy_up"].size(), 1u) << view.dump();
+    EXPECT_EQ(view["to_tidy_up"][0]["next"]["step"], "revert");
+    // Nobody else is asked to tidy up.
+    EXPECT_TRUE(s.get(t.po, "/api/inbox").body["to_tidy_up"].empty());
     ASSERT_EQ(s.post(t.dana, env_path(n, "dev", "revert"), {}).status, 200);
     EXPECT_TRUE(state_of(s, t.dana, n)["progress"]["held"].empty());
+    auto tidied = s.cli(t.dana, {"inbox"});
+    EXPECT_EQ(tidied.out.find("To tidy up"), std::string::npos) << tidied.out;
+    EXPECT_TRUE(s.get(t.dana, "/api/inbox").body["to_tidy_up"].empty());
 }
 
 }  // namespace datafix::e2e

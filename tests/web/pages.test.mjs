@@ -12,7 +12,17 @@
 //   node pages.test.mjs file   the product owner files a request with the home page's form (an
 //                              incomplete one first: the server's refusal shows, nothing filed)
 //   node pages.test.mjs inbox  the pair's home page lists the evidence waiting for their
-//                              approval under "Waiting on you"; screenshots at 1280 and 390 px
+//                              approval under "Waiting on you"; screenshots at 1280 and 390 px;
+//                              the pair sends the request back to its driver with "Request
+//                              changes" and it leaves their list
+//   node pages.test.mjs journey the product owner's whole path in one browser session: files a
+//                              request in the form; while the developers walk dev and test with
+//                              datafix's command line (pages_test.cpp runs it), the page follows
+//                              them; the request waits in the inbox, the product owner reads the
+//                              summary sentence, approves prod through a confirmation, sees the
+//                              result, and then sees the request done once prod is applied
+//   node pages.test.mjs tidy   the driver's home page lists the done request under "To tidy up",
+//                              not among what waits on them
 // Both phases first check that a wrong token shows the API's message and HINT. Exits non-zero
 // with the first failed check.
 import assert from 'node:assert/strict';
@@ -35,6 +45,10 @@ const canary = env('DATAFIX_CANARY');
 const screenshots = env('DATAFIX_SCREENSHOT_DIR');
 const phase = process.argv[2];
 const timeout = 20000;
+// How long the journey waits for the developers' side (runs on a loaded two-core machine); the
+// test writes DATAFIX_ABORT_FILE when that side fails, so the browser stops waiting at once.
+const walkLimit = 15 * 60 * 1000;
+const abortFile = process.env.DATAFIX_ABORT_FILE || '';
 
 async function api(token, method, route, body) {
   const res = await fetch(url + route, {
@@ -45,6 +59,25 @@ async function api(token, method, route, body) {
   const data = await res.json();
   assert.ok(res.ok, `${method} ${route}: ${res.status} ${JSON.stringify(data)}`);
   return data;
+}
+
+// Waits until `check` returns something, as a person waits for the others' part of the work.
+async function until(what, check) {
+  const end = Date.now() + walkLimit;
+  for (;;) {
+    if (abortFile && fs.existsSync(abortFile)) {
+      throw new Error(`the developers' side failed while the browser waited for ${what}: ` +
+        fs.readFileSync(abortFile, 'utf8'));
+    }
+    const value = await check();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > end) {
+      throw new Error(`gave up waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 async function withBrowser(work) {
@@ -322,6 +355,148 @@ async function inboxPhase() {
     await item.locator('a').click();
     await page.waitForURL(`${url}/requests/${waiting.number}`);
     await page.locator('[data-testid=approve-evidence-dev]').waitFor();
+
+    // Until then nothing waits on the driver: the approval is the pair's.
+    const driverBefore = await api(env('DATAFIX_TOKEN_DRIVER'), 'GET', '/api/inbox');
+    assert.deepEqual(driverBefore.waiting_on_you, []);
+    // Something is not right: the pair sends it back to the driver, with a confirmation first.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.click('[data-testid=request-changes]');
+    await page.locator('[data-testid=confirm-request-changes]').waitFor();
+    assert.match(await page.locator('[data-card=request-changes] .confirm .question').textContent(),
+      new RegExp(`^Send request #${waiting.number} back to Dana Driver\\?`));
+    await page.fill('[data-testid=request-changes-reason]', 'the WHERE should name the e-mail address');
+    await page.click('[data-testid=confirm-request-changes]');
+    const result = page.locator('[data-testid=approval-result]');
+    await result.waitFor();
+    assert.match(await result.textContent(), /You sent the request back to Dana Driver\./);
+    // The approval is no longer offered, and the request left what waits on the pair.
+    assert.equal(await page.locator('[data-testid=approve-evidence-dev]').count(), 0);
+    const after = await api(pair, 'GET', '/api/inbox');
+    assert.ok(!after.waiting_on_you.some((r) => r.number === waiting.number),
+      `still waiting on the pair: ${JSON.stringify(after.waiting_on_you)}`);
+    await page.goto(`${url}/`);
+    await page.locator(`#inbox-yours li[data-request="${waiting.number}"][data-step="preview"]`).waitFor();
+    assert.equal(await page.locator(`#inbox-waiting li[data-request="${waiting.number}"]`).count(), 0);
+  });
+}
+
+// The product owner's whole path, one browser session from the form to production.
+async function journeyPhase() {
+  const po = env('DATAFIX_TOKEN_PO');
+  const title = env('DATAFIX_TITLE');
+  const reason = env('DATAFIX_REASON');
+  const userKey = env('DATAFIX_USER_KEY');
+  const oldName = env('DATAFIX_OLD_NAME');
+  await withBrowser(async (page) => {
+    await signIn(page, po);
+    await page.locator('#inbox-waiting').waitFor();
+    await page.click('#new-request-open');
+    await page.fill('#nr-title', title);
+    await page.fill('#nr-date', '2026-12-15');
+    await page.fill('#nr-ticket', 'https://tickets.example.com/DF-77');
+    await page.fill('#nr-reason', reason);
+    await page.click('#new-request-form button[type=submit]');
+    await page.waitForURL(/\/requests\/\d+$/);
+    const number = Number(new URL(page.url()).pathname.split('/').pop());
+    await page.locator('#request-title').waitFor();
+    assert.equal(await page.locator('#request-title').textContent(), title);
+    await page.locator('#live .dot-live').waitFor();
+    console.log(`filed request ${number}`);
+
+    // The developers claim, pair, attach, and walk dev and test; the open page follows them.
+    await until('test to be applied', async () => {
+      const state = await api(po, 'GET', `/api/requests/${number}`);
+      return state.next.step === 'approve-prod';
+    });
+    await page.locator('#environments tr[data-environment="test"] .badge-applied').waitFor();
+    assert.match(await page.locator('#request').textContent(), /Dana Driver/);
+    assert.match(await page.locator('#request').textContent(), /Sam Pair/);
+
+    // The inbox: the approval waits on the product owner, by name and in words.
+    await page.click('.crumbs a');
+    const item = page.locator(`#inbox-waiting li[data-request="${number}"]`);
+    await item.waitFor();
+    assert.equal(await item.getAttribute('data-step'), 'approve-prod');
+    assert.equal(await item.locator('.what').textContent(), 'verify the change in test, then approve prod for revision 1');
+    assert.equal(await item.locator('.owner').textContent(), ' · you (product owner)');
+    await page.screenshot({ path: path.join(screenshots, 'web-journey-inbox-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await item.waitFor();
+    await fitsThePhone(page);
+    await page.screenshot({ path: path.join(screenshots, 'web-journey-inbox-390.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await item.locator('a').click();
+    await page.waitForURL(`${url}/requests/${number}`);
+
+    // The summary sentence says what prod approval changes, by the row's display key.
+    const card = page.locator('[data-card=approve-production]');
+    await card.locator('[data-testid=summary-production] .sentence').first().waitFor();
+    assert.deepEqual(await card.locator('[data-testid=summary-production] .sentence:not(.quiet)').allTextContents(),
+      [`app_user: family_name ${oldName} → ${canary} on 1 row (${userKey})`]);
+    assert.match(await card.locator('[data-testid=po-approves]').textContent(),
+      /You approve that Dana Driver runs revision r1 of this request in prod/);
+    assert.match(await card.textContent(), /Checked in test: applied by Dana Driver on .* \(apply run #\d+\)/);
+
+    // Approving asks first; nothing is approved until "Yes".
+    await page.click('[data-testid=approve-production]');
+    await page.locator('[data-testid=confirm-approve-production]').waitFor();
+    assert.match(await card.locator('.confirm .question').textContent(), /^Approve running revision r1 in prod\?/);
+    assert.equal((await api(po, 'GET', `/api/requests/${number}`)).progress.product_owner_approved, false);
+    await page.click('[data-testid=confirm-approve-production]');
+    const result = page.locator('[data-testid=approval-result]');
+    await result.waitFor();
+    assert.match(await result.textContent(),
+      /You approved prod for revision r1\..*Dana Driver now previews and applies it in prod with Sam Pair/);
+    await page.screenshot({ path: path.join(screenshots, 'web-journey-approved.png'), fullPage: true });
+
+    // The developers apply prod; the page shows the request done without a reload.
+    await until('prod to be applied', async () =>
+      (await api(po, 'GET', `/api/requests/${number}`)).status === 'done');
+    await page.locator('.title-row .badge-done').waitFor();
+    await page.locator('#environments tr[data-environment="prod"] .badge-applied').waitFor();
+    await page.locator('#timeline-list li', { hasText: /Dana Driver applied in prod \(run #\d+\)/ }).first().waitFor();
+    await page.screenshot({ path: path.join(screenshots, 'web-journey-done-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('.title-row .badge-done').waitFor();
+    await fitsThePhone(page);
+    await page.screenshot({ path: path.join(screenshots, 'web-journey-done-390.png'), fullPage: true });
+    // Done: nothing waits on the product owner any more.
+    await page.click('.crumbs a');
+    await page.locator('#inbox-waiting .none').waitFor();
+    assert.equal(await page.locator(`#inbox-waiting li[data-request="${number}"]`).count(), 0);
+    assert.ok(!(await page.content()).includes(reason), 'the reason is on the home page');
+  });
+}
+
+// After the end, test data still holds the change: the driver's home lists it apart.
+async function tidyPhase() {
+  const driver = env('DATAFIX_TOKEN_DRIVER');
+  await withBrowser(async (page) => {
+    await signIn(page, driver);
+    const item = page.locator(`#inbox-tidy li[data-request="${request}"]`);
+    await item.waitFor();
+    assert.equal(await item.getAttribute('data-step'), 'revert');
+    assert.equal(await item.locator('.what').textContent(), 'put the data in dev and test back: revert test');
+    assert.equal(await item.locator('.owner').textContent(), ' · you (driver)');
+    assert.match(await item.locator('.inbox-title').textContent(), /done/);
+    assert.equal(await page.locator('#inbox-tidy .count').textContent(), '1');
+    assert.equal(await page.locator(`#inbox-waiting li[data-request="${request}"]`).count(), 0);
+    assert.equal(await page.locator(`#inbox-yours li[data-request="${request}"]`).count(), 0);
+    await page.locator('#inbox-waiting .none').waitFor();
+    // Quiet: after the three lists, not in the grid of what waits.
+    const after = await page.evaluate(() => {
+      const grid = document.querySelector('.inbox');
+      const tidy = document.getElementById('inbox-tidy');
+      return Boolean(grid.compareDocumentPosition(tidy) & Node.DOCUMENT_POSITION_FOLLOWING) &&
+        !grid.contains(tidy);
+    });
+    assert.ok(after, 'the tidy list comes after the inbox grid');
+    await page.screenshot({ path: path.join(screenshots, 'web-home-tidy-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await item.waitFor();
+    await fitsThePhone(page);
+    await page.screenshot({ path: path.join(screenshots, 'web-home-tidy-390.png'), fullPage: true });
   });
 }
 
@@ -361,9 +536,12 @@ async function largePhase() {
   });
 }
 
-const phases = { pair: pairPhase, po: productOwnerPhase, file: filePhase, inbox: inboxPhase, large: largePhase };
+const phases = {
+  pair: pairPhase, po: productOwnerPhase, file: filePhase, inbox: inboxPhase, large: largePhase,
+  journey: journeyPhase, tidy: tidyPhase,
+};
 if (!phases[phase]) {
-  console.error('usage: node pages.test.mjs pair|po|file|inbox|large');
+  console.error('usage: node pages.test.mjs pair|po|file|inbox|large|journey|tidy');
   process.exit(2);
 }
 try {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "scenario.hpp"
+#include "workflow/progress.hpp"
 #include "workflow/reading.hpp"
 
 namespace datafix::workflow::testing {
@@ -67,6 +68,15 @@ TEST(Conversation, ThePairRequestsChangesAndTheDriverMustPreviewAgain) {
     // The request is with the driver: the old evidence cannot be approved again, nor applied.
     s.refused(s.pair, ApproveEvidence{"dev", s.revision(), fingerprint}, "changes-requested");
     s.refused(s.driver, StartApply{"dev", fingerprint}, "evidence-not-approved");
+    // The inbox offers the step the rules allow: the driver's new preview, not an approval.
+    NextStep next = next_step(s.state, s.config, s.now);
+    EXPECT_EQ(next.step, "preview");
+    EXPECT_EQ(next.owner, Owner::driver);
+    EXPECT_EQ(next.person, s.driver.id);
+    EXPECT_EQ(next.environment, "dev");
+    EXPECT_EQ(next.what,
+              "answer the requested changes: preview revision 1 in dev again, or attach a new "
+              "revision");
 
     // The driver answers with a new preview; the pair may approve that.
     const std::string again = s.preview("dev");
@@ -93,6 +103,11 @@ TEST(Conversation, TheProductOwnerRequestsChangesBeforeProdAndANewRevisionAnswer
     EXPECT_EQ(used, 2);
     s.refused(s.po, ApproveProduction{s.revision()}, "changes-requested");
     s.refused(s.driver, StartPreview{"prod"}, "product-owner-approval-required");
+    // Prod cannot be previewed before its approval: the driver's step is a new revision.
+    NextStep next = next_step(s.state, s.config, s.now);
+    EXPECT_EQ(next.step, "change");
+    EXPECT_EQ(next.owner, Owner::driver);
+    EXPECT_EQ(next.what, "answer the requested changes: attach a new revision");
 
     // A new revision (dev and test first put back, as they hold the old one) starts again at
     // dev; the request for changes is answered.

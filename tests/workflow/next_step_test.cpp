@@ -102,16 +102,18 @@ TEST(RevisionAfterApply, RevertsFirstWithThePairsApprovalThenStartsAtDev) {
     {
         Decision refused = decide(s.state, second, s.driver, s.now, s.config);
         EXPECT_NE(refused.refusal->message.find("dev and test"), std::string::npos);
-        EXPECT_NE(refused.refusal->hint.find("datafix change 7 --change FILE --revert-first"),
+        EXPECT_NE(refused.refusal->hint.find(
+                      "datafix change 7 --change FILE --expect ROWS --revert-first"),
                   std::string::npos);
     }
     // Before the new revision, reverting outside production stays refused while the request
     // goes on, and needs no approval.
     s.refused(s.driver, StartRevert{"test"}, "revert-after-done");
     s.refused(s.pair, ApproveEmergencyRevert{"test", first}, "revert-approval-not-needed");
-    EXPECT_NE(s.act(s.pair, ApproveEmergencyRevert{"test", first})
-                  .refusal->hint.find("datafix change 7 --change FILE --revert-first"),
-              std::string::npos);
+    EXPECT_NE(
+        s.act(s.pair, ApproveEmergencyRevert{"test", first})
+            .refusal->hint.find("datafix change 7 --change FILE --expect ROWS --revert-first"),
+        std::string::npos);
 
     second.revert_first = true;
     s.ok(s.driver, second);
