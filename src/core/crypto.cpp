@@ -185,12 +185,14 @@ struct SealedFileWriter::State {
     std::string path;
     crypto_secretstream_xchacha20poly1305_state st{};
     bool finished = false;
+    bool durable = true;
 };
 
-SealedFileWriter::SealedFileWriter(const Key& key, const std::string& path)
+SealedFileWriter::SealedFileWriter(const Key& key, const std::string& path, bool durable)
     : state_(std::make_unique<State>()) {
     ensure_sodium();
     state_->path = path;
+    state_->durable = durable;
     state_->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (state_->fd < 0) {
         throw io_error("cannot create", path);
@@ -240,7 +242,7 @@ void SealedFileWriter::finish() {
         return;
     }
     flush_chunk(true);
-    if (::fsync(state_->fd) != 0 || ::close(state_->fd) != 0) {
+    if ((state_->durable && ::fsync(state_->fd) != 0) || ::close(state_->fd) != 0) {
         state_->fd = -1;
         throw io_error("cannot close", state_->path);
     }

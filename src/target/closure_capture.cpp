@@ -219,7 +219,7 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
                     "COPY (SELECT t.* FROM " + info.qualified + " t WHERE age(t.xmin) <= 0" +
                         (changes.append_only ? std::string() : " ORDER BY " + info.key_order("t")) +
                         ") TO STDOUT",
-                    base + "-after", nullptr);
+                    base + "-after", nullptr, tables[k].volatility);
             }
         } catch (...) {
             failed = std::current_exception();
@@ -292,7 +292,7 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
                                               "COPY (SELECT t.* FROM " + info.qualified +
                                                   " t WHERE age(t.xmin) <= 0 ORDER BY " +
                                                   info.key_order("t") + ") TO STDOUT",
-                                              base + "-after", nullptr);
+                                              base + "-after", nullptr, tables[k].volatility);
             }
             if (!changes.count_only) {
                 count_changes(images, changes, info.key_positions, info.integer_key());

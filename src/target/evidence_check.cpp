@@ -10,6 +10,7 @@
 #include "core/hash.hpp"
 #include "target/copy_text.hpp"
 #include "target/evidence_json.hpp"
+#include "target/masked_digest.hpp"
 
 namespace datafix::target {
 
@@ -155,41 +156,6 @@ std::vector<const VolatileColumn*> mask_of(const std::vector<std::string>& colum
     return mask;
 }
 
-std::string_view volatility_token(VolatilityClass c) {
-    switch (c) {
-        case VolatilityClass::clock:
-            return "\x01clock";
-        case VolatilityClass::sequence:
-            return "\x01sequence";
-        case VolatilityClass::random:
-            return "\x01random";
-        case VolatilityClass::observed:
-            return "\x01observed";
-    }
-    return "\x01observed";
-}
-
-bool key_is_volatile(const std::vector<std::string>& key_columns,
-                     const std::vector<VolatileColumn>& volatility) {
-    return std::any_of(volatility.begin(), volatility.end(), [&](const VolatileColumn& v) {
-        return std::find(key_columns.begin(), key_columns.end(), v.column) != key_columns.end();
-    });
-}
-
-void feed_masked(Sha256& digest, std::string_view row,
-                 const std::vector<const VolatileColumn*>& mask) {
-    auto fields = split_copy_fields(row);
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i < mask.size() && mask[i] != nullptr) {
-            digest.update_field(fields[i] == "\\N" ? std::string_view("\x01null")
-                                                   : volatility_token(mask[i]->volatility));
-        } else {
-            digest.update_field(fields[i]);
-        }
-    }
-    digest.update_field("\n");
-}
-
 }  // namespace
 
 std::string masked_after_digest(const ImageStore& images, const ImageFile& after,
@@ -199,27 +165,25 @@ std::string masked_after_digest(const ImageStore& images, const ImageFile& after
     if (volatility.empty()) {
         return after.digest;
     }
-    auto mask = mask_of(columns, volatility);
+    if (auto streamed = images.streamed_masked_digest(
+            after.path, MaskedDigest::signature(columns, key_columns, volatility))) {
+        return *streamed;
+    }
+    return reread_masked_after_digest(images, after, columns, key_columns, volatility);
+}
+
+std::string reread_masked_after_digest(const ImageStore& images, const ImageFile& after,
+                                       const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& key_columns,
+                                       const std::vector<VolatileColumn>& volatility) {
+    if (volatility.empty()) {
+        return after.digest;
+    }
+    MaskedDigest digest(columns, key_columns, volatility);
     std::string row;
     ImageReader reader(images, after);
-    Sha256 digest;
-    digest.update_field("masked");
-    if (!key_is_volatile(key_columns, volatility)) {
-        while (reader.next(row)) {
-            feed_masked(digest, row, mask);
-        }
-        return digest.hex_digest();
-    }
-    std::vector<std::string> rows;
     while (reader.next(row)) {
-        Sha256 one;
-        feed_masked(one, row, mask);
-        rows.push_back(one.hex_digest());
-    }
-    std::sort(rows.begin(), rows.end());
-    digest.update_field("sorted");
-    for (const auto& r : rows) {
-        digest.update_field(r);
+        digest.add(row);
     }
     return digest.hex_digest();
 }
