@@ -143,6 +143,21 @@ std::vector<std::string> find_volatile_columns(const ImageStore& images, const I
 
 namespace {
 
+// split_copy_fields into a vector that is reused from row to row.
+void split_fields(std::string_view row, std::vector<std::string_view>& fields) {
+    fields.clear();
+    std::size_t start = 0;
+    for (;;) {
+        auto tab = row.find('\t', start);
+        if (tab == std::string_view::npos) {
+            fields.push_back(row.substr(start));
+            return;
+        }
+        fields.push_back(row.substr(start, tab - start));
+        start = tab + 1;
+    }
+}
+
 // Per column of an image: the volatility entry that masks it, or null.
 std::vector<const VolatileColumn*> mask_of(const std::vector<std::string>& columns,
                                            const std::vector<VolatileColumn>& volatility) {
@@ -235,6 +250,17 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
     ImageReader reader(images, seen_after);
     std::string row;
     std::string earlier;
+    // Per column: its label, and the value it last gathered.
+    std::vector<std::string> labels(mask.size());
+    for (std::size_t i = 0; i < mask.size(); ++i) {
+        if (mask[i] != nullptr) {
+            labels[i] = table + "." + mask[i]->column;
+        }
+    }
+    std::vector<std::string> last(mask.size());
+    std::vector<bool> gathered(mask.size(), false);
+    std::vector<std::string_view> fields;
+    std::vector<std::string_view> earlier_fields;
     while (reader.next(row)) {
         bool paired = false;
         if (approved) {
@@ -246,8 +272,12 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
                 earlier = it->second;
             }
         }
-        auto fields = split_copy_fields(row);
-        auto earlier_fields = paired ? split_copy_fields(earlier) : std::vector<std::string_view>{};
+        split_fields(row, fields);
+        if (paired) {
+            split_fields(earlier, earlier_fields);
+        } else {
+            earlier_fields.clear();
+        }
         for (std::size_t i = 0; i < fields.size() && i < mask.size(); ++i) {
             const auto* v = mask[i];
             if (v == nullptr || fields[i] == "\\N") {
@@ -256,7 +286,10 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
             if (i < earlier_fields.size() && earlier_fields[i] == fields[i]) {
                 continue;
             }
-            auto label = table + "." + v->column;
+            if (gathered[i] && last[i] == fields[i]) {
+                continue;  // already in the set (a transaction's clock is one value)
+            }
+            const auto& label = labels[i];
             if (v->volatility == VolatilityClass::clock) {
                 auto& c = values.clock[label];
                 c.type = v->type;
@@ -266,6 +299,8 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
                 d.sequence = v->sequence;
                 d.values.emplace(fields[i]);
             }
+            last[i].assign(fields[i]);
+            gathered[i] = true;
         }
     }
 }
