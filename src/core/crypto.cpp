@@ -185,12 +185,20 @@ struct SealedFileWriter::State {
     std::string path;
     crypto_secretstream_xchacha20poly1305_state st{};
     bool finished = false;
+    bool durable = true;
+    off_t written = 0;       // bytes written so far
+    off_t writing_from = 0;  // where the writeback not yet started begins
 };
 
-SealedFileWriter::SealedFileWriter(const Key& key, const std::string& path)
+// Writeback of a durable file starts while it is written, in steps of this many bytes, so the
+// fsync at finish() waits for the last step only rather than the whole file.
+constexpr off_t kWritebackStep = off_t{4} << 20;
+
+SealedFileWriter::SealedFileWriter(const Key& key, const std::string& path, bool durable)
     : state_(std::make_unique<State>()) {
     ensure_sodium();
     state_->path = path;
+    state_->durable = durable;
     state_->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (state_->fd < 0) {
         throw io_error("cannot create", path);
@@ -199,6 +207,8 @@ SealedFileWriter::SealedFileWriter(const Key& key, const std::string& path)
     crypto_secretstream_xchacha20poly1305_init_push(&state_->st, header, key.data());
     write_all(state_->fd, kMagic, sizeof kMagic, path);
     write_all(state_->fd, header, sizeof header, path);
+    state_->written = static_cast<off_t>(sizeof kMagic + sizeof header);
+    state_->writing_from = state_->written;
     buffer_.reserve(kChunk + 4096);
 }
 
@@ -232,6 +242,13 @@ void SealedFileWriter::flush_chunk(bool final) {
                             static_cast<unsigned char>(n >> 24)};
     write_all(state_->fd, len, 4, state_->path);
     write_all(state_->fd, c.data(), clen, state_->path);
+    state_->written += static_cast<off_t>(4 + clen);
+    if (state_->durable && state_->written - state_->writing_from >= kWritebackStep) {
+        // Advisory: fsync at finish() is what makes the file durable and reports any error.
+        ::sync_file_range(state_->fd, state_->writing_from, state_->written - state_->writing_from,
+                          SYNC_FILE_RANGE_WRITE);
+        state_->writing_from = state_->written;
+    }
     buffer_.clear();
 }
 
@@ -240,7 +257,7 @@ void SealedFileWriter::finish() {
         return;
     }
     flush_chunk(true);
-    if (::fsync(state_->fd) != 0 || ::close(state_->fd) != 0) {
+    if ((state_->durable && ::fsync(state_->fd) != 0) || ::close(state_->fd) != 0) {
         state_->fd = -1;
         throw io_error("cannot close", state_->path);
     }

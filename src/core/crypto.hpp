@@ -56,7 +56,9 @@ std::string open_sealed(const Key& key, std::string_view sealed);
 // buffered into chunks of ~64 KiB before encryption.
 class SealedFileWriter {
   public:
-    SealedFileWriter(const Key& key, const std::string& path);  // creates with mode 0600
+    // Creates with mode 0600. finish() makes the file durable (fsync) unless `durable` is false:
+    // for scratch files read back and removed within one operation.
+    SealedFileWriter(const Key& key, const std::string& path, bool durable = true);
     ~SealedFileWriter();  // closes without finishing if needed
     SealedFileWriter(const SealedFileWriter&) = delete;
     SealedFileWriter& operator=(const SealedFileWriter&) = delete;

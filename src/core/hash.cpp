@@ -1,6 +1,8 @@
-// SHA-256, hex and base64 via libsodium.
+// SHA-256 via OpenSSL (it uses the CPU's SHA instructions where there are any); hex and base64
+// via libsodium.
 #include "core/hash.hpp"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <array>
@@ -8,15 +10,6 @@
 #include <stdexcept>
 
 namespace datafix {
-
-namespace {
-void ensure_sodium() {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) {
-        throw std::runtime_error("libsodium failed to initialise");
-    }
-}
-}  // namespace
 
 // Neither encoder needs sodium_init.
 std::string to_hex(std::string_view bytes) {
@@ -43,19 +36,23 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 struct Sha256::State {
-    crypto_hash_sha256_state st;
+    EVP_MD_CTX* ctx = nullptr;
+    ~State() { EVP_MD_CTX_free(ctx); }
 };
 
 Sha256::Sha256() : state_(std::make_unique<State>()) {
-    ensure_sodium();
-    crypto_hash_sha256_init(&state_->st);
+    state_->ctx = EVP_MD_CTX_new();
+    if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("OpenSSL could not start a SHA-256 digest");
+    }
 }
 
 Sha256::~Sha256() = default;
 
 void Sha256::update(std::string_view bytes) {
-    crypto_hash_sha256_update(&state_->st, reinterpret_cast<const unsigned char*>(bytes.data()),
-                              bytes.size());
+    if (EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size()) != 1) {
+        throw std::runtime_error("OpenSSL SHA-256 update failed");
+    }
 }
 
 void Sha256::update_field(std::string_view bytes) {
@@ -64,14 +61,17 @@ void Sha256::update_field(std::string_view bytes) {
     for (int i = 0; i < 8; ++i) {
         len[i] = static_cast<unsigned char>(n >> (8 * i));
     }
-    crypto_hash_sha256_update(&state_->st, len.data(), len.size());
+    update(std::string_view(reinterpret_cast<const char*>(len.data()), len.size()));
     update(bytes);
 }
 
 std::string Sha256::hex_digest() {
-    std::array<unsigned char, crypto_hash_sha256_BYTES> out{};
-    crypto_hash_sha256_final(&state_->st, out.data());
-    return to_hex(std::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(state_->ctx, out.data(), &n) != 1) {
+        throw std::runtime_error("OpenSSL SHA-256 final failed");
+    }
+    return to_hex(std::string_view(reinterpret_cast<const char*>(out.data()), n));
 }
 
 }  // namespace datafix

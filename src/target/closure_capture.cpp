@@ -2,6 +2,7 @@
 #include "target/closure_capture.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -74,11 +75,16 @@ class BeforeImages {
         for (const auto& c : batch_) {
             if (c.changed || still.count(c.ctid) == 0) {
                 writer_.add(c.row);
+                ++(c.changed ? kept_rewritten_ : kept_gone_);
             }
         }
         batch_.clear();
         unknown_ = 0;
     }
+
+    // Rows kept whose key the run wrote again (updated), and the others (deleted).
+    long long kept_rewritten() const { return kept_rewritten_; }
+    long long kept_gone() const { return kept_gone_; }
 
   private:
     struct Candidate {
@@ -91,6 +97,8 @@ class BeforeImages {
     ImageWriter& writer_;
     std::vector<Candidate> batch_;
     std::size_t unknown_ = 0;
+    long long kept_rewritten_ = 0;
+    long long kept_gone_ = 0;
 };
 
 void count_changes(const ImageStore& images, TableChanges& changes,
@@ -133,20 +141,73 @@ std::vector<ClosureTable> closure_tables(const PreflightReport& report) {
     return out;
 }
 
+namespace {
+
+// Field `pos` of a COPY text row, still escaped; nullopt past the last field.
+std::optional<std::string_view> copy_field(std::string_view row, std::size_t pos) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < pos; ++i) {
+        auto tab = row.find('\t', start);
+        if (tab == std::string_view::npos) {
+            return std::nullopt;
+        }
+        start = tab + 1;
+    }
+    auto tab = row.find('\t', start);
+    return row.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+}
+
+// A key field's decoded value as compare_keys orders it; NULL (\N) and a missing field are
+// nullopt. A field without a backslash is its own value, so most keys need no copy.
+struct KeyValue {
+    std::optional<std::string_view> plain;
+    std::optional<std::string> decoded;
+    bool null = true;
+    std::string_view text() const {
+        return null ? std::string_view() : decoded ? std::string_view(*decoded) : *plain;
+    }
+};
+
+KeyValue key_value(std::string_view row, std::size_t pos) {
+    KeyValue v;
+    auto field = copy_field(row, pos);
+    if (!field) {
+        return v;
+    }
+    if (field->find('\\') == std::string_view::npos) {
+        v.plain = field;
+        v.null = false;
+        return v;
+    }
+    v.decoded = decode_copy_field(*field);
+    v.null = !v.decoded.has_value();
+    return v;
+}
+
+long long key_number(const KeyValue& v) {
+    auto text = v.null ? std::string_view("0") : v.text();
+    long long out = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) {
+        return out;
+    }
+    return std::stoll(std::string(text));  // what it always did with anything else
+}
+
+}  // namespace
+
 int compare_keys(const std::vector<std::size_t>& key_positions, std::string_view a,
                  std::string_view b, bool numeric) {
-    auto fa = split_copy_fields(a);
-    auto fb = split_copy_fields(b);
     for (auto pos : key_positions) {
-        auto va = pos < fa.size() ? decode_copy_field(fa[pos]) : std::nullopt;
-        auto vb = pos < fb.size() ? decode_copy_field(fb[pos]) : std::nullopt;
+        auto va = key_value(a, pos);
+        auto vb = key_value(b, pos);
         int c = 0;
         if (numeric) {
-            long long x = std::stoll(va.value_or("0"));
-            long long y = std::stoll(vb.value_or("0"));
+            long long x = key_number(va);
+            long long y = key_number(vb);
             c = x < y ? -1 : x > y ? 1 : 0;
         } else {
-            c = va.value_or("").compare(vb.value_or(""));
+            c = va.text().compare(vb.text());
         }
         if (c != 0) {
             return c;
@@ -174,7 +235,8 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
     std::vector<std::unique_ptr<ImageWriter>> candidate_writers;
     for (std::size_t k = 0; k < tables.size(); ++k) {
         candidate_writers.push_back(
-            std::make_unique<ImageWriter>(images, label + std::to_string(k + 1) + "-candidates"));
+            std::make_unique<ImageWriter>(images, label + std::to_string(k + 1) + "-candidates",
+                                          std::vector<std::size_t>{}, false));
     }
     std::vector<ImageFile> candidates;
     try {
@@ -219,7 +281,7 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
                     "COPY (SELECT t.* FROM " + info.qualified + " t WHERE age(t.xmin) <= 0" +
                         (changes.append_only ? std::string() : " ORDER BY " + info.key_order("t")) +
                         ") TO STDOUT",
-                    base + "-after", nullptr);
+                    base + "-after", nullptr, tables[k].volatility);
             }
         } catch (...) {
             failed = std::current_exception();
@@ -242,12 +304,14 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
             auto& changes = all[k];
             std::string base = label + std::to_string(k + 1);
             ImageWriter writer(images, base + "-before", info.key_positions);
+            // Both in key order (unless the after-images were left unsorted): a candidate whose
+            // key the run wrote again is an updated row.
+            bool sorted_after = !changes.append_only && !changes.count_only;
+            long long rewritten_rows = 0;
+            long long gone_rows = 0;
             {
                 BeforeImages before(run, info, writer);
                 ImageReader reader(images, candidates[k]);
-                // Both in key order (unless the after-images were left unsorted): a candidate
-                // whose key the run wrote again is an updated row.
-                bool sorted_after = !changes.append_only && !changes.count_only;
                 std::optional<ImageReader> after;
                 if (sorted_after) {
                     after.emplace(images, changes.after);
@@ -277,6 +341,8 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
                     before.add(line.substr(0, tab), std::move(row), rewritten);
                 }
                 before.flush();
+                rewritten_rows = before.kept_rewritten();
+                gone_rows = before.kept_gone();
             }
             changes.before = writer.finish();
             std::error_code ec;
@@ -292,9 +358,17 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
                                               "COPY (SELECT t.* FROM " + info.qualified +
                                                   " t WHERE age(t.xmin) <= 0 ORDER BY " +
                                                   info.key_order("t") + ") TO STDOUT",
-                                              base + "-after", nullptr);
+                                              base + "-after", nullptr, tables[k].volatility);
             }
-            if (!changes.count_only) {
+            if (sorted_after) {
+                // The walk above merged the before-images with the after-images by key: a kept
+                // row the run wrote again is updated, another kept row deleted, and every other
+                // after-image inserted (keys are unique among the rows one snapshot sees), as
+                // count_changes would find by reading both again.
+                changes.updated = rewritten_rows;
+                changes.deleted = gone_rows;
+                changes.inserted = changes.after.rows - rewritten_rows;
+            } else if (!changes.count_only) {
                 count_changes(images, changes, info.key_positions, info.integer_key());
             }
             if (changes.changed() == 0) {

@@ -29,6 +29,9 @@ struct ClosureTable {
     // Count the rows the run added, keep no images: for an append-only table at apply, whose
     // rows the pair saw in the preview and which stay in the table once committed.
     bool count_only = false;
+    // The after-images' volatile columns when known before the capture (the preview's model,
+    // the approved evidence at apply): their masked digest is streamed while they are copied.
+    std::vector<VolatileColumn> volatility;
 };
 
 // The tables of the pre-flight's write closure that exist.

@@ -10,6 +10,7 @@
 #include "core/hash.hpp"
 #include "target/copy_text.hpp"
 #include "target/evidence_json.hpp"
+#include "target/masked_digest.hpp"
 
 namespace datafix::target {
 
@@ -142,6 +143,21 @@ std::vector<std::string> find_volatile_columns(const ImageStore& images, const I
 
 namespace {
 
+// split_copy_fields into a vector that is reused from row to row.
+void split_fields(std::string_view row, std::vector<std::string_view>& fields) {
+    fields.clear();
+    std::size_t start = 0;
+    for (;;) {
+        auto tab = row.find('\t', start);
+        if (tab == std::string_view::npos) {
+            fields.push_back(row.substr(start));
+            return;
+        }
+        fields.push_back(row.substr(start, tab - start));
+        start = tab + 1;
+    }
+}
+
 // Per column of an image: the volatility entry that masks it, or null.
 std::vector<const VolatileColumn*> mask_of(const std::vector<std::string>& columns,
                                            const std::vector<VolatileColumn>& volatility) {
@@ -155,41 +171,6 @@ std::vector<const VolatileColumn*> mask_of(const std::vector<std::string>& colum
     return mask;
 }
 
-std::string_view volatility_token(VolatilityClass c) {
-    switch (c) {
-        case VolatilityClass::clock:
-            return "\x01clock";
-        case VolatilityClass::sequence:
-            return "\x01sequence";
-        case VolatilityClass::random:
-            return "\x01random";
-        case VolatilityClass::observed:
-            return "\x01observed";
-    }
-    return "\x01observed";
-}
-
-bool key_is_volatile(const std::vector<std::string>& key_columns,
-                     const std::vector<VolatileColumn>& volatility) {
-    return std::any_of(volatility.begin(), volatility.end(), [&](const VolatileColumn& v) {
-        return std::find(key_columns.begin(), key_columns.end(), v.column) != key_columns.end();
-    });
-}
-
-void feed_masked(Sha256& digest, std::string_view row,
-                 const std::vector<const VolatileColumn*>& mask) {
-    auto fields = split_copy_fields(row);
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (i < mask.size() && mask[i] != nullptr) {
-            digest.update_field(fields[i] == "\\N" ? std::string_view("\x01null")
-                                                   : volatility_token(mask[i]->volatility));
-        } else {
-            digest.update_field(fields[i]);
-        }
-    }
-    digest.update_field("\n");
-}
-
 }  // namespace
 
 std::string masked_after_digest(const ImageStore& images, const ImageFile& after,
@@ -199,27 +180,25 @@ std::string masked_after_digest(const ImageStore& images, const ImageFile& after
     if (volatility.empty()) {
         return after.digest;
     }
-    auto mask = mask_of(columns, volatility);
+    if (auto streamed = images.streamed_masked_digest(
+            after.path, MaskedDigest::signature(columns, key_columns, volatility))) {
+        return *streamed;
+    }
+    return reread_masked_after_digest(images, after, columns, key_columns, volatility);
+}
+
+std::string reread_masked_after_digest(const ImageStore& images, const ImageFile& after,
+                                       const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& key_columns,
+                                       const std::vector<VolatileColumn>& volatility) {
+    if (volatility.empty()) {
+        return after.digest;
+    }
+    MaskedDigest digest(columns, key_columns, volatility);
     std::string row;
     ImageReader reader(images, after);
-    Sha256 digest;
-    digest.update_field("masked");
-    if (!key_is_volatile(key_columns, volatility)) {
-        while (reader.next(row)) {
-            feed_masked(digest, row, mask);
-        }
-        return digest.hex_digest();
-    }
-    std::vector<std::string> rows;
     while (reader.next(row)) {
-        Sha256 one;
-        feed_masked(one, row, mask);
-        rows.push_back(one.hex_digest());
-    }
-    std::sort(rows.begin(), rows.end());
-    digest.update_field("sorted");
-    for (const auto& r : rows) {
-        digest.update_field(r);
+        digest.add(row);
     }
     return digest.hex_digest();
 }
@@ -271,6 +250,17 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
     ImageReader reader(images, seen_after);
     std::string row;
     std::string earlier;
+    // Per column: its label, and the value it last gathered.
+    std::vector<std::string> labels(mask.size());
+    for (std::size_t i = 0; i < mask.size(); ++i) {
+        if (mask[i] != nullptr) {
+            labels[i] = table + "." + mask[i]->column;
+        }
+    }
+    std::vector<std::string> last(mask.size());
+    std::vector<bool> gathered(mask.size(), false);
+    std::vector<std::string_view> fields;
+    std::vector<std::string_view> earlier_fields;
     while (reader.next(row)) {
         bool paired = false;
         if (approved) {
@@ -282,8 +272,12 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
                 earlier = it->second;
             }
         }
-        auto fields = split_copy_fields(row);
-        auto earlier_fields = paired ? split_copy_fields(earlier) : std::vector<std::string_view>{};
+        split_fields(row, fields);
+        if (paired) {
+            split_fields(earlier, earlier_fields);
+        } else {
+            earlier_fields.clear();
+        }
         for (std::size_t i = 0; i < fields.size() && i < mask.size(); ++i) {
             const auto* v = mask[i];
             if (v == nullptr || fields[i] == "\\N") {
@@ -292,7 +286,10 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
             if (i < earlier_fields.size() && earlier_fields[i] == fields[i]) {
                 continue;
             }
-            auto label = table + "." + v->column;
+            if (gathered[i] && last[i] == fields[i]) {
+                continue;  // already in the set (a transaction's clock is one value)
+            }
+            const auto& label = labels[i];
             if (v->volatility == VolatilityClass::clock) {
                 auto& c = values.clock[label];
                 c.type = v->type;
@@ -302,6 +299,8 @@ void gather_volatile_values(const ImageStore& images, const ImageFile& seen_afte
                 d.sequence = v->sequence;
                 d.values.emplace(fields[i]);
             }
+            last[i].assign(fields[i]);
+            gathered[i] = true;
         }
     }
 }

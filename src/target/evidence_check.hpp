@@ -27,11 +27,18 @@ std::vector<std::string> find_volatile_columns(const ImageStore& images, const I
 // sha256 over an after-image with the `volatility` columns masked by their class (and whether
 // they are NULL). Rows stay in key order unless a key column is volatile (an identity, a random
 // uuid): the digest is then over the sorted digests of the masked rows, so rows pair by content.
-// With no volatile column it is the image's own digest.
+// With no volatile column it is the image's own digest. The digest streamed while the image was
+// written (ImageWriter::mask) answers when it was streamed for these columns and classes;
+// otherwise the image is read again.
 std::string masked_after_digest(const ImageStore& images, const ImageFile& after,
                                 const std::vector<std::string>& columns,
                                 const std::vector<std::string>& key_columns,
                                 const std::vector<VolatileColumn>& volatility);
+// The same, always by reading the sealed image again.
+std::string reread_masked_after_digest(const ImageStore& images, const ImageFile& after,
+                                       const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& key_columns,
+                                       const std::vector<VolatileColumn>& volatility);
 
 // The values a run gave its clock- and sequence-class columns, gathered while comparing, for the
 // session to check in the run's own transaction: a time within the run's window, a value the

@@ -34,6 +34,26 @@ std::string ImageStore::new_path(std::string_view label) {
     return path;
 }
 
+std::optional<std::string> ImageStore::streamed_masked_digest(const std::string& path,
+                                                              const std::string& signature) const {
+    std::lock_guard lock(masked_mutex_);
+    auto it = masked_.find(path);
+    if (it == masked_.end() || it->second.first != signature) {
+        return std::nullopt;
+    }
+    return it->second.second;
+}
+
+void ImageStore::remember_masked_digest(const std::string& path, std::string signature,
+                                        std::string digest) {
+    constexpr std::size_t kRemembered = 1024;
+    std::lock_guard lock(masked_mutex_);
+    if (masked_.size() >= kRemembered) {
+        masked_.clear();  // an image whose digest was forgotten is read again
+    }
+    masked_[path] = {std::move(signature), std::move(digest)};
+}
+
 ImageScope::ImageScope(ImageStore& store) : store_(store), start_(store.open_scope_paths_.size()) {
     ++store_.open_scopes_;
 }
@@ -56,13 +76,27 @@ ImageScope::~ImageScope() {
 }
 
 ImageWriter::ImageWriter(ImageStore& store, std::string_view label,
-                         std::vector<std::size_t> key_positions)
-    : path_(store.new_path(label)),
-      writer_(store.key(), path_),
+                         std::vector<std::size_t> key_positions, bool durable)
+    : store_(store),
+      path_(store.new_path(label)),
+      writer_(store.key(), path_, durable),
       key_positions_(std::move(key_positions)) {}
+
+void ImageWriter::mask(const std::vector<std::string>& columns,
+                       const std::vector<std::string>& key_columns,
+                       const std::vector<VolatileColumn>& volatility) {
+    if (volatility.empty()) {
+        return;  // the masked digest is the image's own digest
+    }
+    masked_ = std::make_unique<MaskedDigest>(columns, key_columns, volatility);
+    masked_signature_ = MaskedDigest::signature(columns, key_columns, volatility);
+}
 
 void ImageWriter::add(std::string_view row) {
     writer_.write(row);
+    if (masked_) {
+        masked_->add(row);
+    }
     digest_.update_field(row);
     if (!key_positions_.empty()) {
         keys_.update_field(key_of(key_positions_, row));
@@ -72,6 +106,10 @@ void ImageWriter::add(std::string_view row) {
 
 ImageFile ImageWriter::finish() {
     writer_.finish();
+    if (masked_) {
+        store_.remember_masked_digest(path_, std::move(masked_signature_), masked_->hex_digest());
+        masked_.reset();
+    }
     return ImageFile{path_, rows_, digest_.hex_digest(), keys_.hex_digest()};
 }
 

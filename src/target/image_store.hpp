@@ -2,7 +2,10 @@
 // PostgreSQL's COPY text format. Rows stream through; nothing holds a whole image in memory.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "core/crypto.hpp"
 #include "core/hash.hpp"
 #include "target/evidence.hpp"
+#include "target/masked_digest.hpp"
 
 namespace datafix::target {
 
@@ -23,13 +27,24 @@ class ImageStore {
     const Key& key() const { return key_; }
     const std::string& directory() const { return directory_; }
 
+    // The masked digest an ImageWriter streamed while writing `path`, when it was streamed for
+    // `signature` (MaskedDigest::signature); otherwise the image must be read again.
+    std::optional<std::string> streamed_masked_digest(const std::string& path,
+                                                      const std::string& signature) const;
+
   private:
     friend class ImageScope;
+    friend class ImageWriter;
+    void remember_masked_digest(const std::string& path, std::string signature, std::string digest);
     Key key_;
     std::string directory_;
     unsigned long counter_ = 0;
     std::vector<std::string> open_scope_paths_;  // files created inside the open ImageScopes
     int open_scopes_ = 0;
+    // Streamed masked digests by path: a few per run, forgotten in bulk past a bound. Writers
+    // may finish on another thread (the closure capture's observer), hence the mutex.
+    mutable std::mutex masked_mutex_;
+    std::map<std::string, std::pair<std::string, std::string>> masked_;
 };
 
 // A run's image files: removed when the scope ends without keep() (the run failed), so a refused
@@ -52,19 +67,28 @@ class ImageScope {
 // Writes one image file and digests it on the way.
 class ImageWriter {
   public:
-    // With `key_positions`, the key fields are digested too (ImageFile::keys_digest).
+    // With `key_positions`, the key fields are digested too (ImageFile::keys_digest). A writer
+    // that is not `durable` skips the fsync: for scratch files read back and removed within the
+    // operation (the closure capture's candidates), never for evidence.
     ImageWriter(ImageStore& store, std::string_view label,
-                std::vector<std::size_t> key_positions = {});
+                std::vector<std::size_t> key_positions = {}, bool durable = true);
+    // Also digest the rows with `volatility` masked as they are written (MaskedDigest), so the
+    // evidence's masked digest needs no second reading of the image. Call before the first add.
+    void mask(const std::vector<std::string>& columns, const std::vector<std::string>& key_columns,
+              const std::vector<VolatileColumn>& volatility);
     void add(std::string_view row);
     ImageFile finish();
 
   private:
+    ImageStore& store_;
     std::string path_;
     SealedFileWriter writer_;
     Sha256 digest_;
     Sha256 keys_;
     std::vector<std::size_t> key_positions_;
     long long rows_ = 0;
+    std::unique_ptr<MaskedDigest> masked_;
+    std::string masked_signature_;
 };
 
 // Reads an image file back, row by row.

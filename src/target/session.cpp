@@ -112,6 +112,9 @@ Connection& connected(Session::State& st) {
     return *st.connection;
 }
 
+// A table's volatile after-image columns (schema.table), where known before a capture.
+using VolatilityOf = std::function<std::vector<VolatileColumn>(const std::string&)>;
+
 Connection& observer_of(Session::State& st) {
     if (!st.observer || !st.observer->alive()) {
         st.observer = Connection::open(st.target.conninfo, st.target.name);
@@ -128,11 +131,16 @@ Connection& observer_of(Session::State& st) {
 // Every row the open run changed in the pre-flight's write closure, into `evidence`. At apply
 // (`committing`), append-only tables are only counted: the pair saw their rows in the preview,
 // and once committed they stay where they are.
+// `volatility_of` names a table's volatile after-image columns when they are known before the
+// capture, so the masked digests are streamed (ImageWriter::mask).
 void capture_closure(Session::State& st, Connection& run, ImageStore& images, Evidence& evidence,
-                     bool committing) {
+                     bool committing, const VolatilityOf& volatility_of) {
     auto tables = closure_tables(*st.preflight);
     for (auto& t : tables) {
         t.count_only = committing && t.append_only;
+        if (volatility_of) {
+            t.volatility = volatility_of(t.schema + "." + t.table);
+        }
     }
     evidence.closure_captured = true;
     evidence.closure = capture_changes(run, observer_of(st), images, tables, "c");
@@ -175,14 +183,20 @@ std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore
                                               const EnvironmentTarget& target,
                                               const ChangePlan& plan, const Evidence* approved,
                                               const PreflightReport& report,
-                                              VolatileValues* values = nullptr) {
+                                              VolatileValues* values = nullptr,
+                                              const VolatilityOf& volatility_of = {}) {
     std::vector<StatementEvidence> out;
     for (std::size_t i = 0; i < plan.statements.size(); ++i) {
         const auto& statement = plan.statements[i];
         auto table = load_table_info(connection, statement.capture.schema, statement.capture.table);
         StatementEvidence ev;
         try {
-            ev = execute_with_capture(connection, images, statement, table);
+            ev = execute_with_capture(
+                connection, images, statement, table,
+                approved != nullptr
+                    ? approved->statements.at(i).volatility
+                    : (volatility_of ? volatility_of(table.schema + "." + table.table)
+                                     : std::vector<VolatileColumn>{}));
         } catch (const Error& e) {
             throw explain_failure(report, statement.index, e);
         }
@@ -451,12 +465,21 @@ Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
     preflight(plan);
     refuse_unvouched_functions(*st.preflight);
     auto model = learn_volatility(connected(st), *st.preflight, plan);
+    // The rehearsal's volatile columns are the model's (rehearse() assigns them the same way), so
+    // the masked digests are streamed during the capture; a second rehearsal that finds more
+    // reads the images again.
+    VolatilityOf volatility_of_model = [&model](const std::string& table) {
+        return model.of(table);
+    };
     return rehearse(
         connected(st), images, st.target, st.facts, RunKind::change, plan.sha256, plan.verify,
         [&](Connection& c, ImageStore& i) {
-            return execute_change(c, i, st.target, plan, nullptr, *st.preflight);
+            return execute_change(c, i, st.target, plan, nullptr, *st.preflight, nullptr,
+                                  volatility_of_model);
         },
-        [&](Connection& c, ImageStore& i, Evidence& e) { capture_closure(st, c, i, e, false); },
+        [&](Connection& c, ImageStore& i, Evidence& e) {
+            capture_closure(st, c, i, e, false, volatility_of_model);
+        },
         &model);
 }
 
@@ -555,7 +578,14 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
     fault_point("apply.statement");  // the statements ran; their transaction is open
     auto capture_started = std::chrono::steady_clock::now();
     if (approved.closure_captured) {
-        capture_closure(st, connection, images, seen, true);
+        capture_closure(st, connection, images, seen, true, [&approved](const std::string& table) {
+            for (const auto& a : approved.closure) {
+                if (a.qualified() == table) {
+                    return a.volatility;
+                }
+            }
+            return std::vector<VolatileColumn>{};
+        });
         fault_point("apply.captured");
         require_same_closure(images, seen, approved, st.target.name, &values);
     }

@@ -33,8 +33,10 @@ ImageFile empty_image(ImageStore& images, const std::string& label) {
 }  // namespace
 
 ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableInfo& table,
-                        const std::string& sql, const std::string& label, long long* count) {
+                        const std::string& sql, const std::string& label, long long* count,
+                        const std::vector<VolatileColumn>& volatility) {
     ImageWriter writer(images, label, table.key_positions);
+    writer.mask(table.columns, table.key_columns, volatility);
     long long n = connection.copy_out(sql, [&](std::string_view row) { writer.add(row); });
     if (count != nullptr) {
         *count = n;
@@ -43,7 +45,8 @@ ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableI
 }
 
 StatementEvidence execute_with_capture(Connection& connection, ImageStore& images,
-                                       const PlannedStatement& statement, const TableInfo& table) {
+                                       const PlannedStatement& statement, const TableInfo& table,
+                                       const std::vector<VolatileColumn>& volatility) {
     StatementEvidence ev;
     ev.index = statement.index;
     ev.kind = statement.kind;
@@ -76,7 +79,7 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
                                  "COPY (SELECT s.* FROM " + table.qualified +
                                      " s WHERE s.xmin = pg_current_xact_id()::xid ORDER BY " +
                                      keys + ") TO STDOUT",
-                                 label + "-after", nullptr);
+                                 label + "-after", nullptr, volatility);
         return ev;
     }
     if (statement.kind == StatementKind::delete_) {
@@ -93,7 +96,7 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
         connection, images, table,
         "COPY (WITH datafix_changed AS (" + strip_terminator(statement.capture.with_returning) +
             ") SELECT * FROM datafix_changed s ORDER BY " + keys + ") TO STDOUT",
-        label + "-after", &ev.actual_rows);
+        label + "-after", &ev.actual_rows, volatility);
     return ev;
 }
 

@@ -15,11 +15,16 @@ namespace datafix::target {
 class Connection;
 
 // Streams the rows of `sql` (a COPY ... TO STDOUT) into a sealed image file in key order; the row
-// count goes to `count` when given. Shared by capture and revert.
+// count goes to `count` when given. Shared by capture and revert. With `volatility`, the masked
+// digest of the rows is streamed too (ImageWriter::mask), for masked_after_digest to find.
 ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableInfo& table,
-                        const std::string& sql, const std::string& label, long long* count);
+                        const std::string& sql, const std::string& label, long long* count,
+                        const std::vector<VolatileColumn>& volatility = {});
 
+// `volatility`: the after-images' volatile columns, when known before the statement runs (the
+// preview's model, the approved evidence at apply), so their masked digest is streamed.
 StatementEvidence execute_with_capture(Connection& connection, ImageStore& images,
-                                       const PlannedStatement& statement, const TableInfo& table);
+                                       const PlannedStatement& statement, const TableInfo& table,
+                                       const std::vector<VolatileColumn>& volatility = {});
 
 }  // namespace datafix::target

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "harness/process.hpp"
+#include "target/closure_capture.hpp"
 #include "target/evidence_check.hpp"
 #include "target_support.hpp"
 
@@ -479,6 +480,31 @@ TEST(Preflight, RowSecurityOfATableTheStatementOnlyReadsIsBlamedForMissingRows) 
     EXPECT_EQ(message.find("app_public.application_status has"), std::string::npos)
         << "the written table is not blamed: " << message;
     EXPECT_EQ(db.state(), before);
+}
+
+// The capture merges before- and after-images by compare_keys, in the order its queries sort:
+// integer keys as numbers, other keys bytewise on the decoded text, NULL and a missing field as
+// the empty value (0 for a number), the first differing key column deciding.
+TEST(Closure, KeysCompareInTheOrderTheCaptureQueriesSort) {
+    std::vector<std::size_t> id{0};
+    EXPECT_LT(compare_keys(id, "9\tx", "10\ty", true), 0) << "numbers, not text";
+    EXPECT_GT(compare_keys(id, "9\tx", "10\ty", false), 0) << "text, byte by byte";
+    EXPECT_EQ(compare_keys(id, "42\tx", "42\ty", true), 0) << "only the key counts";
+    EXPECT_LT(compare_keys(id, "-5", "3", true), 0);
+    EXPECT_EQ(compare_keys(id, "\\N\tx", "0\ty", true), 0) << "NULL counts as 0";
+    EXPECT_EQ(compare_keys(std::vector<std::size_t>{3}, "1\t2", "", true), 0)
+        << "a missing field counts as 0";
+    EXPECT_THROW(compare_keys(id, "x", "1", true), std::invalid_argument)
+        << "a key that is no number is an error, not an order";
+    // Escapes are decoded before comparing: "a\\b" is a, backslash, b (0x5c) and "a\tb" is a,
+    // tab, b (0x09).
+    EXPECT_GT(compare_keys(id, "a\\\\b", "a\\tb", false), 0);
+    EXPECT_EQ(compare_keys(id, "a\\tb\t1", "a\\tb\t2", false), 0);
+    EXPECT_LT(compare_keys(id, "\\N", "a", false), 0) << "NULL counts as the empty text";
+    EXPECT_GT(compare_keys(id, "\xc3\xa9", "z", false), 0) << "bytes compare unsigned";
+    std::vector<std::size_t> pair{2, 0};
+    EXPECT_LT(compare_keys(pair, "1\tq\t7", "0\tq\t8", true), 0) << "first key column first";
+    EXPECT_GT(compare_keys(pair, "1\tq\t7", "0\tq\t7", true), 0) << "then the next";
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "target/evidence_check.hpp"
 #include "target/evidence_json.hpp"
+#include "target/masked_digest.hpp"
 
 #include "target_support.hpp"
 
@@ -98,6 +100,92 @@ TEST(Volatility, AnInsertDrawsEachIdentityValueOnceInThePreview) {
     EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.application_status "
                       "WHERE status = 'withdrawn' AND change_reason = 'by request'"),
               "3");
+}
+
+// The masked digests are streamed while the images are written; each must be the digest read
+// back from the sealed image, for a stable key (the UPDATE: rows in key order) and a drawn one
+// (the INSERT: sorted row digests), in the preview and at apply.
+void expect_streamed_equals_reread(const ImageStore& store, const ImageFile& after,
+                                   const std::vector<std::string>& columns,
+                                   const std::vector<std::string>& key_columns,
+                                   const std::vector<VolatileColumn>& volatility,
+                                   const std::string& what) {
+    auto streamed = store.streamed_masked_digest(
+        after.path, MaskedDigest::signature(columns, key_columns, volatility));
+    ASSERT_TRUE(streamed.has_value()) << what << ": the masked digest was streamed";
+    EXPECT_EQ(*streamed, reread_masked_after_digest(store, after, columns, key_columns, volatility))
+        << what;
+    EXPECT_EQ(masked_after_digest(store, after, columns, key_columns, volatility), *streamed)
+        << what;
+    EXPECT_NE(*streamed, after.digest) << what << ": a volatile column is masked";
+}
+
+void expect_streamed_digests(const ImageStore& store, const Evidence& approved,
+                             const Evidence& images_of, const std::string& run) {
+    std::size_t checked = 0;
+    for (std::size_t i = 0; i < approved.statements.size(); ++i) {
+        const auto& a = approved.statements[i];
+        const auto& s = images_of.statements.at(i);
+        expect_streamed_equals_reread(store, s.after, s.columns, s.key_columns, a.volatility,
+                                      run + " statement " + std::to_string(a.index));
+        EXPECT_EQ(
+            reread_masked_after_digest(store, s.after, s.columns, s.key_columns, a.volatility),
+            a.after_masked);
+        ++checked;
+    }
+    for (const auto& c : images_of.closure) {
+        const auto* a = changes_of(approved, c.qualified());
+        ASSERT_NE(a, nullptr) << c.qualified();
+        if (c.count_only || a->volatility.empty()) {
+            continue;
+        }
+        expect_streamed_equals_reread(store, c.after, c.columns, c.key_columns, a->volatility,
+                                      run + " " + c.qualified());
+        if (!a->append_only) {
+            EXPECT_EQ(
+                reread_masked_after_digest(store, c.after, c.columns, c.key_columns, a->volatility),
+                a->after_masked)
+                << run + " " + c.qualified();
+        }
+        ++checked;
+    }
+    EXPECT_GE(checked, 2u) << run << ": a statement and a closure table with volatile columns";
+}
+
+TEST(Volatility, MaskedDigestsStreamedDuringTheCaptureEqualTheImagesReadAgain) {
+    for (const auto& [text, rows] :
+         std::vector<std::pair<std::string, long long>>{{kUpdate, 200}, {kInsert, 3}}) {
+        SCOPED_TRACE(text);
+        TestDatabase db(dev());
+        TempImages images;
+        auto session = Session::open(configured(db));
+        auto plan = plan_for(text, {rows});
+        auto evidence = session.preview(plan, images.store);
+        ASSERT_TRUE(evidence.volatility_unknown.empty());
+        expect_streamed_digests(images.store, evidence, evidence, "preview");
+        auto outcome = session.apply(plan, evidence, images.store, kNoHook);
+        ASSERT_EQ(outcome.status, OutcomeStatus::committed);
+        EXPECT_EQ(outcome.applied.fingerprint, evidence.fingerprint);
+        expect_streamed_digests(images.store, evidence, outcome.applied, "apply");
+    }
+}
+
+TEST(Volatility, AMaskedDigestAskedForOtherColumnsIsReadFromTheImage) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(configured(db));
+    auto evidence = session.preview(plan_for(kUpdate, {200}), images.store);
+    const auto& s = evidence.statements.at(0);
+    // Streamed for updated_at only: masking form_data as well is another digest, read again.
+    auto wider = s.volatility;
+    VolatileColumn form;
+    form.column = "form_data";
+    form.volatility = VolatilityClass::observed;
+    wider.push_back(form);
+    auto masked = masked_after_digest(images.store, s.after, s.columns, s.key_columns, wider);
+    EXPECT_EQ(masked,
+              reread_masked_after_digest(images.store, s.after, s.columns, s.key_columns, wider));
+    EXPECT_NE(masked, s.after_masked);
 }
 
 TEST(Volatility, TwoPreviewsOfTheSameResultShareAFingerprintAndAnotherResultDoesNot) {
