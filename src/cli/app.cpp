@@ -14,13 +14,13 @@
 namespace datafix::cli {
 
 namespace {
-constexpr std::array<Register, 21> kCommands = {
+constexpr std::array<Register, 22> kCommands = {
     &register_check,           &register_init,    &register_server,    &register_login,
     &register_users,           &register_request, &register_claim,     &register_pair,
     &register_change,          &register_runs,    &register_backup,    &register_approve,
     &register_cancel,          &register_show,    &register_list,      &register_inbox,
     &register_watch,           &register_audit,   &register_preflight, &register_comment,
-    &register_request_changes,
+    &register_request_changes, &register_live,
 };
 
 void build(CLI::App& root, Action& action) {
