@@ -7,7 +7,9 @@
 // learned from its causes), which warms the cache and leaves dead tuples. The psql copy gets the
 // same rolled-back run before it is timed. Also printed: the preview against one psql run of the
 // statement, preview + apply against it, and how many sequence values a preview of an INSERT
-// draws (gaps production would get).
+// draws (gaps production would get). Live mode (the statement once, its evidence captured while
+// the transaction stays open, then COMMIT) is timed against the same psql run, on its own copy
+// after the same rolled-back psql run, with the sequence values a live INSERT draws.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -249,6 +251,47 @@ int main(int argc, char** argv) {
                             revert_preview);
             }
             drop(*cluster, df_db);
+
+            // Live mode on its own copy, after the same rolled-back psql run the psql copies
+            // get: the statement runs once, its evidence is captured while the transaction is
+            // open, and the (immediate) approval commits it.
+            auto live_db = fresh_copy(*cluster, "bench_live");
+            {
+                auto live_env = environment(*cluster, live_db);
+                run_psql(*cluster, live_db, live_env.session_settings["jwt.claims.sub"],
+                         s.statement, "ROLLBACK");
+                target::LiveLimits limits;
+                limits.window = std::chrono::minutes(30);
+                limits.max_rows = 100 * s.rows;
+                auto live_session = target::Session::open(target::live_target(live_env, limits));
+                auto live_drawn = [&] {
+                    return std::stoll(cluster->psql(
+                        "SELECT "
+                        "coalesce(pg_sequence_last_value('app_public.application_status_id_seq'),"
+                        " 0)",
+                        live_db));
+                };
+                long long live_before = live_drawn();
+                auto live_start = Clock::now();
+                auto live_outcome = live_session.live(
+                    change, limits, images,
+                    [](const target::Evidence&) { return target::LiveDecision::commit; },
+                    [](const std::string&, int, const target::Evidence&) {});
+                double live_time = seconds_since(live_start);
+                if (live_outcome.status != target::OutcomeStatus::committed) {
+                    throw std::runtime_error("the live run did not commit");
+                }
+                print_row(s.name + ": live mode / psql", live_time, p.wall);
+                print_row(s.name + ": live mode's transaction / psql's",
+                          std::chrono::duration<double>(live_outcome.transaction_time).count(),
+                          p.transaction);
+                if (s.name.rfind("INSERT", 0) == 0) {
+                    std::printf("%-44s %10lld (%lld rows committed)\n",
+                                (s.name + ": sequence values live mode drew").c_str(),
+                                live_drawn() - live_before, s.rows);
+                }
+            }
+            drop(*cluster, live_db);
             std::filesystem::remove_all(images_dir);
             if (update_only) {
                 break;

@@ -194,13 +194,32 @@ function facts(state) {
   return el('dl', { className: 'facts' }, rows.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }
 
+// An open live run (live mode): its transaction stays open until the pair approves, the driver
+// or the pair cancels, or its deadline passes; the count goes down every second.
+function liveCountdown(live) {
+  const node = el('span', { className: 'muted', dataset: { testid: 'live-countdown' } });
+  const deadline = Date.parse(live.deadline) || (Date.now() + live.seconds_left * 1000);
+  const tick = () => {
+    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    node.textContent = ` · live run #${live.run} open, ${left} s left`;
+    return left;
+  };
+  tick();
+  const timer = setInterval(() => {
+    if (!node.isConnected || tick() === 0) {
+      clearInterval(timer);
+    }
+  }, 1000);
+  return node;
+}
+
 function environmentsTable(state) {
   return el('div', { className: 'scroll' }, el('table', { className: 'grid', id: 'environments' },
     el('thead', {}, el('tr', {}, ['Environment', 'Stage', 'Preview run', 'Evidence fingerprint', 'Apply run']
       .map((h) => el('th', {}, h)))),
     el('tbody', {}, state.progress.environments.map((e) => el('tr', { dataset: { environment: e.name } },
       el('td', {}, el('strong', {}, e.name)),
-      el('td', {}, badge(e.stage)),
+      el('td', {}, badge(e.stage), e.live ? liveCountdown(e.live) : null),
       el('td', {}, e.preview_run ? `#${e.preview_run}` : '—'),
       el('td', {}, hash(e.fingerprint, 16)),
       el('td', {}, e.apply_run ? `#${e.apply_run}` : '—'))))));

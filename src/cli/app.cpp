@@ -14,7 +14,7 @@
 namespace datafix::cli {
 
 namespace {
-constexpr std::array<Register, 22> kCommands = {
+constexpr std::array<Register, 23> kCommands = {
     &register_check,   &register_init,
     &register_server,  &register_login,
     &register_logout,  &register_users,
@@ -26,6 +26,7 @@ constexpr std::array<Register, 22> kCommands = {
     &register_inbox,   &register_watch,
     &register_audit,   &register_preflight,
     &register_comment, &register_request_changes,
+    &register_live,
 };
 
 void build(CLI::App& root, Action& action) {

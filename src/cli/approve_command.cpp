@@ -21,8 +21,9 @@ struct ApproveOptions {
 
 void register_approve(CLI::App& root, Action& action) {
     auto o = std::make_shared<ApproveOptions>();
-    auto* cmd = root.add_subcommand(
-        "approve", "as the pair, approve the latest preview's evidence on an environment");
+    auto* cmd = root.add_subcommand("approve",
+                                    "as the pair, approve the latest preview's evidence on an "
+                                    "environment (an open live run: commit it)");
     add_request_argument(*cmd, o->verb);
     cmd->add_option("environment", o->verb.environment, "dev, test, prod")->required();
     cmd->add_option("--revision", o->revision, "the revision hash (default: the current one)");
@@ -35,9 +36,19 @@ void register_approve(CLI::App& root, Action& action) {
             const nlohmann::json* env = &environment_progress(state, o->verb.environment);
             std::string revision =
                 o->revision.empty() ? state["progress"].value("revision_hash", "") : o->revision;
-            std::string fingerprint =
-                o->fingerprint.empty() ? env->value("fingerprint", "") : o->fingerprint;
-            int run = env->value("preview_run", 0);
+            // An open live run shows the evidence: approving it commits that transaction.
+            const bool live = env->contains("live");
+            const nlohmann::json no_live = nlohmann::json::object();
+            const nlohmann::json& open = live ? (*env)["live"] : no_live;
+            std::string fingerprint = !o->fingerprint.empty() ? o->fingerprint
+                                      : live                  ? open.value("fingerprint", "")
+                                                              : env->value("fingerprint", "");
+            int run = live ? open.value("run", 0) : env->value("preview_run", 0);
+            if (live && !o->verb.flags.json()) {
+                std::cout << "live run " << run << " on " << o->verb.environment
+                          << " is open until " << text(open["deadline"]) << " ("
+                          << text(open["seconds_left"]) << " s left); your approval commits it\n";
+            }
             Style style(o->verb.flags);
             if (!o->verb.flags.json() && run != 0) {
                 std::cout << "what you approve on " << o->verb.environment << " (run " << run
@@ -52,6 +63,14 @@ void register_approve(CLI::App& root, Action& action) {
             auto after = client.post(
                 request_path(o->verb.request, "/environments/" + o->verb.environment + "/approve"),
                 {{"revision_hash", revision}, {"fingerprint", fingerprint}});
+            if (live) {
+                return report_step(o->verb.flags, after,
+                                   "you approved live run " + std::to_string(run) + " on " +
+                                       o->verb.environment + ": " + text(after["status"]) +
+                                       (after.contains("xid") ? " (xid " + text(after["xid"]) + ")"
+                                                              : std::string()),
+                                   false);
+            }
             return report_step(o->verb.flags, after,
                                "you approved evidence " + short_hash(fingerprint) +
                                    " of revision " + short_hash(revision) + " on " +

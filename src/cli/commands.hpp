@@ -16,6 +16,7 @@ void register_claim(CLI::App& root, Action& action);
 void register_pair(CLI::App& root, Action& action);
 void register_change(CLI::App& root, Action& action);
 void register_runs(CLI::App& root, Action& action);
+void register_live(CLI::App& root, Action& action);
 void register_approve(CLI::App& root, Action& action);
 void register_cancel(CLI::App& root, Action& action);
 void register_comment(CLI::App& root, Action& action);

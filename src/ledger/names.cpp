@@ -46,10 +46,11 @@ constexpr std::array<std::pair<RequestStatus, std::string_view>, 3> kStatuses{{
     {RequestStatus::done, "done"},
     {RequestStatus::cancelled, "cancelled"},
 }};
-constexpr std::array<std::pair<RunKind, std::string_view>, 3> kRunKinds{{
+constexpr std::array<std::pair<RunKind, std::string_view>, 4> kRunKinds{{
     {RunKind::preview, "preview"},
     {RunKind::apply, "apply"},
     {RunKind::revert, "revert"},
+    {RunKind::live, "live"},
 }};
 constexpr std::array<std::pair<RunState, std::string_view>, 5> kRunStates{{
     {RunState::running, "running"},

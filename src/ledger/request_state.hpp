@@ -85,6 +85,10 @@ enum class RunKind {
     preview,  // executed and rolled back: the evidence
     apply,    // executed and committed when the evidence matches
     revert,   // restores the before-images of an apply
+    // executed once and held open (the environment's live mode): the pair's approval of what it
+    // shows commits it; a cancel or the end of its window rolls it back. Once committed it
+    // counts as the environment's apply.
+    live,
 };
 
 enum class RunState {

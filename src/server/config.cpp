@@ -357,6 +357,23 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     if (auto v = r.duration("backup_max_age")) {
         env.rules.backup_max_age = std::chrono::duration_cast<std::chrono::minutes>(*v);
     }
+    if (auto v = r.boolean("live")) {
+        env.rules.live = *v;
+    }
+    if (auto v = r.duration("live_window")) {
+        if (v->count() <= 0) {
+            throw config_error(source, r.key("live_window"),
+                               "must be positive: a live transaction is always bounded");
+        }
+        env.live.window = *v;
+        env.rules.live_window = *v;
+    }
+    if (auto v = r.integer("live_max_rows")) {
+        if (*v <= 0) {
+            throw config_error(source, r.key("live_max_rows"), "must be a positive row count");
+        }
+        env.live.max_rows = *v;
+    }
     env.backup =
         config_detail::read_backup(r.raw("backup"), r.key("backup"), source, base_dir, env.target);
     r.refuse_unknown();

@@ -17,6 +17,7 @@
 #include "notify/channels.hpp"
 #include "server/oidc_settings.hpp"
 #include "target/environment_target.hpp"
+#include "target/live.hpp"
 #include "workflow/config.hpp"
 
 namespace datafix::server {
@@ -80,6 +81,8 @@ struct EnvironmentConfig {
     // "schema.table" -> the column people name its rows by (an application number); over the
     // global [display_keys] for this environment.
     std::map<std::string, std::string> display_keys;
+    // live_window and live_max_rows: the bounds of live mode (rules.live turns it on).
+    target::LiveLimits live;
 };
 
 // `environment` as `person` runs it: their person_settings over the environment's

@@ -1,6 +1,8 @@
 // Runs on a target environment, reported step by step through the workflow.
 #include "server/executor.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <limits>
 
 #include <filesystem>
@@ -10,10 +12,12 @@
 #include "server/evidence_file.hpp"
 #include "server/leader.hpp"
 #include "server/preflight_file.hpp"
+#include "server/state_json.hpp"
 #include "sql/analysis.hpp"
 #include "target/plan_builder.hpp"
 #include "target/session.hpp"
 #include "workflow/decide.hpp"
+#include "workflow/reading.hpp"
 
 namespace datafix::server {
 
@@ -504,6 +508,223 @@ int Executor::recover() {
         }
     }
     return settled;
+}
+
+namespace {
+
+std::chrono::system_clock::time_point wall(ledger::Time t) {
+    return std::chrono::system_clock::time_point(t);
+}
+
+nlohmann::json rolled_back_json(int run, const std::string& why) {
+    return {{"run", run}, {"status", "rolled_back"}, {"reason", why}};
+}
+
+}  // namespace
+
+nlohmann::json Executor::start_live(ledger::RequestNumber number, const std::string& environment,
+                                    const workflow::Actor& actor) {
+    RunSetup setup = start(context_, number, workflow::StartLive{environment}, environment, actor);
+    const target::LiveLimits limits = setup.environment->live;
+    const ledger::Time deadline =
+        find_run(setup.state, setup.run).started_at +
+        std::chrono::duration_cast<std::chrono::milliseconds>(limits.window);
+    context_.announce(number, "run.started",
+                      {{"run", setup.run},
+                       {"kind", "live"},
+                       {"environment", environment},
+                       {"deadline", format_time(deadline)}});
+    auto opened = live_.start(
+        number, setup.run, [this, number, setup, actor, limits, deadline](LiveSlot& slot) {
+            RunLeases::Held held(leases_, number, setup.run);
+            try {
+                slot.end(run_live(number, setup.run, setup.state, *setup.environment, limits,
+                                  deadline, actor, slot));
+            } catch (...) {
+                slot.end_failed(std::current_exception());
+            }
+        });
+    return opened->wait_shown();
+}
+
+nlohmann::json Executor::run_live(ledger::RequestNumber number, int run,
+                                  const ledger::RequestState& state,
+                                  const EnvironmentConfig& environment,
+                                  const target::LiveLimits& limits, ledger::Time deadline,
+                                  const workflow::Actor& actor, LiveSlot& slot) {
+    return recorded_run(context_, number, run, actor, [&]() -> nlohmann::json {
+        const ledger::Revision& revision = *state.current_revision();
+        target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
+        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        // PostgreSQL ends the transaction itself a little after the window, should this server
+        // hang: the session's idle_in_transaction_session_timeout is the window plus slack.
+        EnvironmentConfig live_env = environment;
+        live_env.target = target::live_target(environment.target, limits);
+        std::string cut_by;
+        target::Outcome outcome = on_leader(live_env, [&](LeaderSession& leader) {
+            KeptPreflight kept(context_, number, run, leader.session());
+            target::Outcome o = leader.session().live(
+                plan, limits, images,
+                [&](const target::Evidence& shown) {
+                    std::string path = manifest_path(images.directory(), run);
+                    save_evidence(context_.key(), path, shown);
+                    workflow::RecordLiveEvidence recorded{run, shown.fingerprint, counts_of(shown),
+                                                          path, verify_results_text(shown)};
+                    workflow::Decision d = context_.perform(number, recorded, actor);
+                    if (!d.allowed()) {
+                        throw_refusal(*d.refusal);
+                    }
+                    nlohmann::json summary = evidence_summary(shown);
+                    auto left = std::chrono::duration_cast<std::chrono::seconds>(
+                        wall(deadline) - std::chrono::system_clock::now());
+                    nlohmann::json open = {{"run", run},
+                                           {"status", "open"},
+                                           {"deadline", format_time(deadline)},
+                                           {"seconds_left", std::max<long long>(0, left.count())},
+                                           {"fingerprint", shown.fingerprint},
+                                           {"evidence", summary},
+                                           {"preflight", kept.json()}};
+                    context_.announce(number, "live.open",
+                                      {{"run", run},
+                                       {"environment", environment.target.name},
+                                       {"deadline", format_time(deadline)},
+                                       {"fingerprint", shown.fingerprint},
+                                       {"evidence", summary}});
+                    slot.show(std::move(open));
+                    // The transaction is open and the pair looks at its evidence.
+                    fault_point("live.open");
+                    return await_live(number, run, deadline, actor, slot);
+                },
+                record_in_flight(context_, number, run, actor, "live"));
+            if (o.status == target::OutcomeStatus::in_doubt) {
+                cut_by = leader.forward_failure();
+            }
+            return o;
+        });
+        if (outcome.status == target::OutcomeStatus::not_committed &&
+            outcome.resolved_by == "rolled back") {
+            if (slot.stopping()) {
+                // Still running in the ledger: the server stops, nobody decided.
+                throw Error(ErrorCode::unreachable,
+                            "the server stopped while live run " + std::to_string(run) +
+                                " was open; its transaction was rolled back",
+                            "start it again (datafix live " + std::to_string(number) + " " +
+                                environment.target.name + ")");
+            }
+            nlohmann::json summary = rolled_back_json(run, "cancelled or its window ended");
+            context_.announce(number, "run.finished", summary);
+            return summary;
+        }
+        nlohmann::json summary =
+            record_committed_outcome(context_, number, run, outcome, actor, "live");
+        if (outcome.status == target::OutcomeStatus::in_doubt) {
+            throw ApiError(
+                ErrorCode::in_doubt, "run-in-doubt",
+                "the commit of live run " + std::to_string(run) +
+                    " was sent and its outcome is not known yet" +
+                    (cut_by.empty() ? "" : ": " + cut_by),
+                "resolve it: datafix resolve " + std::to_string(number) + " " + std::to_string(run),
+                summary);
+        }
+        if (outcome.status == target::OutcomeStatus::not_committed) {
+            throw ApiError(ErrorCode::database, "not-committed",
+                           "the live run did not commit; nothing changed",
+                           "start it again (datafix live " + std::to_string(number) + " " +
+                               environment.target.name + ")",
+                           summary);
+        }
+        return summary;
+    });
+}
+
+target::LiveDecision Executor::await_live(ledger::RequestNumber number, int run,
+                                          ledger::Time deadline, const workflow::Actor& actor,
+                                          LiveSlot& slot) {
+    for (;;) {
+        // The pair's approval or a cancel taken by this server decides at once; one taken by
+        // another server on the same ledger is read from the ledger every second.
+        auto tick =
+            std::min(wall(deadline), std::chrono::system_clock::now() + std::chrono::seconds(1));
+        if (auto decided = slot.wait_for_decision(tick)) {
+            return *decided;
+        }
+        ledger::RequestState state = context_.load_request(number);
+        const ledger::Run* current = workflow::reading::find_run(state, run);
+        if (current == nullptr || current->state != ledger::RunState::running) {
+            return target::LiveDecision::roll_back;
+        }
+        if (workflow::reading::live_approved(state, *current)) {
+            return target::LiveDecision::commit;
+        }
+        if (std::chrono::system_clock::now() < wall(deadline)) {
+            continue;
+        }
+        workflow::Decision ended = context_.perform(
+            number, workflow::EndLive{run, workflow::LiveEnd::window_ended}, actor);
+        if (ended.allowed()) {
+            context_.log().info("request {} run {}: live window ended; rolled back", number, run);
+            context_.announce(number, "live.ended", {{"run", run}, {"why", "window_ended"}});
+            return target::LiveDecision::roll_back;
+        }
+        if (ended.refusal->rule != "live-committing") {
+            return target::LiveDecision::roll_back;
+        }
+        // Approved meanwhile: the next round reads the approval and commits.
+    }
+}
+
+nlohmann::json Executor::approve_live(ledger::RequestNumber number, const std::string& environment,
+                                      const std::string& revision_hash,
+                                      const std::string& fingerprint,
+                                      const workflow::Actor& actor) {
+    workflow::Decision decision = context_.perform(
+        number, workflow::ApproveLive{environment, revision_hash, fingerprint}, actor);
+    if (!decision.allowed()) {
+        throw_refusal(*decision.refusal);
+    }
+    const ledger::Run* run = workflow::reading::open_live_run(decision.state, environment);
+    const int number_of_run = run != nullptr ? run->number : 0;
+    auto slot = live_.find(number, number_of_run);
+    if (slot == nullptr) {
+        // Another server on the same ledger holds the transaction: it reads the approval.
+        return {{"run", number_of_run}, {"status", "approved"}};
+    }
+    slot->decide(target::LiveDecision::commit);
+    const EnvironmentConfig* env = context_.config().find_environment(environment);
+    auto limit = env->live.window + target::kLiveSlack + std::chrono::minutes(1);
+    if (auto ended =
+            slot->wait_ended(std::chrono::duration_cast<std::chrono::milliseconds>(limit))) {
+        return *ended;
+    }
+    return {{"run", number_of_run}, {"status", "approved"}};
+}
+
+nlohmann::json Executor::cancel_live(ledger::RequestNumber number, const std::string& environment,
+                                     const workflow::Actor& actor) {
+    const ledger::RequestState state = context_.load_request(number);
+    const ledger::Run* run = workflow::reading::open_live_run(state, environment);
+    if (run == nullptr) {
+        throw ApiError(
+            ErrorCode::rule, "live-not-open",
+            "no live run is open on " + environment + " for request " + std::to_string(number),
+            "see the request with datafix show " + std::to_string(number));
+    }
+    const int number_of_run = run->number;
+    workflow::Decision decision = context_.perform(
+        number, workflow::EndLive{number_of_run, workflow::LiveEnd::cancelled}, actor);
+    if (!decision.allowed()) {
+        throw_refusal(*decision.refusal);
+    }
+    context_.announce(number, "live.ended", {{"run", number_of_run}, {"why", "cancelled"}});
+    auto slot = live_.find(number, number_of_run);
+    if (slot == nullptr) {
+        return rolled_back_json(number_of_run, "cancelled");
+    }
+    slot->decide(target::LiveDecision::roll_back);
+    if (auto ended = slot->wait_ended(std::chrono::minutes(1))) {
+        return rolled_back_json(number_of_run, "cancelled");
+    }
+    return rolled_back_json(number_of_run, "cancelled");
 }
 
 }  // namespace datafix::server

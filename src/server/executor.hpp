@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server/context.hpp"
+#include "server/live_registry.hpp"
 #include "server/run_leases.hpp"
 #include "target/change_plan.hpp"
 
@@ -24,6 +25,20 @@ class Executor {
                          const std::string& fingerprint, const workflow::Actor& actor);
     nlohmann::json revert(ledger::RequestNumber number, const std::string& environment,
                           const workflow::Actor& actor);
+    // Live mode (an environment with live = true): the driver's call starts the run, which
+    // executes the change once on a thread of its own and keeps its transaction open; the call
+    // answers once the evidence is shown (status "open", the deadline) or the run failed.
+    nlohmann::json start_live(ledger::RequestNumber number, const std::string& environment,
+                              const workflow::Actor& actor);
+    // The pair's approval of what the open live run shows: recorded, then that transaction
+    // commits; answers the outcome (as apply does).
+    nlohmann::json approve_live(ledger::RequestNumber number, const std::string& environment,
+                                const std::string& revision_hash, const std::string& fingerprint,
+                                const workflow::Actor& actor);
+    // The driver or the pair cancels the open live run: recorded, then rolled back.
+    nlohmann::json cancel_live(ledger::RequestNumber number, const std::string& environment,
+                               const workflow::Actor& actor);
+
     // An in-doubt apply or revert: asks the target what happened and records the answer.
     nlohmann::json resolve(ledger::RequestNumber number, int run, const workflow::Actor& actor);
 
@@ -43,8 +58,17 @@ class Executor {
     void keep_leases(std::function<void()> after_sweep = {});
 
   private:
+    nlohmann::json run_live(ledger::RequestNumber number, int run,
+                            const ledger::RequestState& state, const EnvironmentConfig& environment,
+                            const target::LiveLimits& limits, ledger::Time deadline,
+                            const workflow::Actor& actor, LiveSlot& slot);
+    target::LiveDecision await_live(ledger::RequestNumber number, int run, ledger::Time deadline,
+                                    const workflow::Actor& actor, LiveSlot& slot);
+
     Context& context_;
     RunLeases leases_;
+    // Last: stopping the server rolls back the open live transactions before the leases go.
+    LiveRegistry live_;
 };
 
 // The target's plan for a revision: the SQL guard's statements and capture plans, with the

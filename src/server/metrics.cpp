@@ -68,7 +68,8 @@ std::string Metrics::render(const ledger::LedgerStatistics& ledger) const {
 
     header(out, "datafix_runs", "gauge",
            "Runs in the ledger, by kind and outcome (running until they end).");
-    for (auto kind : {ledger::RunKind::preview, ledger::RunKind::apply, ledger::RunKind::revert}) {
+    for (auto kind : {ledger::RunKind::preview, ledger::RunKind::apply, ledger::RunKind::revert,
+                      ledger::RunKind::live}) {
         for (auto state :
              {ledger::RunState::running, ledger::RunState::succeeded, ledger::RunState::failed,
               ledger::RunState::in_doubt, ledger::RunState::rolled_back}) {

@@ -36,7 +36,7 @@ std::optional<notify::EventKind> committed_moment(const ledger::Run& run,
         return std::nullopt;
     }
     const auto position = static_cast<std::size_t>(index);
-    if (run.kind == ledger::RunKind::apply) {
+    if (run.kind == ledger::RunKind::apply || run.kind == ledger::RunKind::live) {
         if (position + 1 == workflow.environments.size()) {
             return notify::EventKind::prod_applied;
         }
@@ -121,6 +121,12 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
         }
     } else if (std::holds_alternative<workflow::CancelRequest>(action)) {
         moments.push_back({notify::EventKind::cancelled, ""});
+    } else if (const auto* shown = std::get_if<workflow::RecordLiveEvidence>(&action)) {
+        // An open live transaction waits for the pair's approval within its window.
+        const ledger::Run* run = find_run(state, shown->run);
+        if (run != nullptr && state.pair) {
+            moments.push_back({notify::EventKind::evidence_to_approve, run->environment});
+        }
     }
     return moments;
 }

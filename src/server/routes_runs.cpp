@@ -3,6 +3,7 @@
 #include "server/api_error.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
+#include "workflow/reading.hpp"
 
 namespace datafix::server {
 
@@ -28,12 +29,37 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
                   send_json(res, executor.revert(path_number(req, 1), path_text(req, 2), actor));
               }));
 
+    // Live mode: the driver starts it (the answer comes once the evidence is shown, with the
+    // transaction open); the driver or the pair cancels it; the pair's approve commits it.
+    http.Post(std::string(env_path) + "live",
+              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+                  json_body(context, req);
+                  send_json(res,
+                            executor.start_live(path_number(req, 1), path_text(req, 2), actor));
+              }));
+
+    http.Post(std::string(env_path) + "live/cancel",
+              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+                  json_body(context, req);
+                  send_json(res,
+                            executor.cancel_live(path_number(req, 1), path_text(req, 2), actor));
+              }));
+
     http.Post(
         std::string(env_path) + "(approve|approve-revert)",
         authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
             nlohmann::json body = json_body(context, req);
             ledger::RequestNumber number = path_number(req, 1);
             std::string environment = path_text(req, 2);
+            if (path_text(req, 3) == "approve" &&
+                workflow::reading::open_live_run(context.load_request(number), environment) !=
+                    nullptr) {
+                // The open live transaction shows the evidence: approving it commits it.
+                send_json(res, executor.approve_live(number, environment,
+                                                     string_field(body, "revision_hash"),
+                                                     string_field(body, "fingerprint"), actor));
+                return;
+            }
             workflow::Action action =
                 workflow::ApproveEmergencyRevert{environment, string_field(body, "revision_hash")};
             if (path_text(req, 3) == "approve") {

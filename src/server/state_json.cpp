@@ -3,6 +3,9 @@
 
 #include "workflow/reading.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -172,6 +175,14 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
                         {"preview_run", e.preview_run},
                         {"fingerprint", e.fingerprint},
                         {"apply_run", e.apply_run}});
+        if (e.live_run != 0 && e.live_deadline) {
+            // An open live transaction: the pages and the CLI count down to its deadline.
+            auto left = std::chrono::duration_cast<std::chrono::seconds>(*e.live_deadline - now);
+            envs.back()["live"] = {{"run", e.live_run},
+                                   {"fingerprint", e.live_fingerprint},
+                                   {"deadline", format_time(*e.live_deadline)},
+                                   {"seconds_left", std::max<long long>(0, left.count())}};
+        }
     }
     j["next"] = next_step_json(state, people, config, now);
     nlohmann::json held = nlohmann::json::array();

@@ -18,6 +18,7 @@
 #include "target/connection.hpp"
 #include "target/evidence_check.hpp"
 #include "target/guards.hpp"
+#include "target/live.hpp"
 #include "target/preflight_explain.hpp"
 #include "target/preflight_functions.hpp"
 #include "target/restore_step.hpp"
@@ -875,6 +876,45 @@ Outcome Session::resolve_in_doubt(const std::string& xid, const Evidence& applie
                                                 : OutcomeStatus::in_doubt;
     out.resolved_by = "no commit log answer; " + match_text(match);
     return out;
+}
+
+Outcome Session::live(const ChangePlan& plan, const LiveLimits& limits, ImageStore& images,
+                      const AwaitLiveDecision& await, const BeforeCommit& before_commit,
+                      const AfterCommitSent& fault) {
+    auto& st = *state_;
+    preflight(plan);
+    refuse_unvouched_functions(*st.preflight);
+    refuse_estimate_over_limit(*st.preflight, limits, st.target.name);
+    auto& connection = connected(st);
+    ImageScope scope(images);  // declared before the transaction: it outlives the rollback
+    Transaction tx(connection);
+    auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
+    Evidence seen =
+        make_evidence(RunKind::change, plan.sha256, st.facts,
+                      execute_change(connection, images, st.target, plan, nullptr, *st.preflight));
+    refuse_rows_over_limit(rows_held(seen), limits, st.target.name);
+    seen.verify = run_verify(connection, plan.verify);
+    check_still_role(connection, st.target, "after the verify queries");
+    capture_closure(st, connection, images, seen, false);
+    check_still_role(connection, st.target, "after the capture");
+    refuse_rows_over_limit(rows_held(seen), limits, st.target.name);
+    // What commits is exactly what is shown: the after-images are covered whole (no column is
+    // volatile between evidence and commit, they are one transaction).
+    cover_after_images(images, seen);
+    seen.fingerprint = fingerprint(seen);
+    if (await(seen) != LiveDecision::commit) {
+        tx.rollback();
+        Outcome out;
+        out.status = OutcomeStatus::not_committed;
+        out.xid = xid;
+        out.backend_pid = connection.backend_pid();
+        out.resolved_by = "rolled back";
+        return out;  // the scope removes the images: nothing changed
+    }
+    auto outcome = commit_run(*this, connection, tx, st.target, std::move(seen), images, xid,
+                              before_commit, fault);
+    scope.keep();  // committed or in doubt: a revert or a later resolution needs the images
+    return outcome;
 }
 
 }  // namespace datafix::target

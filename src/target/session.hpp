@@ -10,6 +10,7 @@
 #include "target/environment_target.hpp"
 #include "target/evidence.hpp"
 #include "target/image_store.hpp"
+#include "target/live.hpp"
 #include "target/outcome.hpp"
 #include "target/preflight.hpp"
 
@@ -58,6 +59,17 @@ class Session {
     // COMMIT is resolved before returning (OutcomeStatus::in_doubt when it could not be).
     Outcome apply(const ChangePlan& plan, const Evidence& approved, ImageStore& images,
                   const BeforeCommit& before_commit, const AfterCommitSent& fault = {});
+
+    // Live mode (live.hpp): executes the change once in a transaction that stays open, captures
+    // what an apply captures (counts, images of the statements and the write closure, verify
+    // results, fingerprint) and hands it to `await`; commits as apply does (xid and pid through
+    // `before_commit` first) when it answers commit, else rolls back (OutcomeStatus::
+    // not_committed, its images removed). Refuses (Error refused, rolled back) a change over
+    // limits.max_rows. Open the session with live_target() so PostgreSQL ends a transaction
+    // left idle past the window.
+    Outcome live(const ChangePlan& plan, const LiveLimits& limits, ImageStore& images,
+                 const AwaitLiveDecision& await, const BeforeCommit& before_commit,
+                 const AfterCommitSent& fault = {});
 
     // Rehearses restoring the before-images of an applied change. Conflicts (rows no longer equal
     // to their after-image) are listed in the evidence; without `force` they make it refuse

@@ -44,6 +44,14 @@ constexpr std::string_view name_of() {
         return "comment";
     } else if constexpr (std::is_same_v<T, RequestChanges>) {
         return "request-changes";
+    } else if constexpr (std::is_same_v<T, StartLive>) {
+        return "live";
+    } else if constexpr (std::is_same_v<T, RecordLiveEvidence>) {
+        return "live-evidence";
+    } else if constexpr (std::is_same_v<T, ApproveLive>) {
+        return "approve-live";
+    } else if constexpr (std::is_same_v<T, EndLive>) {
+        return "end-live";
     } else {
         static_assert(std::is_same_v<T, CancelRequest>);
         return "cancel";

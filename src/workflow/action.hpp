@@ -55,6 +55,34 @@ struct StartRevert {
     std::string environment;
 };
 
+// Live mode (an environment with `live = true`): the driver runs the change once and its
+// transaction stays open; the executor reports what it shows (RecordLiveEvidence); the pair's
+// ApproveLive of exactly that evidence commits it; EndLive (a cancel by the driver or the pair,
+// or the end of the window) rolls it back. Nothing is previewed, so nothing runs twice.
+struct StartLive {
+    std::string environment;
+};
+struct RecordLiveEvidence {
+    int run = 0;
+    std::string fingerprint;
+    std::vector<std::int64_t> counts;
+    std::string images_path;     // the run's evidence manifest, for the images view
+    std::string verify_results;  // private: sealed by the ledger
+};
+struct ApproveLive {
+    std::string environment;
+    std::string revision_hash;
+    std::string fingerprint;
+};
+enum class LiveEnd {
+    cancelled,     // the driver or the pair cancelled
+    window_ended,  // nobody approved within the environment's live_window
+};
+struct EndLive {
+    int run = 0;
+    LiveEnd why = LiveEnd::cancelled;
+};
+
 // Before COMMIT, the transaction id and backend pid (so an in-doubt outcome can be resolved).
 struct RecordInFlight {
     int run = 0;
@@ -126,11 +154,11 @@ struct CancelRequest {
     std::string reason;  // free text kept out of the audit trail (only its hash is recorded)
 };
 
-using Action =
-    std::variant<ClaimRequest, ReleaseClaim, HandOver, JoinPair, LeavePair, AttachRevision,
-                 StartPreview, StartApply, StartRevert, RecordInFlight, FinishRun, ResolveInDoubt,
-                 ApproveEvidence, ApproveProduction, ApproveEmergencyRevert, RecordBackup,
-                 CancelRequest, AddComment, RequestChanges>;
+using Action = std::variant<ClaimRequest, ReleaseClaim, HandOver, JoinPair, LeavePair,
+                            AttachRevision, StartPreview, StartApply, StartRevert, RecordInFlight,
+                            FinishRun, ResolveInDoubt, ApproveEvidence, ApproveProduction,
+                            ApproveEmergencyRevert, RecordBackup, CancelRequest, AddComment,
+                            RequestChanges, StartLive, RecordLiveEvidence, ApproveLive, EndLive>;
 
 // A stable name for logs and the API, e.g. "claim", "start-preview".
 std::string_view action_name(const Action& action);

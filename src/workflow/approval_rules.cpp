@@ -13,9 +13,9 @@ using ledger::ApprovalKind;
 using ledger::RequestState;
 
 namespace {
-
 // The hash prefix every view shows (cli short_hash); shorter ones are refused as too vague.
 constexpr std::size_t kShortestRevisionPrefix = 12;
+}  // namespace
 
 std::optional<Refusal> check_pair_approver(const Context& ctx, std::string_view verb,
                                            const std::string& environment) {
@@ -104,6 +104,8 @@ Decision add_approval(const Context& ctx, ApprovalKind kind, const std::string& 
                                           .fingerprint = fingerprint,
                                           .detail = detail})});
 }
+
+namespace {
 
 // The pair's approval to revert what `apply` wrote in `environment`, given once.
 Decision approve_revert_of(const Context& ctx, const std::string& environment,

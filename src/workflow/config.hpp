@@ -20,6 +20,10 @@ struct EnvironmentRules {
     // backup_max_age old, before its apply (issue 5 supplies the backups; default off).
     bool needs_backup = false;
     std::chrono::minutes backup_max_age{60};
+    // Live mode (off by default): the driver runs the change once and holds its transaction
+    // open for at most live_window while the pair looks; the pair's approval commits it.
+    bool live = false;
+    std::chrono::milliseconds live_window{std::chrono::minutes{2}};
 };
 
 struct WorkflowConfig {

@@ -55,6 +55,14 @@ Decision decide(const ledger::RequestState& state, const Action& action, const A
                 return rules::add_comment(ctx, a);
             } else if constexpr (std::is_same_v<T, RequestChanges>) {
                 return rules::request_changes(ctx, a);
+            } else if constexpr (std::is_same_v<T, StartLive>) {
+                return rules::start_live(ctx, a);
+            } else if constexpr (std::is_same_v<T, RecordLiveEvidence>) {
+                return rules::record_live_evidence(ctx, a);
+            } else if constexpr (std::is_same_v<T, ApproveLive>) {
+                return rules::approve_live(ctx, a);
+            } else if constexpr (std::is_same_v<T, EndLive>) {
+                return rules::end_live(ctx, a);
             } else {
                 static_assert(std::is_same_v<T, CancelRequest>);
                 return rules::cancel(ctx, a);

@@ -21,10 +21,11 @@ Side side_of(const Action& action) {
         std::holds_alternative<AttachRevision>(action) ||
         std::holds_alternative<StartPreview>(action) ||
         std::holds_alternative<StartApply>(action) || std::holds_alternative<StartRevert>(action) ||
-        std::holds_alternative<RecordBackup>(action)) {
+        std::holds_alternative<RecordBackup>(action) || std::holds_alternative<StartLive>(action)) {
         return Side::driver;
     }
     if (std::holds_alternative<ApproveEvidence>(action) ||
+        std::holds_alternative<ApproveLive>(action) ||
         std::holds_alternative<ApproveEmergencyRevert>(action)) {
         return Side::pair;
     }

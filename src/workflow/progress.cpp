@@ -55,6 +55,13 @@ Progress summarize(const ledger::RequestState& state, const WorkflowConfig& conf
         if (applied != nullptr) {
             env.apply_run = applied->number;
         }
+        if (const ledger::Run* live = reading::open_live_run(state, rules.name)) {
+            env.live_run = live->number;
+            env.live_fingerprint = live->fingerprint;
+            env.live_deadline =
+                live->started_at +
+                std::chrono::duration_cast<std::chrono::milliseconds>(rules.live_window);
+        }
         if (reading::in_doubt_run(state, rules.name) != nullptr) {
             env.stage = Stage::in_doubt;
         } else if (running != nullptr && running->environment == rules.name) {
@@ -192,6 +199,14 @@ NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledg
         return closed_step(state, config);
     }
     if (const ledger::Run* run = reading::running_run(state)) {
+        if (run->kind == ledger::RunKind::live && !run->fingerprint.empty() &&
+            !reading::live_approved(state, *run)) {
+            // The open transaction waits for the pair: their approval commits it.
+            return pair_step(state, "approve",
+                             "approve what live run " + run_label(run->number) + " shows in " +
+                                 run->environment + " before its window ends; that commits it",
+                             run->environment);
+        }
         return step_of("running",
                        "wait: the " + std::string(ledger::run_kind_name(run->kind)) + " " +
                            run_label(run->number) + " in " + run->environment + " is running",

@@ -2,6 +2,7 @@
 // the state by the same reading the rules use, so what people see is what the rules decide on.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct EnvironmentProgress {
     int preview_run = 0;      // latest succeeded preview of the current revision, 0 if none
     std::string fingerprint;  // its evidence fingerprint
     int apply_run = 0;        // the succeeded apply of the current revision, 0 if none
+    // A live run whose transaction is open here: its number, the evidence it shows (empty until
+    // it has run) and when its window ends (the pages count down to it).
+    int live_run = 0;
+    std::string live_fingerprint;
+    std::optional<ledger::Time> live_deadline;
 };
 
 struct Progress {

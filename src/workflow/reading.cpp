@@ -72,11 +72,16 @@ const Run* any_in_doubt_run(const RequestState& state) {
 }
 
 namespace {
+// A committed live run is the environment's apply.
+bool is_kind(const Run& run, RunKind kind) {
+    return run.kind == kind || (kind == RunKind::apply && run.kind == RunKind::live);
+}
+
 const Run* latest(const RequestState& state, std::string_view environment, int revision,
                   RunKind kind) {
     const Run* found = nullptr;
     for (const Run& run : state.runs) {
-        if (run.kind == kind && run.state == RunState::succeeded &&
+        if (is_kind(run, kind) && run.state == RunState::succeeded &&
             run.environment == environment && run.revision == revision) {
             found = &run;
         }
@@ -103,10 +108,29 @@ bool reverted(const RequestState& state, const Run& apply) {
     return false;
 }
 
+const Run* open_live_run(const RequestState& state, std::string_view environment) {
+    for (const Run& run : state.runs) {
+        if (run.kind == RunKind::live && run.state == RunState::running &&
+            run.environment == environment) {
+            return &run;
+        }
+    }
+    return nullptr;
+}
+
+bool live_approved(const RequestState& state, const Run& run) {
+    if (run.kind != RunKind::live || run.fingerprint.empty()) {
+        return false;
+    }
+    const ledger::Approval* approval = valid_approval(
+        state, ApprovalKind::evidence, run.environment, run.revision, run.fingerprint);
+    return approval != nullptr && approval->approved_at >= run.started_at;
+}
+
 const Run* revertable_apply(const RequestState& state, std::string_view environment) {
     const Run* found = nullptr;
     for (const Run& run : state.runs) {
-        if (run.kind == RunKind::apply && run.state == RunState::succeeded &&
+        if (is_kind(run, RunKind::apply) && run.state == RunState::succeeded &&
             run.environment == environment) {
             found = &run;
         }
@@ -154,7 +178,8 @@ const ledger::Comment* pending_changes_request(const RequestState& state) {
         return nullptr;
     }
     for (const Run& run : state.runs) {
-        if (run.number > asked->after_run && run.kind == RunKind::preview &&
+        if (run.number > asked->after_run &&
+            (run.kind == RunKind::preview || run.kind == RunKind::live) &&
             run.revision == revision->number) {
             return nullptr;  // the driver answered with a new preview
         }

@@ -21,6 +21,10 @@ bool is_member(const ledger::RequestState& state, ledger::UserId id);
 
 const ledger::Run* find_run(const ledger::RequestState& state, int number);
 const ledger::Run* running_run(const ledger::RequestState& state);
+// The pair approved exactly the evidence `run` (a live run) recorded, after it started.
+bool live_approved(const ledger::RequestState& state, const ledger::Run& run);
+// The live run whose transaction is open in `environment` (running), or nullptr.
+const ledger::Run* open_live_run(const ledger::RequestState& state, std::string_view environment);
 const ledger::Run* in_doubt_run(const ledger::RequestState& state, std::string_view environment);
 const ledger::Run* any_in_doubt_run(const ledger::RequestState& state);
 

@@ -85,6 +85,28 @@ Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyReve
 Decision record_backup(const Context& ctx, const RecordBackup& action);
 Decision add_comment(const Context& ctx, const AddComment& action);
 Decision request_changes(const Context& ctx, const RequestChanges& action);
+// Live mode (live_rules.cpp).
+// A live run that ended without COMMIT: the approvals of its evidence are void, so they can
+// never let another run commit.
+void void_live_approvals(ledger::RequestState& next, const ledger::Run& run);
+Decision start_live(const Context& ctx, const StartLive& action);
+Decision record_live_evidence(const Context& ctx, const RecordLiveEvidence& action);
+Decision approve_live(const Context& ctx, const ApproveLive& action);
+Decision end_live(const Context& ctx, const EndLive& action);
+// The checks live mode shares with preview and apply (run_rules.cpp): where the request stands
+// for `environment` (driver, revision, order, product owner), and the backup it requires.
+std::optional<Refusal> check_promotion(const Context& ctx, const std::string& environment);
+std::optional<Refusal> check_backup(const Context& ctx, const std::string& environment);
+Decision start_run(const Context& ctx, ledger::RunKind kind, const std::string& environment,
+                   const ledger::Revision& revision, std::string fingerprint, int applies_run,
+                   const char* action);
+// The pair approves (not the driver, not a product owner); `verb` names the HINT's command.
+std::optional<Refusal> check_pair_approver(const Context& ctx, std::string_view verb,
+                                           const std::string& environment);
+std::optional<Refusal> check_names_current(const Context& ctx, const std::string& hash);
+Decision add_approval(const Context& ctx, ledger::ApprovalKind kind, const std::string& environment,
+                      int revision, const std::string& revision_hash,
+                      const std::string& fingerprint, const char* action);
 // Changes requested on the current revision that the driver has not answered yet (by a new
 // preview or a new revision): approvals wait for the driver.
 std::optional<Refusal> require_no_changes_requested(const Context& ctx);

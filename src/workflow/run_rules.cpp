@@ -23,7 +23,9 @@ std::string counts_detail(const std::vector<std::int64_t>& counts) {
     return out;
 }
 
-// The checks shared by preview and apply: where the request stands for `environment`.
+}  // namespace
+
+// The checks shared by preview, apply and live: where the request stands for `environment`.
 std::optional<Refusal> check_promotion(const Context& ctx, const std::string& environment) {
     if (auto r = require_environment(ctx, environment)) {
         return r;
@@ -153,6 +155,8 @@ Decision start_run(const Context& ctx, RunKind kind, const std::string& environm
     return decision;
 }
 
+namespace {
+
 const ledger::Revision* revision_of(const RequestState& state, int number) {
     for (const ledger::Revision& revision : state.revisions) {
         if (revision.number == number) {
@@ -183,6 +187,8 @@ const char* kind_prefix(RunKind kind) {
             return "apply";
         case RunKind::revert:
             return "revert";
+        case RunKind::live:
+            return "live";
     }
     return "run";
 }
@@ -190,7 +196,7 @@ const char* kind_prefix(RunKind kind) {
 // After a committed apply: the last environment ends the request.
 void after_commit(const Context& ctx, RequestState& next, const Run& run,
                   std::vector<ledger::AuditEvent>& events) {
-    if (run.kind != RunKind::apply) {
+    if (run.kind != RunKind::apply && run.kind != RunKind::live) {
         return;
     }
     if (run.environment == ctx.config.environments.back().name &&
@@ -331,6 +337,15 @@ Decision record_in_flight(const Context& ctx, const RecordInFlight& action) {
                       refusal("run-not-running",
                               "run " + std::to_string(run->number) + " is not running", ""));
     }
+    if (run->kind == RunKind::live && !reading::live_approved(ctx.state, *run)) {
+        // The driver cannot commit alone: only the pair's approval of what the open
+        // transaction shows lets it reach COMMIT.
+        return refuse(ctx.state, refusal("live-not-approved",
+                                         "the pair has not approved what live run " +
+                                             std::to_string(run->number) + " shows",
+                                         "ask the pair to approve it (" +
+                                             command(ctx, "approve", run->environment) + ")"));
+    }
     RequestState next = ctx.state;
     Run& changed = next.runs[static_cast<std::size_t>(run - ctx.state.runs.data())];
     changed.xid = action.xid;
@@ -385,6 +400,9 @@ Decision finish_run(const Context& ctx, const FinishRun& action) {
         case RunOutcome::failed:
             changed.state = RunState::failed;
             suffix = ".failed";
+            if (run->kind == RunKind::live) {
+                void_live_approvals(next, changed);
+            }
             break;
         case RunOutcome::in_doubt:
             changed.state = RunState::in_doubt;
