@@ -1,7 +1,8 @@
-// `datafix users add | list | deactivate | activate | rotate-token | set-role`: people and their
-// tokens (an administrator's job; anyone may rotate their own token). A token is printed once, with
-// its scope (--scope read: reading only, no steps) and expiry (--days, at most the server's
-// token lifetime).
+// `datafix users add | list | deactivate | activate | rotate-token | set-role | confirm`: people
+// and their tokens (an administrator's job; anyone may rotate their own token; a second admin
+// confirms an account another admin created, with [auth] confirm_accounts). A token is printed
+// once, with its scope (--scope read: reading only, no steps) and expiry (--days, at most the
+// server's token lifetime).
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -103,11 +104,13 @@ void register_users(CLI::App& root, Action& action) {
                 print_json(body);
                 return 0;
             }
-            Table t({"ID", "NAME", "EMAIL", "ROLE", "ACTIVE", "TOKEN", "EXPIRES", "ISSUED BY"});
+            Table t({"ID", "NAME", "EMAIL", "ROLE", "ACTIVE", "TOKEN", "EXPIRES", "ISSUED BY",
+                     "CREATED BY", "CONFIRMED BY"});
             for (const auto& u : body["users"]) {
                 t.add({text(u["id"]), text(u["name"]), text(u["email"]), text(u["role"]),
                        u.value("active", false) ? "yes" : "no", text(u["token_scope"]),
-                       text(u["token_expires_at"]), text(u["token_issued_by"])});
+                       text(u["token_expires_at"]), text(u["token_issued_by"]),
+                       text(u["created_by"]), text(u["confirmed_by"])});
             }
             t.print(std::cout, Style(l->flags));
             return 0;
@@ -133,6 +136,23 @@ void register_users(CLI::App& root, Action& action) {
             };
         });
     }
+
+    auto c = std::make_shared<UserOptions>();
+    auto* confirm = users->add_subcommand(
+        "confirm", "confirm, as a second admin, an account another admin created");
+    confirm->add_option("user", c->who, "id or email")->required();
+    add_client_flags(*confirm, c->flags);
+    confirm->callback([&action, c] {
+        action = [c] {
+            ApiClient client(c->flags);
+            long long id = user_id(client, c->who);
+            auto body = client.post("/api/users/" + std::to_string(id) + "/confirm",
+                                    nlohmann::json::object());
+            return report_step(c->flags, body,
+                               c->who + ": confirmed; it now counts only as " +
+                                   body.value("name", c->who) + " for four eyes");
+        };
+    });
 
     auto r = std::make_shared<UserOptions>();
     auto* rotate = users->add_subcommand("rotate-token", "issue a new token; the old one stops");

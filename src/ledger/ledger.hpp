@@ -40,6 +40,8 @@ using MutationFn = std::function<Mutation(RequestState&)>;
 // The messages of a new request, composed from its state once its number is assigned and queued
 // in the transaction that stores it.
 using NewRequestMessages = std::function<std::vector<NewNotificationRow>(const RequestState&)>;
+// The same for a new account.
+using NewAccountMessages = std::function<std::vector<NewNotificationRow>(const Person&)>;
 
 // The key of the audit chain's MACs (a file outside the ledger). `new_key`: the file was created
 // just now, so an existing unkeyed chain (a ledger from before keyed chains) is keyed from its
@@ -149,9 +151,12 @@ class Ledger {
 
     // --- people -----------------------------------------------------------------------------
     // Creates a person with a new token (returned once). `event` gives actor and time; the
-    // ledger records "user.created". Error(invalid_input) when the email is taken.
+    // ledger records "user.created" and, when the actor is a person (an admin), that they
+    // created the account; `messages` are composed once its id is assigned and queued in the same
+    // transaction. Error(invalid_input) when the email is taken.
     virtual IssuedToken create_user(const NewPerson& person, const AuditEvent& event,
-                                    const TokenOptions& token = {}) = 0;
+                                    const TokenOptions& token = {},
+                                    const NewAccountMessages& messages = {}) = 0;
     // The active person holding `token`, or nothing (unknown, revoked, deactivated). An expired
     // token is returned with its expiry: the caller refuses it, so it can say why.
     virtual std::optional<Person> authenticate(std::string_view token) = 0;
@@ -170,6 +175,12 @@ class Ledger {
     virtual std::optional<IssuedToken> rotate_token(
         UserId id, const AuditEvent& event, const TokenOptions& token = {},
         const std::vector<NewNotificationRow>& notices = {}) = 0;
+
+    // Records event.actor as the second admin who confirmed an account an admin created, with
+    // "user.confirmed". Who may confirm is the caller's
+    // rule (workflow::check_account_confirmation). Nothing: no such person, not created by an
+    // admin, or confirmed already.
+    virtual std::optional<Person> confirm_user(UserId id, const AuditEvent& event) = 0;
 
     // --- sign-in sessions ---------------------------------------------------------------------
     // Keeps a sign-in the server started until its callback comes back with the same state.

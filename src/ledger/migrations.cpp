@@ -457,7 +457,14 @@ CREATE TABLE comments (
 );
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations{{
+// v9: who created an account and which second admin confirmed it. Accounts from before stay
+// unattributed (NULL): nobody is bound to an account whose creator the ledger never recorded.
+constexpr std::string_view kV9 = R"sql(
+ALTER TABLE users ADD COLUMN created_by BIGINT;
+ALTER TABLE users ADD COLUMN confirmed_by BIGINT;
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations{{
     {1, kV1Sqlite, kV1Postgresql},
     {2, kV2, kV2},
     {3, kV3, kV3},
@@ -466,6 +473,7 @@ constexpr std::array<Migration, 8> kMigrations{{
     {6, kV6, kV6},
     {7, kV7Sqlite, kV7Postgresql},
     {8, kV8Sqlite, kV8Postgresql},
+    {9, kV9, kV9},
 }};
 
 void ensure_version_table(SqlSession& session) {

@@ -1,7 +1,8 @@
 // People of the runbook and their roles. A person authenticates with a token that the ledger
 // stores only as a SHA-256 hash; the token itself exists once, when it is issued. A token
 // expires, has a scope (read-only tokens take no steps), and remembers the admin who issued it
-// for someone else: steps taken with it count as that admin's too, for four-eyes.
+// for someone else: steps taken with it count as that admin's too, for four-eyes. An account
+// remembers the admin who created it and the second admin who confirmed it.
 #pragma once
 
 #include <chrono>
@@ -51,6 +52,13 @@ struct Person {
     // The admin who issued the current token for this person (rotated it); 0: the person did.
     // Kept when the person rotates that token again, so the admin cannot launder it.
     UserId token_issued_by = 0;
+    // The admin who created the account through the API (0: `datafix init`, a provider's
+    // sign-in, or before accounts were confirmed), and the second admin who confirmed it (0: not
+    // confirmed). Until then the creator, who saw its first token, may be the one using it.
+    UserId created_by = 0;
+    UserId confirmed_by = 0;
+    // Acting through a session the OpenID Connect provider vouched for, not through a token.
+    bool signed_in_with_provider = false;
 };
 
 // How a token is issued.

@@ -22,7 +22,9 @@ class SqlLedger final : public Ledger {
     void key_audit_chain(bool new_key);
 
     IssuedToken create_user(const NewPerson& person, const AuditEvent& event,
-                            const TokenOptions& token = {}) override;
+                            const TokenOptions& token = {},
+                            const NewAccountMessages& messages = {}) override;
+    std::optional<Person> confirm_user(UserId id, const AuditEvent& event) override;
     std::optional<Person> authenticate(std::string_view token) override;
     std::optional<Person> find_user(UserId id) override;
     std::optional<Person> find_user_by_email(std::string_view email) override;

@@ -11,8 +11,8 @@ namespace datafix::ledger {
 
 namespace {
 constexpr std::string_view kUserColumns =
-    "SELECT id, name, email, role, active, token_scope, token_expires_at, token_issued_by "
-    "FROM users ";
+    "SELECT id, name, email, role, active, token_scope, token_expires_at, token_issued_by, "
+    "created_by, confirmed_by FROM users ";
 
 Person person_from(const SqlRow& row) {
     Person p;
@@ -27,6 +27,8 @@ Person person_from(const SqlRow& row) {
         p.token_expires_at = from_millis(*expires);
     }
     p.token_issued_by = row.optional_integer(7).value_or(0);
+    p.created_by = row.optional_integer(8).value_or(0);
+    p.confirmed_by = row.optional_integer(9).value_or(0);
     return p;
 }
 
@@ -56,7 +58,8 @@ int SqlLedger::schema_version() {
 }
 
 IssuedToken SqlLedger::create_user(const NewPerson& person, const AuditEvent& event,
-                                   const TokenOptions& token_options) {
+                                   const TokenOptions& token_options,
+                                   const NewAccountMessages& messages) {
     if (person.email.empty() || person.name.empty()) {
         throw Error(ErrorCode::invalid_input, "a person needs a name and an email");
     }
@@ -69,25 +72,56 @@ IssuedToken SqlLedger::create_user(const NewPerson& person, const AuditEvent& ev
     }
     std::string token = generate_token();
     const Time expires = event.at + token_options.lifetime;
+    // An admin's creation is recorded; `datafix init` and a provider's sign-in (actor 0) are not
+    // anybody's.
+    const std::optional<std::int64_t> creator =
+        event.actor != 0 ? std::optional<std::int64_t>(event.actor) : std::nullopt;
     auto rows = session->query(
         "INSERT INTO users (name, email, role, active, token_hash, created_at, token_scope, "
-        "token_expires_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
+        "token_expires_at, created_by) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING id",
         {SqlValue::of(person.name), SqlValue::of(person.email),
          SqlValue::of(std::string(role_name(person.role))), SqlValue::of(token_hash(token)),
          SqlValue::of(to_millis(event.at)),
          SqlValue::of(std::string(token_scope_name(token_options.scope))),
-         SqlValue::of(to_millis(expires))});
+         SqlValue::of(to_millis(expires)), SqlValue::of(creator)});
     Person created{rows.at(0).integer(0), person.name, person.email, person.role, true};
     created.token_scope = token_options.scope;
     created.token_expires_at = expires;
+    created.created_by = creator.value_or(0);
     AuditEntry entry =
         append_audit_in(*session, with(event, "user.created",
                                        "user=" + std::to_string(created.id) +
                                            " role=" + std::string(role_name(created.role)) +
                                            token_detail(token_options, expires)));
+    if (messages) {
+        for (const NewNotificationRow& notice : messages(created)) {
+            insert_notification_in(*session, notice, event.at);
+        }
+    }
     tx.commit();
     publish(entry);
     return IssuedToken{created, token};
+}
+
+std::optional<Person> SqlLedger::confirm_user(UserId id, const AuditEvent& event) {
+    auto session = pool_.acquire();
+    SqlTransaction tx(*session, SqlTransaction::Mode::write);
+    // Compare-and-set: of two admins confirming at once, one does.
+    auto updated = session->query(
+        "UPDATE users SET confirmed_by = ? WHERE id = ? AND confirmed_by IS NULL AND created_by IS "
+        "NOT NULL RETURNING created_by",
+        {SqlValue::of(event.actor), SqlValue::of(id)});
+    if (updated.empty()) {
+        return std::nullopt;
+    }
+    AuditEntry entry = append_audit_in(
+        *session, with(event, "user.confirmed",
+                       "user=" + std::to_string(id) +
+                           " created_by=" + std::to_string(updated.front().integer(0))));
+    auto rows = session->query(std::string(kUserColumns) + "WHERE id = ?", {SqlValue::of(id)});
+    tx.commit();
+    publish(entry);
+    return person_from(rows.at(0));
 }
 
 std::optional<Person> SqlLedger::user_where(std::string_view where,

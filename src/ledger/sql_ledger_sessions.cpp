@@ -115,6 +115,7 @@ std::optional<SessionPerson> SqlLedger::authenticate_session(std::string_view to
     found.person.token_scope = TokenScope::full;
     found.person.token_expires_at = found.expires_at;
     found.person.token_issued_by = 0;
+    found.person.signed_in_with_provider = true;
     if (auto role = parse_role(rows.front().text(4))) {
         found.person.role = *role;
     }

@@ -5,6 +5,29 @@
 
 namespace datafix::notify {
 
+namespace {
+
+std::string base_of(const NotifyConfig& config) {
+    std::string base = config.base_url;
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    return base;
+}
+
+void to_email_channels(const NotifyConfig& config, EventKind kind, const std::string& address,
+                       const Message& message, std::vector<ledger::NewNotificationRow>& rows) {
+    const std::string payload = message_to_payload(message);
+    for (const ChannelConfig& channel : config.channels) {
+        if (channel.kind == ChannelKind::email) {
+            rows.push_back(ledger::NewNotificationRow{std::string(event_name(kind)), std::nullopt,
+                                                      channel.name, address, payload});
+        }
+    }
+}
+
+}  // namespace
+
 std::vector<ledger::NewNotificationRow> token_rotated_notices(const NotifyConfig& config,
                                                               const ledger::Person& owner,
                                                               const ledger::Person& admin) {
@@ -19,19 +42,31 @@ std::vector<ledger::NewNotificationRow> token_rotated_notices(const NotifyConfig
                    "Steps taken with the new token count as " +
                    admin.name +
                    "'s too for four eyes. If you did not ask for this, tell your team now.\n";
-    std::string base = config.base_url;
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
-    }
-    message.link = base;
-    const std::string payload = message_to_payload(message);
-    for (const ChannelConfig& channel : config.channels) {
-        if (channel.kind != ChannelKind::email) {
-            continue;
+    message.link = base_of(config);
+    to_email_channels(config, EventKind::token_rotated, owner.email, message, rows);
+    return rows;
+}
+
+std::vector<ledger::NewNotificationRow> account_created_notices(
+    const NotifyConfig& config, const ledger::Person& account, const ledger::Person& creator,
+    const std::vector<ledger::Person>& admins) {
+    std::vector<ledger::NewNotificationRow> rows;
+    Message message;
+    message.subject = "[datafix] an account waits for a second admin: " + account.name;
+    message.text = "Administrator " + creator.name + " (user " + std::to_string(creator.id) +
+                   ") created the account of " + account.name + " (user " +
+                   std::to_string(account.id) + ", " +
+                   std::string(ledger::role_name(account.role)) +
+                   ").\nUntil another admin confirms it, its steps count as " + creator.name +
+                   "'s for four eyes. If you know this person, confirm the account:\n"
+                   "  datafix users confirm " +
+                   std::to_string(account.id) + "\n";
+    message.link = base_of(config);
+    for (const ledger::Person& admin : admins) {
+        if (admin.id != creator.id && admin.active && !admin.email.empty() &&
+            admin.role == ledger::Role::admin) {
+            to_email_channels(config, EventKind::account_created, admin.email, message, rows);
         }
-        rows.push_back(ledger::NewNotificationRow{std::string(event_name(EventKind::token_rotated)),
-                                                  std::nullopt, channel.name, owner.email,
-                                                  payload});
     }
     return rows;
 }

@@ -1,7 +1,7 @@
-// Messages to a person about their own account, not about a change: an administrator replaced
-// their token. Sent on every email channel to the person's address, whatever the routes say, and
-// queued in the rotation's own ledger transaction (Ledger::rotate_token), so the owner hears of
-// every rotation they did not make.
+// Messages about accounts, not about a change: an administrator replaced a person's token (told
+// to that person), or created an account that a second admin must confirm (told to the other
+// admins). Sent on every email channel, whatever the routes say, and queued in the rotation's or
+// the creation's own ledger transaction, so nobody misses one.
 #pragma once
 
 #include <vector>
@@ -16,5 +16,11 @@ namespace datafix::notify {
 std::vector<ledger::NewNotificationRow> token_rotated_notices(const NotifyConfig& config,
                                                               const ledger::Person& owner,
                                                               const ledger::Person& admin);
+
+// To every admin in `admins` but the creator: `account` was created by `creator` and counts for
+// them until another admin confirms it with `datafix users confirm`.
+std::vector<ledger::NewNotificationRow> account_created_notices(
+    const NotifyConfig& config, const ledger::Person& account, const ledger::Person& creator,
+    const std::vector<ledger::Person>& admins);
 
 }  // namespace datafix::notify

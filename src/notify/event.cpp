@@ -8,7 +8,7 @@ namespace datafix::notify {
 
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 14> kNames = {{
+constexpr std::array<std::pair<EventKind, std::string_view>, 15> kNames = {{
     {EventKind::request_created, "request-created"},
     {EventKind::claimed, "claimed"},
     {EventKind::pair_wanted, "pair-wanted"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 14> kNames = {{
     {EventKind::in_doubt, "in-doubt"},
     {EventKind::test_reverted, "test-reverted"},
     {EventKind::token_rotated, "token-rotated"},
+    {EventKind::account_created, "account-created"},
     {EventKind::evidence_to_approve, "evidence-to-approve"},
     {EventKind::revert_to_approve, "revert-to-approve"},
     {EventKind::cancelled, "cancelled"},

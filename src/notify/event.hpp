@@ -18,7 +18,8 @@ enum class EventKind {
     failed,
     in_doubt,
     test_reverted,
-    token_rotated,  // an admin replaced a person's token: told to that person (account_notice)
+    token_rotated,    // an admin replaced a person's token: told to that person (account_notice)
+    account_created,  // an admin created an account a second admin must confirm: told to admins
     evidence_to_approve,  // a preview's evidence waits for the pair's approval
     revert_to_approve,    // a new revision waits for the pair to approve putting back older data
     cancelled,            // the request was cancelled: everyone on it is told

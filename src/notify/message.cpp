@@ -62,6 +62,7 @@ std::string headline(const ChangeSummary& s) {
         case EventKind::changes_requested:
             return "changes requested by " + person(s.actor);
         case EventKind::token_rotated:
+        case EventKind::account_created:
             break;
     }
     return "updated";
@@ -115,6 +116,7 @@ std::string what_to_do(const ChangeSummary& s) {
                    ", and approvals still waiting are withdrawn. The reason is on the request's "
                    "page.";
         case EventKind::token_rotated:
+        case EventKind::account_created:
             break;
     }
     return {};

@@ -449,6 +449,7 @@ workflow::WorkflowConfig Config::workflow() const {
         wf.environments.push_back(env.rules);
     }
     wf.lease = server.claim_lease;
+    wf.confirm_accounts = confirm_accounts;
     return wf;
 }
 
@@ -534,7 +535,9 @@ Config Config::parse(std::string_view text, const std::string& source,
     }
     config.notify =
         config_detail::read_notify(root.get("notify"), source, base_dir, config.notify_delivery);
-    config.oidc = config_detail::read_auth(root.get("auth"), source, base_dir);
+    config_detail::AuthSettings auth = config_detail::read_auth(root.get("auth"), source, base_dir);
+    config.oidc = std::move(auth.oidc);
+    config.confirm_accounts = auth.confirm_accounts;
     config.display_keys = read_display_keys(root.get("display_keys"), "display_keys", source);
     return config;
 }

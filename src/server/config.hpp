@@ -103,6 +103,9 @@ struct Config {
     notify::NotifyConfig notify;                  // [notify]; no channels: nothing is sent
     NotifyDelivery notify_delivery;
     std::optional<OidcSettings> oidc;  // [auth.oidc]; none: tokens only
+    // [auth] confirm_accounts: an account an admin created counts as theirs for four eyes until
+    // a second admin confirms it. Off by default; needs [auth.oidc].
+    bool confirm_accounts = false;
     // [display_keys] "schema.table" = "column": how rows are named in the request's views.
     std::map<std::string, std::string> display_keys;
 

@@ -85,12 +85,16 @@ void require_url(const std::string& url, const std::string& key, const std::stri
     }
 }
 
+OidcSettings read_oidc(const toml::node* oidc_node, const std::string& source,
+                       const std::string& base_dir);
+
 }  // namespace
 
-std::optional<OidcSettings> read_auth(const toml::node* node, const std::string& source,
-                                      const std::string& base_dir) {
+AuthSettings read_auth(const toml::node* node, const std::string& source,
+                       const std::string& base_dir) {
+    AuthSettings settings;
     if (node == nullptr) {
-        return std::nullopt;
+        return settings;
     }
     const toml::table* auth = node->as_table();
     if (auth == nullptr) {
@@ -98,10 +102,27 @@ std::optional<OidcSettings> read_auth(const toml::node* node, const std::string&
     }
     TableReader outer(*auth, "auth.", source);
     const toml::node* oidc_node = outer.raw("oidc");
+    const std::optional<bool> confirm = outer.boolean("confirm_accounts");
     outer.refuse_unknown();
     if (oidc_node == nullptr) {
-        return std::nullopt;
+        if (confirm.value_or(false)) {
+            // Every account would come from the first admin, and none could confirm another's.
+            throw config_error(source, outer.key("confirm_accounts"),
+                               "needs [auth.oidc]: without a sign-in provider every account "
+                               "descends from the first admin, so no second admin could confirm "
+                               "one");
+        }
+        return settings;
     }
+    settings.confirm_accounts = confirm.value_or(false);
+    settings.oidc = read_oidc(oidc_node, source, base_dir);
+    return settings;
+}
+
+namespace {
+
+OidcSettings read_oidc(const toml::node* oidc_node, const std::string& source,
+                       const std::string& base_dir) {
     const toml::table* table = oidc_node->as_table();
     if (table == nullptr) {
         throw config_error(source, "auth.oidc", "must be a table ([auth.oidc])");
@@ -213,6 +234,8 @@ std::optional<OidcSettings> read_auth(const toml::node* node, const std::string&
     r.refuse_unknown();
     return s;
 }
+
+}  // namespace
 
 }  // namespace config_detail
 

@@ -124,9 +124,14 @@ class TableReader {
 std::string read_secret_file(const std::string& path, const std::string& key,
                              const std::string& source);
 
-// [auth]: [auth.oidc], sign-in through an OpenID Connect provider (nothing when absent).
-std::optional<OidcSettings> read_auth(const toml::node* node, const std::string& source,
-                                      const std::string& base_dir);
+// [auth]: [auth.oidc], sign-in through an OpenID Connect provider (nothing when absent), and
+// confirm_accounts (default off; refused without a provider).
+struct AuthSettings {
+    std::optional<OidcSettings> oidc;
+    bool confirm_accounts = false;
+};
+AuthSettings read_auth(const toml::node* node, const std::string& source,
+                       const std::string& base_dir);
 
 // [environment.backup] of one environment (nothing when absent); the backup login defaults to
 // the environment's own conninfo.

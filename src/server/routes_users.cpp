@@ -3,11 +3,14 @@
 // A token expires (server.token_lifetime_days, or a shorter "days" in the body) and has a scope
 // ("full", or "read": reading only). An admin rotating someone else's token is audited, tells
 // the owner (queued in the same transaction), and the new token counts as the admin's too for
-// four eyes (workflow/four_eyes_rules.cpp).
+// four eyes (workflow/four_eyes_rules.cpp). With [auth] confirm_accounts, an account an admin
+// creates counts as that admin's too until a second admin confirms it (POST .../confirm); the
+// other admins are told of each new account (workflow/accounts.hpp).
 #include "notify/account_notice.hpp"
 #include "server/api_error.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
+#include "workflow/accounts.hpp"
 #include "workflow/decide.hpp"
 
 namespace datafix::server {
@@ -76,32 +79,42 @@ void add_user_routes(Router& http, Context& context) {
                  send_json(res, {{"users", list}});
              }));
 
-    http.Post("/api/users",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
-                  require_admin(actor);
-                  nlohmann::json body = json_body(context, req);
-                  ledger::NewPerson person;
-                  person.name = string_field(body, "name");
-                  person.email = string_field(body, "email");
-                  std::string role = string_field(body, "role");
-                  auto parsed = ledger::parse_role(role);
-                  if (!parsed) {
-                      throw ApiError(ErrorCode::invalid_input, "unknown-role",
-                                     "unknown role \"" + role + "\"",
-                                     "use developer, product_owner or admin");
-                  }
-                  person.role = *parsed;
-                  if (person.email.find('@') == std::string::npos) {
-                      throw ApiError(ErrorCode::invalid_input, "email", "the email has no @");
-                  }
-                  const ledger::TokenOptions options = token_options(context, body);
-                  auto issued = context.with_ledger([&](ledger::Ledger& l) {
-                      return l.create_user(person, event_by(actor, "user.created"), options);
-                  });
-                  context.forget_people();
-                  context.log().info("user {} created by user {}", issued.person.id, actor.id);
-                  send_json(res, issued_json(issued), 201);
-              }));
+    http.Post(
+        "/api/users",
+        authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+            require_admin(actor);
+            nlohmann::json body = json_body(context, req);
+            ledger::NewPerson person;
+            person.name = string_field(body, "name");
+            person.email = string_field(body, "email");
+            std::string role = string_field(body, "role");
+            auto parsed = ledger::parse_role(role);
+            if (!parsed) {
+                throw ApiError(ErrorCode::invalid_input, "unknown-role",
+                               "unknown role \"" + role + "\"",
+                               "use developer, product_owner or admin");
+            }
+            person.role = *parsed;
+            if (person.email.find('@') == std::string::npos) {
+                throw ApiError(ErrorCode::invalid_input, "email", "the email has no @");
+            }
+            const ledger::TokenOptions options = token_options(context, body);
+            ledger::NewAccountMessages messages;
+            if (context.config().workflow().confirm_accounts) {
+                // The other admins hear of it: one of them is to confirm it.
+                auto people = context.with_ledger([](ledger::Ledger& l) { return l.list_users(); });
+                messages = [&context, &actor, people](const ledger::Person& account) {
+                    return notify::account_created_notices(context.config().notify, account, actor,
+                                                           people);
+                };
+            }
+            auto issued = context.with_ledger([&](ledger::Ledger& l) {
+                return l.create_user(person, event_by(actor, "user.created"), options, messages);
+            });
+            context.forget_people();
+            context.log().info("user {} created by user {}", issued.person.id, actor.id);
+            send_json(res, issued_json(issued), 201);
+        }));
 
     http.Post(
         R"(/api/users/(\d+)/(deactivate|activate))",
@@ -126,6 +139,40 @@ void add_user_routes(Router& http, Context& context) {
             auto person = context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
             send_json(res, person_json(*person));
         }));
+
+    http.Post(R"(/api/users/(\d+)/confirm)",
+              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+                  require_admin(actor);
+                  const ledger::UserId id = path_number(req, 1);
+                  auto account =
+                      context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
+                  if (!account) {
+                      throw ApiError(ErrorCode::not_found, "user-not-found",
+                                     "no user " + std::to_string(id), "see datafix users list");
+                  }
+                  std::optional<ledger::Person> creator;
+                  if (account->created_by != 0) {
+                      creator = context.with_ledger(
+                          [&](ledger::Ledger& l) { return l.find_user(account->created_by); });
+                  }
+                  if (auto refusal = workflow::check_account_confirmation(
+                          actor, *account, creator.value_or(ledger::Person{}),
+                          context.config().workflow())) {
+                      throw_refusal(*refusal);
+                  }
+                  auto confirmed = context.with_ledger([&](ledger::Ledger& l) {
+                      return l.confirm_user(id, event_by(actor, "user.confirmed"));
+                  });
+                  if (!confirmed) {
+                      // Another admin confirmed it in the meantime.
+                      throw ApiError(ErrorCode::rule, "account-confirmed-already",
+                                     "user " + std::to_string(id) + " was confirmed already",
+                                     "see datafix users list");
+                  }
+                  context.forget_people();
+                  context.log().info("user {} confirmed by admin {}", id, actor.id);
+                  send_json(res, person_json(*confirmed));
+              }));
 
     http.Post(
         R"(/api/users/(\d+)/rotate-token)",

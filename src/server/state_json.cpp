@@ -41,7 +41,11 @@ nlohmann::json person_json(const ledger::Person& person) {
                                      ? nlohmann::json(format_time(*person.token_expires_at))
                                      : nlohmann::json()},
             {"token_issued_by", person.token_issued_by != 0 ? nlohmann::json(person.token_issued_by)
-                                                            : nlohmann::json()}};
+                                                            : nlohmann::json()},
+            {"created_by",
+             person.created_by != 0 ? nlohmann::json(person.created_by) : nlohmann::json()},
+            {"confirmed_by",
+             person.confirmed_by != 0 ? nlohmann::json(person.confirmed_by) : nlohmann::json()}};
 }
 
 nlohmann::json person_ref(const People& people, ledger::UserId id) {

@@ -29,6 +29,9 @@ struct EnvironmentRules {
 struct WorkflowConfig {
     std::vector<EnvironmentRules> environments;  // promotion order; the last one ends the request
     std::chrono::milliseconds lease{std::chrono::minutes{30}};  // claim idle time
+    // [auth] confirm_accounts: an account an admin created counts for that admin, for four eyes,
+    // until a second admin confirms it (accounts.hpp).
+    bool confirm_accounts = false;
 
     // dev, test, prod; prod is production and needs the product owner; backups off; 30 min lease.
     static WorkflowConfig standard();

@@ -72,10 +72,10 @@ Decision decide(const ledger::RequestState& state, const Action& action, const A
     // After the step's own rules, so their refusals (the current driver approving, say) keep
     // their names; four eyes by history then has the last word.
     if (decision.allowed()) {
-        if (auto r = rules::check_four_eyes(state, action, actor)) {
+        if (auto r = rules::check_four_eyes(state, action, actor, config)) {
             return refuse(state, *r);
         }
-        rules::record_participants(decision.state, action, actor);
+        rules::record_participants(decision.state, action, actor, config);
     }
     return decision;
 }

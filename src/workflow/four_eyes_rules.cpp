@@ -2,9 +2,11 @@
 // was handed it, wrote a revision, previewed, applied, reverted, took a backup), who approved
 // as its pair (evidence, an emergency revert) and who approved production as its product owner
 // — never share a person, over the request's whole life: a driver who released the claim and
-// joined as the pair still drove it. A step taken with a token an admin issued for someone else
-// counts for that admin too, so an admin who rotates people's tokens cannot fill two sides.
-// decide() checks an allowed step here and records its people in the state's Participants.
+// joined as the pair still drove it. A step taken with a token an admin issued for someone else,
+// or by an account an admin created that no second admin confirmed, counts for that admin too
+// (accounts.hpp), so an admin who rotates people's tokens or creates accounts cannot fill two
+// sides. decide() checks an allowed step here and records its people in the state's
+// Participants.
 #include <algorithm>
 
 #include "workflow/reading.hpp"
@@ -86,16 +88,8 @@ void add(std::vector<ledger::UserId>& people, ledger::UserId id) {
 
 }  // namespace
 
-std::vector<ledger::UserId> four_eyes_identities(const ledger::Person& person) {
-    std::vector<ledger::UserId> ids{person.id};
-    if (person.token_issued_by != 0 && person.token_issued_by != person.id) {
-        ids.push_back(person.token_issued_by);
-    }
-    return ids;
-}
-
 std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const Action& action,
-                                       const Actor& actor) {
+                                       const Actor& actor, const WorkflowConfig& config) {
     const Side side = side_of(action);
     if (side == Side::none) {
         return std::nullopt;
@@ -130,20 +124,106 @@ std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const 
                 "another admin to rotate the token (datafix users rotate-token EMAIL), or let "
                 "another person do this step");
         }
+        const ledger::UserId creator = unconfirmed_creator(who, config);
+        if (creator != 0 && contains(there, creator)) {
+            return refusal(
+                "four-eyes-account-creator",
+                std::string(handed ? "that person's" : "your") + " account was created by admin " +
+                    std::to_string(creator) + ", who " + side_words(other) + " on request " +
+                    number + ", and no second admin has confirmed it",
+                "until another admin confirms the account (datafix users confirm " +
+                    std::to_string(who.id) +
+                    "), its steps count for the admin who created it; or sign in through the "
+                    "provider (datafix login), or let another person do this step");
+        }
     }
     return std::nullopt;
 }
 
-void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor) {
+void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor,
+                         const WorkflowConfig& config) {
     const Side side = side_of(action);
     if (side == Side::none) {
         return;
     }
     const ledger::Person& who =
         std::holds_alternative<HandOver>(action) ? std::get<HandOver>(action).to : actor;
-    for (ledger::UserId id : four_eyes_identities(who)) {
+    for (ledger::UserId id : four_eyes_identities(who, config)) {
         add(people_of(next.participants, side), id);
     }
 }
 
 }  // namespace datafix::workflow::rules
+
+namespace datafix::workflow {
+
+ledger::UserId unconfirmed_creator(const ledger::Person& person, const WorkflowConfig& config) {
+    if (!config.confirm_accounts || person.signed_in_with_provider || person.created_by == 0 ||
+        person.created_by == person.id || person.confirmed_by != 0) {
+        return 0;
+    }
+    return person.created_by;
+}
+
+std::vector<ledger::UserId> four_eyes_identities(const ledger::Person& person,
+                                                 const WorkflowConfig& config) {
+    std::vector<ledger::UserId> ids{person.id};
+    // A provider's session is the person's own sign-in, issued by nobody else.
+    if (person.token_issued_by != 0 && person.token_issued_by != person.id &&
+        !person.signed_in_with_provider) {
+        ids.push_back(person.token_issued_by);
+    }
+    const ledger::UserId creator = unconfirmed_creator(person, config);
+    if (creator != 0 && std::find(ids.begin(), ids.end(), creator) == ids.end()) {
+        ids.push_back(creator);
+    }
+    return ids;
+}
+
+std::optional<Refusal> check_account_confirmation(const ledger::Person& admin,
+                                                  const ledger::Person& account,
+                                                  const ledger::Person& creator,
+                                                  const WorkflowConfig& config) {
+    const std::string user = "user " + std::to_string(account.id);
+    if (!config.confirm_accounts) {
+        return rules::refusal("accounts-not-confirmed",
+                              "this server does not confirm accounts: an account counts as its "
+                              "own person from the start",
+                              "set confirm_accounts = true in [auth] of datafix.toml");
+    }
+    if (account.created_by == 0) {
+        return rules::refusal("account-not-created-by-admin",
+                              user +
+                                  " was not created by an admin (datafix init or a sign-in "
+                                  "through the provider made it): there is nothing to confirm",
+                              "see datafix users list");
+    }
+    if (account.confirmed_by != 0) {
+        return rules::refusal(
+            "account-confirmed-already",
+            user + " was confirmed by admin " + std::to_string(account.confirmed_by) + " already",
+            "see datafix users list");
+    }
+    if (admin.id == account.id) {
+        return rules::refusal("account-confirm-own", "you cannot confirm your own account",
+                              "ask an admin who did not create it");
+    }
+    const std::vector<ledger::UserId> mine = four_eyes_identities(admin, config);
+    for (ledger::UserId id : four_eyes_identities(creator, config)) {
+        if (std::find(mine.begin(), mine.end(), id) != mine.end()) {
+            return rules::refusal(
+                "account-confirm-by-creator",
+                admin.id == creator.id
+                    ? "you created " + user + ", so you cannot also confirm it"
+                    : "your steps count for admin " + std::to_string(id) + ", who created " + user +
+                          " or whose account created it, so you cannot confirm it",
+                "an admin who did not create it, and whose own account the same admin did not "
+                "create, confirms it; signed in through the provider (datafix login) an admin "
+                "counts only as themselves (datafix users confirm " +
+                    std::to_string(account.id) + ")");
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace datafix::workflow

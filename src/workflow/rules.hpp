@@ -9,6 +9,7 @@
 
 #include "ledger/audit.hpp"
 #include "ledger/request_state.hpp"
+#include "workflow/accounts.hpp"
 #include "workflow/action.hpp"
 #include "workflow/config.hpp"
 #include "workflow/decision.hpp"
@@ -58,13 +59,13 @@ void renew_lease(ledger::RequestState& next, const Context& ctx);
 
 std::string current_revision_hash(const ledger::RequestState& state);
 
-// Four eyes by history (four_eyes_rules.cpp): the person (and the admin who issued their
-// token) of an allowed step must not be on another side of the request; then they are
-// recorded on theirs.
-std::vector<ledger::UserId> four_eyes_identities(const ledger::Person& person);
+// Four eyes by history (four_eyes_rules.cpp): the person (with the admin who issued their
+// token and, until it is confirmed, the admin who created their account) of an allowed step
+// must not be on another side of the request; then they are recorded on theirs.
 std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const Action& action,
-                                       const Actor& actor);
-void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor);
+                                       const Actor& actor, const WorkflowConfig& config);
+void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor,
+                         const WorkflowConfig& config);
 
 Decision claim(const Context& ctx, const ClaimRequest& action);
 Decision release(const Context& ctx, const ReleaseClaim& action);

@@ -14,6 +14,8 @@ namespace datafix::ledger::testing {
 // version 6's backup jobs, version 7's sign-in sessions and version 8's comments), so a test can
 // watch versions 3 and later migrate it.
 inline const char* kUndoVersion3 =
+    "ALTER TABLE users DROP COLUMN created_by;"
+    "ALTER TABLE users DROP COLUMN confirmed_by;"
     "DROP TABLE comments;"
     "DROP TABLE sessions;"
     "DROP TABLE pending_sign_ins;"

@@ -80,4 +80,51 @@ TEST_F(TokenLedger, ParticipantsAreStoredAndOnlyGrow) {
     EXPECT_EQ(ledger->load(s.request.number)->participants.drove.size(), 2u);
 }
 
+TEST_F(TokenLedger, AnAdminsAccountRemembersItsCreatorUntilASecondAdminConfirmsIt) {
+    auto ada = ledger->create_user({"Ada Admin", "ada@example.com", Role::admin}, by(0));
+    auto ben = ledger->create_user({"Ben Admin", "ben@example.com", Role::admin}, by(0));
+    // datafix init and sign-ins (actor 0) make accounts nobody created.
+    EXPECT_EQ(ada.person.created_by, 0);
+    EXPECT_EQ(ledger->find_user(ada.person.id)->created_by, 0);
+
+    std::optional<UserId> composed_for;
+    auto made =
+        ledger->create_user({"Fay Dev", "fay@example.com", Role::developer},
+                            by(ada.person.id, at(3)), {}, [&](const Person& account) {
+                                composed_for = account.id;
+                                return std::vector<NewNotificationRow>{
+                                    {"account-created", std::nullopt, "mail", "ben@example.com",
+                                     "{\"subject\":\"s\",\"text\":\"t\",\"link\":\"\"}"}};
+                            });
+    EXPECT_EQ(made.person.created_by, ada.person.id);
+    ASSERT_TRUE(composed_for.has_value());
+    EXPECT_EQ(*composed_for, made.person.id);
+    auto fay = ledger->authenticate(made.token);
+    ASSERT_TRUE(fay.has_value());
+    EXPECT_EQ(fay->created_by, ada.person.id);
+    EXPECT_EQ(fay->confirmed_by, 0);
+    auto queued = ledger->undelivered_notifications();
+    ASSERT_EQ(queued.size(), 1u);
+    EXPECT_EQ(queued[0].content.recipient, "ben@example.com");
+
+    auto confirmed = ledger->confirm_user(made.person.id, by(ben.person.id, at(4)));
+    ASSERT_TRUE(confirmed.has_value());
+    EXPECT_EQ(confirmed->confirmed_by, ben.person.id);
+    EXPECT_EQ(ledger->authenticate(made.token)->confirmed_by, ben.person.id);
+    auto entries = ledger->read_audit({});
+    EXPECT_EQ(entries.back().event.action, "user.confirmed");
+    EXPECT_EQ(entries.back().event.actor, ben.person.id);
+    EXPECT_NE(entries.back().event.detail.find("created_by=" + std::to_string(ada.person.id)),
+              std::string::npos)
+        << entries.back().event.detail;
+
+    // Once only; never an account nobody created; never an unknown one. Each leaves no entry.
+    const auto audited = entries.size();
+    EXPECT_FALSE(ledger->confirm_user(made.person.id, by(ada.person.id, at(5))).has_value());
+    EXPECT_EQ(ledger->find_user(made.person.id)->confirmed_by, ben.person.id);
+    EXPECT_FALSE(ledger->confirm_user(ada.person.id, by(ben.person.id, at(5))).has_value());
+    EXPECT_FALSE(ledger->confirm_user(999, by(ben.person.id, at(5))).has_value());
+    EXPECT_EQ(ledger->read_audit({}).size(), audited);
+}
+
 }  // namespace datafix::ledger::testing

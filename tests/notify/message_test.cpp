@@ -372,5 +372,27 @@ TEST(AccountNotice, TheOwnerHearsOfAnAdminsRotation) {
     EXPECT_TRUE(parse_event(rows[0].event).has_value());
 }
 
+TEST(AccountNotice, TheOtherAdminsHearOfANewAccountToConfirm) {
+    NotifyConfig config;
+    ChannelConfig mail;
+    mail.name = "mail";
+    mail.kind = ChannelKind::email;
+    config.channels = {mail};
+    ledger::Person account{7, "Fay Dev", "fay@example.com", ledger::Role::developer};
+    ledger::Person creator{1, "Alex Admin", "admin@example.com", ledger::Role::admin};
+    ledger::Person ben{2, "Ben Admin", "ben@example.com", ledger::Role::admin};
+    ledger::Person gone{3, "Gil Admin", "gil@example.com", ledger::Role::admin, false};
+    ledger::Person dev{4, "Sam Pair", "sam@example.com", ledger::Role::developer};
+    auto rows = account_created_notices(config, account, creator, {creator, ben, gone, dev});
+    // Only the active admins other than the creator.
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].recipient, "ben@example.com");
+    EXPECT_EQ(rows[0].event, "account-created");
+    Message m = message_from_payload(rows[0].payload);
+    EXPECT_NE(m.text.find("Alex Admin"), std::string::npos) << m.text;
+    EXPECT_NE(m.text.find("datafix users confirm 7"), std::string::npos) << m.text;
+    EXPECT_TRUE(parse_event(rows[0].event).has_value());
+}
+
 }  // namespace
 }  // namespace datafix::notify

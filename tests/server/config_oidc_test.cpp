@@ -42,6 +42,21 @@ TEST(ConfigOidc, AbsentMeansTokensOnly) {
     EXPECT_FALSE(parse("").oidc);
 }
 
+TEST(ConfigOidc, AccountConfirmationIsOffByDefaultAndNeedsAProvider) {
+    EXPECT_FALSE(parse("").workflow().confirm_accounts);
+    EXPECT_FALSE(parse(kBase).workflow().confirm_accounts);
+    EXPECT_TRUE(parse(std::string("[auth]\nconfirm_accounts = true\n") + kBase)
+                    .workflow()
+                    .confirm_accounts);
+    const std::string without = refusal("[auth]\nconfirm_accounts = true\n");
+    EXPECT_NE(without.find("auth.confirm_accounts"), std::string::npos) << without;
+    EXPECT_NE(without.find("needs [auth.oidc]"), std::string::npos) << without;
+    // Turning it off without a provider is fine.
+    EXPECT_FALSE(parse("[auth]\nconfirm_accounts = false\n").workflow().confirm_accounts);
+    const std::string typed = refusal("[auth]\nconfirm_accounts = \"yes\"\n");
+    EXPECT_NE(typed.find("auth.confirm_accounts"), std::string::npos) << typed;
+}
+
 TEST(ConfigOidc, DefaultsAndValuesAreReadAsWritten) {
     auto oidc = parse(kBase).oidc;
     ASSERT_TRUE(oidc);
