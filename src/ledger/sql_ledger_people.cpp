@@ -74,8 +74,7 @@ IssuedToken SqlLedger::create_user(const NewPerson& person, const AuditEvent& ev
     const Time expires = event.at + token_options.lifetime;
     // An admin's creation is recorded; `datafix init` and a provider's sign-in (actor 0) are not
     // anybody's.
-    const std::optional<std::int64_t> creator =
-        event.actor != 0 ? std::optional<std::int64_t>(event.actor) : std::nullopt;
+    const SqlValue creator = event.actor != 0 ? SqlValue::of(event.actor) : SqlValue::null();
     auto rows = session->query(
         "INSERT INTO users (name, email, role, active, token_hash, created_at, token_scope, "
         "token_expires_at, created_by) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING id",
@@ -83,11 +82,11 @@ IssuedToken SqlLedger::create_user(const NewPerson& person, const AuditEvent& ev
          SqlValue::of(std::string(role_name(person.role))), SqlValue::of(token_hash(token)),
          SqlValue::of(to_millis(event.at)),
          SqlValue::of(std::string(token_scope_name(token_options.scope))),
-         SqlValue::of(to_millis(expires)), SqlValue::of(creator)});
+         SqlValue::of(to_millis(expires)), creator});
     Person created{rows.at(0).integer(0), person.name, person.email, person.role, true};
     created.token_scope = token_options.scope;
     created.token_expires_at = expires;
-    created.created_by = creator.value_or(0);
+    created.created_by = event.actor;
     AuditEntry entry =
         append_audit_in(*session, with(event, "user.created",
                                        "user=" + std::to_string(created.id) +

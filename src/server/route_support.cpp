@@ -26,7 +26,7 @@ std::string bearer_token(const Request& req) {
     throw ApiError(ErrorCode::forbidden, "no-role",
                    "you have no datafix role yet, so you cannot " + what +
                        ": you may read your inbox and the requests you are a member of",
-                   "ask an administrator to give you a role (datafix users set-role)");
+                   "ask an administrator to give you a role (datafix users set-role EMAIL ROLE)");
 }
 
 // A person without a role (created at their first sign-in, unknown_people = "create") reads

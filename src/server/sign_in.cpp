@@ -295,11 +295,14 @@ std::optional<ledger::Person> authenticate_session(Context& context, const Reque
                        "sign in again");
     }
     if (session->expires_at <= ledger::wall_clock_now()) {
-        throw ApiError(ErrorCode::unauthenticated, "session-expired",
-                       "your sign-in session expired at " + format_time(session->expires_at),
-                       session->kind == ledger::SessionKind::cli
-                           ? "sign in again with datafix login"
-                           : "sign in again: reload the page and choose to sign in");
+        const std::string expired =
+            "your sign-in session expired at " + format_time(session->expires_at);
+        if (session->kind == ledger::SessionKind::cli) {
+            throw ApiError(ErrorCode::unauthenticated, "session-expired", expired,
+                           "sign in again with datafix login");
+        }
+        throw ApiError(ErrorCode::unauthenticated, "session-expired", expired,
+                       "sign in again: reload the page and choose to sign in");
     }
     // A cookie is sent by the browser on its own: a state-changing call must prove it comes
     // from datafix's own pages (SameSite=Lax already keeps cross-site POSTs from carrying it).

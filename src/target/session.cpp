@@ -895,7 +895,7 @@ Outcome Session::live(const ChangePlan& plan, const LiveLimits& limits, ImageSto
     refuse_rows_over_limit(rows_held(seen), limits, st.target.name);
     seen.verify = run_verify(connection, plan.verify);
     check_still_role(connection, st.target, "after the verify queries");
-    capture_closure(st, connection, images, seen, false);
+    capture_closure(st, connection, images, seen, false, {});
     check_still_role(connection, st.target, "after the capture");
     refuse_rows_over_limit(rows_held(seen), limits, st.target.name);
     // What commits is exactly what is shown: the after-images are covered whole (no column is

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cli/app.hpp"
+#include "workflow/accounts.hpp"
 #include "workflow/config.hpp"
 #include "workflow/scenario.hpp"
 
@@ -369,8 +370,8 @@ std::vector<std::vector<std::string>> copyable_commands(const std::string& text)
 }
 
 // A placeholder people replace (FILE, ENVIRONMENT, N for a request or run, ROWS for expected
-// counts, EMAIL, TOKEN, TEXT) filled with a value the parser accepts; empty for a word in capitals
-// this test does not know, which fails the test.
+// counts, EMAIL, ROLE, TOKEN, TEXT) filled with a value the parser accepts; empty for a word in
+// capitals this test does not know, which fails the test.
 std::string placeholder_value(const std::string& word) {
     static const std::string file = [] {
         const std::string path =
@@ -389,6 +390,9 @@ std::string placeholder_value(const std::string& word) {
     }
     if (word == "EMAIL") {
         return "someone@example.com";
+    }
+    if (word == "ROLE") {
+        return "developer";
     }
     if (word == "TOKEN") {
         return "dfs_example";
@@ -739,6 +743,64 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
     cancelled.claim_and_pair();
     cancelled.ok(cancelled.po, CancelRequest{"no longer needed"});
     at(cancelled, cancelled.driver, StartPreview{"dev"});
+
+    // Accounts an admin made ([auth] confirm_accounts), and who may confirm one.
+    Scenario made;
+    made.config.confirm_accounts = true;
+    datafix::ledger::Person made_driver = made.driver;
+    made_driver.created_by = made.admin.id;
+    datafix::ledger::Person made_pair = made.pair;
+    made_pair.created_by = made.admin.id;
+    made.ok(made_driver, ClaimRequest{});
+    made.ok(made_pair, JoinPair{});
+    made.ok(made_driver, Scenario::change());
+    int made_run = *made.ok(made_driver, StartPreview{"dev"}).run;
+    made.ok(made_driver, FinishRun{made_run, RunOutcome::succeeded, {1}, "fp-dev"});
+    at(made, made_pair, ApproveEvidence{"dev", made.revision(), "fp-dev"});
+    auto confirming = [&](const datafix::ledger::Person& admin,
+                          const datafix::ledger::Person& account, bool on) {
+        WorkflowConfig config = made.config;
+        config.confirm_accounts = on;
+        if (auto r = check_account_confirmation(admin, account, made.admin, config)) {
+            keep(*r);
+        }
+    };
+    datafix::ledger::Person other_admin = made.admin;
+    other_admin.id = 9;
+    datafix::ledger::Person confirmed = made_pair;
+    confirmed.confirmed_by = other_admin.id;
+    confirming(other_admin, made_pair, false);
+    confirming(other_admin, made.po, true);
+    confirming(other_admin, confirmed, true);
+    confirming(made_pair, made_pair, true);
+    confirming(made.admin, made_pair, true);
+
+    // Live mode.
+    Scenario live;
+    live.claim_and_pair();
+    live.ok(live.driver, Scenario::change());
+    at(live, live.driver, StartLive{"dev"});
+    for (auto& env : live.config.environments) {
+        env.live = true;
+        env.live_window = std::chrono::minutes(2);
+    }
+    at(live, live.pair, ApproveLive{"dev", live.revision(), "fp-live"});
+    int open = *live.ok(live.driver, StartLive{"dev"}).run;
+    at(live, live.pair, ApproveLive{"dev", live.revision(), "fp-live"});
+    at(live, live.pair, RecordLiveEvidence{open, "fp-live", {1}, "/data/run.evidence", "[]"});
+    at(live, live.driver, RecordLiveEvidence{open, "", {1}, "", "[]"});
+    at(live, live.driver, RecordLiveEvidence{999, "fp-live", {1}, "", "[]"});
+    live.ok(live.driver, RecordLiveEvidence{open, "fp-live", {1}, "/data/run.evidence", "[]"});
+    at(live, live.driver, RecordInFlight{open, 100, 200});
+    at(live, live.other_dev, EndLive{open, LiveEnd::cancelled});
+    Scenario late = live;
+    late.now += std::chrono::minutes(3);
+    at(late, late.pair, ApproveLive{"dev", late.revision(), "fp-live"});
+    live.ok(live.pair, ApproveLive{"dev", live.revision(), "fp-live"});
+    at(live, live.driver, EndLive{open, LiveEnd::cancelled});
+    Scenario ended = late;
+    ended.ok(ended.driver, EndLive{open, LiveEnd::window_ended});
+    at(ended, ended.driver, EndLive{open, LiveEnd::cancelled});
     return walked;
 }
 

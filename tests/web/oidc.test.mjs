@@ -324,7 +324,7 @@ async function rolelessPhase() {
     assert.equal(filed.status, 403);
     const body = await filed.json();
     assert.equal(body.rule, 'no-role', JSON.stringify(body));
-    assert.match(body.hint, /ask an administrator to give you a role \(datafix users set-role\)/);
+    assert.match(body.hint, /ask an administrator to give you a role \(datafix users set-role EMAIL ROLE\)/);
   });
 }
 

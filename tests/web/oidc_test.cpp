@@ -541,7 +541,7 @@ TEST(OidcSignIn, SomeoneCreatedWithNoRoleReadsWhatConcernsThemUntilAnAdminGivesT
     EXPECT_EQ(leave.status, 403);
     EXPECT_EQ(leave.body["rule"], "no-role");
     EXPECT_EQ(leave.body["hint"],
-              "ask an administrator to give you a role (datafix users set-role)");
+              "ask an administrator to give you a role (datafix users set-role EMAIL ROLE)");
     EXPECT_EQ(state_of(s, t.po, n)["version"], version);
     expect_no_tokens_in(s.server_log());
 }
