@@ -492,7 +492,7 @@ TEST(OidcSignIn, SomeoneCreatedWithNoRoleReadsWhatConcernsThemUntilAnAdminGivesT
               std::string::npos)
         << filed.err;
     EXPECT_NE(filed.err.find("HINT: ask an administrator to give you a role (datafix users "
-                             "set-role)"),
+                             "set-role EMAIL ROLE)"),
               std::string::npos)
         << filed.err;
     EXPECT_EQ(s.get(t.po, "/api/requests").body["requests"].size(), 1U);
