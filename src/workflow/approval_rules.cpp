@@ -160,17 +160,22 @@ Decision approve_stale_revert(const Context& ctx, const ApproveEmergencyRevert& 
 
 }  // namespace
 
-Decision approve_evidence(const Context& ctx, const ApproveEvidence& action) {
-    if (auto r = require_environment(ctx, action.environment)) {
-        return refuse(ctx.state, *r);
+std::optional<Refusal> check_evidence_approval(const Context& ctx, const std::string& environment,
+                                               const std::string& revision_hash) {
+    if (auto r = require_environment(ctx, environment)) {
+        return r;
     }
     if (auto r = require_open(ctx)) {
-        return refuse(ctx.state, *r);
+        return r;
     }
-    if (auto r = check_pair_approver(ctx, "approve", action.environment)) {
-        return refuse(ctx.state, *r);
+    if (auto r = check_pair_approver(ctx, "approve", environment)) {
+        return r;
     }
-    if (auto r = check_names_current(ctx, action.revision_hash)) {
+    return check_names_current(ctx, revision_hash);
+}
+
+Decision approve_evidence(const Context& ctx, const ApproveEvidence& action) {
+    if (auto r = check_evidence_approval(ctx, action.environment, action.revision_hash)) {
         return refuse(ctx.state, *r);
     }
     if (auto r = require_resolved(ctx, action.environment)) {

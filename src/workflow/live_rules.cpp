@@ -105,16 +105,7 @@ Decision record_live_evidence(const Context& ctx, const RecordLiveEvidence& acti
 }
 
 Decision approve_live(const Context& ctx, const ApproveLive& action) {
-    if (auto r = require_environment(ctx, action.environment)) {
-        return refuse(ctx.state, *r);
-    }
-    if (auto r = require_open(ctx)) {
-        return refuse(ctx.state, *r);
-    }
-    if (auto r = check_pair_approver(ctx, "approve", action.environment)) {
-        return refuse(ctx.state, *r);
-    }
-    if (auto r = check_names_current(ctx, action.revision_hash)) {
+    if (auto r = check_evidence_approval(ctx, action.environment, action.revision_hash)) {
         return refuse(ctx.state, *r);
     }
     const Run* run = reading::open_live_run(ctx.state, action.environment);

@@ -105,6 +105,10 @@ Decision start_run(const Context& ctx, ledger::RunKind kind, const std::string& 
 std::optional<Refusal> check_pair_approver(const Context& ctx, std::string_view verb,
                                            const std::string& environment);
 std::optional<Refusal> check_names_current(const Context& ctx, const std::string& hash);
+// What every approval of evidence checks first, a preview's or a live run's: the environment
+// exists, the request is open, the approver is the pair, and the revision named is current.
+std::optional<Refusal> check_evidence_approval(const Context& ctx, const std::string& environment,
+                                               const std::string& revision_hash);
 Decision add_approval(const Context& ctx, ledger::ApprovalKind kind, const std::string& environment,
                       int revision, const std::string& revision_hash,
                       const std::string& fingerprint, const char* action);
