@@ -16,10 +16,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <stdexcept>
 #include <string>
 
 #include "core/crypto.hpp"
@@ -159,7 +161,14 @@ int main(int argc, char** argv) {
                     seconds_since(setup));
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-        auto images_dir = std::filesystem::temp_directory_path() / "datafix-bench-images";
+        // This run's own directory: two runs at once must not remove each other's images.
+        std::string images_template =
+            (std::filesystem::temp_directory_path() / "datafix-bench-images-XXXXXX").string();
+        if (::mkdtemp(images_template.data()) == nullptr) {
+            throw std::runtime_error("cannot create a directory for the images under " +
+                                     std::filesystem::temp_directory_path().string());
+        }
+        const std::filesystem::path images_dir = images_template;
         auto key = datafix::Key::generate();
         std::string n = std::to_string(changed);
         std::vector<Scenario> scenarios = {
