@@ -17,6 +17,7 @@
 #include "target/plan_builder.hpp"
 #include "target/session.hpp"
 #include "workflow/decide.hpp"
+#include "workflow/progress.hpp"
 #include "workflow/reading.hpp"
 
 namespace datafix::server {
@@ -527,8 +528,7 @@ nlohmann::json Executor::start_live(ledger::RequestNumber number, const std::str
     RunSetup setup = start(context_, number, workflow::StartLive{environment}, environment, actor);
     const target::LiveLimits limits = setup.environment->live;
     const ledger::Time deadline =
-        find_run(setup.state, setup.run).started_at +
-        std::chrono::duration_cast<std::chrono::milliseconds>(limits.window);
+        workflow::live_deadline(context_.config().workflow(), find_run(setup.state, setup.run));
     context_.announce(number, "run.started",
                       {{"run", setup.run},
                        {"kind", "live"},

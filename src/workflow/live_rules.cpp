@@ -4,6 +4,7 @@
 // approval and the backup an environment requires come before the live run starts, as for apply.
 #include <utility>
 
+#include "workflow/progress.hpp"
 #include "workflow/reading.hpp"
 #include "workflow/rules.hpp"
 
@@ -15,12 +16,6 @@ using ledger::RunKind;
 using ledger::RunState;
 
 namespace {
-
-ledger::Time deadline_of(const Context& ctx, const Run& run) {
-    const EnvironmentRules* rules = ctx.config.find(run.environment);
-    auto window = rules != nullptr ? rules->live_window : std::chrono::milliseconds{0};
-    return run.started_at + std::chrono::duration_cast<std::chrono::milliseconds>(window);
-}
 
 std::optional<Refusal> require_open_live_run(const Context& ctx, const Run* run, int number) {
     if (run == nullptr || run->kind != RunKind::live) {
@@ -128,7 +123,7 @@ Decision approve_live(const Context& ctx, const ApproveLive& action) {
                                   std::to_string(run->number) + " shows",
                               "review and approve its evidence (" + run->fingerprint + ")"));
     }
-    if (ctx.now > deadline_of(ctx, *run)) {
+    if (ctx.now > live_deadline(ctx.config, *run)) {
         return refuse(ctx.state, refusal("live-window-ended",
                                          "the window of live run " + std::to_string(run->number) +
                                              " has ended; its transaction is rolled back",

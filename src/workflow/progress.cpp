@@ -27,6 +27,12 @@ std::string_view stage_name(Stage stage) {
     return "unknown";
 }
 
+ledger::Time live_deadline(const WorkflowConfig& config, const ledger::Run& run) {
+    const EnvironmentRules* rules = config.find(run.environment);
+    const auto window = rules != nullptr ? rules->live_window : std::chrono::milliseconds{0};
+    return run.started_at + std::chrono::duration_cast<std::chrono::milliseconds>(window);
+}
+
 Progress summarize(const ledger::RequestState& state, const WorkflowConfig& config,
                    ledger::Time now) {
     Progress progress;
@@ -58,9 +64,7 @@ Progress summarize(const ledger::RequestState& state, const WorkflowConfig& conf
         if (const ledger::Run* live = reading::open_live_run(state, rules.name)) {
             env.live_run = live->number;
             env.live_fingerprint = live->fingerprint;
-            env.live_deadline =
-                live->started_at +
-                std::chrono::duration_cast<std::chrono::milliseconds>(rules.live_window);
+            env.live_deadline = live_deadline(config, *live);
         }
         if (reading::in_doubt_run(state, rules.name) != nullptr) {
             env.stage = Stage::in_doubt;

@@ -49,6 +49,10 @@ struct Progress {
 Progress summarize(const ledger::RequestState& state, const WorkflowConfig& config,
                    ledger::Time now);
 
+// When a live run's window ends: its start plus its environment's live_window (its start for an
+// environment no longer configured).
+ledger::Time live_deadline(const WorkflowConfig& config, const ledger::Run& run);
+
 // An environment whose data still holds a change of this request: an apply no revert undid.
 struct HeldChange {
     std::string environment;
