@@ -85,6 +85,11 @@ TEST(Accounts, AnAdminsOwnAccountsCannotCompleteFourEyesUntilASecondAdminConfirm
 
     // Ben signed in through the provider is Ben alone, and confirms Sam's account.
     const std::string ben_session = provider_session(s, id_of(s, ben));
+    Answer unknown = s.post(ben_session, "/api/users/999/confirm", nlohmann::json::object());
+    EXPECT_EQ(unknown.status, 404) << unknown.body.dump();
+    EXPECT_EQ(unknown.body["rule"], "user-not-found") << unknown.body.dump();
+    EXPECT_NE(unknown.body["hint"].get<std::string>().find("datafix users list"), std::string::npos)
+        << unknown.body.dump();
     auto confirmed = s.cli(ben_session, {"users", "confirm", "sam@example.com"});
     ASSERT_EQ(confirmed.status, 0) << confirmed.err;
     EXPECT_NE(confirmed.out.find("confirmed"), std::string::npos) << confirmed.out;
