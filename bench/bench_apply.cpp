@@ -29,8 +29,8 @@
 #include "harness/pg_cluster.hpp"
 #include "harness/process.hpp"
 #include "sql/analysis.hpp"
-#include "target/plan_builder.hpp"
-#include "target/session.hpp"
+#include "targetdb/plan_builder.hpp"
+#include "targetdb/session.hpp"
 
 namespace {
 
@@ -42,8 +42,8 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-target::EnvironmentTarget environment(const PgCluster& cluster, const std::string& db) {
-    target::EnvironmentTarget t;
+targetdb::EnvironmentTarget environment(const PgCluster& cluster, const std::string& db) {
+    targetdb::EnvironmentTarget t;
     t.name = "bench";
     t.conninfo = cluster.conninfo(db, "datafix_login");
     t.role = "app_owner";
@@ -65,9 +65,9 @@ target::EnvironmentTarget environment(const PgCluster& cluster, const std::strin
     return t;
 }
 
-target::ChangePlan plan(const std::string& statement, long long rows) {
+targetdb::ChangePlan plan(const std::string& statement, long long rows) {
     auto analysis = datafix::sql::analyze(statement, datafix::sql::FileRole::change, "bench.sql");
-    return target::build_change_plan("bench", analysis, {rows});
+    return targetdb::build_change_plan("bench", analysis, {rows});
 }
 
 struct PsqlTiming {
@@ -202,8 +202,8 @@ int main(int argc, char** argv) {
             };
             auto p1 = time_psql();
             auto df_db = fresh_copy(*cluster, "bench_datafix");
-            target::ImageStore images(key, images_dir.string());
-            auto session = target::Session::open(environment(*cluster, df_db));
+            targetdb::ImageStore images(key, images_dir.string());
+            auto session = targetdb::Session::open(environment(*cluster, df_db));
             auto change = plan(s.statement, s.rows);
             DatafixTiming d;
             auto drawn = [&] {
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
             long long drawn_by_preview = std::stoll(drawn()) - drawn_before;
             start = Clock::now();
             auto outcome = session.apply(change, evidence, images,
-                                         [](const std::string&, int, const target::Evidence&) {});
+                                         [](const std::string&, int, const targetdb::Evidence&) {});
             d.apply = seconds_since(start);
             d.transaction = std::chrono::duration<double>(outcome.transaction_time).count();
             auto p2 = time_psql();
@@ -253,7 +253,7 @@ int main(int argc, char** argv) {
                 double revert_preview = seconds_since(revert_start);
                 revert_start = Clock::now();
                 session.apply_revert(outcome.applied, revert_evidence, images,
-                                     [](const std::string&, int, const target::Evidence&) {});
+                                     [](const std::string&, int, const targetdb::Evidence&) {});
                 revert_time = seconds_since(revert_start);
                 print_row(s.name + ": revert vs psql's UPDATE", revert_time, update_psql);
                 std::printf("%-44s %10.3f s\n", (s.name + ": revert preview").c_str(),
@@ -269,10 +269,11 @@ int main(int argc, char** argv) {
                 auto live_env = environment(*cluster, live_db);
                 run_psql(*cluster, live_db, live_env.session_settings["jwt.claims.sub"],
                          s.statement, "ROLLBACK");
-                target::LiveLimits limits;
+                targetdb::LiveLimits limits;
                 limits.window = std::chrono::minutes(30);
                 limits.max_rows = 100 * s.rows;
-                auto live_session = target::Session::open(target::live_target(live_env, limits));
+                auto live_session =
+                    targetdb::Session::open(targetdb::live_target(live_env, limits));
                 auto live_drawn = [&] {
                     return std::stoll(cluster->psql(
                         "SELECT "
@@ -284,10 +285,10 @@ int main(int argc, char** argv) {
                 auto live_start = Clock::now();
                 auto live_outcome = live_session.live(
                     change, limits, images,
-                    [](const target::Evidence&) { return target::LiveDecision::commit; },
-                    [](const std::string&, int, const target::Evidence&) {});
+                    [](const targetdb::Evidence&) { return targetdb::LiveDecision::commit; },
+                    [](const std::string&, int, const targetdb::Evidence&) {});
                 double live_time = seconds_since(live_start);
-                if (live_outcome.status != target::OutcomeStatus::committed) {
+                if (live_outcome.status != targetdb::OutcomeStatus::committed) {
                     throw std::runtime_error("the live run did not commit");
                 }
                 print_row(s.name + ": live mode / psql", live_time, p.wall);
@@ -319,8 +320,8 @@ int main(int argc, char** argv) {
         if (child == 0) {
             int code = 0;
             try {
-                target::ImageStore images(key, images_dir.string());
-                auto session = target::Session::open(env);
+                targetdb::ImageStore images(key, images_dir.string());
+                auto session = targetdb::Session::open(env);
                 auto change = plan(
                     "UPDATE app_public.application SET form_data = form_data || "
                     "'{\"reviewed\": true}' WHERE id > 0",

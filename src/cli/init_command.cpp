@@ -36,8 +36,8 @@ void register_init(CLI::App& root, Action& action) {
             ledger::FirstRunOptions options;
             options.ledger_url = config.server.ledger_url;
             options.key_file = config.server.key_file;
-            options.admin = {o->name, o->email, ledger::Role::admin};
-            options.now = ledger::wall_clock_now();
+            options.admin = {o->name, o->email, model::Role::admin};
+            options.now = model::wall_clock_now();
             ledger::FirstRunResult result = ledger::initialize(options);
             if (o->output == "json") {
                 print_json({{"ledger", config.server.ledger_url},

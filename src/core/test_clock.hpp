@@ -4,7 +4,7 @@
 // variable DATAFIX_TEST_CLOCK names a file, an offset in whole seconds ("46800", "-60") from that
 // file at every reading of the clock; a missing or empty file means no offset. The test writes
 // the file while the server runs. In a build without it the offset is always zero, so a release
-// cannot be moved this way. ledger::wall_clock_now() adds it; the ID token check does not (the
+// cannot be moved this way. model::wall_clock_now() adds it; the ID token check does not (the
 // provider's clock does not move).
 #pragma once
 

@@ -2,7 +2,9 @@
 #include <cctype>
 
 #include "core/hash.hpp"
-#include "ledger/audit.hpp"
+#include "ledger/audit_chain.hpp"
+#include "ledger/model_types.hpp"
+#include "model/audit.hpp"
 
 namespace datafix::ledger {
 

@@ -15,12 +15,13 @@
 #include <vector>
 
 #include "core/crypto.hpp"
-#include "ledger/audit.hpp"
+#include "ledger/model_types.hpp"
 #include "ledger/notification.hpp"
-#include "ledger/person.hpp"
-#include "ledger/request_state.hpp"
 #include "ledger/sign_in.hpp"
-#include "ledger/time.hpp"
+#include "model/audit.hpp"
+#include "model/person.hpp"
+#include "model/request_state.hpp"
+#include "model/time.hpp"
 
 namespace datafix::ledger {
 

@@ -7,8 +7,9 @@
 #include <string_view>
 
 #include "core/error.hpp"
-#include "ledger/person.hpp"
-#include "ledger/time.hpp"
+#include "ledger/model_types.hpp"
+#include "model/person.hpp"
+#include "model/time.hpp"
 
 namespace datafix::ledger {
 

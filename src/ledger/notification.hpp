@@ -7,8 +7,9 @@
 #include <optional>
 #include <string>
 
-#include "ledger/request_state.hpp"
-#include "ledger/time.hpp"
+#include "ledger/model_types.hpp"
+#include "model/request_state.hpp"
+#include "model/time.hpp"
 
 namespace datafix::ledger {
 

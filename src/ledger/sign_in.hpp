@@ -9,8 +9,9 @@
 #include <optional>
 #include <string>
 
-#include "ledger/person.hpp"
-#include "ledger/time.hpp"
+#include "ledger/model_types.hpp"
+#include "model/person.hpp"
+#include "model/time.hpp"
 
 namespace datafix::ledger {
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "ledger/audit_chain.hpp"
 #include "ledger/sql_ledger.hpp"
 
 namespace datafix::ledger {

@@ -29,8 +29,8 @@ void to_email_channels(const NotifyConfig& config, EventKind kind, const std::st
 }  // namespace
 
 std::vector<ledger::NewNotificationRow> token_rotated_notices(const NotifyConfig& config,
-                                                              const ledger::Person& owner,
-                                                              const ledger::Person& admin) {
+                                                              const model::Person& owner,
+                                                              const model::Person& admin) {
     std::vector<ledger::NewNotificationRow> rows;
     if (owner.email.empty()) {
         return rows;
@@ -48,23 +48,22 @@ std::vector<ledger::NewNotificationRow> token_rotated_notices(const NotifyConfig
 }
 
 std::vector<ledger::NewNotificationRow> account_created_notices(
-    const NotifyConfig& config, const ledger::Person& account, const ledger::Person& creator,
-    const std::vector<ledger::Person>& admins) {
+    const NotifyConfig& config, const model::Person& account, const model::Person& creator,
+    const std::vector<model::Person>& admins) {
     std::vector<ledger::NewNotificationRow> rows;
     Message message;
     message.subject = "[datafix] an account waits for a second admin: " + account.name;
     message.text = "Administrator " + creator.name + " (user " + std::to_string(creator.id) +
                    ") created the account of " + account.name + " (user " +
-                   std::to_string(account.id) + ", " +
-                   std::string(ledger::role_name(account.role)) +
+                   std::to_string(account.id) + ", " + std::string(model::role_name(account.role)) +
                    ").\nUntil another admin confirms it, its steps count as " + creator.name +
                    "'s for four eyes. If you know this person, confirm the account:\n"
                    "  datafix users confirm " +
                    std::to_string(account.id) + "\n";
     message.link = base_of(config);
-    for (const ledger::Person& admin : admins) {
+    for (const model::Person& admin : admins) {
         if (admin.id != creator.id && admin.active && !admin.email.empty() &&
-            admin.role == ledger::Role::admin) {
+            admin.role == model::Role::admin) {
             to_email_channels(config, EventKind::account_created, admin.email, message, rows);
         }
     }

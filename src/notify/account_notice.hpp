@@ -7,20 +7,20 @@
 #include <vector>
 
 #include "ledger/notification.hpp"
-#include "ledger/person.hpp"
-#include "ledger/time.hpp"
+#include "model/person.hpp"
+#include "model/time.hpp"
 #include "notify/channels.hpp"
 
 namespace datafix::notify {
 
 std::vector<ledger::NewNotificationRow> token_rotated_notices(const NotifyConfig& config,
-                                                              const ledger::Person& owner,
-                                                              const ledger::Person& admin);
+                                                              const model::Person& owner,
+                                                              const model::Person& admin);
 
 // To every admin in `admins` but the creator: `account` was created by `creator` and counts for
 // them until another admin confirms it with `datafix users confirm`.
 std::vector<ledger::NewNotificationRow> account_created_notices(
-    const NotifyConfig& config, const ledger::Person& account, const ledger::Person& creator,
-    const std::vector<ledger::Person>& admins);
+    const NotifyConfig& config, const model::Person& account, const model::Person& creator,
+    const std::vector<model::Person>& admins);
 
 }  // namespace datafix::notify

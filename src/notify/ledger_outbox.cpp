@@ -53,14 +53,14 @@ LedgerOutbox::LedgerOutbox(ledger::Ledger& ledger, std::chrono::milliseconds lea
     }
 }
 
-int LedgerOutbox::reclaim(ledger::Time now) {
+int LedgerOutbox::reclaim(model::Time now) {
     if (!owner_) {
         return 0;
     }
     return ledger_.reclaim_notifications(owner_->instance, owner_->incarnation, now);
 }
 
-std::int64_t LedgerOutbox::enqueue(const NewNotification& notification, ledger::Time now) {
+std::int64_t LedgerOutbox::enqueue(const NewNotification& notification, model::Time now) {
     return ledger_.enqueue_notification(
         ledger::NewNotificationRow{std::string(event_name(notification.event)),
                                    notification.request, notification.channel,
@@ -68,7 +68,7 @@ std::int64_t LedgerOutbox::enqueue(const NewNotification& notification, ledger::
         now);
 }
 
-std::vector<Notification> LedgerOutbox::due(ledger::Time now, int limit) {
+std::vector<Notification> LedgerOutbox::due(model::Time now, int limit) {
     std::vector<Notification> out;
     std::optional<ledger::NotificationClaim> claim;
     if (owner_) {
@@ -92,16 +92,16 @@ bool LedgerOutbox::still_claimed(std::int64_t id) {
     return ledger_.holds_notification_claim(id, owner_->incarnation);
 }
 
-void LedgerOutbox::mark_delivered(std::int64_t id, ledger::Time now) {
+void LedgerOutbox::mark_delivered(std::int64_t id, model::Time now) {
     ledger_.mark_notification_delivered(id, now);
 }
 
 void LedgerOutbox::mark_failed(std::int64_t id, const std::string& error,
-                               ledger::Time next_attempt) {
+                               model::Time next_attempt) {
     ledger_.mark_notification_failed(id, error, next_attempt);
 }
 
-std::vector<Notification> LedgerOutbox::undelivered(std::optional<ledger::RequestNumber> request) {
+std::vector<Notification> LedgerOutbox::undelivered(std::optional<model::RequestNumber> request) {
     std::vector<Notification> out;
     for (const auto& row : ledger_.undelivered_notifications(request)) {
         if (auto n = from_row(row)) {

@@ -36,18 +36,18 @@ class LedgerOutbox final : public Outbox {
     LedgerOutbox(ledger::Ledger& ledger, std::chrono::milliseconds lease,
                  std::optional<OutboxOwner> owner = std::nullopt);
 
-    std::int64_t enqueue(const NewNotification& notification, ledger::Time now) override;
+    std::int64_t enqueue(const NewNotification& notification, model::Time now) override;
     // Claims (leases) what it returns: the caller must mark each row delivered or failed.
-    std::vector<Notification> due(ledger::Time now, int limit) override;
+    std::vector<Notification> due(model::Time now, int limit) override;
     // With an owner: the row is still claimed by this incarnation and undelivered.
     bool still_claimed(std::int64_t id) override;
-    void mark_delivered(std::int64_t id, ledger::Time now) override;
-    void mark_failed(std::int64_t id, const std::string& error, ledger::Time next_attempt) override;
+    void mark_delivered(std::int64_t id, model::Time now) override;
+    void mark_failed(std::int64_t id, const std::string& error, model::Time next_attempt) override;
     std::vector<Notification> undelivered(
-        std::optional<ledger::RequestNumber> request = std::nullopt) override;
+        std::optional<model::RequestNumber> request = std::nullopt) override;
     // Makes due again the rows claimed by an owner that is gone: an earlier life of this
     // instance, or any server whose claims expired unrenewed. How many; 0 without an owner.
-    int reclaim(ledger::Time now);
+    int reclaim(model::Time now);
 
   private:
     ledger::Ledger& ledger_;

@@ -5,7 +5,7 @@
 
 namespace datafix::notify {
 
-std::int64_t MemoryOutbox::enqueue(const NewNotification& notification, ledger::Time now) {
+std::int64_t MemoryOutbox::enqueue(const NewNotification& notification, model::Time now) {
     std::lock_guard lock(mutex_);
     Notification row;
     row.id = static_cast<std::int64_t>(rows_.size()) + 1;
@@ -16,7 +16,7 @@ std::int64_t MemoryOutbox::enqueue(const NewNotification& notification, ledger::
     return row.id;
 }
 
-std::vector<Notification> MemoryOutbox::due(ledger::Time now, int limit) {
+std::vector<Notification> MemoryOutbox::due(model::Time now, int limit) {
     std::lock_guard lock(mutex_);
     std::vector<Notification> out;
     for (const auto& row : rows_) {
@@ -37,7 +37,7 @@ bool MemoryOutbox::still_claimed(std::int64_t /*id*/) {
     return true;
 }
 
-void MemoryOutbox::mark_delivered(std::int64_t id, ledger::Time now) {
+void MemoryOutbox::mark_delivered(std::int64_t id, model::Time now) {
     std::lock_guard lock(mutex_);
     if (id >= 1 && id <= static_cast<std::int64_t>(rows_.size())) {
         auto& row = rows_[static_cast<std::size_t>(id - 1)];
@@ -48,7 +48,7 @@ void MemoryOutbox::mark_delivered(std::int64_t id, ledger::Time now) {
 }
 
 void MemoryOutbox::mark_failed(std::int64_t id, const std::string& error,
-                               ledger::Time next_attempt) {
+                               model::Time next_attempt) {
     std::lock_guard lock(mutex_);
     if (id >= 1 && id <= static_cast<std::int64_t>(rows_.size())) {
         auto& row = rows_[static_cast<std::size_t>(id - 1)];
@@ -58,7 +58,7 @@ void MemoryOutbox::mark_failed(std::int64_t id, const std::string& error,
     }
 }
 
-std::vector<Notification> MemoryOutbox::undelivered(std::optional<ledger::RequestNumber> request) {
+std::vector<Notification> MemoryOutbox::undelivered(std::optional<model::RequestNumber> request) {
     std::lock_guard lock(mutex_);
     std::vector<Notification> out;
     for (const auto& row : rows_) {

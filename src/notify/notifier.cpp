@@ -61,7 +61,7 @@ std::vector<NewNotification> Notifier::compose(const ChangeSummary& summary) con
     return out;
 }
 
-std::vector<std::int64_t> Notifier::notify(const ChangeSummary& summary, ledger::Time now) {
+std::vector<std::int64_t> Notifier::notify(const ChangeSummary& summary, model::Time now) {
     std::vector<std::int64_t> ids;
     for (const auto& n : compose(summary)) {
         ids.push_back(outbox_.enqueue(n, now));
@@ -88,7 +88,7 @@ void Dispatcher::set_transport(const std::string& channel, std::unique_ptr<Trans
     transports_[channel] = std::move(transport);
 }
 
-DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
+DispatchReport Dispatcher::run_once(model::Time now, int limit) {
     DispatchReport report;
     for (const Notification& n : outbox_.due(now, limit)) {
         // The batch is claimed and nothing of this row has left yet.
@@ -107,7 +107,7 @@ DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
                 Message message = message_from_payload(n.content.payload);
                 append_audit_footer(message, n.audit_head);
                 message.delivery_key = "datafix-" + std::to_string(n.id) + "-" +
-                                       std::to_string(ledger::to_millis(n.created_at));
+                                       std::to_string(model::to_millis(n.created_at));
                 result = transport->second->deliver(message, n.content.recipient);
             } catch (const Error& e) {
                 result.error = e.message();
@@ -128,7 +128,7 @@ DispatchReport Dispatcher::run_once(ledger::Time now, int limit) {
 }
 
 DispatchLoop::DispatchLoop(Dispatcher& dispatcher, std::chrono::milliseconds interval,
-                           std::function<ledger::Time()> clock)
+                           std::function<model::Time()> clock)
     : dispatcher_(dispatcher), interval_(interval), clock_(std::move(clock)) {
     thread_ = std::thread([this] { run(); });
 }

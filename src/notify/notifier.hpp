@@ -23,7 +23,7 @@ class Notifier {
   public:
     Notifier(NotifyConfig config, Outbox& outbox);
     // Queues the event for every route; returns the ids queued (none when nothing is routed).
-    std::vector<std::int64_t> notify(const ChangeSummary& summary, ledger::Time now);
+    std::vector<std::int64_t> notify(const ChangeSummary& summary, model::Time now);
     // The same messages without queueing them: one per channel and recipient, for a caller that
     // writes them in its own ledger transaction (the workflow step's).
     std::vector<NewNotification> compose(const ChangeSummary& summary) const;
@@ -51,7 +51,7 @@ class Dispatcher {
     Dispatcher(const NotifyConfig& config, Outbox& outbox, Backoff backoff = {});
     void set_transport(const std::string& channel, std::unique_ptr<Transport> transport);
     // Delivers up to `limit` due notifications; never throws for a delivery failure.
-    DispatchReport run_once(ledger::Time now, int limit = 100);
+    DispatchReport run_once(model::Time now, int limit = 100);
 
   private:
     Outbox& outbox_;
@@ -63,7 +63,7 @@ class DispatchLoop {
   public:
     // Runs dispatcher.run_once(clock()) every `interval`, and at once after wake().
     DispatchLoop(Dispatcher& dispatcher, std::chrono::milliseconds interval,
-                 std::function<ledger::Time()> clock = ledger::wall_clock_now);
+                 std::function<model::Time()> clock = model::wall_clock_now);
     ~DispatchLoop();  // stops and joins; never throws
     DispatchLoop(const DispatchLoop&) = delete;
     DispatchLoop& operator=(const DispatchLoop&) = delete;
@@ -74,7 +74,7 @@ class DispatchLoop {
 
     Dispatcher& dispatcher_;
     std::chrono::milliseconds interval_;
-    std::function<ledger::Time()> clock_;
+    std::function<model::Time()> clock_;
     std::mutex mutex_;
     std::condition_variable cv_;
     bool stop_ = false;

@@ -10,15 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "ledger/request_state.hpp"
-#include "ledger/time.hpp"
+#include "model/request_state.hpp"
+#include "model/time.hpp"
 #include "notify/event.hpp"
 
 namespace datafix::notify {
 
 struct NewNotification {
     EventKind event = EventKind::request_created;
-    std::optional<ledger::RequestNumber> request;
+    std::optional<model::RequestNumber> request;
     std::string channel;    // a configured channel name
     std::string recipient;  // an email address; empty for a chat channel
     std::string payload;    // message_to_payload(): normalized text only
@@ -26,11 +26,11 @@ struct NewNotification {
 
 struct Notification {
     std::int64_t id = 0;
-    ledger::Time created_at{};
+    model::Time created_at{};
     NewNotification content;
     int attempts = 0;
-    ledger::Time next_attempt_at{};
-    std::optional<ledger::Time> delivered_at;
+    model::Time next_attempt_at{};
+    std::optional<model::Time> delivered_at;
     std::string last_error;
     // The audit chain's head when the row was queued ("SEQ:MAC"); the message's footer.
     std::string audit_head;
@@ -40,19 +40,19 @@ class Outbox {
   public:
     virtual ~Outbox() = default;
     // Due at once (next_attempt_at = now). Returns the id.
-    virtual std::int64_t enqueue(const NewNotification& notification, ledger::Time now) = 0;
+    virtual std::int64_t enqueue(const NewNotification& notification, model::Time now) = 0;
     // Undelivered, next_attempt_at <= now, oldest first.
-    virtual std::vector<Notification> due(ledger::Time now, int limit) = 0;
+    virtual std::vector<Notification> due(model::Time now, int limit) = 0;
     // Whether a row due() returned is still this dispatcher's to send: false once a server that
     // took this one for gone (it hung longer than its heartbeat lease) reclaimed it.
     virtual bool still_claimed(std::int64_t id) = 0;
-    virtual void mark_delivered(std::int64_t id, ledger::Time now) = 0;
+    virtual void mark_delivered(std::int64_t id, model::Time now) = 0;
     // attempts + 1, last_error, next_attempt_at.
     virtual void mark_failed(std::int64_t id, const std::string& error,
-                             ledger::Time next_attempt) = 0;
+                             model::Time next_attempt) = 0;
     // Everything not delivered yet (for `datafix show`), oldest first; optionally of one request.
     virtual std::vector<Notification> undelivered(
-        std::optional<ledger::RequestNumber> request = std::nullopt) = 0;
+        std::optional<model::RequestNumber> request = std::nullopt) = 0;
 
   protected:
     Outbox() = default;
@@ -60,13 +60,13 @@ class Outbox {
 
 class MemoryOutbox final : public Outbox {
   public:
-    std::int64_t enqueue(const NewNotification& notification, ledger::Time now) override;
-    std::vector<Notification> due(ledger::Time now, int limit) override;
+    std::int64_t enqueue(const NewNotification& notification, model::Time now) override;
+    std::vector<Notification> due(model::Time now, int limit) override;
     bool still_claimed(std::int64_t id) override;  // always: nobody else shares this outbox
-    void mark_delivered(std::int64_t id, ledger::Time now) override;
-    void mark_failed(std::int64_t id, const std::string& error, ledger::Time next_attempt) override;
+    void mark_delivered(std::int64_t id, model::Time now) override;
+    void mark_failed(std::int64_t id, const std::string& error, model::Time next_attempt) override;
     std::vector<Notification> undelivered(
-        std::optional<ledger::RequestNumber> request = std::nullopt) override;
+        std::optional<model::RequestNumber> request = std::nullopt) override;
 
     std::vector<Notification> all();
 

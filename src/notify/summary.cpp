@@ -19,7 +19,7 @@ std::string trimmed(std::string_view text) {
     return std::string(text.substr(first, last - first + 1));
 }
 
-std::optional<Contact> contact_of(const PersonLookup& people, ledger::UserId id) {
+std::optional<Contact> contact_of(const PersonLookup& people, model::UserId id) {
     if (!people || id == 0) {
         return std::nullopt;
     }
@@ -65,16 +65,16 @@ Digest Digest::from(std::string_view hex) {
     return d;
 }
 
-ChangeSummary summarize(const ledger::RequestState& state, EventKind event,
+ChangeSummary summarize(const model::RequestState& state, EventKind event,
                         const std::string& environment, const PersonLookup& people,
-                        ledger::Time at) {
+                        model::Time at) {
     ChangeSummary s;
     s.event = event;
     s.request = state.request.number;
     s.title = state.request.title;
     s.environment = environment;
     s.at = at;
-    if (const ledger::Revision* revision = state.current_revision()) {
+    if (const model::Revision* revision = state.current_revision()) {
         s.revision_hash = Digest::from(revision->hash);
         s.revision = revision->number;
         for (const auto& statement : revision->statements) {

@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/person.hpp"
-#include "ledger/request_state.hpp"
-#include "ledger/time.hpp"
+#include "model/person.hpp"
+#include "model/request_state.hpp"
+#include "model/time.hpp"
 #include "notify/event.hpp"
 
 namespace datafix::notify {
@@ -53,7 +53,7 @@ struct Contact {
 
 struct ChangeSummary {
     EventKind event = EventKind::request_created;
-    ledger::RequestNumber request = 0;
+    model::RequestNumber request = 0;
     std::string title;
     std::string environment;  // empty for events not tied to one
     std::vector<NormalizedStatement> statements;
@@ -71,15 +71,14 @@ struct ChangeSummary {
     int revision = 0;  // the current revision's number
     // Who took the step (commented, asked for changes); never what they wrote.
     std::optional<Contact> actor;
-    ledger::Time at{};
+    model::Time at{};
 };
 
-using PersonLookup = std::function<std::optional<ledger::Person>(ledger::UserId)>;
+using PersonLookup = std::function<std::optional<model::Person>(model::UserId)>;
 
 // The summary of `state` for `event` in `environment`: the current revision's statements and
 // hash, and the counts and fingerprint of the latest run in that environment.
-ChangeSummary summarize(const ledger::RequestState& state, EventKind event,
-                        const std::string& environment, const PersonLookup& people,
-                        ledger::Time at);
+ChangeSummary summarize(const model::RequestState& state, EventKind event,
+                        const std::string& environment, const PersonLookup& people, model::Time at);
 
 }  // namespace datafix::notify

@@ -73,8 +73,8 @@ bool safe_address(const std::string& address) {
     return true;
 }
 
-std::string rfc5322_date(ledger::Time at) {
-    std::time_t secs = static_cast<std::time_t>(ledger::to_millis(at) / 1000);
+std::string rfc5322_date(model::Time at) {
+    std::time_t secs = static_cast<std::time_t>(model::to_millis(at) / 1000);
     std::tm utc{};
     ::gmtime_r(&secs, &utc);
     char buf[64];
@@ -115,7 +115,7 @@ class SmtpTransport final : public Transport {
         if (!curl) {
             return {false, "curl_easy_init failed"};
         }
-        Upload upload{email_text(message, settings_.from, recipient, ledger::wall_clock_now())};
+        Upload upload{email_text(message, settings_.from, recipient, model::wall_clock_now())};
         CurlList rcpt(curl_slist_append(nullptr, ("<" + recipient + ">").c_str()),
                       &curl_slist_free_all);
         const std::string from = "<" + settings_.from + ">";
@@ -244,11 +244,11 @@ std::string webhook_body(ChannelKind kind, const Message& m) {
 }
 
 std::string email_text(const Message& m, const std::string& from, const std::string& recipient,
-                       ledger::Time date) {
+                       model::Time date) {
     // Stable across retries when the outbox row names it; else unique to this mail.
     const std::string id =
         sha256_hex(m.delivery_key.empty() ? m.subject + "\n" + recipient + "\n" +
-                                                std::to_string(ledger::to_millis(date))
+                                                std::to_string(model::to_millis(date))
                                           : m.delivery_key + "\n" + recipient)
             .substr(0, 32);
     const std::string domain = from.substr(from.find('@') + 1);

@@ -30,6 +30,6 @@ std::unique_ptr<Transport> make_transport(const ChannelConfig& channel);
 std::string webhook_body(ChannelKind kind, const Message& message);
 // The RFC 5322 message sent over SMTP (headers and body, CRLF line ends).
 std::string email_text(const Message& message, const std::string& from,
-                       const std::string& recipient, ledger::Time date);
+                       const std::string& recipient, model::Time date);
 
 }  // namespace datafix::notify

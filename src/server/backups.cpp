@@ -19,10 +19,10 @@ namespace {
 
 // Checked before a backup that may take long, so a pair or a stale driver learns at once. The
 // workflow checks the same again when the result is recorded.
-void require_driver(const ledger::RequestState& state, const workflow::Actor& actor,
-                    ledger::RequestNumber number) {
+void require_driver(const model::RequestState& state, const workflow::Actor& actor,
+                    model::RequestNumber number) {
     const bool driving = state.claim && state.claim->driver == actor.id &&
-                         state.claim->lease_expires_at > ledger::wall_clock_now();
+                         state.claim->lease_expires_at > model::wall_clock_now();
     if (!driving) {
         throw ApiError(ErrorCode::rule, "driver-required",
                        "only the driver of request " + std::to_string(number) +
@@ -33,11 +33,11 @@ void require_driver(const ledger::RequestState& state, const workflow::Actor& ac
 
 // The driver's current revision, checked before a job starts and again when it runs (a job taken
 // up after a restart meets a claim that may have lapsed meanwhile).
-const ledger::Revision& revision_to_back_up(const ledger::RequestState& state,
-                                            const workflow::Actor& actor,
-                                            ledger::RequestNumber number) {
+const model::Revision& revision_to_back_up(const model::RequestState& state,
+                                           const workflow::Actor& actor,
+                                           model::RequestNumber number) {
     require_driver(state, actor, number);
-    const ledger::Revision* revision = state.current_revision();
+    const model::Revision* revision = state.current_revision();
     if (revision == nullptr) {
         throw ApiError(ErrorCode::rule, "revision-required",
                        "no change is attached to the request yet",
@@ -72,7 +72,7 @@ nlohmann::json tables_json(const std::vector<backup::TableName>& tables) {
 
 // The command's own words stay on the server (0600 next to the request's images): they may
 // name hosts or paths, and nothing about them belongs in the API's answer.
-void keep_command_output(const Config& config, ledger::RequestNumber number, int backup_number,
+void keep_command_output(const Config& config, model::RequestNumber number, int backup_number,
                          const std::string& output) {
     if (output.empty()) {
         return;
@@ -95,7 +95,7 @@ void keep_command_output(const Config& config, ledger::RequestNumber number, int
     ::close(fd);
 }
 
-ApiError job_running(ledger::RequestNumber number, const std::string& environment, int job) {
+ApiError job_running(model::RequestNumber number, const std::string& environment, int job) {
     return ApiError(ErrorCode::rule, "backup-running",
                     "backup job " + std::to_string(job) + " of " + environment +
                         " is already running for request " + std::to_string(number),
@@ -106,11 +106,11 @@ ApiError job_running(ledger::RequestNumber number, const std::string& environmen
 }  // namespace
 
 std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environment,
-                                              const ledger::Revision& revision) {
+                                              const model::Revision& revision) {
     // The pre-flight resolves each table as the change will (search_path included) and follows
     // triggers, foreign-key actions and rules: the backup holds every table the change can write.
-    target::ChangePlan plan = change_plan(revision, "backup");
-    target::PreflightReport report = on_leader(
+    targetdb::ChangePlan plan = change_plan(revision, "backup");
+    targetdb::PreflightReport report = on_leader(
         environment, [&](LeaderSession& leader) { return leader.session().preflight(plan); });
     std::vector<backup::TableName> tables;
     for (const auto& t : report.tables) {
@@ -145,7 +145,7 @@ Backups::~Backups() {
     }
 }
 
-nlohmann::json Backups::start(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Backups::start(model::RequestNumber number, const std::string& environment,
                               const workflow::Actor& actor) {
     settings_for(context_, environment);
     revision_to_back_up(context_.load_request(number), actor, number);
@@ -155,7 +155,7 @@ nlohmann::json Backups::start(ledger::RequestNumber number, const std::string& e
     job.environment = environment;
     job.requested_by = actor.id;
     job.instance = instance_;
-    job.started_at = ledger::wall_clock_now();
+    job.started_at = model::wall_clock_now();
     {
         std::lock_guard lock(mutex_);
         if (stopping_) {
@@ -228,12 +228,12 @@ void Backups::run(ledger::BackupJob job, const workflow::Actor& actor,
 
 nlohmann::json Backups::take(const ledger::BackupJob& job, const workflow::Actor& actor,
                              const std::shared_ptr<std::atomic<bool>>& cancel) {
-    const ledger::RequestNumber number = job.request;
+    const model::RequestNumber number = job.request;
     const std::string& environment = job.environment;
     const backup::BackupSettings& settings = settings_for(context_, environment);
     try {
-        const ledger::RequestState state = context_.load_request(number);
-        const ledger::Revision& revision = revision_to_back_up(state, actor, number);
+        const model::RequestState state = context_.load_request(number);
+        const model::Revision& revision = revision_to_back_up(state, actor, number);
         // settings_for has found the environment.
         const EnvironmentConfig& configured = *context_.config().find_environment(environment);
         backup::BackupRequest request{number,
@@ -266,7 +266,7 @@ nlohmann::json Backups::take(const ledger::BackupJob& job, const workflow::Actor
         if (!decision.allowed()) {
             throw_refusal(*decision.refusal);
         }
-        const ledger::Backup& recorded = decision.state.backups.back();
+        const model::Backup& recorded = decision.state.backups.back();
         keep_command_output(context_.config(), number, recorded.number, result.output);
         nlohmann::json answer = {
             {"number", recorded.number},
@@ -304,7 +304,7 @@ nlohmann::json Backups::take(const ledger::BackupJob& job, const workflow::Actor
 void Backups::finish(ledger::BackupJob job, ledger::BackupJobState state, int backup,
                      const std::string& error_code, const std::string& error) {
     job.state = state;
-    job.finished_at = ledger::wall_clock_now();
+    job.finished_at = model::wall_clock_now();
     job.backup = backup;
     job.error_code = error_code;
     job.error = error;
@@ -321,7 +321,7 @@ void Backups::finish(ledger::BackupJob job, ledger::BackupJobState state, int ba
     }
 }
 
-nlohmann::json Backups::cancel(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Backups::cancel(model::RequestNumber number, const std::string& environment,
                                const workflow::Actor& actor) {
     require_driver(context_.load_request(number), actor, number);
     std::lock_guard lock(mutex_);
@@ -338,7 +338,7 @@ nlohmann::json Backups::cancel(ledger::RequestNumber number, const std::string& 
     return {{"environment", environment}, {"job", it->second.job}, {"cancelling", true}};
 }
 
-nlohmann::json Backups::jobs(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Backups::jobs(model::RequestNumber number, const std::string& environment,
                              const workflow::Actor& /*actor*/) {
     context_.load_request(number);
     auto all = context_.with_ledger([&](ledger::Ledger& l) { return l.backup_jobs(number); });

@@ -34,19 +34,19 @@ class Backups {
     Backups& operator=(const Backups&) = delete;
 
     // Starts a job (the driver only), after the checks that need no database; answers the job.
-    nlohmann::json start(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json start(model::RequestNumber number, const std::string& environment,
                          const workflow::Actor& actor);
     // Asks a running job to stop; Error(not_found) when none runs.
-    nlohmann::json cancel(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json cancel(model::RequestNumber number, const std::string& environment,
                           const workflow::Actor& actor);
     // The jobs of one environment, oldest first (the request's people only).
-    nlohmann::json jobs(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json jobs(model::RequestNumber number, const std::string& environment,
                         const workflow::Actor& actor);
     // Takes up the jobs an earlier life of this instance left running; returns how many.
     int resume();
 
   private:
-    using Key = std::pair<ledger::RequestNumber, std::string>;
+    using Key = std::pair<model::RequestNumber, std::string>;
     struct Running {
         int job = 0;
         std::shared_ptr<std::atomic<bool>> cancel;
@@ -65,16 +65,16 @@ class Backups {
     Context& context_;
     std::string instance_;
     std::mutex mutex_;
-    bool stopping_ = false;                                                    // under mutex_
-    std::map<Key, Running> running_;                                           // under mutex_
-    std::map<std::pair<ledger::RequestNumber, int>, nlohmann::json> results_;  // under mutex_
-    std::vector<std::thread> threads_;                                         // under mutex_
+    bool stopping_ = false;                                                   // under mutex_
+    std::map<Key, Running> running_;                                          // under mutex_
+    std::map<std::pair<model::RequestNumber, int>, nlohmann::json> results_;  // under mutex_
+    std::vector<std::thread> threads_;                                        // under mutex_
 };
 
 // Every table of the revision's write closure on `environment` (read by a pre-flight there), for
 // pg_dump -t: the tables its statements name, resolved through the role's search_path, and what
 // their triggers, foreign-key actions and rules write.
 std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environment,
-                                              const ledger::Revision& revision);
+                                              const model::Revision& revision);
 
 }  // namespace datafix::server

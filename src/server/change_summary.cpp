@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "server/evidence_file.hpp"
-#include "target/copy_text.hpp"
+#include "targetdb/copy_text.hpp"
 
 namespace datafix::server {
 
@@ -35,8 +35,8 @@ struct TableImages {
     std::string name;   // the table alone
     std::vector<std::string> columns;
     std::vector<std::string> key_columns;
-    const target::ImageFile* before = nullptr;
-    const target::ImageFile* after = nullptr;
+    const targetdb::ImageFile* before = nullptr;
+    const targetdb::ImageFile* after = nullptr;
     bool quiet = false;  // written only by triggers, foreign-key actions or rules
     bool count_only = false;
     long long counted_inserts = 0;
@@ -47,20 +47,20 @@ struct Group {
     std::vector<std::string> keys;  // the first kKeysNamed rows' names
 };
 
-bool read_rows(const target::ImageStore& store, const target::ImageFile* file,
+bool read_rows(const targetdb::ImageStore& store, const targetdb::ImageFile* file,
                std::vector<Row>& rows) {
     if (file == nullptr || file->path.empty()) {
         return true;
     }
-    target::ImageReader reader(store, *file);
+    targetdb::ImageReader reader(store, *file);
     std::string record;
     while (reader.next(record)) {
         if (static_cast<long long>(rows.size()) >= kMaxSummaryRows) {
             return false;
         }
         Row row;
-        for (auto field : target::split_copy_fields(record)) {
-            row.push_back(target::decode_copy_field(field));
+        for (auto field : targetdb::split_copy_fields(record)) {
+            row.push_back(targetdb::decode_copy_field(field));
         }
         rows.push_back(std::move(row));
     }
@@ -148,7 +148,7 @@ std::set<std::string> trigger_assigned(const nlohmann::json& preflight, const st
     return columns;
 }
 
-std::vector<TableImages> tables_of(const target::Evidence& evidence) {
+std::vector<TableImages> tables_of(const targetdb::Evidence& evidence) {
     std::vector<TableImages> tables;
     if (evidence.closure_captured && !evidence.closure.empty()) {
         for (const auto& c : evidence.closure) {
@@ -187,7 +187,8 @@ std::vector<std::string> display_columns(const std::string& table,
     return key_columns;
 }
 
-nlohmann::json summarize_changes(const target::ImageStore& store, const target::Evidence& evidence,
+nlohmann::json summarize_changes(const targetdb::ImageStore& store,
+                                 const targetdb::Evidence& evidence,
                                  const nlohmann::json& preflight,
                                  const std::map<std::string, std::string>& display_keys) {
     nlohmann::json tables = nlohmann::json::array();

@@ -13,15 +13,16 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "target/evidence.hpp"
-#include "target/image_store.hpp"
+#include "targetdb/evidence.hpp"
+#include "targetdb/image_store.hpp"
 
 namespace datafix::server {
 
 // {tables: [{table, name, display_key, display_key_missing, key_columns, inserted, updated,
 // deleted, quiet, quiet_columns, changes: [{column, quiet, from, to, rows, keys}], partial}],
 // sentences: [{text, table, quiet}], rows}. `preflight`: the run's kept report (null: none).
-nlohmann::json summarize_changes(const target::ImageStore& store, const target::Evidence& evidence,
+nlohmann::json summarize_changes(const targetdb::ImageStore& store,
+                                 const targetdb::Evidence& evidence,
                                  const nlohmann::json& preflight,
                                  const std::map<std::string, std::string>& display_keys);
 

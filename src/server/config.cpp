@@ -394,7 +394,7 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
 
 }  // namespace
 
-EnvironmentConfig as_person(const EnvironmentConfig& environment, const ledger::Person& person) {
+EnvironmentConfig as_person(const EnvironmentConfig& environment, const model::Person& person) {
     EnvironmentConfig out = environment;
     if (environment.person_settings.empty()) {
         return out;

@@ -13,11 +13,11 @@
 
 #include "backup/backup.hpp"
 #include "discover/pod_target.hpp"
-#include "ledger/person.hpp"
+#include "model/person.hpp"
 #include "notify/channels.hpp"
 #include "server/oidc_settings.hpp"
-#include "target/environment_target.hpp"
-#include "target/live.hpp"
+#include "targetdb/environment_target.hpp"
+#include "targetdb/live.hpp"
 #include "workflow/config.hpp"
 
 namespace datafix::server {
@@ -34,7 +34,7 @@ struct ServerSettings {
     // The audit chain's MAC key, outside the ledger: default datafix-audit.key next to key_file.
     std::string audit_key_file;
     // How long an issued token works (`token_lifetime_days`, default 90).
-    std::chrono::milliseconds token_lifetime = ledger::kDefaultTokenLifetime;
+    std::chrono::milliseconds token_lifetime = model::kDefaultTokenLifetime;
     std::string data_dir;                    // sealed image files; default <config dir>/data
     std::string log_file;                    // empty: stderr
     LogFormat log_format = LogFormat::text;  // [server] log_format = "text" | "json"
@@ -67,7 +67,7 @@ struct ServerSettings {
 };
 
 struct EnvironmentConfig {
-    target::EnvironmentTarget target;
+    targetdb::EnvironmentTarget target;
     workflow::EnvironmentRules rules;
     // [environment.openshift] / [environment.kubernetes]: the leader pod is found at every step
     // and reached through a port-forward; target.conninfo then names no host.
@@ -82,12 +82,12 @@ struct EnvironmentConfig {
     // global [display_keys] for this environment.
     std::map<std::string, std::string> display_keys;
     // live_window and live_max_rows: the bounds of live mode (rules.live turns it on).
-    target::LiveLimits live;
+    targetdb::LiveLimits live;
 };
 
 // `environment` as `person` runs it: their person_settings over the environment's
 // session_settings. Throws Error(config) when the environment maps people and not this one.
-EnvironmentConfig as_person(const EnvironmentConfig& environment, const ledger::Person& person);
+EnvironmentConfig as_person(const EnvironmentConfig& environment, const model::Person& person);
 
 // How the server delivers queued notifications ([notify] poll_interval, retry_first, retry_max).
 struct NotifyDelivery {

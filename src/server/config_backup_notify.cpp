@@ -190,7 +190,7 @@ std::string read_secret_file(const std::string& path, const std::string& key,
 std::optional<backup::BackupSettings> read_backup(const toml::node* node, const std::string& key,
                                                   const std::string& source,
                                                   const std::string& base_dir,
-                                                  const target::EnvironmentTarget& target) {
+                                                  const targetdb::EnvironmentTarget& target) {
     if (node == nullptr) {
         return std::nullopt;
     }

@@ -17,7 +17,7 @@ namespace datafix::server {
 
 namespace {
 
-using target::GuardCheck;
+using targetdb::GuardCheck;
 
 GuardCheck passed(std::string name, std::string detail) {
     GuardCheck c;
@@ -73,7 +73,7 @@ CheckSection check_server(const Config& config) {
 
 CheckSection check_environment(const EnvironmentConfig& environment) {
     CheckSection s{environment.target.name, {}};
-    target::EnvironmentTarget target = environment.target;
+    targetdb::EnvironmentTarget target = environment.target;
     std::optional<discover::ReachedLeader> leader;  // outlives the guard checks below
     if (environment.pods) {
         try {
@@ -104,7 +104,7 @@ CheckSection check_environment(const EnvironmentConfig& environment) {
             return s;
         }
     }
-    for (auto& c : target::check_guards(target)) {
+    for (auto& c : targetdb::check_guards(target)) {
         s.checks.push_back(std::move(c));
     }
     return s;
@@ -135,7 +135,7 @@ std::string describe(const std::vector<CheckSection>& sections) {
     for (const auto& s : sections) {
         out << s.name << ": " << (s.ok() ? "ok" : "FAILED") << '\n';
         for (const auto& c : s.checks) {
-            out << "  " << c.name << ": " << target::guard_result_name(c.result);
+            out << "  " << c.name << ": " << targetdb::guard_result_name(c.result);
             if (!c.detail.empty()) {
                 out << " (" << c.detail << ")";
             }
@@ -155,7 +155,7 @@ nlohmann::json to_json(const std::vector<CheckSection>& sections) {
         nlohmann::json checks = nlohmann::json::array();
         for (const auto& c : s.checks) {
             nlohmann::json check = {{"name", c.name},
-                                    {"result", target::guard_result_name(c.result)},
+                                    {"result", targetdb::guard_result_name(c.result)},
                                     {"detail", c.detail}};
             if (c.result == GuardCheck::Result::failed) {
                 check["hint"] = c.hint;

@@ -11,13 +11,13 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "server/config.hpp"
-#include "target/guard_check.hpp"
+#include "targetdb/guard_check.hpp"
 
 namespace datafix::server {
 
 struct CheckSection {
     std::string name;  // "server" or the environment's name
-    std::vector<target::GuardCheck> checks;
+    std::vector<targetdb::GuardCheck> checks;
     bool ok() const;
 };
 

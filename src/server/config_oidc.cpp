@@ -201,8 +201,8 @@ OidcSettings read_oidc(const toml::node* oidc_node, const std::string& source,
         }
         for (const auto& [name, values] : *map) {
             const std::string key = r.key("role_map.") + std::string(name.str());
-            auto role = ledger::parse_role(name.str());
-            if (!role || *role == ledger::Role::none) {
+            auto role = model::parse_role(name.str());
+            if (!role || *role == model::Role::none) {
                 throw config_error(source, key, "unknown role (developer, product_owner, admin)");
             }
             s.role_map[*role] = strings(&values, key, source);

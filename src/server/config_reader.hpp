@@ -138,7 +138,7 @@ AuthSettings read_auth(const toml::node* node, const std::string& source,
 std::optional<backup::BackupSettings> read_backup(const toml::node* node, const std::string& key,
                                                   const std::string& source,
                                                   const std::string& base_dir,
-                                                  const target::EnvironmentTarget& target);
+                                                  const targetdb::EnvironmentTarget& target);
 
 // [notify]: channels and routes, validated; routes default to the runbook's.
 notify::NotifyConfig read_notify(const toml::node* node, const std::string& source,

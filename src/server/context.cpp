@@ -1,5 +1,6 @@
 // The shared server state and the one path of a workflow step.
 #include "server/context.hpp"
+#include "ledger/audit_chain.hpp"
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -46,7 +47,7 @@ Context::Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> 
       log_(std::move(log)) {
     // The head leaves the ledger with every append: whoever keeps the log can later ask
     // `datafix audit verify --head SEQ:MAC` whether the ledger still holds it.
-    ledger_->set_audit_publisher([log = log_](const ledger::AuditEntry& entry) {
+    ledger_->set_audit_publisher([log = log_](const model::AuditEntry& entry) {
         log->info("audit head {}", ledger::format_audit_anchor(entry));
     });
     if (auto head = ledger_->audit_head()) {
@@ -54,7 +55,7 @@ Context::Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> 
     }
 }
 
-workflow::Decision Context::perform(ledger::RequestNumber number, const workflow::Action& action,
+workflow::Decision Context::perform(model::RequestNumber number, const workflow::Action& action,
                                     const workflow::Actor& actor) {
     workflow::Decision decision;
     {
@@ -67,7 +68,7 @@ workflow::Decision Context::perform(ledger::RequestNumber number, const workflow
             };
         }
         std::lock_guard lock(step_mutex_);
-        decision = engine_.perform(number, action, actor, ledger::wall_clock_now(), messages);
+        decision = engine_.perform(number, action, actor, model::wall_clock_now(), messages);
     }
     std::string name(workflow::action_name(action));
     if (!decision.allowed()) {
@@ -102,14 +103,14 @@ workflow::Decision Context::create_request(const workflow::NewRequest& request,
         People everyone = step_messages_ ? people() : People{};
         ledger::NewRequestMessages messages;
         if (step_messages_) {
-            messages = [this, &everyone](const ledger::RequestState& state) {
+            messages = [this, &everyone](const model::RequestState& state) {
                 workflow::Decision created;
                 created.state = state;
                 return step_messages_(nullptr, created, everyone);
             };
         }
         std::lock_guard lock(step_mutex_);
-        decision = engine_.create_request(request, actor, ledger::wall_clock_now(), messages);
+        decision = engine_.create_request(request, actor, model::wall_clock_now(), messages);
     }
     if (decision.allowed()) {
         log_->info("request {} created by user {}", decision.state.request.number, actor.id);
@@ -122,7 +123,7 @@ workflow::Decision Context::create_request(const workflow::NewRequest& request,
     return decision;
 }
 
-ledger::RequestState Context::load_request(ledger::RequestNumber number) {
+model::RequestState Context::load_request(model::RequestNumber number) {
     auto state = ledger_->load(number);
     if (!state) {
         throw ApiError(ErrorCode::not_found, "request-not-found",
@@ -152,7 +153,7 @@ void Context::forget_people() {
     people_.reset();
 }
 
-void Context::announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data) {
+void Context::announce(model::RequestNumber number, const std::string& type, nlohmann::json data) {
     std::string step = data.contains("step") ? data["step"].get<std::string>() : type;
     log_->info("request {} {}: {}", number, type, step);
     events_.publish(number, type, std::move(data));

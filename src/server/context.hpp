@@ -44,10 +44,10 @@ class Context {
     }
 
     // The request's state; ApiError(not_found, request-not-found) with a HINT when there is none.
-    ledger::RequestState load_request(ledger::RequestNumber number);
+    model::RequestState load_request(model::RequestNumber number);
 
     // One workflow step, now. Allowed steps are published to the request's watchers.
-    workflow::Decision perform(ledger::RequestNumber number, const workflow::Action& action,
+    workflow::Decision perform(model::RequestNumber number, const workflow::Action& action,
                                const workflow::Actor& actor);
     workflow::Decision create_request(const workflow::NewRequest& request,
                                       const workflow::Actor& actor);
@@ -69,7 +69,7 @@ class Context {
     void set_step_messages(StepMessages messages) { step_messages_ = std::move(messages); }
 
     // Publishes `type` to the request's watchers and logs it.
-    void announce(ledger::RequestNumber number, const std::string& type, nlohmann::json data);
+    void announce(model::RequestNumber number, const std::string& type, nlohmann::json data);
 
   private:
     Config config_;

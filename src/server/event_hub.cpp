@@ -65,7 +65,7 @@ void Subscription::close() {
 
 EventHub::EventHub(StreamLimits limits) : limits_(limits) {}
 
-EventHub::Subscribed EventHub::subscribe(ledger::RequestNumber request, ledger::UserId watcher) {
+EventHub::Subscribed EventHub::subscribe(model::RequestNumber request, model::UserId watcher) {
     auto sub = std::make_shared<Subscription>(watcher);
     std::lock_guard lock(mutex_);
     if (closed_) {
@@ -84,8 +84,7 @@ EventHub::Subscribed EventHub::subscribe(ledger::RequestNumber request, ledger::
     return {sub, Refusal::none};
 }
 
-void EventHub::unsubscribe(ledger::RequestNumber request,
-                           const std::shared_ptr<Subscription>& sub) {
+void EventHub::unsubscribe(model::RequestNumber request, const std::shared_ptr<Subscription>& sub) {
     std::lock_guard lock(mutex_);
     auto it = subscribers_.find(request);
     if (it == subscribers_.end()) {
@@ -106,8 +105,7 @@ void EventHub::unsubscribe(ledger::RequestNumber request,
     }
 }
 
-void EventHub::publish(ledger::RequestNumber request, const std::string& type,
-                       nlohmann::json data) {
+void EventHub::publish(model::RequestNumber request, const std::string& type, nlohmann::json data) {
     std::lock_guard lock(mutex_);
     std::int64_t id = next_id_++;
     auto it = subscribers_.find(request);

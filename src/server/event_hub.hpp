@@ -17,14 +17,14 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "ledger/person.hpp"
-#include "ledger/request_state.hpp"
+#include "model/person.hpp"
+#include "model/request_state.hpp"
 
 namespace datafix::server {
 
 class Subscription {
   public:
-    explicit Subscription(ledger::UserId watcher) : watcher_(watcher) {}
+    explicit Subscription(model::UserId watcher) : watcher_(watcher) {}
 
     // The next event as one SSE frame, if one is queued. Never waits.
     std::optional<std::string> next();
@@ -40,7 +40,7 @@ class Subscription {
     void push(std::string frame);
     void close();
 
-    const ledger::UserId watcher_;
+    const model::UserId watcher_;
     mutable std::mutex mutex_;
     std::deque<std::string> frames_;
     std::function<void()> wake_;
@@ -66,10 +66,10 @@ class EventHub {
         std::shared_ptr<Subscription> subscription;  // null when refused
         Refusal refusal = Refusal::none;
     };
-    Subscribed subscribe(ledger::RequestNumber request, ledger::UserId watcher);
-    void unsubscribe(ledger::RequestNumber request, const std::shared_ptr<Subscription>& sub);
+    Subscribed subscribe(model::RequestNumber request, model::UserId watcher);
+    void unsubscribe(model::RequestNumber request, const std::shared_ptr<Subscription>& sub);
     // `type` becomes the SSE event name; `data` is sent as JSON.
-    void publish(ledger::RequestNumber request, const std::string& type, nlohmann::json data);
+    void publish(model::RequestNumber request, const std::string& type, nlohmann::json data);
     void close_all();  // at shutdown: every watcher's stream ends
 
     const StreamLimits& limits() const { return limits_; }
@@ -77,8 +77,8 @@ class EventHub {
   private:
     StreamLimits limits_;
     std::mutex mutex_;
-    std::map<ledger::RequestNumber, std::vector<std::shared_ptr<Subscription>>> subscribers_;
-    std::map<ledger::UserId, int> per_person_;
+    std::map<model::RequestNumber, std::vector<std::shared_ptr<Subscription>>> subscribers_;
+    std::map<model::UserId, int> per_person_;
     int total_ = 0;
     std::int64_t next_id_ = 1;
     bool closed_ = false;

@@ -5,21 +5,21 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "target/evidence_json.hpp"
+#include "targetdb/evidence_json.hpp"
 
 namespace datafix::server {
 
 namespace {
 
-const char* kind_text(target::StatementKind kind) {
+const char* kind_text(targetdb::StatementKind kind) {
     switch (kind) {
-        case target::StatementKind::insert:
+        case targetdb::StatementKind::insert:
             return "insert";
-        case target::StatementKind::update:
+        case targetdb::StatementKind::update:
             return "update";
-        case target::StatementKind::delete_:
+        case targetdb::StatementKind::delete_:
             return "delete";
-        case target::StatementKind::merge:
+        case targetdb::StatementKind::merge:
             return "merge";
     }
     return "update";
@@ -27,13 +27,13 @@ const char* kind_text(target::StatementKind kind) {
 
 }  // namespace
 
-void save_evidence(const Key& key, const std::string& path, const target::Evidence& evidence) {
+void save_evidence(const Key& key, const std::string& path, const targetdb::Evidence& evidence) {
     SealedFileWriter writer(key, path);
-    writer.write(target::to_json(evidence).dump());
+    writer.write(targetdb::to_json(evidence).dump());
     writer.finish();
 }
 
-target::Evidence load_evidence(const Key& key, const std::string& path) {
+targetdb::Evidence load_evidence(const Key& key, const std::string& path) {
     SealedFileReader reader(key, path);
     std::string record;
     if (!reader.next(record)) {
@@ -45,10 +45,10 @@ target::Evidence load_evidence(const Key& key, const std::string& path) {
         throw Error(ErrorCode::internal, "evidence file " + path + " is unreadable",
                     "the run's evidence is lost; preview again");
     }
-    return target::evidence_from_json(document);
+    return targetdb::evidence_from_json(document);
 }
 
-nlohmann::json verify_json(const target::Evidence& e) {
+nlohmann::json verify_json(const targetdb::Evidence& e) {
     nlohmann::json verify = nlohmann::json::array();
     for (const auto& v : e.verify) {
         nlohmann::json rows = nlohmann::json::array();
@@ -67,28 +67,28 @@ nlohmann::json verify_json(const target::Evidence& e) {
     return {{"verify", verify}, {"conflicts", e.conflicts}};
 }
 
-std::string verify_results_text(const target::Evidence& evidence) {
+std::string verify_results_text(const targetdb::Evidence& evidence) {
     return verify_json(evidence).dump();
 }
 
 // The columns that may hold other values at apply, each with the class it is compared by and its
 // cause (names of columns, triggers and functions; never values).
-nlohmann::json volatility_summary(const std::vector<target::VolatileColumn>& volatility) {
+nlohmann::json volatility_summary(const std::vector<targetdb::VolatileColumn>& volatility) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& v : volatility) {
         out.push_back({{"column", v.column},
-                       {"class", target::volatility_class_name(v.volatility)},
+                       {"class", targetdb::volatility_class_name(v.volatility)},
                        {"cause", v.cause}});
     }
     return out;
 }
 
-bool is_indirect(const target::TableChanges& changes) {
+bool is_indirect(const targetdb::TableChanges& changes) {
     return std::none_of(changes.causes.begin(), changes.causes.end(),
                         [](const std::string& c) { return c.rfind("statement ", 0) == 0; });
 }
 
-nlohmann::json evidence_summary(const target::Evidence& evidence) {
+nlohmann::json evidence_summary(const targetdb::Evidence& evidence) {
     nlohmann::json statements = nlohmann::json::array();
     for (const auto& s : evidence.statements) {
         statements.push_back({

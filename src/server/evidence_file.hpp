@@ -7,23 +7,23 @@
 #include <string>
 
 #include "core/crypto.hpp"
-#include "target/evidence.hpp"
+#include "targetdb/evidence.hpp"
 
 namespace datafix::server {
 
 // Writes the evidence (target's JSON form, verify results included) to `path`, sealed.
-void save_evidence(const Key& key, const std::string& path, const target::Evidence& evidence);
-target::Evidence load_evidence(const Key& key, const std::string& path);
+void save_evidence(const Key& key, const std::string& path, const targetdb::Evidence& evidence);
+targetdb::Evidence load_evidence(const Key& key, const std::string& path);
 
 // Verify results and revert conflicts as JSON: {verify: [{index, columns, rows, truncated}],
 // conflicts: [...]}. Private: sealed in the ledger's run, shown only in the images view.
-nlohmann::json verify_json(const target::Evidence& evidence);
+nlohmann::json verify_json(const targetdb::Evidence& evidence);
 // The same as text (stored sealed in the ledger's run).
-std::string verify_results_text(const target::Evidence& evidence);
+std::string verify_results_text(const targetdb::Evidence& evidence);
 
 // What may be shown to anyone: per statement table, counts, keys count, digests.
-nlohmann::json evidence_summary(const target::Evidence& evidence);
+nlohmann::json evidence_summary(const targetdb::Evidence& evidence);
 // A closure table no statement names: written only by triggers, foreign-key actions or rules.
-bool is_indirect(const target::TableChanges& changes);
+bool is_indirect(const targetdb::TableChanges& changes);
 
 }  // namespace datafix::server

@@ -14,8 +14,8 @@
 #include "server/preflight_file.hpp"
 #include "server/state_json.hpp"
 #include "sql/analysis.hpp"
-#include "target/plan_builder.hpp"
-#include "target/session.hpp"
+#include "targetdb/plan_builder.hpp"
+#include "targetdb/session.hpp"
 #include "workflow/decide.hpp"
 #include "workflow/progress.hpp"
 #include "workflow/reading.hpp"
@@ -24,7 +24,7 @@ namespace datafix::server {
 
 namespace {
 
-const ledger::Run& find_run(const ledger::RequestState& state, int number) {
+const model::Run& find_run(const model::RequestState& state, int number) {
     for (const auto& run : state.runs) {
         if (run.number == number) {
             return run;
@@ -34,7 +34,7 @@ const ledger::Run& find_run(const ledger::RequestState& state, int number) {
                    "no run " + std::to_string(number) + " on this request");
 }
 
-std::string run_dir(const Config& config, ledger::RequestNumber number) {
+std::string run_dir(const Config& config, model::RequestNumber number) {
     std::string dir = config.server.data_dir + "/request-" + std::to_string(number);
     std::filesystem::create_directories(dir);
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
@@ -48,7 +48,7 @@ std::string manifest_path(const std::string& dir, int run) {
 
 // Rows per statement; a revert of a write closure has no statements, and counts the rows it
 // put back per table.
-std::vector<std::int64_t> counts_of(const target::Evidence& evidence) {
+std::vector<std::int64_t> counts_of(const targetdb::Evidence& evidence) {
     std::vector<std::int64_t> counts;
     for (const auto& s : evidence.statements) {
         counts.push_back(s.actual_rows);
@@ -69,13 +69,13 @@ std::string failure_text(const Error& e) {
 
 // Everything a run needs, read under the ledger lock once.
 struct RunSetup {
-    ledger::RequestState state;
+    model::RequestState state;
     int run = 0;
     // The environment as the acting person runs it (their session settings applied).
     std::shared_ptr<const EnvironmentConfig> environment;
 };
 
-RunSetup start(Context& context, ledger::RequestNumber number, const workflow::Action& action,
+RunSetup start(Context& context, model::RequestNumber number, const workflow::Action& action,
                const std::string& environment, const workflow::Actor& actor) {
     const EnvironmentConfig* configured = context.config().find_environment(environment);
     // Before the workflow records anything: an unmapped person is refused and nothing changes.
@@ -94,7 +94,7 @@ RunSetup start(Context& context, ledger::RequestNumber number, const workflow::A
     return setup;
 }
 
-void finish(Context& context, ledger::RequestNumber number, workflow::FinishRun finish_run,
+void finish(Context& context, model::RequestNumber number, workflow::FinishRun finish_run,
             const workflow::Actor& actor) {
     workflow::Decision decision = context.perform(number, finish_run, actor);
     if (!decision.allowed()) {
@@ -103,7 +103,7 @@ void finish(Context& context, ledger::RequestNumber number, workflow::FinishRun 
     }
 }
 
-void fail(Context& context, ledger::RequestNumber number, int run, const Error& error,
+void fail(Context& context, model::RequestNumber number, int run, const Error& error,
           const workflow::Actor& actor) {
     workflow::FinishRun f;
     f.run = run;
@@ -120,10 +120,10 @@ void fail(Context& context, ledger::RequestNumber number, int run, const Error& 
                      {{"run", run}, {"error", std::string(code_name(error.code()))}});
 }
 
-target::BeforeCommit record_in_flight(Context& context, ledger::RequestNumber number, int run,
-                                      const workflow::Actor& actor, std::string step) {
+targetdb::BeforeCommit record_in_flight(Context& context, model::RequestNumber number, int run,
+                                        const workflow::Actor& actor, std::string step) {
     return [&context, number, run, actor, step](const std::string& xid, int backend_pid,
-                                                const target::Evidence& seen) {
+                                                const targetdb::Evidence& seen) {
         // Write-ahead: what this run saw, where resolve finds it, before the ledger hears of the
         // xid and before COMMIT is sent.
         save_evidence(context.key(), manifest_path(run_dir(context.config(), number), run), seen);
@@ -138,20 +138,20 @@ target::BeforeCommit record_in_flight(Context& context, ledger::RequestNumber nu
 }
 
 // Records a committed / not committed / in-doubt outcome and what the apply captured.
-nlohmann::json record_outcome(Context& context, ledger::RequestNumber number, int run,
-                              const target::Outcome& outcome, const workflow::Actor& actor) {
+nlohmann::json record_outcome(Context& context, model::RequestNumber number, int run,
+                              const targetdb::Outcome& outcome, const workflow::Actor& actor) {
     workflow::FinishRun f;
     f.run = run;
     std::string dir = run_dir(context.config(), number);
     switch (outcome.status) {
-        case target::OutcomeStatus::committed:
+        case targetdb::OutcomeStatus::committed:
             f.outcome = workflow::RunOutcome::succeeded;
             break;
-        case target::OutcomeStatus::not_committed:
+        case targetdb::OutcomeStatus::not_committed:
             f.outcome = workflow::RunOutcome::failed;
             f.failure = "not_committed: the commit did not happen (" + outcome.resolved_by + ")";
             break;
-        case target::OutcomeStatus::in_doubt:
+        case targetdb::OutcomeStatus::in_doubt:
             f.outcome = workflow::RunOutcome::in_doubt;
             break;
     }
@@ -166,9 +166,9 @@ nlohmann::json record_outcome(Context& context, ledger::RequestNumber number, in
     finish(context, number, std::move(f), actor);
     nlohmann::json summary = {
         {"run", run},
-        {"status", outcome.status == target::OutcomeStatus::committed  ? "committed"
-                   : outcome.status == target::OutcomeStatus::in_doubt ? "in_doubt"
-                                                                       : "not_committed"},
+        {"status", outcome.status == targetdb::OutcomeStatus::committed  ? "committed"
+                   : outcome.status == targetdb::OutcomeStatus::in_doubt ? "in_doubt"
+                                                                         : "not_committed"},
         {"resolved_by", outcome.resolved_by},
         {"xid", outcome.xid}};
     if (!outcome.applied.statements.empty()) {
@@ -181,8 +181,8 @@ nlohmann::json record_outcome(Context& context, ledger::RequestNumber number, in
 // Records the outcome of a run whose COMMIT was sent. When the ledger cannot record it, the run
 // is never turned into "failed" (its transaction may have committed, and the same approval must
 // not apply twice): it stays open for recovery, and the caller hears "in doubt".
-nlohmann::json record_committed_outcome(Context& context, ledger::RequestNumber number, int run,
-                                        const target::Outcome& outcome,
+nlohmann::json record_committed_outcome(Context& context, model::RequestNumber number, int run,
+                                        const targetdb::Outcome& outcome,
                                         const workflow::Actor& actor, const std::string& step) {
     fault_point(step + ".after_commit");
     try {
@@ -206,7 +206,7 @@ nlohmann::json record_committed_outcome(Context& context, ledger::RequestNumber 
 // propagates, so no run stays "running"; in-doubt and not-committed outcomes were recorded by
 // record_outcome already and only propagate.
 template <class Body>
-nlohmann::json recorded_run(Context& context, ledger::RequestNumber number, int run,
+nlohmann::json recorded_run(Context& context, model::RequestNumber number, int run,
                             const workflow::Actor& actor, Body&& body) {
     try {
         return body();
@@ -226,7 +226,7 @@ nlohmann::json recorded_run(Context& context, ledger::RequestNumber number, int 
 
 }  // namespace
 
-target::ChangePlan change_plan(const ledger::Revision& revision, const std::string& name) {
+targetdb::ChangePlan change_plan(const model::Revision& revision, const std::string& name) {
     sql::Analysis change = sql::analyze(revision.change_sql, sql::FileRole::change, "change.sql");
     if (change.statements.size() != revision.statements.size()) {
         throw ApiError(ErrorCode::internal, "stored-change-mismatch",
@@ -241,8 +241,8 @@ target::ChangePlan change_plan(const ledger::Revision& revision, const std::stri
     if (revision.verify_sql.find_first_not_of(" \t\r\n") != std::string::npos) {
         verify = sql::analyze(revision.verify_sql, sql::FileRole::verify, "verify.sql");
     }
-    target::ChangePlan plan =
-        target::build_change_plan(name, change, expected, verify ? &*verify : nullptr);
+    targetdb::ChangePlan plan =
+        targetdb::build_change_plan(name, change, expected, verify ? &*verify : nullptr);
     plan.all_rows = revision.all_rows;
     return plan;
 }
@@ -261,7 +261,7 @@ void Executor::keep_leases(std::function<void()> after_sweep) {
     });
 }
 
-nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Executor::preview(model::RequestNumber number, const std::string& environment,
                                  const workflow::Actor& actor) {
     RunSetup setup =
         start(context_, number, workflow::StartPreview{environment}, environment, actor);
@@ -269,14 +269,14 @@ nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "preview"}, {"environment", environment}});
     return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
-        const ledger::Revision& revision = *setup.state.current_revision();
-        target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
-        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        const model::Revision& revision = *setup.state.current_revision();
+        targetdb::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
+        targetdb::ImageStore images(context_.key(), run_dir(context_.config(), number));
         // The leader is found again at every step; the report the preview built is kept with
         // the run, also when the preview fails (it is what explains the failure).
         auto [evidence, preflight] = on_leader(*setup.environment, [&](LeaderSession& leader) {
             KeptPreflight kept(context_, number, setup.run, leader.session());
-            target::Evidence rehearsed = leader.session().preview(plan, images);
+            targetdb::Evidence rehearsed = leader.session().preview(plan, images);
             fault_point("preview.captured");
             return std::pair{std::move(rehearsed), kept.json()};
         });
@@ -302,7 +302,7 @@ nlohmann::json Executor::preview(ledger::RequestNumber number, const std::string
     });
 }
 
-nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Executor::apply(model::RequestNumber number, const std::string& environment,
                                const std::string& fingerprint, const workflow::Actor& actor) {
     RunSetup setup =
         start(context_, number, workflow::StartApply{environment, fingerprint}, environment, actor);
@@ -310,12 +310,12 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "apply"}, {"environment", environment}});
     return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
-        const ledger::Revision& revision = *setup.state.current_revision();
-        const ledger::Run* preview = nullptr;
+        const model::Revision& revision = *setup.state.current_revision();
+        const model::Run* preview = nullptr;
         for (const auto& run : setup.state.runs) {
-            if (run.kind == ledger::RunKind::preview && run.environment == environment &&
+            if (run.kind == model::RunKind::preview && run.environment == environment &&
                 run.revision == revision.number && run.fingerprint == fingerprint &&
-                run.state == ledger::RunState::succeeded) {
+                run.state == model::RunState::succeeded) {
                 preview = &run;
             }
         }
@@ -323,23 +323,23 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
             throw ApiError(ErrorCode::rule, "evidence-required",
                            "the approved preview's evidence is missing");
         }
-        target::Evidence approved = load_evidence(context_.key(), preview->before_images_path);
-        target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
-        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        targetdb::Evidence approved = load_evidence(context_.key(), preview->before_images_path);
+        targetdb::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
+        targetdb::ImageStore images(context_.key(), run_dir(context_.config(), number));
         std::string cut_by;  // why an in-doubt run lost its connection, when discover knows
-        target::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
+        targetdb::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
             KeptPreflight kept(context_, number, setup.run, leader.session());
-            target::Outcome o = leader.session().apply(
+            targetdb::Outcome o = leader.session().apply(
                 plan, approved, images,
                 record_in_flight(context_, number, setup.run, actor, "apply"));
-            if (o.status == target::OutcomeStatus::in_doubt) {
+            if (o.status == targetdb::OutcomeStatus::in_doubt) {
                 cut_by = leader.forward_failure();
             }
             return o;
         });
         nlohmann::json summary =
             record_committed_outcome(context_, number, setup.run, outcome, actor, "apply");
-        if (outcome.status == target::OutcomeStatus::in_doubt) {
+        if (outcome.status == targetdb::OutcomeStatus::in_doubt) {
             throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
                            "the commit of run " + std::to_string(setup.run) +
                                " was sent and its outcome is not known yet" +
@@ -348,7 +348,7 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
                                std::to_string(setup.run),
                            summary);
         }
-        if (outcome.status == target::OutcomeStatus::not_committed) {
+        if (outcome.status == targetdb::OutcomeStatus::not_committed) {
             throw ApiError(ErrorCode::database, "not-committed",
                            "the apply did not commit; nothing changed",
                            "preview again and ask the pair to approve", summary);
@@ -357,7 +357,7 @@ nlohmann::json Executor::apply(ledger::RequestNumber number, const std::string& 
     });
 }
 
-nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Executor::revert(model::RequestNumber number, const std::string& environment,
                                 const workflow::Actor& actor) {
     RunSetup setup =
         start(context_, number, workflow::StartRevert{environment}, environment, actor);
@@ -365,19 +365,19 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
     context_.announce(number, "run.started",
                       {{"run", setup.run}, {"kind", "revert"}, {"environment", environment}});
     return recorded_run(context_, number, setup.run, actor, [&]() -> nlohmann::json {
-        const ledger::Run& run = find_run(setup.state, setup.run);
-        const ledger::Run& applied_run = find_run(setup.state, run.applies_run);
-        target::Evidence applied = load_evidence(context_.key(), applied_run.before_images_path);
-        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
-        target::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
-            target::Evidence rehearsal = leader.session().preview_revert(applied, images);
+        const model::Run& run = find_run(setup.state, setup.run);
+        const model::Run& applied_run = find_run(setup.state, run.applies_run);
+        targetdb::Evidence applied = load_evidence(context_.key(), applied_run.before_images_path);
+        targetdb::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        targetdb::Outcome outcome = on_leader(*setup.environment, [&](LeaderSession& leader) {
+            targetdb::Evidence rehearsal = leader.session().preview_revert(applied, images);
             return leader.session().apply_revert(
                 applied, rehearsal, images,
                 record_in_flight(context_, number, setup.run, actor, "revert"));
         });
         nlohmann::json summary =
             record_committed_outcome(context_, number, setup.run, outcome, actor, "revert");
-        if (outcome.status == target::OutcomeStatus::in_doubt) {
+        if (outcome.status == targetdb::OutcomeStatus::in_doubt) {
             throw ApiError(ErrorCode::in_doubt, "run-in-doubt",
                            "the commit of the revert was sent and its outcome is not known yet",
                            "resolve it: datafix resolve " + std::to_string(number) + " " +
@@ -388,14 +388,14 @@ nlohmann::json Executor::revert(ledger::RequestNumber number, const std::string&
     });
 }
 
-nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
+nlohmann::json Executor::resolve(model::RequestNumber number, int run_number,
                                  const workflow::Actor& actor) {
-    const ledger::RequestState state = context_.load_request(number);
-    const ledger::Run& run = find_run(state, run_number);
+    const model::RequestState state = context_.load_request(number);
+    const model::Run& run = find_run(state, run_number);
     // Who may resolve is decided before any database work: the pure rules, on the state as read.
     workflow::Decision may =
         workflow::decide(state, workflow::ResolveInDoubt{run_number, false}, actor,
-                         ledger::wall_clock_now(), context_.config().workflow());
+                         model::wall_clock_now(), context_.config().workflow());
     if (!may.allowed()) {
         throw_refusal(*may.refusal);
     }
@@ -414,7 +414,7 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
     }
     if (path.empty()) {
         for (const auto& r : state.runs) {
-            if (r.kind == ledger::RunKind::preview && r.environment == run.environment &&
+            if (r.kind == model::RunKind::preview && r.environment == run.environment &&
                 r.fingerprint == run.fingerprint && !r.before_images_path.empty()) {
                 path = r.before_images_path;
             }
@@ -424,17 +424,17 @@ nlohmann::json Executor::resolve(ledger::RequestNumber number, int run_number,
         throw Error(ErrorCode::in_doubt, "no images to resolve run " + std::to_string(run_number),
                     "ask an administrator to check the database by hand");
     }
-    target::Evidence applied = load_evidence(context_.key(), path);
-    target::ImageStore images(context_.key(), run_dir(context_.config(), number));
-    target::Outcome outcome = on_leader(*env, [&](LeaderSession& leader) {
+    targetdb::Evidence applied = load_evidence(context_.key(), path);
+    targetdb::ImageStore images(context_.key(), run_dir(context_.config(), number));
+    targetdb::Outcome outcome = on_leader(*env, [&](LeaderSession& leader) {
         return leader.session().resolve_in_doubt(run.xid ? std::to_string(*run.xid) : std::string(),
                                                  applied, images);
     });
-    if (outcome.status == target::OutcomeStatus::in_doubt) {
+    if (outcome.status == targetdb::OutcomeStatus::in_doubt) {
         throw Error(ErrorCode::in_doubt, "run " + std::to_string(run_number) + " is still in doubt",
                     "try again when the database is reachable");
     }
-    bool committed = outcome.status == target::OutcomeStatus::committed;
+    bool committed = outcome.status == targetdb::OutcomeStatus::committed;
     workflow::Decision decision =
         context_.perform(number, workflow::ResolveInDoubt{run_number, committed}, actor);
     if (!decision.allowed()) {
@@ -449,7 +449,7 @@ int Executor::recover() {
     auto running = context_.with_ledger([](ledger::Ledger& l) { return l.running_runs(); });
     int settled = 0;
     for (const auto& candidate : running) {
-        if (!leases_.settleable(candidate, ledger::wall_clock_now())) {
+        if (!leases_.settleable(candidate, model::wall_clock_now())) {
             continue;
         }
         auto number = candidate.request;
@@ -458,7 +458,7 @@ int Executor::recover() {
             continue;
         }
         for (const auto& run : state->runs) {
-            if (run.number != candidate.run || run.state != ledger::RunState::running) {
+            if (run.number != candidate.run || run.state != model::RunState::running) {
                 continue;
             }
             auto starter = context_.with_ledger(
@@ -466,7 +466,7 @@ int Executor::recover() {
             if (!starter) {
                 continue;
             }
-            bool commit_may_have_been_sent = run.kind != ledger::RunKind::preview && run.xid;
+            bool commit_may_have_been_sent = run.kind != model::RunKind::preview && run.xid;
             workflow::FinishRun f;
             f.run = run.number;
             if (commit_may_have_been_sent) {
@@ -513,7 +513,7 @@ int Executor::recover() {
 
 namespace {
 
-std::chrono::system_clock::time_point wall(ledger::Time t) {
+std::chrono::system_clock::time_point wall(model::Time t) {
     return std::chrono::system_clock::time_point(t);
 }
 
@@ -523,11 +523,11 @@ nlohmann::json rolled_back_json(int run, const std::string& why) {
 
 }  // namespace
 
-nlohmann::json Executor::start_live(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Executor::start_live(model::RequestNumber number, const std::string& environment,
                                     const workflow::Actor& actor) {
     RunSetup setup = start(context_, number, workflow::StartLive{environment}, environment, actor);
-    const target::LiveLimits limits = setup.environment->live;
-    const ledger::Time deadline =
+    const targetdb::LiveLimits limits = setup.environment->live;
+    const model::Time deadline =
         workflow::live_deadline(context_.config().workflow(), find_run(setup.state, setup.run));
     context_.announce(number, "run.started",
                       {{"run", setup.run},
@@ -547,25 +547,25 @@ nlohmann::json Executor::start_live(ledger::RequestNumber number, const std::str
     return opened->wait_shown();
 }
 
-nlohmann::json Executor::run_live(ledger::RequestNumber number, int run,
-                                  const ledger::RequestState& state,
+nlohmann::json Executor::run_live(model::RequestNumber number, int run,
+                                  const model::RequestState& state,
                                   const EnvironmentConfig& environment,
-                                  const target::LiveLimits& limits, ledger::Time deadline,
+                                  const targetdb::LiveLimits& limits, model::Time deadline,
                                   const workflow::Actor& actor, LiveSlot& slot) {
     return recorded_run(context_, number, run, actor, [&]() -> nlohmann::json {
-        const ledger::Revision& revision = *state.current_revision();
-        target::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
-        target::ImageStore images(context_.key(), run_dir(context_.config(), number));
+        const model::Revision& revision = *state.current_revision();
+        targetdb::ChangePlan plan = change_plan(revision, "request " + std::to_string(number));
+        targetdb::ImageStore images(context_.key(), run_dir(context_.config(), number));
         // PostgreSQL ends the transaction itself a little after the window, should this server
         // hang: the session's idle_in_transaction_session_timeout is the window plus slack.
         EnvironmentConfig live_env = environment;
-        live_env.target = target::live_target(environment.target, limits);
+        live_env.target = targetdb::live_target(environment.target, limits);
         std::string cut_by;
-        target::Outcome outcome = on_leader(live_env, [&](LeaderSession& leader) {
+        targetdb::Outcome outcome = on_leader(live_env, [&](LeaderSession& leader) {
             KeptPreflight kept(context_, number, run, leader.session());
-            target::Outcome o = leader.session().live(
+            targetdb::Outcome o = leader.session().live(
                 plan, limits, images,
-                [&](const target::Evidence& shown) {
+                [&](const targetdb::Evidence& shown) {
                     std::string path = manifest_path(images.directory(), run);
                     save_evidence(context_.key(), path, shown);
                     workflow::RecordLiveEvidence recorded{run, shown.fingerprint, counts_of(shown),
@@ -596,12 +596,12 @@ nlohmann::json Executor::run_live(ledger::RequestNumber number, int run,
                     return await_live(number, run, deadline, actor, slot);
                 },
                 record_in_flight(context_, number, run, actor, "live"));
-            if (o.status == target::OutcomeStatus::in_doubt) {
+            if (o.status == targetdb::OutcomeStatus::in_doubt) {
                 cut_by = leader.forward_failure();
             }
             return o;
         });
-        if (outcome.status == target::OutcomeStatus::not_committed &&
+        if (outcome.status == targetdb::OutcomeStatus::not_committed &&
             outcome.resolved_by == "rolled back") {
             if (slot.stopping()) {
                 // Still running in the ledger: the server stops, nobody decided.
@@ -617,7 +617,7 @@ nlohmann::json Executor::run_live(ledger::RequestNumber number, int run,
         }
         nlohmann::json summary =
             record_committed_outcome(context_, number, run, outcome, actor, "live");
-        if (outcome.status == target::OutcomeStatus::in_doubt) {
+        if (outcome.status == targetdb::OutcomeStatus::in_doubt) {
             throw ApiError(
                 ErrorCode::in_doubt, "run-in-doubt",
                 "the commit of live run " + std::to_string(run) +
@@ -626,7 +626,7 @@ nlohmann::json Executor::run_live(ledger::RequestNumber number, int run,
                 "resolve it: datafix resolve " + std::to_string(number) + " " + std::to_string(run),
                 summary);
         }
-        if (outcome.status == target::OutcomeStatus::not_committed) {
+        if (outcome.status == targetdb::OutcomeStatus::not_committed) {
             throw ApiError(ErrorCode::database, "not-committed",
                            "the live run did not commit; nothing changed",
                            "start it again (datafix live " + std::to_string(number) + " " +
@@ -637,9 +637,9 @@ nlohmann::json Executor::run_live(ledger::RequestNumber number, int run,
     });
 }
 
-target::LiveDecision Executor::await_live(ledger::RequestNumber number, int run,
-                                          ledger::Time deadline, const workflow::Actor& actor,
-                                          LiveSlot& slot) {
+targetdb::LiveDecision Executor::await_live(model::RequestNumber number, int run,
+                                            model::Time deadline, const workflow::Actor& actor,
+                                            LiveSlot& slot) {
     for (;;) {
         // The pair's approval or a cancel taken by this server decides at once; one taken by
         // another server on the same ledger is read from the ledger every second.
@@ -648,13 +648,13 @@ target::LiveDecision Executor::await_live(ledger::RequestNumber number, int run,
         if (auto decided = slot.wait_for_decision(tick)) {
             return *decided;
         }
-        ledger::RequestState state = context_.load_request(number);
-        const ledger::Run* current = workflow::reading::find_run(state, run);
-        if (current == nullptr || current->state != ledger::RunState::running) {
-            return target::LiveDecision::roll_back;
+        model::RequestState state = context_.load_request(number);
+        const model::Run* current = workflow::reading::find_run(state, run);
+        if (current == nullptr || current->state != model::RunState::running) {
+            return targetdb::LiveDecision::roll_back;
         }
         if (workflow::reading::live_approved(state, *current)) {
-            return target::LiveDecision::commit;
+            return targetdb::LiveDecision::commit;
         }
         if (std::chrono::system_clock::now() < wall(deadline)) {
             continue;
@@ -664,16 +664,16 @@ target::LiveDecision Executor::await_live(ledger::RequestNumber number, int run,
         if (ended.allowed()) {
             context_.log().info("request {} run {}: live window ended; rolled back", number, run);
             context_.announce(number, "live.ended", {{"run", run}, {"why", "window_ended"}});
-            return target::LiveDecision::roll_back;
+            return targetdb::LiveDecision::roll_back;
         }
         if (ended.refusal->rule != "live-committing") {
-            return target::LiveDecision::roll_back;
+            return targetdb::LiveDecision::roll_back;
         }
         // Approved meanwhile: the next round reads the approval and commits.
     }
 }
 
-nlohmann::json Executor::approve_live(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Executor::approve_live(model::RequestNumber number, const std::string& environment,
                                       const std::string& revision_hash,
                                       const std::string& fingerprint,
                                       const workflow::Actor& actor) {
@@ -682,16 +682,16 @@ nlohmann::json Executor::approve_live(ledger::RequestNumber number, const std::s
     if (!decision.allowed()) {
         throw_refusal(*decision.refusal);
     }
-    const ledger::Run* run = workflow::reading::open_live_run(decision.state, environment);
+    const model::Run* run = workflow::reading::open_live_run(decision.state, environment);
     const int number_of_run = run != nullptr ? run->number : 0;
     auto slot = live_.find(number, number_of_run);
     if (slot == nullptr) {
         // Another server on the same ledger holds the transaction: it reads the approval.
         return {{"run", number_of_run}, {"status", "approved"}};
     }
-    slot->decide(target::LiveDecision::commit);
+    slot->decide(targetdb::LiveDecision::commit);
     const EnvironmentConfig* env = context_.config().find_environment(environment);
-    auto limit = env->live.window + target::kLiveSlack + std::chrono::minutes(1);
+    auto limit = env->live.window + targetdb::kLiveSlack + std::chrono::minutes(1);
     if (auto ended =
             slot->wait_ended(std::chrono::duration_cast<std::chrono::milliseconds>(limit))) {
         return *ended;
@@ -699,10 +699,10 @@ nlohmann::json Executor::approve_live(ledger::RequestNumber number, const std::s
     return {{"run", number_of_run}, {"status", "approved"}};
 }
 
-nlohmann::json Executor::cancel_live(ledger::RequestNumber number, const std::string& environment,
+nlohmann::json Executor::cancel_live(model::RequestNumber number, const std::string& environment,
                                      const workflow::Actor& actor) {
-    const ledger::RequestState state = context_.load_request(number);
-    const ledger::Run* run = workflow::reading::open_live_run(state, environment);
+    const model::RequestState state = context_.load_request(number);
+    const model::Run* run = workflow::reading::open_live_run(state, environment);
     if (run == nullptr) {
         throw ApiError(
             ErrorCode::rule, "live-not-open",
@@ -720,7 +720,7 @@ nlohmann::json Executor::cancel_live(ledger::RequestNumber number, const std::st
     if (slot == nullptr) {
         return rolled_back_json(number_of_run, "cancelled");
     }
-    slot->decide(target::LiveDecision::roll_back);
+    slot->decide(targetdb::LiveDecision::roll_back);
     if (auto ended = slot->wait_ended(std::chrono::minutes(1))) {
         return rolled_back_json(number_of_run, "cancelled");
     }

@@ -11,7 +11,7 @@
 #include "server/context.hpp"
 #include "server/live_registry.hpp"
 #include "server/run_leases.hpp"
-#include "target/change_plan.hpp"
+#include "targetdb/change_plan.hpp"
 
 namespace datafix::server {
 
@@ -19,28 +19,28 @@ class Executor {
   public:
     Executor(Context& context, ServerIdentity identity);
 
-    nlohmann::json preview(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json preview(model::RequestNumber number, const std::string& environment,
                            const workflow::Actor& actor);
-    nlohmann::json apply(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json apply(model::RequestNumber number, const std::string& environment,
                          const std::string& fingerprint, const workflow::Actor& actor);
-    nlohmann::json revert(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json revert(model::RequestNumber number, const std::string& environment,
                           const workflow::Actor& actor);
     // Live mode (an environment with live = true): the driver's call starts the run, which
     // executes the change once on a thread of its own and keeps its transaction open; the call
     // answers once the evidence is shown (status "open", the deadline) or the run failed.
-    nlohmann::json start_live(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json start_live(model::RequestNumber number, const std::string& environment,
                               const workflow::Actor& actor);
     // The pair's approval of what the open live run shows: recorded, then that transaction
     // commits; answers the outcome (as apply does).
-    nlohmann::json approve_live(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json approve_live(model::RequestNumber number, const std::string& environment,
                                 const std::string& revision_hash, const std::string& fingerprint,
                                 const workflow::Actor& actor);
     // The driver or the pair cancels the open live run: recorded, then rolled back.
-    nlohmann::json cancel_live(ledger::RequestNumber number, const std::string& environment,
+    nlohmann::json cancel_live(model::RequestNumber number, const std::string& environment,
                                const workflow::Actor& actor);
 
     // An in-doubt apply or revert: asks the target what happened and records the answer.
-    nlohmann::json resolve(ledger::RequestNumber number, int run, const workflow::Actor& actor);
+    nlohmann::json resolve(model::RequestNumber number, int run, const workflow::Actor& actor);
 
     // Settles every run the ledger still shows running whose server is gone: this server's own
     // from before a restart, and any whose lease lapsed (run_leases.hpp). A preview, or an apply
@@ -58,12 +58,12 @@ class Executor {
     void keep_leases(std::function<void()> after_sweep = {});
 
   private:
-    nlohmann::json run_live(ledger::RequestNumber number, int run,
-                            const ledger::RequestState& state, const EnvironmentConfig& environment,
-                            const target::LiveLimits& limits, ledger::Time deadline,
+    nlohmann::json run_live(model::RequestNumber number, int run, const model::RequestState& state,
+                            const EnvironmentConfig& environment,
+                            const targetdb::LiveLimits& limits, model::Time deadline,
                             const workflow::Actor& actor, LiveSlot& slot);
-    target::LiveDecision await_live(ledger::RequestNumber number, int run, ledger::Time deadline,
-                                    const workflow::Actor& actor, LiveSlot& slot);
+    targetdb::LiveDecision await_live(model::RequestNumber number, int run, model::Time deadline,
+                                      const workflow::Actor& actor, LiveSlot& slot);
 
     Context& context_;
     RunLeases leases_;
@@ -73,6 +73,6 @@ class Executor {
 
 // The target's plan for a revision: the SQL guard's statements and capture plans, with the
 // declared counts. Throws Error(refused) if the stored text no longer passes the guard.
-target::ChangePlan change_plan(const ledger::Revision& revision, const std::string& name);
+targetdb::ChangePlan change_plan(const model::Revision& revision, const std::string& name);
 
 }  // namespace datafix::server

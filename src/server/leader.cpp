@@ -22,14 +22,14 @@ struct LeaderSession::Reached {
 };
 
 LeaderSession::LeaderSession(const EnvironmentConfig& environment) {
-    target::EnvironmentTarget target = environment.target;
+    targetdb::EnvironmentTarget target = environment.target;
     if (environment.pods) {
         forward_ = std::make_unique<Reached>(Reached{discover::find_leader(*environment.pods)});
         target.conninfo = forward_->leader.conninfo();
         pod_ = forward_->leader.pod().name;
     }
     try {
-        session_ = std::make_unique<target::Session>(target::Session::open(target));
+        session_ = std::make_unique<targetdb::Session>(targetdb::Session::open(target));
     } catch (const Error& e) {
         Error explained = explain(e);
         if (explained.message() != e.message()) {
@@ -43,7 +43,7 @@ LeaderSession::~LeaderSession() {
     session_.reset();  // closes the connection before the forward stops under it
 }
 
-target::Session& LeaderSession::session() {
+targetdb::Session& LeaderSession::session() {
     return *session_;
 }
 

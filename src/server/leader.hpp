@@ -11,7 +11,7 @@
 
 #include "core/error.hpp"
 #include "server/config.hpp"
-#include "target/session.hpp"
+#include "targetdb/session.hpp"
 
 namespace datafix::server {
 
@@ -25,7 +25,7 @@ class LeaderSession {
     LeaderSession(const LeaderSession&) = delete;
     LeaderSession& operator=(const LeaderSession&) = delete;
 
-    target::Session& session();
+    targetdb::Session& session();
     // The leader pod reached ("" for a conninfo target), for logs and run summaries.
     const std::string& pod() const { return pod_; }
 
@@ -40,7 +40,7 @@ class LeaderSession {
     struct Reached;
     // Declared before the session so a forward outlives the connection that uses it.
     std::unique_ptr<Reached> forward_;
-    std::unique_ptr<target::Session> session_;
+    std::unique_ptr<targetdb::Session> session_;
     std::string pod_;
 };
 

@@ -3,7 +3,7 @@
 
 namespace datafix::server {
 
-bool LiveSlot::decide(target::LiveDecision decision) {
+bool LiveSlot::decide(targetdb::LiveDecision decision) {
     std::lock_guard lock(mutex_);
     if (decision_) {
         return false;
@@ -13,7 +13,7 @@ bool LiveSlot::decide(target::LiveDecision decision) {
     return true;
 }
 
-std::optional<target::LiveDecision> LiveSlot::wait_for_decision(
+std::optional<targetdb::LiveDecision> LiveSlot::wait_for_decision(
     std::chrono::system_clock::time_point until) {
     std::unique_lock lock(mutex_);
     changed_.wait_until(lock, until, [this] { return decision_.has_value(); });
@@ -29,7 +29,7 @@ void LiveSlot::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     if (!decision_) {
-        decision_ = target::LiveDecision::roll_back;
+        decision_ = targetdb::LiveDecision::roll_back;
     }
     changed_.notify_all();
 }
@@ -92,7 +92,7 @@ LiveRegistry::~LiveRegistry() {
     stop_all();
 }
 
-std::shared_ptr<LiveSlot> LiveRegistry::start(ledger::RequestNumber request, int run,
+std::shared_ptr<LiveSlot> LiveRegistry::start(model::RequestNumber request, int run,
                                               std::function<void(LiveSlot&)> body) {
     join_finished();
     auto slot = std::make_shared<LiveSlot>();
@@ -109,7 +109,7 @@ std::shared_ptr<LiveSlot> LiveRegistry::start(ledger::RequestNumber request, int
     return slot;
 }
 
-std::shared_ptr<LiveSlot> LiveRegistry::find(ledger::RequestNumber request, int run) const {
+std::shared_ptr<LiveSlot> LiveRegistry::find(model::RequestNumber request, int run) const {
     std::lock_guard lock(mutex_);
     auto it = open_.find({request, run});
     return it == open_.end() ? nullptr : it->second;

@@ -18,17 +18,17 @@
 #include <utility>
 #include <vector>
 
-#include "ledger/request_state.hpp"
-#include "target/live.hpp"
+#include "model/request_state.hpp"
+#include "targetdb/live.hpp"
 
 namespace datafix::server {
 
 class LiveSlot {
   public:
     // First decision wins; later ones are ignored. Returns whether this one was taken.
-    bool decide(target::LiveDecision decision);
+    bool decide(targetdb::LiveDecision decision);
     // The decision, once one is taken, or nothing when `until` passes first.
-    std::optional<target::LiveDecision> wait_for_decision(
+    std::optional<targetdb::LiveDecision> wait_for_decision(
         std::chrono::system_clock::time_point until);
     bool stopping() const;
     void stop();
@@ -47,7 +47,7 @@ class LiveSlot {
   private:
     mutable std::mutex mutex_;
     std::condition_variable changed_;
-    std::optional<target::LiveDecision> decision_;
+    std::optional<targetdb::LiveDecision> decision_;
     bool stopping_ = false;
     std::optional<nlohmann::json> shown_;
     std::exception_ptr shown_failure_;
@@ -64,10 +64,10 @@ class LiveRegistry {
 
     // A slot for the run, worked by `body` on a thread of its own; the slot is removed when the
     // body returns.
-    std::shared_ptr<LiveSlot> start(ledger::RequestNumber request, int run,
+    std::shared_ptr<LiveSlot> start(model::RequestNumber request, int run,
                                     std::function<void(LiveSlot&)> body);
     // The slot of a run this server holds open, or nullptr.
-    std::shared_ptr<LiveSlot> find(ledger::RequestNumber request, int run) const;
+    std::shared_ptr<LiveSlot> find(model::RequestNumber request, int run) const;
     // Rolls back every open live transaction (the server stops) and waits for their threads.
     void stop_all();
 
@@ -79,7 +79,7 @@ class LiveRegistry {
     };
     void join_finished();
     mutable std::mutex mutex_;
-    std::map<std::pair<ledger::RequestNumber, int>, std::shared_ptr<LiveSlot>> open_;
+    std::map<std::pair<model::RequestNumber, int>, std::shared_ptr<LiveSlot>> open_;
     std::vector<Entry> threads_;
 };
 

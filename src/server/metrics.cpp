@@ -58,9 +58,9 @@ std::string Metrics::render(const ledger::LedgerStatistics& ledger) const {
     out << "datafix_build_info{version=\"" << datafix::version() << "\"} 1\n";
 
     header(out, "datafix_requests", "gauge", "Change requests in the ledger, by status.");
-    for (auto status : {ledger::RequestStatus::open, ledger::RequestStatus::done,
-                        ledger::RequestStatus::cancelled}) {
-        std::string name(ledger::status_name(status));
+    for (auto status : {model::RequestStatus::open, model::RequestStatus::done,
+                        model::RequestStatus::cancelled}) {
+        std::string name(model::status_name(status));
         auto it = ledger.requests_by_status.find(name);
         out << "datafix_requests{status=\"" << name << "\"} "
             << (it == ledger.requests_by_status.end() ? 0 : it->second) << '\n';
@@ -68,13 +68,13 @@ std::string Metrics::render(const ledger::LedgerStatistics& ledger) const {
 
     header(out, "datafix_runs", "gauge",
            "Runs in the ledger, by kind and outcome (running until they end).");
-    for (auto kind : {ledger::RunKind::preview, ledger::RunKind::apply, ledger::RunKind::revert,
-                      ledger::RunKind::live}) {
+    for (auto kind : {model::RunKind::preview, model::RunKind::apply, model::RunKind::revert,
+                      model::RunKind::live}) {
         for (auto state :
-             {ledger::RunState::running, ledger::RunState::succeeded, ledger::RunState::failed,
-              ledger::RunState::in_doubt, ledger::RunState::rolled_back}) {
-            std::pair<std::string, std::string> key{std::string(ledger::run_kind_name(kind)),
-                                                    std::string(ledger::run_state_name(state))};
+             {model::RunState::running, model::RunState::succeeded, model::RunState::failed,
+              model::RunState::in_doubt, model::RunState::rolled_back}) {
+            std::pair<std::string, std::string> key{std::string(model::run_kind_name(kind)),
+                                                    std::string(model::run_state_name(state))};
             auto it = ledger.runs_by_kind_and_state.find(key);
             out << "datafix_runs{kind=\"" << key.first << "\",outcome=\"" << key.second << "\"} "
                 << (it == ledger.runs_by_kind_and_state.end() ? 0 : it->second) << '\n';

@@ -16,10 +16,10 @@ namespace {
 
 bool has_event(const workflow::Decision& decision, std::string_view action) {
     return std::any_of(decision.events.begin(), decision.events.end(),
-                       [&](const ledger::AuditEvent& e) { return e.action == action; });
+                       [&](const model::AuditEvent& e) { return e.action == action; });
 }
 
-const ledger::Run* find_run(const ledger::RequestState& state, int number) {
+const model::Run* find_run(const model::RequestState& state, int number) {
     for (const auto& run : state.runs) {
         if (run.number == number) {
             return &run;
@@ -29,14 +29,14 @@ const ledger::Run* find_run(const ledger::RequestState& state, int number) {
 }
 
 // A committed apply or revert: which moment it is, if any.
-std::optional<notify::EventKind> committed_moment(const ledger::Run& run,
+std::optional<notify::EventKind> committed_moment(const model::Run& run,
                                                   const workflow::WorkflowConfig& workflow) {
     const int index = workflow.index_of(run.environment);
     if (index < 0) {
         return std::nullopt;
     }
     const auto position = static_cast<std::size_t>(index);
-    if (run.kind == ledger::RunKind::apply || run.kind == ledger::RunKind::live) {
+    if (run.kind == model::RunKind::apply || run.kind == model::RunKind::live) {
         if (position + 1 == workflow.environments.size()) {
             return notify::EventKind::prod_applied;
         }
@@ -45,16 +45,16 @@ std::optional<notify::EventKind> committed_moment(const ledger::Run& run,
         }
         return std::nullopt;
     }
-    if (run.kind == ledger::RunKind::revert && !workflow.environments[position].production) {
+    if (run.kind == model::RunKind::revert && !workflow.environments[position].production) {
         return notify::EventKind::test_reverted;
     }
     return std::nullopt;
 }
 
-void add_run_moments(const ledger::RequestState& state, const ledger::Run& run,
+void add_run_moments(const model::RequestState& state, const model::Run& run,
                      workflow::RunOutcome outcome, const workflow::WorkflowConfig& workflow,
                      std::vector<RunbookMoment>& out) {
-    if (run.kind == ledger::RunKind::preview) {
+    if (run.kind == model::RunKind::preview) {
         // Its evidence now waits for the pair; a failed rehearsal changed nothing, and the
         // driver sees it at once.
         if (outcome == workflow::RunOutcome::succeeded && state.pair) {
@@ -83,7 +83,7 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
                                            const workflow::Decision& decision,
                                            const workflow::WorkflowConfig& workflow) {
     std::vector<RunbookMoment> moments;
-    const ledger::RequestState& state = decision.state;
+    const model::RequestState& state = decision.state;
     if (std::holds_alternative<workflow::ClaimRequest>(action) ||
         std::holds_alternative<workflow::HandOver>(action)) {
         if (has_event(decision, "claim.taken") || has_event(decision, "claim.handed_over")) {
@@ -99,11 +99,11 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
     } else if (std::holds_alternative<workflow::RequestChanges>(action)) {
         moments.push_back({notify::EventKind::changes_requested, ""});
     } else if (const auto* finish = std::get_if<workflow::FinishRun>(&action)) {
-        if (const ledger::Run* run = find_run(state, finish->run)) {
+        if (const model::Run* run = find_run(state, finish->run)) {
             add_run_moments(state, *run, finish->outcome, workflow, moments);
         }
     } else if (const auto* resolve = std::get_if<workflow::ResolveInDoubt>(&action)) {
-        if (const ledger::Run* run = find_run(state, resolve->run)) {
+        if (const model::Run* run = find_run(state, resolve->run)) {
             add_run_moments(
                 state, *run,
                 resolve->committed ? workflow::RunOutcome::succeeded : workflow::RunOutcome::failed,
@@ -123,7 +123,7 @@ std::vector<RunbookMoment> runbook_moments(const workflow::Action& action,
         moments.push_back({notify::EventKind::cancelled, ""});
     } else if (const auto* shown = std::get_if<workflow::RecordLiveEvidence>(&action)) {
         // An open live transaction waits for the pair's approval within its window.
-        const ledger::Run* run = find_run(state, shown->run);
+        const model::Run* run = find_run(state, shown->run);
         if (run != nullptr && state.pair) {
             moments.push_back({notify::EventKind::evidence_to_approve, run->environment});
         }
@@ -152,7 +152,7 @@ std::vector<ledger::NewNotificationRow> Notifications::step_messages(
     const workflow::Action* action, const workflow::Decision& decision,
     const notify::PersonLookup& people) {
     std::vector<ledger::NewNotificationRow> rows;
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
     const std::vector<RunbookMoment> moments =
         action != nullptr ? runbook_moments(*action, decision, workflow_)
                           : std::vector<RunbookMoment>{{notify::EventKind::request_created, ""}};
@@ -199,7 +199,7 @@ void Notifications::wake() {
 
 int Notifications::reclaim() {
     try {
-        const int reclaimed = outbox_.reclaim(ledger::wall_clock_now());
+        const int reclaimed = outbox_.reclaim(model::wall_clock_now());
         if (reclaimed > 0) {
             log_->info("reclaimed {} notification(s) claimed by a server that is gone", reclaimed);
             wake();

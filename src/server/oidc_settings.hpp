@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ledger/person.hpp"
+#include "model/person.hpp"
 
 namespace datafix::server {
 
@@ -19,7 +19,7 @@ enum class OidcIdentityClaim { sub, email };
 enum class OidcRoleSource { claim, people };
 // A verified e-mail datafix does not know: refused, or created — with roles_from = "claim" with
 // the claim's role (a claim that maps to no role is refused), with roles_from = "people" with no
-// role (ledger::Role::none) until an administrator gives them one.
+// role (model::Role::none) until an administrator gives them one.
 enum class OidcUnknownPeople { refuse, create };
 
 struct OidcSettings {
@@ -35,7 +35,7 @@ struct OidcSettings {
     OidcRoleSource roles_from = OidcRoleSource::people;
     std::string roles_claim = "groups";  // a list of strings (or one string) in the ID token
     // datafix role -> the claim values that give it; the highest role a person holds wins.
-    std::map<ledger::Role, std::vector<std::string>> role_map;
+    std::map<model::Role, std::vector<std::string>> role_map;
     OidcUnknownPeople unknown_people = OidcUnknownPeople::refuse;
     std::chrono::milliseconds session_lifetime{std::chrono::hours{12}};
     std::chrono::milliseconds cli_session_lifetime{std::chrono::hours{24 * 30}};

@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "target/preflight_json.hpp"
+#include "targetdb/preflight_json.hpp"
 
 namespace datafix::server {
 
-std::string preflight_path(const Config& config, ledger::RequestNumber number, int run) {
+std::string preflight_path(const Config& config, model::RequestNumber number, int run) {
     return config.server.data_dir + "/request-" + std::to_string(number) + "/run-" +
            std::to_string(run) + ".preflight";
 }
@@ -28,8 +28,8 @@ nlohmann::json load_preflight(const Key& key, const std::string& path) {
 }
 
 nlohmann::json KeptPreflight::json() const {
-    const target::PreflightReport* report = session_.last_preflight();
-    return report == nullptr ? nlohmann::json(nullptr) : target::preflight_to_json(*report);
+    const targetdb::PreflightReport* report = session_.last_preflight();
+    return report == nullptr ? nlohmann::json(nullptr) : targetdb::preflight_to_json(*report);
 }
 
 KeptPreflight::~KeptPreflight() {

@@ -7,13 +7,13 @@
 #include <string>
 
 #include "core/crypto.hpp"
-#include "ledger/request_state.hpp"
+#include "model/request_state.hpp"
 #include "server/context.hpp"
-#include "target/session.hpp"
+#include "targetdb/session.hpp"
 
 namespace datafix::server {
 
-std::string preflight_path(const Config& config, ledger::RequestNumber number, int run);
+std::string preflight_path(const Config& config, model::RequestNumber number, int run);
 
 // The kept report as JSON; null when the run has none (it never reached the database).
 nlohmann::json load_preflight(const Key& key, const std::string& path);
@@ -23,8 +23,8 @@ nlohmann::json load_preflight(const Key& key, const std::string& path);
 // save is logged, never thrown.
 class KeptPreflight {
   public:
-    KeptPreflight(Context& context, ledger::RequestNumber number, int run,
-                  const target::Session& session)
+    KeptPreflight(Context& context, model::RequestNumber number, int run,
+                  const targetdb::Session& session)
         : context_(context), number_(number), run_(run), session_(session) {}
     ~KeptPreflight();
     KeptPreflight(const KeptPreflight&) = delete;
@@ -35,9 +35,9 @@ class KeptPreflight {
 
   private:
     Context& context_;
-    ledger::RequestNumber number_;
+    model::RequestNumber number_;
     int run_;
-    const target::Session& session_;
+    const targetdb::Session& session_;
 };
 
 }  // namespace datafix::server

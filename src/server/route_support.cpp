@@ -33,7 +33,7 @@ std::string bearer_token(const Request& req) {
 // what concerns them and nothing else: who they are, their inbox, and the requests they are a
 // member of (everything under /api/requests/N). Every other call is refused here, before any
 // route sees it, as a read-only token's steps are.
-void check_no_role_reading(Context& context, const Request& req, const ledger::Person& person) {
+void check_no_role_reading(Context& context, const Request& req, const model::Person& person) {
     if (req.method != "GET" && req.method != "HEAD") {
         refuse_no_role("take steps or change anything");
     }
@@ -46,7 +46,7 @@ void check_no_role_reading(Context& context, const Request& req, const ledger::P
         const std::string digits = req.path.substr(prefix.size(), end - prefix.size());
         if (!digits.empty() && digits.size() < 18 &&
             (end == std::string::npos || req.path[end] == '/')) {
-            const ledger::RequestState state = context.load_request(std::stoll(digits));
+            const model::RequestState state = context.load_request(std::stoll(digits));
             if (workflow::reading::is_member(state, person.id)) {
                 return;
             }
@@ -58,7 +58,7 @@ void check_no_role_reading(Context& context, const Request& req, const ledger::P
 
 }  // namespace
 
-ledger::Person authenticate(Context& context, const Request& req) {
+model::Person authenticate(Context& context, const Request& req) {
     std::string token = bearer_token(req);
     // A session from the sign-in provider: the pages' cookie or the CLI's "dfs_" token.
     if (auto person = authenticate_session(context, req, token)) {
@@ -74,7 +74,7 @@ ledger::Person authenticate(Context& context, const Request& req) {
                        "the token is unknown, revoked or belongs to a deactivated person",
                        "ask an administrator for a new token (datafix users rotate-token EMAIL)");
     }
-    if (!person->token_expires_at || *person->token_expires_at <= ledger::wall_clock_now()) {
+    if (!person->token_expires_at || *person->token_expires_at <= model::wall_clock_now()) {
         throw ApiError(
             ErrorCode::unauthenticated, "token-expired",
             "the token expired" + (person->token_expires_at
@@ -89,18 +89,18 @@ ledger::Person authenticate(Context& context, const Request& req) {
 Handler authed(Context& context, AuthedHandler handler) {
     return [&context, handler = std::move(handler)](const Request& req, Response& res) {
         try {
-            ledger::Person person = authenticate(context, req);
+            model::Person person = authenticate(context, req);
             // A read-only token reads: every step and change is a POST (or another writing
             // method), refused here before any route sees it.
-            if (person.token_scope != ledger::TokenScope::full && req.method != "GET" &&
+            if (person.token_scope != model::TokenScope::full && req.method != "GET" &&
                 req.method != "HEAD") {
                 throw ApiError(ErrorCode::forbidden, "token-read-only",
                                "this token is read-only (scope " +
-                                   std::string(ledger::token_scope_name(person.token_scope)) +
+                                   std::string(model::token_scope_name(person.token_scope)) +
                                    "): it cannot take steps or change anything",
                                "use a full token for this (datafix users rotate-token EMAIL)");
             }
-            if (person.role == ledger::Role::none) {
+            if (person.role == model::Role::none) {
                 check_no_role_reading(context, req, person);
             }
             handler(req, res, person);
@@ -189,7 +189,7 @@ std::string path_text(const Request& req, std::size_t group) {
     return req.matches.at(group);
 }
 
-void require_member(const ledger::RequestState& state, const ledger::Person& person,
+void require_member(const model::RequestState& state, const model::Person& person,
                     const std::string& rule, const std::string& what) {
     if (workflow::reading::is_member(state, person.id)) {
         return;
@@ -202,14 +202,14 @@ void require_member(const ledger::RequestState& state, const ledger::Person& per
                    "ask the request's driver or product owner");
 }
 
-void require_role(const ledger::Person& person, std::initializer_list<ledger::Role> roles,
+void require_role(const model::Person& person, std::initializer_list<model::Role> roles,
                   const std::string& what) {
     if (std::find(roles.begin(), roles.end(), person.role) != roles.end()) {
         return;
     }
     throw ApiError(
         ErrorCode::forbidden, "role",
-        std::string("a ") + std::string(ledger::role_name(person.role)) + " may not " + what,
+        std::string("a ") + std::string(model::role_name(person.role)) + " may not " + what,
         "ask someone with the right role");
 }
 

@@ -10,19 +10,19 @@
 #include <optional>
 #include <string>
 
-#include "ledger/person.hpp"
-#include "ledger/request_state.hpp"
+#include "model/person.hpp"
+#include "model/request_state.hpp"
 #include "server/context.hpp"
 
 namespace datafix::server {
 
-using AuthedHandler = std::function<void(const Request&, Response&, const ledger::Person&)>;
+using AuthedHandler = std::function<void(const Request&, Response&, const model::Person&)>;
 
 // Authenticates, runs `handler`, and answers any exception as a JSON error.
 Handler authed(Context& context, AuthedHandler handler);
 
 // The active person holding the request's bearer token; Error(unauthenticated) otherwise.
-ledger::Person authenticate(Context& context, const Request& req);
+model::Person authenticate(Context& context, const Request& req);
 
 // The body as a JSON object; Error(invalid_input) when oversized, malformed or not an object.
 nlohmann::json json_body(const Context& context, const Request& req);
@@ -39,11 +39,11 @@ std::string path_text(const Request& req, std::size_t group);
 // Error(forbidden, `rule`) unless the person is one of the request's people
 // (workflow::reading::is_member: its product owner, whoever filed it, and everyone who drove it
 // or approved on it); `what` names the private part, e.g. "row images".
-void require_member(const ledger::RequestState& state, const ledger::Person& person,
+void require_member(const model::RequestState& state, const model::Person& person,
                     const std::string& rule, const std::string& what);
 
 // Error(forbidden) unless the person has one of `roles`.
-void require_role(const ledger::Person& person, std::initializer_list<ledger::Role> roles,
+void require_role(const model::Person& person, std::initializer_list<model::Role> roles,
                   const std::string& what);
 
 }  // namespace datafix::server

@@ -1,5 +1,6 @@
 // The audit trail: read (hashes, counts, normalized names only) and verify the keyed chain,
 // optionally against a head published earlier (?head=SEQ:MAC).
+#include "ledger/audit_chain.hpp"
 #include "server/api_error.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
@@ -8,7 +9,7 @@ namespace datafix::server {
 
 void add_audit_routes(Router& http, Context& context) {
     http.Get("/api/audit", authed(context, [&context](const auto& req, auto& res, const auto&) {
-                 ledger::AuditQuery query;
+                 model::AuditQuery query;
                  if (req.has_param("request")) {
                      query.request = std::atoll(req.get_param_value("request").c_str());
                  }
@@ -35,7 +36,7 @@ void add_audit_routes(Router& http, Context& context) {
 
     http.Get("/api/audit/verify",
              authed(context, [&context](const auto& req, auto& res, const auto&) {
-                 std::optional<ledger::AuditAnchor> anchor;
+                 std::optional<model::AuditAnchor> anchor;
                  if (req.has_param("head")) {
                      anchor = ledger::parse_audit_anchor(req.get_param_value("head"));
                      if (!anchor) {

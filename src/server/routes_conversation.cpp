@@ -18,11 +18,11 @@ constexpr int kTimelineEntries = 2000;
 
 void add_conversation_routes(Router& http, Context& context) {
     http.Get(R"(/api/requests/(\d+)/timeline)",
-             authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
-                 ledger::RequestNumber number = path_number(req, 1);
-                 const ledger::RequestState state = context.load_request(number);
+             authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
+                 model::RequestNumber number = path_number(req, 1);
+                 const model::RequestState state = context.load_request(number);
                  require_member(state, actor, "timeline-private", "the request's conversation");
-                 ledger::AuditQuery query;
+                 model::AuditQuery query;
                  query.request = number;
                  query.limit = kTimelineEntries;
                  query.newest = true;

@@ -16,7 +16,7 @@ constexpr std::chrono::seconds kKeepAlive{5};
 // One watcher's stream: the opening frame, then the subscription's frames as they come.
 class EventStream : public BodyStream {
   public:
-    EventStream(EventHub& hub, ledger::RequestNumber number, std::shared_ptr<Subscription> sub,
+    EventStream(EventHub& hub, model::RequestNumber number, std::shared_ptr<Subscription> sub,
                 std::string first)
         : hub_(hub), number_(number), sub_(std::move(sub)), first_(std::move(first)) {}
     ~EventStream() override { hub_.unsubscribe(number_, sub_); }
@@ -43,7 +43,7 @@ class EventStream : public BodyStream {
 
   private:
     EventHub& hub_;
-    ledger::RequestNumber number_;
+    model::RequestNumber number_;
     std::shared_ptr<Subscription> sub_;
     std::string first_;
     std::chrono::steady_clock::time_point last_sent_ = std::chrono::steady_clock::now();
@@ -66,9 +66,9 @@ class EventStream : public BodyStream {
 
 void add_event_routes(Router& http, Context& context) {
     http.Get(R"(/api/requests/(\d+)/events)",
-             authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
-                 ledger::RequestNumber number = path_number(req, 1);
-                 const ledger::RequestState state = context.load_request(number);
+             authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
+                 model::RequestNumber number = path_number(req, 1);
+                 const model::RequestState state = context.load_request(number);
                  auto subscribed = context.events().subscribe(number, actor.id);
                  if (!subscribed.subscription) {
                      refuse_stream(subscribed.refusal, context.events());
@@ -76,7 +76,7 @@ void add_event_routes(Router& http, Context& context) {
                  nlohmann::json hello = {{"type", "watching"},
                                          {"request", number},
                                          {"version", state.version},
-                                         {"status", ledger::status_name(state.request.status)},
+                                         {"status", model::status_name(state.request.status)},
                                          {"watcher", actor.name}};
                  res.set_header("Cache-Control", "no-store");
                  res.set_header("X-Accel-Buffering", "no");

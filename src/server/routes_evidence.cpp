@@ -7,8 +7,8 @@
 #include "server/preflight_file.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
-#include "target/copy_text.hpp"
-#include "target/image_store.hpp"
+#include "targetdb/copy_text.hpp"
+#include "targetdb/image_store.hpp"
 
 namespace datafix::server {
 
@@ -17,13 +17,13 @@ namespace {
 // Enough rows to review by eye; the counts and digests cover the rest.
 constexpr long kMaxRowsShown = 500;
 
-nlohmann::json read_rows(target::ImageStore& store, const target::ImageFile& file,
+nlohmann::json read_rows(targetdb::ImageStore& store, const targetdb::ImageFile& file,
                          bool& truncated) {
     nlohmann::json rows = nlohmann::json::array();
     if (file.path.empty()) {
         return rows;
     }
-    target::ImageReader reader(store, file);
+    targetdb::ImageReader reader(store, file);
     std::string row;
     while (reader.next(row)) {
         if (static_cast<long>(rows.size()) >= kMaxRowsShown) {
@@ -31,8 +31,8 @@ nlohmann::json read_rows(target::ImageStore& store, const target::ImageFile& fil
             break;
         }
         nlohmann::json cells = nlohmann::json::array();
-        for (auto field : target::split_copy_fields(row)) {
-            auto value = target::decode_copy_field(field);
+        for (auto field : targetdb::split_copy_fields(row)) {
+            auto value = targetdb::decode_copy_field(field);
             cells.push_back(value ? nlohmann::json(*value) : nullptr);
         }
         rows.push_back(std::move(cells));
@@ -45,12 +45,12 @@ nlohmann::json read_rows(target::ImageStore& store, const target::ImageFile& fil
 void add_evidence_routes(Router& http, Context& context) {
     http.Get(
         R"(/api/requests/(\d+)/runs/(\d+)(/images)?)",
-        authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
-            ledger::RequestNumber number = path_number(req, 1);
+        authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
+            model::RequestNumber number = path_number(req, 1);
             int run_number = static_cast<int>(path_number(req, 2));
             bool images = !path_text(req, 3).empty();
-            const ledger::RequestState state = context.load_request(number);
-            const ledger::Run* run = nullptr;
+            const model::RequestState state = context.load_request(number);
+            const model::Run* run = nullptr;
             for (const auto& r : state.runs) {
                 if (r.number == run_number) {
                     run = &r;
@@ -74,7 +74,7 @@ void add_evidence_routes(Router& http, Context& context) {
                 send_json(res, body);
                 return;
             }
-            target::Evidence evidence = load_evidence(context.key(), run->before_images_path);
+            targetdb::Evidence evidence = load_evidence(context.key(), run->before_images_path);
             body["evidence"] = evidence_summary(evidence);
             if (!images) {
                 send_json(res, body);
@@ -82,7 +82,7 @@ void add_evidence_routes(Router& http, Context& context) {
             }
             context.log().info("request {} run {}: images shown to user {}", number, run_number,
                                actor.id);
-            target::ImageStore store(context.key(), context.config().server.data_dir);
+            targetdb::ImageStore store(context.key(), context.config().server.data_dir);
             const auto display_keys = context.config().display_keys_of(run->environment);
             nlohmann::json statements = nlohmann::json::array();
             for (const auto& s : evidence.statements) {

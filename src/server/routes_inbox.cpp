@@ -16,7 +16,7 @@ namespace {
 // data is still changed outside production.
 constexpr int kInboxRequests = 200;
 
-bool waits_on(const workflow::NextStep& next, const ledger::Person& person) {
+bool waits_on(const workflow::NextStep& next, const model::Person& person) {
     return next.person == person.id && next.person != 0 && next.owner != workflow::Owner::running;
 }
 
@@ -24,13 +24,13 @@ bool waits_on(const workflow::NextStep& next, const ledger::Person& person) {
 
 void add_inbox_routes(Router& http, Context& context) {
     http.Get("/api/inbox",
-             authed(context, [&context](const auto&, auto& res, const ledger::Person& viewer) {
+             authed(context, [&context](const auto&, auto& res, const model::Person& viewer) {
                  auto summaries = context.with_ledger([](ledger::Ledger& l) {
                      return l.list_requests(ledger::RequestFilter{std::nullopt, kInboxRequests});
                  });
                  const People people = context.people();
                  const workflow::WorkflowConfig& workflow = context.config().workflow();
-                 const auto now = ledger::wall_clock_now();
+                 const auto now = model::wall_clock_now();
                  nlohmann::json waiting = nlohmann::json::array();
                  nlohmann::json yours = nlohmann::json::array();
                  nlohmann::json open = nlohmann::json::array();
@@ -42,7 +42,7 @@ void add_inbox_routes(Router& http, Context& context) {
                          continue;
                      }
                      const workflow::NextStep next = workflow::next_step(*state, workflow, now);
-                     const bool is_open = state->request.status == ledger::RequestStatus::open;
+                     const bool is_open = state->request.status == model::RequestStatus::open;
                      if (!is_open && next.owner == workflow::Owner::nobody) {
                          continue;
                      }
@@ -63,7 +63,7 @@ void add_inbox_routes(Router& http, Context& context) {
                          yours.push_back(item);
                      }
                      // Someone without a role sees only the requests they are a member of.
-                     if (member || viewer.role != ledger::Role::none) {
+                     if (member || viewer.role != model::Role::none) {
                          open.push_back(std::move(item));
                      }
                  }

@@ -50,7 +50,7 @@ void add_operation_routes(Router& http, Context& context, Metrics& metrics) {
         ledger::LedgerStatistics statistics;
         try {
             statistics = context.with_ledger(
-                [](ledger::Ledger& l) { return l.statistics(ledger::wall_clock_now()); });
+                [](ledger::Ledger& l) { return l.statistics(model::wall_clock_now()); });
         } catch (const std::exception& e) {
             context.log().warn("metrics: the ledger did not answer: {}", e.what());
             res.status = 503;

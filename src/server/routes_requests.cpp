@@ -14,19 +14,19 @@ namespace datafix::server {
 
 namespace {
 
-void answer_state(Context& context, Response& res, const ledger::RequestState& state,
-                  const ledger::Person& viewer, int status = 200) {
+void answer_state(Context& context, Response& res, const model::RequestState& state,
+                  const model::Person& viewer, int status = 200) {
     send_json(res,
               state_json(state, context.people(), context.config().workflow(),
-                         ledger::wall_clock_now(), viewer.id),
+                         model::wall_clock_now(), viewer.id),
               status);
 }
 
 // The workflow knows people by id; a refusal about who holds a seat names them as people know
 // them.
-void name_the_holder(Context& context, const ledger::RequestState& state,
+void name_the_holder(Context& context, const model::RequestState& state,
                      workflow::Refusal& refusal) {
-    std::optional<ledger::UserId> holder;
+    std::optional<model::UserId> holder;
     if (refusal.rule == "claim-taken" && state.claim) {
         holder = state.claim->driver;
     } else if (refusal.rule == "pair-taken" && state.pair) {
@@ -43,8 +43,8 @@ void name_the_holder(Context& context, const ledger::RequestState& state,
 }
 
 // Performs a step and answers with the new state, or the refusal.
-void step(Context& context, Response& res, ledger::RequestNumber number,
-          const workflow::Action& action, const ledger::Person& actor) {
+void step(Context& context, Response& res, model::RequestNumber number,
+          const workflow::Action& action, const model::Person& actor) {
     workflow::Decision decision = context.perform(number, action, actor);
     if (!decision.allowed()) {
         workflow::Refusal refusal = *decision.refusal;
@@ -56,9 +56,9 @@ void step(Context& context, Response& res, ledger::RequestNumber number,
 
 // A step that voids approvals or leaves changed data behind (a new revision, a cancel): the
 // answer says which, next to the new state.
-void step_with_consequences(Context& context, Response& res, ledger::RequestNumber number,
-                            const workflow::Action& action, const ledger::Person& actor,
-                            const ledger::RequestState& before) {
+void step_with_consequences(Context& context, Response& res, model::RequestNumber number,
+                            const workflow::Action& action, const model::Person& actor,
+                            const model::RequestState& before) {
     workflow::Decision decision = context.perform(number, action, actor);
     if (!decision.allowed()) {
         workflow::Refusal refusal = *decision.refusal;
@@ -68,17 +68,17 @@ void step_with_consequences(Context& context, Response& res, ledger::RequestNumb
     People people = context.people();
     const workflow::WorkflowConfig& workflow = context.config().workflow();
     nlohmann::json state =
-        state_json(decision.state, people, workflow, ledger::wall_clock_now(), actor.id);
+        state_json(decision.state, people, workflow, model::wall_clock_now(), actor.id);
     state["consequences"] = consequences_json(before, decision.state, people, workflow);
     send_json(res, state);
 }
 
-ledger::Person find_person(Context& context, const nlohmann::json& body, const char* field) {
+model::Person find_person(Context& context, const nlohmann::json& body, const char* field) {
     auto it = body.find(field);
-    std::optional<ledger::Person> person;
+    std::optional<model::Person> person;
     std::string who;
     if (it != body.end() && it->is_number_integer()) {
-        ledger::UserId id = it->get<ledger::UserId>();
+        model::UserId id = it->get<model::UserId>();
         who = "with id " + std::to_string(id);
         person = context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
     } else {
@@ -164,14 +164,14 @@ workflow::AttachRevision build_revision(const nlohmann::json& body) {
 
 void add_request_routes(Router& http, Context& context) {
     http.Post("/api/requests",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
                   workflow::NewRequest request;
                   request.title = string_field(body, "title");
                   request.reason = string_field(body, "reason", false);
                   request.requested_date = string_field(body, "requested_date", false);
                   request.ticket = string_field(body, "ticket", false);
-                  std::optional<ledger::Person> requester;
+                  std::optional<model::Person> requester;
                   if (body.contains("requested_by") && !body["requested_by"].is_null()) {
                       requester = find_person(context, body, "requested_by");
                       request.requested_by = requester->id;
@@ -187,7 +187,7 @@ void add_request_routes(Router& http, Context& context) {
         "/api/requests", authed(context, [&context](const auto& req, auto& res, const auto&) {
             ledger::RequestFilter filter;
             if (req.has_param("status")) {
-                auto status = ledger::parse_status(req.get_param_value("status"));
+                auto status = model::parse_status(req.get_param_value("status"));
                 if (!status) {
                     throw ApiError(ErrorCode::invalid_input, "unknown-status", "unknown status",
                                    "use open, done or cancelled");
@@ -201,7 +201,7 @@ void add_request_routes(Router& http, Context& context) {
                 context.with_ledger([&](ledger::Ledger& l) { return l.list_requests(filter); });
             People people = context.people();
             nlohmann::json rows = nlohmann::json::array();
-            auto now = ledger::wall_clock_now();
+            auto now = model::wall_clock_now();
             for (const auto& s : list) {
                 rows.push_back(summary_json(s, people, now));
             }
@@ -210,22 +210,22 @@ void add_request_routes(Router& http, Context& context) {
 
     http.Get(R"(/api/requests/(\d+))",
              authed(context, [&context](const auto& req, auto& res, const auto& viewer) {
-                 ledger::RequestNumber number = path_number(req, 1);
+                 model::RequestNumber number = path_number(req, 1);
                  nlohmann::json state =
                      state_json(context.load_request(number), context.people(),
-                                context.config().workflow(), ledger::wall_clock_now(), viewer.id);
+                                context.config().workflow(), model::wall_clock_now(), viewer.id);
                  // A delivery's error (an SMTP server's answer) is for admins, who can act on
                  // it; the request's people see that a message waits.
                  state["undelivered"] =
                      undelivered_json(context.with_ledger([&](ledger::Ledger& l) {
                          return l.undelivered_notifications(number);
                      }),
-                                      viewer.role == ledger::Role::admin);
+                                      viewer.role == model::Role::admin);
                  send_json(res, state);
              }));
 
     http.Post(R"(/api/requests/(\d+)/(claim|release|pair|leave))",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);  // refuses an oversized or malformed body
                   std::string verb = path_text(req, 2);
                   workflow::Action action = workflow::ClaimRequest{};
@@ -240,17 +240,17 @@ void add_request_routes(Router& http, Context& context) {
               }));
 
     http.Post(R"(/api/requests/(\d+)/handover)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
-                  ledger::Person to = find_person(context, body, "to");
+                  model::Person to = find_person(context, body, "to");
                   step(context, res, path_number(req, 1), workflow::HandOver{to}, actor);
               }));
 
     http.Post(R"(/api/requests/(\d+)/cancel)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
-                  ledger::RequestNumber number = path_number(req, 1);
-                  ledger::RequestState before = context.load_request(number);
+                  model::RequestNumber number = path_number(req, 1);
+                  model::RequestState before = context.load_request(number);
                   step_with_consequences(
                       context, res, number,
                       workflow::CancelRequest{string_field(body, "reason", false)}, actor, before);
@@ -259,32 +259,32 @@ void add_request_routes(Router& http, Context& context) {
     // The conversation: the text is private like the reason (sealed; the audit trail and the
     // live event carry only the comment's number).
     http.Post(R"(/api/requests/(\d+)/comments)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
                   step(context, res, path_number(req, 1),
                        workflow::AddComment{string_field(body, "text")}, actor);
               }));
 
     http.Post(R"(/api/requests/(\d+)/request-changes)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
                   step(context, res, path_number(req, 1),
                        workflow::RequestChanges{string_field(body, "reason")}, actor);
               }));
 
     http.Post(R"(/api/requests/(\d+)/approve-production)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
                   step(context, res, path_number(req, 1),
                        workflow::ApproveProduction{string_field(body, "revision_hash")}, actor);
               }));
 
     http.Post(R"(/api/requests/(\d+)/revisions)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
-                  ledger::RequestNumber number = path_number(req, 1);
+                  model::RequestNumber number = path_number(req, 1);
                   // 404 before the guard's verdicts
-                  ledger::RequestState before = context.load_request(number);
+                  model::RequestState before = context.load_request(number);
                   step_with_consequences(context, res, number, build_revision(body), actor, before);
               }));
 }

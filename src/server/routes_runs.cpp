@@ -11,20 +11,20 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
     const char* env_path = R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/)";
 
     http.Post(std::string(env_path) + "preview",
-              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
                   send_json(res, executor.preview(path_number(req, 1), path_text(req, 2), actor));
               }));
 
     http.Post(std::string(env_path) + "apply",
-              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
                   send_json(res, executor.apply(path_number(req, 1), path_text(req, 2),
                                                 string_field(body, "fingerprint"), actor));
               }));
 
     http.Post(std::string(env_path) + "revert",
-              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
                   send_json(res, executor.revert(path_number(req, 1), path_text(req, 2), actor));
               }));
@@ -32,14 +32,14 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
     // Live mode: the driver starts it (the answer comes once the evidence is shown, with the
     // transaction open); the driver or the pair cancels it; the pair's approve commits it.
     http.Post(std::string(env_path) + "live",
-              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
                   send_json(res,
                             executor.start_live(path_number(req, 1), path_text(req, 2), actor));
               }));
 
     http.Post(std::string(env_path) + "live/cancel",
-              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
                   send_json(res,
                             executor.cancel_live(path_number(req, 1), path_text(req, 2), actor));
@@ -47,9 +47,9 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
 
     http.Post(
         std::string(env_path) + "(approve|approve-revert)",
-        authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+        authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
             nlohmann::json body = json_body(context, req);
-            ledger::RequestNumber number = path_number(req, 1);
+            model::RequestNumber number = path_number(req, 1);
             std::string environment = path_text(req, 2);
             if (path_text(req, 3) == "approve" &&
                 workflow::reading::open_live_run(context.load_request(number), environment) !=
@@ -71,11 +71,11 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
                 throw_refusal(*decision.refusal);
             }
             send_json(res, state_json(decision.state, context.people(), context.config().workflow(),
-                                      ledger::wall_clock_now(), actor.id));
+                                      model::wall_clock_now(), actor.id));
         }));
 
     http.Post(R"(/api/requests/(\d+)/runs/(\d+)/resolve)",
-              authed(context, [&](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
                   send_json(res, executor.resolve(path_number(req, 1),
                                                   static_cast<int>(path_number(req, 2)), actor));

@@ -17,27 +17,27 @@ namespace datafix::server {
 
 namespace {
 
-void require_admin(const ledger::Person& actor) {
+void require_admin(const model::Person& actor) {
     if (auto refusal = workflow::check_manage_users(actor)) {
         throw_refusal(*refusal);
     }
 }
 
-ledger::AuditEvent event_by(const ledger::Person& actor, const std::string& action) {
-    ledger::AuditEvent event;
-    event.at = ledger::wall_clock_now();
+model::AuditEvent event_by(const model::Person& actor, const std::string& action) {
+    model::AuditEvent event;
+    event.at = model::wall_clock_now();
     event.actor = actor.id;
     event.action = action;
     return event;
 }
 
 // "scope" and "days" of a body; the lifetime never exceeds the server's.
-ledger::TokenOptions token_options(const Context& context, const nlohmann::json& body) {
-    ledger::TokenOptions options;
+model::TokenOptions token_options(const Context& context, const nlohmann::json& body) {
+    model::TokenOptions options;
     options.lifetime = context.config().server.token_lifetime;
     std::string scope = string_field(body, "scope", false);
     if (!scope.empty()) {
-        auto parsed = ledger::parse_token_scope(scope);
+        auto parsed = model::parse_token_scope(scope);
         if (!parsed) {
             throw ApiError(ErrorCode::invalid_input, "token-scope",
                            "unknown token scope \"" + scope + "\"", "use full or read");
@@ -56,7 +56,7 @@ ledger::TokenOptions token_options(const Context& context, const nlohmann::json&
     return options;
 }
 
-nlohmann::json issued_json(const ledger::IssuedToken& issued) {
+nlohmann::json issued_json(const model::IssuedToken& issued) {
     return {{"user", person_json(issued.person)},
             {"token", issued.token},
             {"notice", "the token is shown once; it is stored only as a hash"}};
@@ -65,7 +65,7 @@ nlohmann::json issued_json(const ledger::IssuedToken& issued) {
 }  // namespace
 
 void add_user_routes(Router& http, Context& context) {
-    http.Get("/api/me", authed(context, [](const auto&, auto& res, const ledger::Person& me) {
+    http.Get("/api/me", authed(context, [](const auto&, auto& res, const model::Person& me) {
                  send_json(res, person_json(me));
              }));
 
@@ -81,14 +81,14 @@ void add_user_routes(Router& http, Context& context) {
 
     http.Post(
         "/api/users",
-        authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+        authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
             require_admin(actor);
             nlohmann::json body = json_body(context, req);
-            ledger::NewPerson person;
+            model::NewPerson person;
             person.name = string_field(body, "name");
             person.email = string_field(body, "email");
             std::string role = string_field(body, "role");
-            auto parsed = ledger::parse_role(role);
+            auto parsed = model::parse_role(role);
             if (!parsed) {
                 throw ApiError(ErrorCode::invalid_input, "unknown-role",
                                "unknown role \"" + role + "\"",
@@ -98,12 +98,12 @@ void add_user_routes(Router& http, Context& context) {
             if (person.email.find('@') == std::string::npos) {
                 throw ApiError(ErrorCode::invalid_input, "email", "the email has no @");
             }
-            const ledger::TokenOptions options = token_options(context, body);
+            const model::TokenOptions options = token_options(context, body);
             ledger::NewAccountMessages messages;
             if (context.config().workflow().confirm_accounts) {
                 // The other admins hear of it: one of them is to confirm it.
                 auto people = context.with_ledger([](ledger::Ledger& l) { return l.list_users(); });
-                messages = [&context, &actor, people](const ledger::Person& account) {
+                messages = [&context, &actor, people](const model::Person& account) {
                     return notify::account_created_notices(context.config().notify, account, actor,
                                                            people);
                 };
@@ -118,9 +118,9 @@ void add_user_routes(Router& http, Context& context) {
 
     http.Post(
         R"(/api/users/(\d+)/(deactivate|activate))",
-        authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+        authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
             require_admin(actor);
-            ledger::UserId id = path_number(req, 1);
+            model::UserId id = path_number(req, 1);
             bool active = path_text(req, 2) == "activate";
             if (id == actor.id && !active) {
                 throw ApiError(ErrorCode::rule, "self-deactivate",
@@ -141,22 +141,22 @@ void add_user_routes(Router& http, Context& context) {
         }));
 
     http.Post(R"(/api/users/(\d+)/confirm)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   require_admin(actor);
-                  const ledger::UserId id = path_number(req, 1);
+                  const model::UserId id = path_number(req, 1);
                   auto account =
                       context.with_ledger([&](ledger::Ledger& l) { return l.find_user(id); });
                   if (!account) {
                       throw ApiError(ErrorCode::not_found, "user-not-found",
                                      "no user " + std::to_string(id), "see datafix users list");
                   }
-                  std::optional<ledger::Person> creator;
+                  std::optional<model::Person> creator;
                   if (account->created_by != 0) {
                       creator = context.with_ledger(
                           [&](ledger::Ledger& l) { return l.find_user(account->created_by); });
                   }
                   if (auto refusal = workflow::check_account_confirmation(
-                          actor, *account, creator.value_or(ledger::Person{}),
+                          actor, *account, creator.value_or(model::Person{}),
                           context.config().workflow())) {
                       throw_refusal(*refusal);
                   }
@@ -176,13 +176,13 @@ void add_user_routes(Router& http, Context& context) {
 
     http.Post(
         R"(/api/users/(\d+)/rotate-token)",
-        authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
-            ledger::UserId id = path_number(req, 1);
+        authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
+            model::UserId id = path_number(req, 1);
             // Anyone may replace their own token; other people's are the admin's business.
             if (id != actor.id) {
                 require_admin(actor);
             }
-            const ledger::TokenOptions options = token_options(context, json_body(context, req));
+            const model::TokenOptions options = token_options(context, json_body(context, req));
             std::vector<ledger::NewNotificationRow> notices;
             if (id != actor.id) {
                 auto owner =
@@ -208,11 +208,11 @@ void add_user_routes(Router& http, Context& context) {
     // An administrator gives a person a role, or takes it ("none": they keep signing in and
     // reading what concerns them). Never their own: an admin cannot demote themselves.
     http.Post(R"(/api/users/(\d+)/role)",
-              authed(context, [&context](const auto& req, auto& res, const ledger::Person& actor) {
+              authed(context, [&context](const auto& req, auto& res, const model::Person& actor) {
                   require_admin(actor);
-                  const ledger::UserId id = path_number(req, 1);
+                  const model::UserId id = path_number(req, 1);
                   const std::string name = string_field(json_body(context, req), "role");
-                  const auto role = ledger::parse_role(name);
+                  const auto role = model::parse_role(name);
                   if (!role) {
                       throw ApiError(ErrorCode::invalid_input, "unknown-role",
                                      "unknown role \"" + name + "\"",

@@ -52,7 +52,7 @@ RunLeases::~RunLeases() {
     }
 }
 
-RunLeases::Held::Held(RunLeases& leases, ledger::RequestNumber request, int run)
+RunLeases::Held::Held(RunLeases& leases, model::RequestNumber request, int run)
     : leases_(leases), request_(request), run_(run) {
     leases_.hold(request_, run_);
 }
@@ -61,7 +61,7 @@ RunLeases::Held::~Held() {
     leases_.release(request_, run_);
 }
 
-void RunLeases::hold(ledger::RequestNumber request, int run) {
+void RunLeases::hold(model::RequestNumber request, int run) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         executing_.insert({request, run});
@@ -69,7 +69,7 @@ void RunLeases::hold(ledger::RequestNumber request, int run) {
     try {
         context_.with_ledger([&](ledger::Ledger& l) {
             l.hold_run_lease(ledger::RunLease{request, run, instance_, incarnation_,
-                                              ledger::wall_clock_now() + lease_});
+                                              model::wall_clock_now() + lease_});
             return 0;
         });
     } catch (const std::exception& e) {
@@ -78,7 +78,7 @@ void RunLeases::hold(ledger::RequestNumber request, int run) {
     }
 }
 
-void RunLeases::release(ledger::RequestNumber request, int run) noexcept {
+void RunLeases::release(model::RequestNumber request, int run) noexcept {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         executing_.erase({request, run});
@@ -94,7 +94,7 @@ void RunLeases::release(ledger::RequestNumber request, int run) noexcept {
     }
 }
 
-bool RunLeases::settleable(const ledger::RunningRun& run, ledger::Time now) {
+bool RunLeases::settleable(const ledger::RunningRun& run, model::Time now) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (executing_.contains({run.request, run.run})) {
@@ -124,7 +124,7 @@ void RunLeases::beat() {
         lock.unlock();
         try {
             context_.with_ledger([&](ledger::Ledger& l) {
-                return l.renew_run_leases(incarnation_, ledger::wall_clock_now() + lease_);
+                return l.renew_run_leases(incarnation_, model::wall_clock_now() + lease_);
             });
             sweep_();
         } catch (const std::exception& e) {

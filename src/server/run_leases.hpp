@@ -40,21 +40,21 @@ class RunLeases {
     // once its start is a lease old, which errs toward settling it, never toward running twice.
     class Held {
       public:
-        Held(RunLeases& leases, ledger::RequestNumber request, int run);
+        Held(RunLeases& leases, model::RequestNumber request, int run);
         ~Held();
         Held(const Held&) = delete;
         Held& operator=(const Held&) = delete;
 
       private:
         RunLeases& leases_;
-        ledger::RequestNumber request_;
+        model::RequestNumber request_;
         int run_;
     };
 
     // Whether this server may settle `run` now: never while this process executes it; else when
     // it belongs to this process (its outcome could not be recorded) or to an earlier life of this
     // instance, or its lease lapsed (or it never had one and started a lease ago).
-    bool settleable(const ledger::RunningRun& run, ledger::Time now);
+    bool settleable(const ledger::RunningRun& run, model::Time now);
 
     // Renews this process's leases (and its claims on outbox rows) every third of a lease, then
     // calls `sweep`.
@@ -63,8 +63,8 @@ class RunLeases {
     const std::string& instance() const { return instance_; }
 
   private:
-    void hold(ledger::RequestNumber request, int run);
-    void release(ledger::RequestNumber request, int run) noexcept;
+    void hold(model::RequestNumber request, int run);
+    void release(model::RequestNumber request, int run) noexcept;
     void beat();
 
     Context& context_;
@@ -73,7 +73,7 @@ class RunLeases {
     std::chrono::milliseconds lease_;
     std::function<void()> sweep_;
     std::mutex mutex_;
-    std::set<std::pair<ledger::RequestNumber, int>> executing_;  // under mutex_
+    std::set<std::pair<model::RequestNumber, int>> executing_;  // under mutex_
     std::condition_variable wake_;
     bool stopping_ = false;
     std::thread heartbeat_;

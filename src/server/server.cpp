@@ -64,9 +64,9 @@ void raise_descriptor_limit(const ServerSettings& settings, spdlog::logger& log)
 
 // A lookup into `people`, which must outlive it.
 notify::PersonLookup lookup_in(const People& people) {
-    return [&people](ledger::UserId id) {
+    return [&people](model::UserId id) {
         auto it = people.find(id);
-        return it == people.end() ? std::nullopt : std::optional<ledger::Person>(it->second);
+        return it == people.end() ? std::nullopt : std::optional<model::Person>(it->second);
     };
 }
 

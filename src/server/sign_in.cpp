@@ -55,12 +55,11 @@ std::vector<std::string> claim_values(const nlohmann::json& claims, const std::s
     return values;
 }
 
-std::optional<ledger::Role> mapped_role(const OidcSettings& settings,
-                                        const nlohmann::json& claims) {
+std::optional<model::Role> mapped_role(const OidcSettings& settings, const nlohmann::json& claims) {
     const auto values = claim_values(claims, settings.roles_claim);
     // The highest role the person holds wins.
-    for (ledger::Role role :
-         {ledger::Role::admin, ledger::Role::product_owner, ledger::Role::developer}) {
+    for (model::Role role :
+         {model::Role::admin, model::Role::product_owner, model::Role::developer}) {
         auto it = settings.role_map.find(role);
         if (it == settings.role_map.end()) {
             continue;
@@ -74,9 +73,9 @@ std::optional<ledger::Role> mapped_role(const OidcSettings& settings,
     return std::nullopt;
 }
 
-ledger::AuditEvent event_now(ledger::UserId actor) {
-    ledger::AuditEvent event;
-    event.at = ledger::wall_clock_now();
+model::AuditEvent event_now(model::UserId actor) {
+    model::AuditEvent event;
+    event.at = model::wall_clock_now();
     event.actor = actor;
     return event;
 }
@@ -107,7 +106,7 @@ SignIn::SignIn(Context& context, const OidcSettings& settings)
 
 void SignIn::refuse(const std::string& rule, const std::string& message, const std::string& hint,
                     const std::string& identity) {
-    ledger::AuditEvent event = event_now(0);
+    model::AuditEvent event = event_now(0);
     event.action = "session.refused";
     event.detail = "provider=" + settings().issuer + " reason=" + rule +
                    (identity.empty() ? "" : " identity=" + identity);
@@ -127,7 +126,7 @@ std::string SignIn::begin(const std::string& return_to) {
                 (return_to.size() < 2 || (return_to[1] != '/' && return_to[1] != '\\'))
             ? return_to
             : "/";
-    pending.expires_at = ledger::wall_clock_now() + kSignInValidFor;
+    pending.expires_at = model::wall_clock_now() + kSignInValidFor;
     const std::string url = provider_.authorization_url(pending.state, pending.nonce,
                                                         pkce_challenge(pending.code_verifier));
     context_.with_ledger([&](ledger::Ledger& l) {
@@ -139,7 +138,7 @@ std::string SignIn::begin(const std::string& return_to) {
 
 SignedIn SignIn::finish(const std::string& code, const std::string& state) {
     auto pending = context_.with_ledger(
-        [&](ledger::Ledger& l) { return l.take_sign_in(state, ledger::wall_clock_now()); });
+        [&](ledger::Ledger& l) { return l.take_sign_in(state, model::wall_clock_now()); });
     if (!pending) {
         refuse("sign-in-state",
                "this sign-in is unknown, was used already or took longer than 10 minutes",
@@ -202,7 +201,7 @@ SignedIn SignIn::open(const IdTokenCheck& check, ledger::SessionKind kind) {
                "verify your e-mail address at the provider (datafix matches people by it)",
                s.identity_claim == OidcIdentityClaim::sub ? identity : std::string());
     }
-    std::optional<ledger::Role> claimed;
+    std::optional<model::Role> claimed;
     if (s.roles_from == OidcRoleSource::claim) {
         claimed = mapped_role(s, claims);
         if (!claimed) {
@@ -217,11 +216,11 @@ SignedIn SignIn::open(const IdTokenCheck& check, ledger::SessionKind kind) {
     if (!person && s.unknown_people == OidcUnknownPeople::create) {
         // With roles from the claim the person takes the claim's role; with roles from
         // datafix's people they have none until an administrator gives them one.
-        ledger::NewPerson created;
+        model::NewPerson created;
         created.email = email;
         created.name = claims.value("name", email);
-        created.role = claimed.value_or(ledger::Role::none);
-        ledger::AuditEvent event = event_now(0);
+        created.role = claimed.value_or(model::Role::none);
+        model::AuditEvent event = event_now(0);
         event.detail = "provider=" + s.issuer;
         person =
             context_.with_ledger([&](ledger::Ledger& l) { return l.create_user(created, event); })
@@ -244,7 +243,7 @@ SignedIn SignIn::open(const IdTokenCheck& check, ledger::SessionKind kind) {
     session.role = claimed;
     const auto lifetime =
         kind == ledger::SessionKind::cli ? s.cli_session_lifetime : s.session_lifetime;
-    ledger::AuditEvent event = event_now(person->id);
+    model::AuditEvent event = event_now(person->id);
     session.expires_at = event.at + lifetime;
     SignedIn signed_in;
     signed_in.token =
@@ -260,7 +259,7 @@ SignedIn SignIn::open(const IdTokenCheck& check, ledger::SessionKind kind) {
 }
 
 bool SignIn::sign_out(const std::string& token) {
-    ledger::AuditEvent event = event_now(0);
+    model::AuditEvent event = event_now(0);
     bool closed =
         context_.with_ledger([&](ledger::Ledger& l) { return l.close_session(token, event); });
     if (closed) {
@@ -277,8 +276,8 @@ std::string csrf_token_for(const std::string& session_token) {
     return sha256_hex("datafix-csrf:" + session_token);
 }
 
-std::optional<ledger::Person> authenticate_session(Context& context, const Request& req,
-                                                   const std::string& bearer) {
+std::optional<model::Person> authenticate_session(Context& context, const Request& req,
+                                                  const std::string& bearer) {
     std::string token = bearer;
     const bool from_cookie = token.empty();
     if (from_cookie) {
@@ -294,7 +293,7 @@ std::optional<ledger::Person> authenticate_session(Context& context, const Reque
                        "the session is unknown, ended, or its person was deactivated",
                        "sign in again");
     }
-    if (session->expires_at <= ledger::wall_clock_now()) {
+    if (session->expires_at <= model::wall_clock_now()) {
         const std::string expired =
             "your sign-in session expired at " + format_time(session->expires_at);
         if (session->kind == ledger::SessionKind::cli) {

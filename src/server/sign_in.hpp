@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "ledger/person.hpp"
 #include "ledger/sign_in.hpp"
+#include "model/person.hpp"
 #include "server/context.hpp"
 #include "server/http.hpp"
 #include "server/oidc_provider.hpp"
@@ -17,8 +17,8 @@ namespace datafix::server {
 
 struct SignedIn {
     std::string token;  // the session's, shown once (a cookie, or the CLI's stored token)
-    ledger::Person person;
-    ledger::Time expires_at{};
+    model::Person person;
+    model::Time expires_at{};
     std::string return_to;  // the browser flow's deep link
 };
 
@@ -61,7 +61,7 @@ std::string csrf_token_for(const std::string& session_token);
 // and, when the browser sends one, this server's Origin) or a "dfs_" bearer token (the CLI).
 // Nothing when the request carries neither; Error(unauthenticated) for an unknown, ended or
 // expired session.
-std::optional<ledger::Person> authenticate_session(Context& context, const Request& req,
-                                                   const std::string& bearer);
+std::optional<model::Person> authenticate_session(Context& context, const Request& req,
+                                                  const std::string& bearer);
 
 }  // namespace datafix::server

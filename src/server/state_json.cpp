@@ -25,18 +25,18 @@ std::string failure_code(const std::string& failure) {
 
 }  // namespace
 
-std::string format_time(ledger::Time t) {
+std::string format_time(model::Time t) {
     return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z",
                        std::chrono::time_point_cast<std::chrono::seconds>(t));
 }
 
-nlohmann::json person_json(const ledger::Person& person) {
+nlohmann::json person_json(const model::Person& person) {
     return {{"id", person.id},
             {"name", person.name},
             {"email", person.email},
-            {"role", std::string(ledger::role_name(person.role))},
+            {"role", std::string(model::role_name(person.role))},
             {"active", person.active},
-            {"token_scope", std::string(ledger::token_scope_name(person.token_scope))},
+            {"token_scope", std::string(model::token_scope_name(person.token_scope))},
             {"token_expires_at", person.token_expires_at
                                      ? nlohmann::json(format_time(*person.token_expires_at))
                                      : nlohmann::json()},
@@ -48,7 +48,7 @@ nlohmann::json person_json(const ledger::Person& person) {
              person.confirmed_by != 0 ? nlohmann::json(person.confirmed_by) : nlohmann::json()}};
 }
 
-nlohmann::json person_ref(const People& people, ledger::UserId id) {
+nlohmann::json person_ref(const People& people, model::UserId id) {
     if (id == 0) {
         return nullptr;
     }
@@ -59,14 +59,14 @@ nlohmann::json person_ref(const People& people, ledger::UserId id) {
     return {{"id", id}, {"name", it->second.name}, {"email", it->second.email}};
 }
 
-nlohmann::json run_json(const ledger::Run& run, const People& people) {
+nlohmann::json run_json(const model::Run& run, const People& people) {
     nlohmann::json j = {
         {"number", run.number},
         {"revision", run.revision},
         {"revision_hash", run.revision_hash},
         {"environment", run.environment},
-        {"kind", std::string(ledger::run_kind_name(run.kind))},
-        {"state", std::string(ledger::run_state_name(run.state))},
+        {"kind", std::string(model::run_kind_name(run.kind))},
+        {"state", std::string(model::run_state_name(run.state))},
         {"started_by", person_ref(people, run.started_by)},
         {"started_at", format_time(run.started_at)},
         {"finished_at", run.finished_at ? nlohmann::json(format_time(*run.finished_at)) : nullptr},
@@ -75,7 +75,7 @@ nlohmann::json run_json(const ledger::Run& run, const People& people) {
         {"xid", run.xid ? nlohmann::json(*run.xid) : nullptr},
         {"backend_pid", run.backend_pid ? nlohmann::json(*run.backend_pid) : nullptr},
     };
-    if (run.kind == ledger::RunKind::revert) {
+    if (run.kind == model::RunKind::revert) {
         j["reverts_run"] = run.applies_run;
     }
     if (!run.failure.empty()) {
@@ -102,9 +102,9 @@ nlohmann::json backup_job_json(const ledger::BackupJob& job, const People& peopl
     };
 }
 
-nlohmann::json approval_json(const ledger::Approval& approval, const People& people) {
+nlohmann::json approval_json(const model::Approval& approval, const People& people) {
     return {{"number", approval.number},
-            {"kind", std::string(ledger::approval_kind_name(approval.kind))},
+            {"kind", std::string(model::approval_kind_name(approval.kind))},
             {"environment", approval.environment},
             {"revision", approval.revision},
             {"revision_hash", approval.revision_hash},
@@ -114,7 +114,7 @@ nlohmann::json approval_json(const ledger::Approval& approval, const People& peo
             {"voided", approval.voided}};
 }
 
-nlohmann::json revision_json(const ledger::Revision& revision, const People& people) {
+nlohmann::json revision_json(const model::Revision& revision, const People& people) {
     nlohmann::json statements = nlohmann::json::array();
     for (const auto& s : revision.statements) {
         statements.push_back({{"normalized", s.normalized},
@@ -131,16 +131,16 @@ nlohmann::json revision_json(const ledger::Revision& revision, const People& peo
             {"attached_at", format_time(revision.attached_at)}};
 }
 
-nlohmann::json state_json(const ledger::RequestState& state, const People& people,
-                          const workflow::WorkflowConfig& config, ledger::Time now,
-                          ledger::UserId viewer) {
+nlohmann::json state_json(const model::RequestState& state, const People& people,
+                          const workflow::WorkflowConfig& config, model::Time now,
+                          model::UserId viewer) {
     const auto& r = state.request;
     const bool member = workflow::reading::is_member(state, viewer);
     nlohmann::json j = {
         {"number", r.number},
         {"title", r.title},
         {"reason", member ? nlohmann::json(r.reason) : nlohmann::json()},
-        {"status", std::string(ledger::status_name(r.status))},
+        {"status", std::string(model::status_name(r.status))},
         {"requested_by", person_ref(people, r.requested_by)},
         {"requested_date", r.requested_date},
         {"ticket", r.ticket},
@@ -229,7 +229,7 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
     j["member"] = member;
     j["comments"] = state.comments.size();
     j["changes_requested"] = nullptr;
-    if (const ledger::Comment* asked = workflow::reading::pending_changes_request(state)) {
+    if (const model::Comment* asked = workflow::reading::pending_changes_request(state)) {
         j["changes_requested"] = {{"comment", asked->number},
                                   {"by", person_ref(people, asked->author)},
                                   {"at", format_time(asked->at)},
@@ -238,9 +238,9 @@ nlohmann::json state_json(const ledger::RequestState& state, const People& peopl
     return j;
 }
 
-nlohmann::json comment_json(const ledger::Comment& comment, const People& people) {
+nlohmann::json comment_json(const model::Comment& comment, const People& people) {
     return {{"number", comment.number},
-            {"kind", std::string(ledger::comment_kind_name(comment.kind))},
+            {"kind", std::string(model::comment_kind_name(comment.kind))},
             {"text", comment.text},
             {"author", person_ref(people, comment.author)},
             {"at", format_time(comment.at)},
@@ -248,12 +248,12 @@ nlohmann::json comment_json(const ledger::Comment& comment, const People& people
 }
 
 nlohmann::json summary_json(const ledger::RequestSummary& summary, const People& people,
-                            ledger::Time now) {
+                            model::Time now) {
     const auto& r = summary.request;
     nlohmann::json j = {
         {"number", r.number},
         {"title", r.title},
-        {"status", std::string(ledger::status_name(r.status))},
+        {"status", std::string(model::status_name(r.status))},
         {"requested_by", person_ref(people, r.requested_by)},
         {"requested_date", r.requested_date},
         {"ticket", r.ticket},
@@ -272,7 +272,7 @@ nlohmann::json summary_json(const ledger::RequestSummary& summary, const People&
     return j;
 }
 
-nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people) {
+nlohmann::json audit_json(const model::AuditEntry& entry, const People& people) {
     const auto& e = entry.event;
     return {{"seq", entry.seq},
             {"at", format_time(e.at)},
@@ -286,8 +286,8 @@ nlohmann::json audit_json(const ledger::AuditEntry& entry, const People& people)
             {"hash", entry.hash}};
 }
 
-nlohmann::json next_step_json(const ledger::RequestState& state, const People& people,
-                              const workflow::WorkflowConfig& config, ledger::Time now) {
+nlohmann::json next_step_json(const model::RequestState& state, const People& people,
+                              const workflow::WorkflowConfig& config, model::Time now) {
     workflow::NextStep next = workflow::next_step(state, config, now);
     return {{"step", next.step},
             {"what", next.what},
@@ -296,13 +296,13 @@ nlohmann::json next_step_json(const ledger::RequestState& state, const People& p
             {"person", person_ref(people, next.person)}};
 }
 
-nlohmann::json inbox_item_json(const ledger::RequestState& state, const People& people,
-                               const workflow::WorkflowConfig& config, ledger::Time now) {
+nlohmann::json inbox_item_json(const model::RequestState& state, const People& people,
+                               const workflow::WorkflowConfig& config, model::Time now) {
     const auto& r = state.request;
-    const ledger::Revision* revision = state.current_revision();
+    const model::Revision* revision = state.current_revision();
     return {{"number", r.number},
             {"title", r.title},
-            {"status", std::string(ledger::status_name(r.status))},
+            {"status", std::string(model::status_name(r.status))},
             {"requested_by", person_ref(people, r.requested_by)},
             {"requested_date", r.requested_date},
             {"driver", state.claim && workflow::reading::lease_active(state, now)
@@ -313,8 +313,8 @@ nlohmann::json inbox_item_json(const ledger::RequestState& state, const People& 
             {"next", next_step_json(state, people, config, now)}};
 }
 
-nlohmann::json consequences_json(const ledger::RequestState& before,
-                                 const ledger::RequestState& after, const People& people,
+nlohmann::json consequences_json(const model::RequestState& before,
+                                 const model::RequestState& after, const People& people,
                                  const workflow::WorkflowConfig& config) {
     nlohmann::json voided = nlohmann::json::array();
     for (const auto& approval : workflow::consequences(before, config).voided) {

@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "ledger/person.hpp"
+#include "model/person.hpp"
 #include "workflow/config.hpp"
 #include "workflow/decision.hpp"
 
@@ -16,20 +16,20 @@ namespace datafix::workflow {
 
 // The admin who created `person`'s account and whom no second admin has confirmed as someone
 // else, or 0.
-ledger::UserId unconfirmed_creator(const ledger::Person& person, const WorkflowConfig& config);
+model::UserId unconfirmed_creator(const model::Person& person, const WorkflowConfig& config);
 
 // Everyone a step taken by `person` counts for: the person, the issuer of their token, the
 // unconfirmed creator of their account.
-std::vector<ledger::UserId> four_eyes_identities(const ledger::Person& person,
-                                                 const WorkflowConfig& config);
+std::vector<model::UserId> four_eyes_identities(const model::Person& person,
+                                                const WorkflowConfig& config);
 
 // May `admin` confirm `account`, which `creator` created? Refused when confirmation is off,
 // the account has no creator or is confirmed already, it is the admin's own, or the admin counts
 // for the creator (is the creator, holds a token the creator issued, or has an account the
 // creator created and nobody confirmed). `admin` must be an admin: the caller checks the role.
-std::optional<Refusal> check_account_confirmation(const ledger::Person& admin,
-                                                  const ledger::Person& account,
-                                                  const ledger::Person& creator,
+std::optional<Refusal> check_account_confirmation(const model::Person& admin,
+                                                  const model::Person& account,
+                                                  const model::Person& creator,
                                                   const WorkflowConfig& config);
 
 }  // namespace datafix::workflow

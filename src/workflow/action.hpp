@@ -9,14 +9,14 @@
 #include <variant>
 #include <vector>
 
-#include "ledger/person.hpp"
-#include "ledger/request_state.hpp"
-#include "ledger/time.hpp"
+#include "model/person.hpp"
+#include "model/request_state.hpp"
+#include "model/time.hpp"
 
 namespace datafix::workflow {
 
 // The authenticated person asking.
-using Actor = ledger::Person;
+using Actor = model::Person;
 
 // A developer becomes the driver (or the driver renews the lease).
 struct ClaimRequest {};
@@ -24,7 +24,7 @@ struct ClaimRequest {};
 struct ReleaseClaim {};
 // The driver hands the claim to another developer (not the pair).
 struct HandOver {
-    ledger::Person to;
+    model::Person to;
 };
 // A second developer joins as the pair.
 struct JoinPair {};
@@ -36,7 +36,7 @@ struct LeavePair {};
 struct AttachRevision {
     std::string change_sql;
     std::string verify_sql;
-    std::vector<ledger::StatementInfo> statements;
+    std::vector<model::StatementInfo> statements;
     bool all_rows = false;
     // The driver confirmed that environments still holding an earlier revision's change are
     // put back first (each revert approved by the pair) before this revision runs anywhere.
@@ -133,7 +133,7 @@ struct ApproveEmergencyRevert {
 struct RecordBackup {
     std::string environment;
     bool verified = false;
-    ledger::Time taken_at{};
+    model::Time taken_at{};
     std::int64_t size_bytes = 0;
     std::string sha256;
     std::string location;

@@ -8,9 +8,9 @@
 
 namespace datafix::workflow::rules {
 
-using ledger::Approval;
-using ledger::ApprovalKind;
-using ledger::RequestState;
+using model::Approval;
+using model::ApprovalKind;
+using model::RequestState;
 
 namespace {
 // The hash prefix every view shows (cli short_hash); shorter ones are refused as too vague.
@@ -25,7 +25,7 @@ std::optional<Refusal> check_pair_approver(const Context& ctx, std::string_view 
     }
     if (!reading::is_pair(ctx.state, ctx.actor.id)) {
         // A product owner never pairs: their own approval is the production step.
-        if (ctx.actor.role == ledger::Role::product_owner) {
+        if (ctx.actor.role == model::Role::product_owner) {
             return refusal("pair-approves", "only the pair of this request approves its evidence",
                            "as the product owner, approve production instead (" +
                                command(ctx, "approve-prod") + ")");
@@ -37,7 +37,7 @@ std::optional<Refusal> check_pair_approver(const Context& ctx, std::string_view 
 }
 
 std::optional<Refusal> check_names_current(const Context& ctx, const std::string& hash) {
-    const ledger::Revision* revision = ctx.state.current_revision();
+    const model::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refusal("revision-required", "no change is attached to the request yet",
                        "attach the change first (" +
@@ -58,8 +58,8 @@ std::optional<Refusal> check_names_current(const Context& ctx, const std::string
                            std::to_string(revision->number) + " is " + shown,
                        ErrorCode::invalid_input);
     }
-    std::vector<const ledger::Revision*> matches;
-    for (const ledger::Revision& r : ctx.state.revisions) {
+    std::vector<const model::Revision*> matches;
+    for (const model::Revision& r : ctx.state.revisions) {
         if (r.hash.starts_with(hash)) {
             matches.push_back(&r);
         }
@@ -109,7 +109,7 @@ namespace {
 
 // The pair's approval to revert what `apply` wrote in `environment`, given once.
 Decision approve_revert_of(const Context& ctx, const std::string& environment,
-                           const ledger::Run& apply) {
+                           const model::Run& apply) {
     if (reading::valid_approval(ctx.state, ApprovalKind::emergency_revert, environment,
                                 apply.revision, apply.fingerprint) != nullptr) {
         return refuse(ctx.state, refusal("already-approved", "the revert is already approved",
@@ -123,9 +123,9 @@ Decision approve_revert_of(const Context& ctx, const std::string& environment,
 // Outside production a revert needs the pair only for data of an earlier revision while the
 // request goes on (a new revision puts it back first); the hash names the revision applied there.
 Decision approve_stale_revert(const Context& ctx, const ApproveEmergencyRevert& action) {
-    const ledger::Run* apply = reading::revertable_apply(ctx.state, action.environment);
-    const ledger::Revision* current = ctx.state.current_revision();
-    if (ctx.state.request.status != ledger::RequestStatus::open || apply == nullptr ||
+    const model::Run* apply = reading::revertable_apply(ctx.state, action.environment);
+    const model::Revision* current = ctx.state.current_revision();
+    if (ctx.state.request.status != model::RequestStatus::open || apply == nullptr ||
         current == nullptr || apply->revision == current->number) {
         return refuse(
             ctx.state,
@@ -184,8 +184,8 @@ Decision approve_evidence(const Context& ctx, const ApproveEvidence& action) {
     if (auto r = require_no_changes_requested(ctx)) {
         return refuse(ctx.state, *r);
     }
-    const ledger::Revision& revision = *ctx.state.current_revision();
-    const ledger::Run* evidence =
+    const model::Revision& revision = *ctx.state.current_revision();
+    const model::Run* evidence =
         reading::latest_evidence(ctx.state, action.environment, revision.number);
     if (evidence == nullptr) {
         return refuse(ctx.state,
@@ -233,7 +233,7 @@ Decision approve_production(const Context& ctx, const ApproveProduction& action)
     if (auto r = check_names_current(ctx, action.revision_hash)) {
         return refuse(ctx.state, *r);
     }
-    const ledger::Revision& revision = *ctx.state.current_revision();
+    const model::Revision& revision = *ctx.state.current_revision();
     int gated = -1;
     for (std::size_t i = 0; i < ctx.config.environments.size(); ++i) {
         if (ctx.config.environments[i].needs_product_owner_approval) {
@@ -277,7 +277,7 @@ Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyReve
     if (!ctx.config.find(action.environment)->production) {
         return approve_stale_revert(ctx, action);
     }
-    if (ctx.state.request.status != ledger::RequestStatus::done) {
+    if (ctx.state.request.status != model::RequestStatus::done) {
         return refuse(ctx.state,
                       refusal("revert-after-done",
                               "reverting " + action.environment + " is for a done request", ""));
@@ -288,7 +288,7 @@ Decision approve_emergency_revert(const Context& ctx, const ApproveEmergencyReve
     if (auto r = check_names_current(ctx, action.revision_hash)) {
         return refuse(ctx.state, *r);
     }
-    const ledger::Run* apply = reading::revertable_apply(ctx.state, action.environment);
+    const model::Run* apply = reading::revertable_apply(ctx.state, action.environment);
     if (apply == nullptr) {
         return refuse(ctx.state,
                       refusal("nothing-to-revert",
@@ -307,7 +307,7 @@ Decision record_backup(const Context& ctx, const RecordBackup& action) {
     if (auto r = require_driver(ctx)) {
         return refuse(ctx.state, *r);
     }
-    const ledger::Revision* revision = ctx.state.current_revision();
+    const model::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refuse(ctx.state,
                       refusal("revision-required", "no change is attached to the request yet",
@@ -315,7 +315,7 @@ Decision record_backup(const Context& ctx, const RecordBackup& action) {
                                   command(ctx, "change", "--change FILE --expect ROWS") + ")"));
     }
     RequestState next = ctx.state;
-    ledger::Backup backup;
+    model::Backup backup;
     backup.number = next.backups.empty() ? 1 : next.backups.back().number + 1;
     backup.environment = action.environment;
     backup.revision = revision->number;

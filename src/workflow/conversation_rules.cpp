@@ -29,21 +29,21 @@ std::optional<Refusal> check_text(const std::string& text, std::string_view what
     return std::nullopt;
 }
 
-ledger::Comment new_comment(const Context& ctx, ledger::CommentKind kind, std::string text) {
-    ledger::Comment c;
+model::Comment new_comment(const Context& ctx, model::CommentKind kind, std::string text) {
+    model::Comment c;
     c.number = ctx.state.comments.empty() ? 1 : ctx.state.comments.back().number + 1;
     c.kind = kind;
     c.text = std::move(text);
     c.author = ctx.actor.id;
     c.at = ctx.now;
-    const ledger::Revision* revision = ctx.state.current_revision();
+    const model::Revision* revision = ctx.state.current_revision();
     c.revision = revision != nullptr ? revision->number : 0;
     c.after_run = ctx.state.runs.empty() ? 0 : ctx.state.runs.back().number;
     return c;
 }
 
 // An approval of the current revision that no apply has used yet.
-bool pending(const ledger::RequestState& state, const ledger::Approval& a, int revision) {
+bool pending(const model::RequestState& state, const model::Approval& a, int revision) {
     if (a.voided || a.revision != revision) {
         return false;
     }
@@ -64,8 +64,8 @@ Decision add_comment(const Context& ctx, const AddComment& action) {
     if (auto r = check_text(action.text, "comment", "write what you want to say")) {
         return refuse(ctx.state, *r);
     }
-    ledger::RequestState next = ctx.state;
-    next.comments.push_back(new_comment(ctx, ledger::CommentKind::comment, action.text));
+    model::RequestState next = ctx.state;
+    next.comments.push_back(new_comment(ctx, model::CommentKind::comment, action.text));
     const std::string detail = "comment=" + std::to_string(next.comments.back().number);
     return allow(std::move(next), {event(ctx, "comment.added", {.detail = detail})});
 }
@@ -83,7 +83,7 @@ Decision request_changes(const Context& ctx, const RequestChanges& action) {
                               "comment instead (" + command(ctx, "comment", "--text TEXT") + ")",
                               ErrorCode::forbidden));
     }
-    const ledger::Revision* revision = ctx.state.current_revision();
+    const model::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refuse(ctx.state,
                       refusal("revision-required", "no change is attached to the request yet",
@@ -94,16 +94,15 @@ Decision request_changes(const Context& ctx, const RequestChanges& action) {
             "say what should change (" + command(ctx, "request-changes", "--reason TEXT") + ")")) {
         return refuse(ctx.state, *r);
     }
-    ledger::RequestState next = ctx.state;
+    model::RequestState next = ctx.state;
     std::string voided;
-    for (ledger::Approval& a : next.approvals) {
+    for (model::Approval& a : next.approvals) {
         if (pending(ctx.state, a, revision->number)) {
             a.voided = true;
             voided += (voided.empty() ? "" : ",") + std::to_string(a.number);
         }
     }
-    next.comments.push_back(
-        new_comment(ctx, ledger::CommentKind::changes_requested, action.reason));
+    next.comments.push_back(new_comment(ctx, model::CommentKind::changes_requested, action.reason));
     const std::string detail = "comment=" + std::to_string(next.comments.back().number) +
                                " revision=" + std::to_string(revision->number) +
                                (voided.empty() ? "" : " voided=" + voided);
@@ -112,7 +111,7 @@ Decision request_changes(const Context& ctx, const RequestChanges& action) {
 }
 
 std::optional<Refusal> require_no_changes_requested(const Context& ctx) {
-    const ledger::Comment* asked = reading::pending_changes_request(ctx.state);
+    const model::Comment* asked = reading::pending_changes_request(ctx.state);
     if (asked == nullptr) {
         return std::nullopt;
     }

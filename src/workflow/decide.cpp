@@ -9,8 +9,8 @@
 
 namespace datafix::workflow {
 
-Decision decide(const ledger::RequestState& state, const Action& action, const Actor& actor,
-                ledger::Time now, const WorkflowConfig& config) {
+Decision decide(const model::RequestState& state, const Action& action, const Actor& actor,
+                model::Time now, const WorkflowConfig& config) {
     if (!actor.active) {
         return refuse(state, rules::refusal("person-inactive", "this account is deactivated",
                                             "ask an admin", ErrorCode::unauthenticated));
@@ -102,7 +102,7 @@ bool is_iso_date(std::string_view text) {
 }
 
 std::optional<Refusal> check_new_request(const NewRequest& request, const Actor& actor,
-                                         const ledger::Person* requester) {
+                                         const model::Person* requester) {
     if (!actor.active) {
         return rules::refusal("person-inactive", "this account is deactivated", "ask an admin",
                               ErrorCode::unauthenticated);
@@ -117,19 +117,19 @@ std::optional<Refusal> check_new_request(const NewRequest& request, const Actor&
             "the requested date '" + request.requested_date + "' is not a date written YYYY-MM-DD",
             "give it as year-month-day, e.g. --date 2026-12-15", ErrorCode::invalid_input);
     }
-    if (actor.role == ledger::Role::product_owner && request.requested_by != 0 &&
+    if (actor.role == model::Role::product_owner && request.requested_by != 0 &&
         request.requested_by != actor.id) {
         return rules::refusal("requester-is-self",
                               "a product owner files requests in their own name", "",
                               ErrorCode::forbidden);
     }
-    if (actor.role != ledger::Role::product_owner && request.requested_by == 0) {
+    if (actor.role != model::Role::product_owner && request.requested_by == 0) {
         return rules::refusal(
             "requester-is-product-owner", "name the product owner who asked for the change",
             "name them with --for (a product owner's email)", ErrorCode::invalid_input);
     }
-    const bool named_po = actor.role == ledger::Role::product_owner ||
-                          (requester != nullptr && requester->role == ledger::Role::product_owner &&
+    const bool named_po = actor.role == model::Role::product_owner ||
+                          (requester != nullptr && requester->role == model::Role::product_owner &&
                            requester->active);
     if (!named_po) {
         return rules::refusal("requester-is-product-owner",
@@ -140,7 +140,7 @@ std::optional<Refusal> check_new_request(const NewRequest& request, const Actor&
 }
 
 std::optional<Refusal> check_manage_users(const Actor& actor) {
-    if (!actor.active || actor.role != ledger::Role::admin) {
+    if (!actor.active || actor.role != model::Role::admin) {
         return rules::refusal("admin-only", "only an admin manages people", "ask an admin",
                               ErrorCode::forbidden);
     }

@@ -5,7 +5,7 @@
 
 namespace datafix::workflow {
 
-Decision refuse(const ledger::RequestState& state, Refusal refusal) {
+Decision refuse(const model::RequestState& state, Refusal refusal) {
     Decision decision;
     decision.refusal = std::move(refusal);
     decision.state = state;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "ledger/audit.hpp"
-#include "ledger/request_state.hpp"
+#include "model/audit.hpp"
+#include "model/request_state.hpp"
 
 namespace datafix::workflow {
 
@@ -27,14 +27,14 @@ Refusal unknown_environment(const std::string& name, const std::vector<std::stri
 
 struct Decision {
     std::optional<Refusal> refusal;
-    ledger::RequestState state;              // the new state when allowed, else unchanged
-    std::vector<ledger::AuditEvent> events;  // to append to the audit trail (allowed only)
-    std::optional<int> run;                  // the run started by StartPreview/Apply/Revert
+    model::RequestState state;              // the new state when allowed, else unchanged
+    std::vector<model::AuditEvent> events;  // to append to the audit trail (allowed only)
+    std::optional<int> run;                 // the run started by StartPreview/Apply/Revert
 
     bool allowed() const { return !refusal.has_value(); }
 };
 
-Decision refuse(const ledger::RequestState& state, Refusal refusal);
+Decision refuse(const model::RequestState& state, Refusal refusal);
 
 // A refusal as an exception, for callers that must stop (e.g. the CLI).
 Error to_error(const Refusal& refusal);

@@ -9,11 +9,11 @@ namespace datafix::workflow {
 Engine::Engine(ledger::Ledger& ledger, WorkflowConfig config)
     : ledger_(ledger), config_(std::move(config)) {}
 
-Decision Engine::perform(ledger::RequestNumber number, const Action& action, const Actor& actor,
-                         ledger::Time now, const StepMessages& messages) {
+Decision Engine::perform(model::RequestNumber number, const Action& action, const Actor& actor,
+                         model::Time now, const StepMessages& messages) {
     Decision decision;
     ledger::TransactResult result =
-        ledger_.transact(number, [&](ledger::RequestState& state) -> ledger::Mutation {
+        ledger_.transact(number, [&](model::RequestState& state) -> ledger::Mutation {
             decision = decide(state, action, actor, now, config_);
             if (!decision.allowed()) {
                 return {};
@@ -36,16 +36,16 @@ Decision Engine::perform(ledger::RequestNumber number, const Action& action, con
     return decision;
 }
 
-Decision Engine::create_request(const NewRequest& request, const Actor& actor, ledger::Time now,
+Decision Engine::create_request(const NewRequest& request, const Actor& actor, model::Time now,
                                 const ledger::NewRequestMessages& messages) {
-    ledger::UserId requested_by = request.requested_by == 0 ? actor.id : request.requested_by;
-    std::optional<ledger::Person> requester = ledger_.find_user(requested_by);
+    model::UserId requested_by = request.requested_by == 0 ? actor.id : request.requested_by;
+    std::optional<model::Person> requester = ledger_.find_user(requested_by);
     Decision decision;
     if (auto refusal = check_new_request(request, actor, requester ? &*requester : nullptr)) {
         decision.refusal = std::move(refusal);
         return decision;
     }
-    ledger::ChangeRequest draft;
+    model::ChangeRequest draft;
     draft.title = request.title;
     draft.reason = request.reason;
     draft.requested_by = requested_by;
@@ -53,8 +53,8 @@ Decision Engine::create_request(const NewRequest& request, const Actor& actor, l
     draft.ticket = request.ticket;
     draft.created_by = actor.id;
     draft.created_at = now;
-    draft.status = ledger::RequestStatus::open;
-    ledger::AuditEvent event;
+    draft.status = model::RequestStatus::open;
+    model::AuditEvent event;
     event.at = now;
     event.actor = actor.id;
     event.action = "request.created";

@@ -25,12 +25,12 @@ class Engine {
 
     // One step on request `number`; refusal "request-not-found" (not_found) when it is unknown.
     // `messages`, when given, are queued in the same transaction as the step.
-    Decision perform(ledger::RequestNumber number, const Action& action, const Actor& actor,
-                     ledger::Time now, const StepMessages& messages = {});
+    Decision perform(model::RequestNumber number, const Action& action, const Actor& actor,
+                     model::Time now, const StepMessages& messages = {});
 
     // Files a new request (checked by check_new_request); the new state on success.
     // `messages`, when given, are queued in the same transaction as the request.
-    Decision create_request(const NewRequest& request, const Actor& actor, ledger::Time now,
+    Decision create_request(const NewRequest& request, const Actor& actor, model::Time now,
                             const ledger::NewRequestMessages& messages = {});
 
     const WorkflowConfig& config() const { return config_; }

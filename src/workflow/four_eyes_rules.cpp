@@ -37,7 +37,7 @@ Side side_of(const Action& action) {
     return Side::none;
 }
 
-std::vector<ledger::UserId>& people_of(ledger::Participants& p, Side side) {
+std::vector<model::UserId>& people_of(model::Participants& p, Side side) {
     switch (side) {
         case Side::pair:
             return p.paired;
@@ -76,11 +76,11 @@ const char* step_words(Side side) {
     return "";
 }
 
-bool contains(const std::vector<ledger::UserId>& people, ledger::UserId id) {
+bool contains(const std::vector<model::UserId>& people, model::UserId id) {
     return std::find(people.begin(), people.end(), id) != people.end();
 }
 
-void add(std::vector<ledger::UserId>& people, ledger::UserId id) {
+void add(std::vector<model::UserId>& people, model::UserId id) {
     if (id != 0 && !contains(people, id)) {
         people.insert(std::upper_bound(people.begin(), people.end(), id), id);
     }
@@ -88,22 +88,22 @@ void add(std::vector<ledger::UserId>& people, ledger::UserId id) {
 
 }  // namespace
 
-std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const Action& action,
+std::optional<Refusal> check_four_eyes(const model::RequestState& state, const Action& action,
                                        const Actor& actor, const WorkflowConfig& config) {
     const Side side = side_of(action);
     if (side == Side::none) {
         return std::nullopt;
     }
     // A hand-over puts the receiving developer on the driver's side.
-    const ledger::Person& who =
+    const model::Person& who =
         std::holds_alternative<HandOver>(action) ? std::get<HandOver>(action).to : actor;
     const std::string number = std::to_string(state.request.number);
-    ledger::Participants participants = state.participants;
+    model::Participants participants = state.participants;
     for (Side other : {Side::driver, Side::pair, Side::product_owner}) {
         if (other == side) {
             continue;
         }
-        const std::vector<ledger::UserId>& there = people_of(participants, other);
+        const std::vector<model::UserId>& there = people_of(participants, other);
         const bool handed = &who != &actor;
         if (contains(there, who.id)) {
             return refusal("four-eyes-history",
@@ -124,7 +124,7 @@ std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const 
                 "another admin to rotate the token (datafix users rotate-token EMAIL), or let "
                 "another person do this step");
         }
-        const ledger::UserId creator = unconfirmed_creator(who, config);
+        const model::UserId creator = unconfirmed_creator(who, config);
         if (creator != 0 && contains(there, creator)) {
             return refusal(
                 "four-eyes-account-creator",
@@ -140,15 +140,15 @@ std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const 
     return std::nullopt;
 }
 
-void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor,
+void record_participants(model::RequestState& next, const Action& action, const Actor& actor,
                          const WorkflowConfig& config) {
     const Side side = side_of(action);
     if (side == Side::none) {
         return;
     }
-    const ledger::Person& who =
+    const model::Person& who =
         std::holds_alternative<HandOver>(action) ? std::get<HandOver>(action).to : actor;
-    for (ledger::UserId id : four_eyes_identities(who, config)) {
+    for (model::UserId id : four_eyes_identities(who, config)) {
         add(people_of(next.participants, side), id);
     }
 }
@@ -157,7 +157,7 @@ void record_participants(ledger::RequestState& next, const Action& action, const
 
 namespace datafix::workflow {
 
-ledger::UserId unconfirmed_creator(const ledger::Person& person, const WorkflowConfig& config) {
+model::UserId unconfirmed_creator(const model::Person& person, const WorkflowConfig& config) {
     if (!config.confirm_accounts || person.signed_in_with_provider || person.created_by == 0 ||
         person.created_by == person.id || person.confirmed_by != 0) {
         return 0;
@@ -165,24 +165,24 @@ ledger::UserId unconfirmed_creator(const ledger::Person& person, const WorkflowC
     return person.created_by;
 }
 
-std::vector<ledger::UserId> four_eyes_identities(const ledger::Person& person,
-                                                 const WorkflowConfig& config) {
-    std::vector<ledger::UserId> ids{person.id};
+std::vector<model::UserId> four_eyes_identities(const model::Person& person,
+                                                const WorkflowConfig& config) {
+    std::vector<model::UserId> ids{person.id};
     // A provider's session is the person's own sign-in, issued by nobody else.
     if (person.token_issued_by != 0 && person.token_issued_by != person.id &&
         !person.signed_in_with_provider) {
         ids.push_back(person.token_issued_by);
     }
-    const ledger::UserId creator = unconfirmed_creator(person, config);
+    const model::UserId creator = unconfirmed_creator(person, config);
     if (creator != 0 && std::find(ids.begin(), ids.end(), creator) == ids.end()) {
         ids.push_back(creator);
     }
     return ids;
 }
 
-std::optional<Refusal> check_account_confirmation(const ledger::Person& admin,
-                                                  const ledger::Person& account,
-                                                  const ledger::Person& creator,
+std::optional<Refusal> check_account_confirmation(const model::Person& admin,
+                                                  const model::Person& account,
+                                                  const model::Person& creator,
                                                   const WorkflowConfig& config) {
     const std::string user = "user " + std::to_string(account.id);
     if (!config.confirm_accounts) {
@@ -208,8 +208,8 @@ std::optional<Refusal> check_account_confirmation(const ledger::Person& admin,
         return rules::refusal("account-confirm-own", "you cannot confirm your own account",
                               "ask an admin who did not create it");
     }
-    const std::vector<ledger::UserId> mine = four_eyes_identities(admin, config);
-    for (ledger::UserId id : four_eyes_identities(creator, config)) {
+    const std::vector<model::UserId> mine = four_eyes_identities(admin, config);
+    for (model::UserId id : four_eyes_identities(creator, config)) {
         if (std::find(mine.begin(), mine.end(), id) != mine.end()) {
             return rules::refusal(
                 "account-confirm-by-creator",

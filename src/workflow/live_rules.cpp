@@ -10,10 +10,10 @@
 
 namespace datafix::workflow::rules {
 
-using ledger::RequestState;
-using ledger::Run;
-using ledger::RunKind;
-using ledger::RunState;
+using model::RequestState;
+using model::Run;
+using model::RunKind;
+using model::RunState;
 
 namespace {
 
@@ -25,7 +25,7 @@ std::optional<Refusal> require_open_live_run(const Context& ctx, const Run* run,
     if (run->state != RunState::running) {
         return refusal("live-not-open",
                        "live run " + std::to_string(number) + " has ended (" +
-                           std::string(ledger::run_state_name(run->state)) + ")",
+                           std::string(model::run_state_name(run->state)) + ")",
                        "");
     }
     return std::nullopt;
@@ -34,8 +34,8 @@ std::optional<Refusal> require_open_live_run(const Context& ctx, const Run* run,
 }  // namespace
 
 void void_live_approvals(RequestState& next, const Run& run) {
-    for (ledger::Approval& approval : next.approvals) {
-        if (approval.kind == ledger::ApprovalKind::evidence &&
+    for (model::Approval& approval : next.approvals) {
+        if (approval.kind == model::ApprovalKind::evidence &&
             approval.environment == run.environment && approval.revision == run.revision &&
             approval.fingerprint == run.fingerprint) {
             approval.voided = true;
@@ -134,7 +134,7 @@ Decision approve_live(const Context& ctx, const ApproveLive& action) {
         return refuse(ctx.state, refusal("already-approved", "this evidence is already approved",
                                          "it commits now"));
     }
-    return add_approval(ctx, ledger::ApprovalKind::evidence, action.environment, run->revision,
+    return add_approval(ctx, model::ApprovalKind::evidence, action.environment, run->revision,
                         run->revision_hash, run->fingerprint, "live.approved");
 }
 
@@ -144,7 +144,7 @@ Decision end_live(const Context& ctx, const EndLive& action) {
         return refuse(ctx.state, *r);
     }
     const bool starter = run->started_by == ctx.actor.id;
-    const bool admin = ctx.actor.role == ledger::Role::admin;
+    const bool admin = ctx.actor.role == model::Role::admin;
     const bool may = action.why == LiveEnd::window_ended
                          ? starter || admin
                          : starter || admin || reading::is_driver(ctx.state, ctx.actor.id) ||

@@ -7,7 +7,7 @@
 
 namespace datafix::workflow::rules {
 
-using ledger::Role;
+using model::Role;
 
 namespace {
 std::string lease_detail(const Context& ctx) {
@@ -36,12 +36,12 @@ Decision claim(const Context& ctx, const ClaimRequest&) {
     // Only an open request is claimed: a finished or cancelled one keeps only its reverts, which
     // its last driver does without a lease (nobody can take the claim from them any more), and
     // a newcomer's claim would hand them its production images.
-    if (ctx.state.request.status != ledger::RequestStatus::open) {
+    if (ctx.state.request.status != model::RequestStatus::open) {
         const bool drives = reading::is_driver(ctx.state, ctx.actor.id);
         return refuse(ctx.state,
                       refusal("request-closed",
                               "request " + std::to_string(ctx.state.request.number) + " is " +
-                                  std::string(ledger::status_name(ctx.state.request.status)) +
+                                  std::string(model::status_name(ctx.state.request.status)) +
                                   "; only open requests can be claimed",
                               drives ? "you still drive it: revert directly (" +
                                            command(ctx, "revert", "ENVIRONMENT") + ")"
@@ -55,7 +55,7 @@ Decision claim(const Context& ctx, const ClaimRequest&) {
                                   command(ctx, "handover", "--to " + ctx.actor.email) +
                                   "), or wait until the lease ends"));
     }
-    ledger::RequestState next = ctx.state;
+    model::RequestState next = ctx.state;
     if (held) {
         renew_lease(next, ctx);
         return allow(std::move(next), {event(ctx, "claim.renewed", {.detail = lease_detail(ctx)})});
@@ -64,7 +64,7 @@ Decision claim(const Context& ctx, const ClaimRequest&) {
     if (ctx.state.claim.has_value() && ctx.state.claim->driver != ctx.actor.id) {
         detail += " previous_driver=" + std::to_string(ctx.state.claim->driver);
     }
-    next.claim = ledger::Claim{ctx.actor.id, ctx.now, ctx.now + ctx.config.lease};
+    next.claim = model::Claim{ctx.actor.id, ctx.now, ctx.now + ctx.config.lease};
     return allow(std::move(next), {event(ctx, "claim.taken", {.detail = detail})});
 }
 
@@ -81,10 +81,10 @@ Decision release(const Context& ctx, const ReleaseClaim&) {
     if (auto r = require_idle(ctx)) {
         return refuse(ctx.state, *r);
     }
-    if (const ledger::Run* run = reading::any_in_doubt_run(ctx.state)) {
+    if (const model::Run* run = reading::any_in_doubt_run(ctx.state)) {
         return refuse(ctx.state, *require_resolved(ctx, run->environment));
     }
-    ledger::RequestState next = ctx.state;
+    model::RequestState next = ctx.state;
     std::string detail = "driver=" + std::to_string(ctx.state.claim->driver);
     next.claim.reset();
     return allow(std::move(next), {event(ctx, "claim.released", {.detail = detail})});
@@ -101,7 +101,7 @@ Decision hand_over(const Context& ctx, const HandOver& action) {
             return refuse(ctx.state, *r);
         }
     }
-    const ledger::Person& to = action.to;
+    const model::Person& to = action.to;
     if (reading::is_driver(ctx.state, to.id) || to.id == ctx.actor.id) {
         return refuse(ctx.state, refusal("hand-over-to-self", "that person already drives",
                                          "hand over to another developer"));
@@ -119,8 +119,8 @@ Decision hand_over(const Context& ctx, const HandOver& action) {
     if (auto r = require_idle(ctx)) {
         return refuse(ctx.state, *r);
     }
-    ledger::RequestState next = ctx.state;
-    next.claim = ledger::Claim{to.id, ctx.now, ctx.now + ctx.config.lease};
+    model::RequestState next = ctx.state;
+    next.claim = model::Claim{to.id, ctx.now, ctx.now + ctx.config.lease};
     return allow(std::move(next),
                  {event(ctx, "claim.handed_over",
                         {.detail = "to=" + std::to_string(to.id) + " " + lease_detail(ctx)})});
@@ -149,11 +149,11 @@ Decision join_pair(const Context& ctx, const JoinPair&) {
                                          "the current pair must leave first (" +
                                              command(ctx, "pair", "--leave") + ")"));
     }
-    if (ctx.state.request.status == ledger::RequestStatus::cancelled) {
+    if (ctx.state.request.status == model::RequestStatus::cancelled) {
         return refuse(ctx.state, *require_open(ctx));
     }
-    ledger::RequestState next = ctx.state;
-    next.pair = ledger::Pair{ctx.actor.id, ctx.now};
+    model::RequestState next = ctx.state;
+    next.pair = model::Pair{ctx.actor.id, ctx.now};
     return allow(std::move(next), {event(ctx, "pair.joined")});
 }
 
@@ -161,13 +161,13 @@ Decision leave_pair(const Context& ctx, const LeavePair&) {
     if (!reading::is_pair(ctx.state, ctx.actor.id)) {
         return refuse(ctx.state, refusal("pair-only", "you are not the pair of this request", ""));
     }
-    ledger::RequestState next = ctx.state;
+    model::RequestState next = ctx.state;
     next.pair.reset();
     int voided = 0;
-    for (ledger::Approval& approval : next.approvals) {
+    for (model::Approval& approval : next.approvals) {
         // Approvals given by the person leaving stop counting: the next pair approves afresh.
         if (!approval.voided && approval.approved_by == ctx.actor.id &&
-            approval.kind != ledger::ApprovalKind::product_owner) {
+            approval.kind != model::ApprovalKind::product_owner) {
             approval.voided = true;
             ++voided;
         }
@@ -177,7 +177,7 @@ Decision leave_pair(const Context& ctx, const LeavePair&) {
 }
 
 Decision cancel(const Context& ctx, const CancelRequest&) {
-    if (ctx.state.request.status == ledger::RequestStatus::done) {
+    if (ctx.state.request.status == model::RequestStatus::done) {
         return refuse(ctx.state,
                       refusal("cancel-after-prod", "the request is done: prod is applied",
                               "revert instead (" + command(ctx, "revert", "ENVIRONMENT") +
@@ -199,15 +199,15 @@ Decision cancel(const Context& ctx, const CancelRequest&) {
     if (auto r = require_idle(ctx)) {
         return refuse(ctx.state, *r);
     }
-    if (const ledger::Run* run = reading::any_in_doubt_run(ctx.state)) {
+    if (const model::Run* run = reading::any_in_doubt_run(ctx.state)) {
         return refuse(ctx.state, *require_resolved(ctx, run->environment));
     }
-    ledger::RequestState next = ctx.state;
-    next.request.status = ledger::RequestStatus::cancelled;
+    model::RequestState next = ctx.state;
+    next.request.status = model::RequestStatus::cancelled;
     // What was approved led to steps that no longer come; the reverts left need none outside
     // production.
     int voided = 0;
-    for (ledger::Approval& approval : next.approvals) {
+    for (model::Approval& approval : next.approvals) {
         if (!approval.voided) {
             approval.voided = true;
             ++voided;

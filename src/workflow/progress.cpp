@@ -27,16 +27,16 @@ std::string_view stage_name(Stage stage) {
     return "unknown";
 }
 
-ledger::Time live_deadline(const WorkflowConfig& config, const ledger::Run& run) {
+model::Time live_deadline(const WorkflowConfig& config, const model::Run& run) {
     const EnvironmentRules* rules = config.find(run.environment);
     const auto window = rules != nullptr ? rules->live_window : std::chrono::milliseconds{0};
     return run.started_at + std::chrono::duration_cast<std::chrono::milliseconds>(window);
 }
 
-Progress summarize(const ledger::RequestState& state, const WorkflowConfig& config,
-                   ledger::Time now) {
+Progress summarize(const model::RequestState& state, const WorkflowConfig& config,
+                   model::Time now) {
     Progress progress;
-    const ledger::Revision* revision = state.current_revision();
+    const model::Revision* revision = state.current_revision();
     progress.lease_active = reading::lease_active(state, now);
     if (revision != nullptr) {
         progress.revision = revision->number;
@@ -47,11 +47,11 @@ Progress summarize(const ledger::RequestState& state, const WorkflowConfig& conf
     for (const EnvironmentRules& rules : config.environments) {
         EnvironmentProgress env;
         env.name = rules.name;
-        const ledger::Run* running = reading::running_run(state);
-        const ledger::Run* applied =
-            revision == nullptr ? nullptr
-                                : reading::applied_run(state, rules.name, revision->number);
-        const ledger::Run* evidence =
+        const model::Run* running = reading::running_run(state);
+        const model::Run* applied = revision == nullptr
+                                        ? nullptr
+                                        : reading::applied_run(state, rules.name, revision->number);
+        const model::Run* evidence =
             revision == nullptr ? nullptr
                                 : reading::latest_evidence(state, rules.name, revision->number);
         if (evidence != nullptr) {
@@ -61,7 +61,7 @@ Progress summarize(const ledger::RequestState& state, const WorkflowConfig& conf
         if (applied != nullptr) {
             env.apply_run = applied->number;
         }
-        if (const ledger::Run* live = reading::open_live_run(state, rules.name)) {
+        if (const model::Run* live = reading::open_live_run(state, rules.name)) {
             env.live_run = live->number;
             env.live_fingerprint = live->fingerprint;
             env.live_deadline = live_deadline(config, *live);
@@ -74,7 +74,7 @@ Progress summarize(const ledger::RequestState& state, const WorkflowConfig& conf
             env.stage = reading::reverted(state, *applied) ? Stage::reverted : Stage::applied;
         } else if (evidence != nullptr) {
             const bool approved =
-                reading::valid_approval(state, ledger::ApprovalKind::evidence, rules.name,
+                reading::valid_approval(state, model::ApprovalKind::evidence, rules.name,
                                         revision->number, evidence->fingerprint) != nullptr;
             env.stage = approved ? Stage::approved : Stage::previewed;
         } else if (revision != nullptr && previous_applied) {
@@ -94,7 +94,7 @@ namespace datafix::workflow {
 
 namespace {
 
-using ledger::RequestState;
+using model::RequestState;
 
 std::string run_label(int number) {
     return "#" + std::to_string(number);
@@ -109,15 +109,15 @@ std::string names(const std::vector<HeldChange>& held) {
 }
 
 NextStep step_of(std::string step, std::string what, std::string environment, Owner owner,
-                 ledger::UserId person) {
+                 model::UserId person) {
     return NextStep{std::move(step), std::move(what), std::move(environment), owner, person};
 }
 
-ledger::UserId pair_of(const RequestState& state) {
+model::UserId pair_of(const RequestState& state) {
     return state.pair ? state.pair->pair : 0;
 }
 
-ledger::UserId driver_of(const RequestState& state) {
+model::UserId driver_of(const RequestState& state) {
     return state.claim ? state.claim->driver : 0;
 }
 
@@ -141,7 +141,7 @@ NextStep closed_step(const RequestState& state, const WorkflowConfig& config) {
             held.push_back(h);
         }
     }
-    const bool cancelled = state.request.status == ledger::RequestStatus::cancelled;
+    const bool cancelled = state.request.status == model::RequestStatus::cancelled;
     if (held.empty()) {
         return step_of("none",
                        cancelled ? "nothing: the request is cancelled"
@@ -176,7 +176,7 @@ std::string_view owner_name(Owner owner) {
 std::vector<HeldChange> held_changes(const RequestState& state, const WorkflowConfig& config) {
     std::vector<HeldChange> held;
     for (const EnvironmentRules& rules : config.environments) {
-        if (const ledger::Run* apply = reading::revertable_apply(state, rules.name)) {
+        if (const model::Run* apply = reading::revertable_apply(state, rules.name)) {
             held.push_back({rules.name, apply->revision, apply->number});
         }
     }
@@ -185,7 +185,7 @@ std::vector<HeldChange> held_changes(const RequestState& state, const WorkflowCo
 
 std::vector<HeldChange> stale_changes(const RequestState& state, const WorkflowConfig& config) {
     std::vector<HeldChange> stale;
-    const ledger::Revision* revision = state.current_revision();
+    const model::Revision* revision = state.current_revision();
     if (revision == nullptr) {
         return stale;
     }
@@ -198,12 +198,12 @@ std::vector<HeldChange> stale_changes(const RequestState& state, const WorkflowC
     return stale;
 }
 
-NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledger::Time now) {
-    if (state.request.status != ledger::RequestStatus::open) {
+NextStep next_step(const RequestState& state, const WorkflowConfig& config, model::Time now) {
+    if (state.request.status != model::RequestStatus::open) {
         return closed_step(state, config);
     }
-    if (const ledger::Run* run = reading::running_run(state)) {
-        if (run->kind == ledger::RunKind::live && !run->fingerprint.empty() &&
+    if (const model::Run* run = reading::running_run(state)) {
+        if (run->kind == model::RunKind::live && !run->fingerprint.empty() &&
             !reading::live_approved(state, *run)) {
             // The open transaction waits for the pair: their approval commits it.
             return pair_step(state, "approve",
@@ -212,11 +212,11 @@ NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledg
                              run->environment);
         }
         return step_of("running",
-                       "wait: the " + std::string(ledger::run_kind_name(run->kind)) + " " +
+                       "wait: the " + std::string(model::run_kind_name(run->kind)) + " " +
                            run_label(run->number) + " in " + run->environment + " is running",
                        run->environment, Owner::running, run->started_by);
     }
-    if (const ledger::Run* run = reading::any_in_doubt_run(state)) {
+    if (const model::Run* run = reading::any_in_doubt_run(state)) {
         return step_of("resolve",
                        "resolve run " + run_label(run->number) + " in " + run->environment +
                            ": its outcome is in doubt",
@@ -230,7 +230,7 @@ NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledg
         return step_of("claim", "claim the request again: the driver's lease ended", "",
                        Owner::driver, driver_of(state));
     }
-    const ledger::Revision* revision = state.current_revision();
+    const model::Revision* revision = state.current_revision();
     if (revision == nullptr) {
         return step_of("change", "attach the change (the change and verify files)", "",
                        Owner::driver, driver_of(state));
@@ -239,12 +239,12 @@ NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledg
     std::vector<HeldChange> stale = stale_changes(state, config);
     if (!stale.empty()) {
         const HeldChange& last = stale.back();
-        const ledger::Run* apply = reading::find_run(state, last.apply_run);
+        const model::Run* apply = reading::find_run(state, last.apply_run);
         const std::string held = last.environment + " still holds revision " +
                                  std::to_string(last.revision) + "; revision " +
                                  std::to_string(revision->number) + " starts again at " +
                                  config.environments.front().name;
-        if (reading::valid_approval(state, ledger::ApprovalKind::emergency_revert, last.environment,
+        if (reading::valid_approval(state, model::ApprovalKind::emergency_revert, last.environment,
                                     last.revision, apply->fingerprint) == nullptr) {
             return pair_step(state, "approve-revert",
                              "approve the revert of " + last.environment + " (" + held + ")",
@@ -284,13 +284,13 @@ NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledg
                                std::to_string(revision->number),
                            env, Owner::product_owner, state.request.requested_by);
         }
-        const ledger::Run* evidence = reading::latest_evidence(state, env, revision->number);
+        const model::Run* evidence = reading::latest_evidence(state, env, revision->number);
         if (evidence == nullptr) {
             return step_of("preview",
                            "preview revision " + std::to_string(revision->number) + " in " + env,
                            env, Owner::driver, driver_of(state));
         }
-        if (reading::valid_approval(state, ledger::ApprovalKind::evidence, env, revision->number,
+        if (reading::valid_approval(state, model::ApprovalKind::evidence, env, revision->number,
                                     evidence->fingerprint) == nullptr) {
             return pair_step(
                 state, "approve",
@@ -307,7 +307,7 @@ NextStep next_step(const RequestState& state, const WorkflowConfig& config, ledg
 
 Consequences consequences(const RequestState& state, const WorkflowConfig& config) {
     Consequences c;
-    for (const ledger::Approval& approval : state.approvals) {
+    for (const model::Approval& approval : state.approvals) {
         if (!approval.voided) {
             c.voided.push_back(approval);
         }

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/request_state.hpp"
-#include "ledger/time.hpp"
+#include "model/request_state.hpp"
+#include "model/time.hpp"
 #include "workflow/config.hpp"
 
 namespace datafix::workflow {
@@ -35,7 +35,7 @@ struct EnvironmentProgress {
     // it has run) and when its window ends (the pages count down to it).
     int live_run = 0;
     std::string live_fingerprint;
-    std::optional<ledger::Time> live_deadline;
+    std::optional<model::Time> live_deadline;
 };
 
 struct Progress {
@@ -46,12 +46,11 @@ struct Progress {
     std::vector<EnvironmentProgress> environments;
 };
 
-Progress summarize(const ledger::RequestState& state, const WorkflowConfig& config,
-                   ledger::Time now);
+Progress summarize(const model::RequestState& state, const WorkflowConfig& config, model::Time now);
 
 // When a live run's window ends: its start plus its environment's live_window (its start for an
 // environment no longer configured).
-ledger::Time live_deadline(const WorkflowConfig& config, const ledger::Run& run);
+model::Time live_deadline(const WorkflowConfig& config, const model::Run& run);
 
 // An environment whose data still holds a change of this request: an apply no revert undid.
 struct HeldChange {
@@ -60,11 +59,11 @@ struct HeldChange {
     int apply_run = 0;  // the apply that changed it
 };
 // In promotion order.
-std::vector<HeldChange> held_changes(const ledger::RequestState& state,
+std::vector<HeldChange> held_changes(const model::RequestState& state,
                                      const WorkflowConfig& config);
 // The held changes of a revision older than the current one, in environments that are not
 // production: put back (each revert approved by the pair) before the current revision runs.
-std::vector<HeldChange> stale_changes(const ledger::RequestState& state,
+std::vector<HeldChange> stale_changes(const model::RequestState& state,
                                       const WorkflowConfig& config);
 
 // Who the next step waits on.
@@ -85,18 +84,17 @@ struct NextStep {
     std::string what;         // in words, e.g. "approve the evidence of preview #3 in dev"
     std::string environment;  // empty when not tied to one
     Owner owner = Owner::nobody;
-    ledger::UserId person = 0;  // who owns it by name; 0 when any developer may take it
+    model::UserId person = 0;  // who owns it by name; 0 when any developer may take it
 };
-NextStep next_step(const ledger::RequestState& state, const WorkflowConfig& config,
-                   ledger::Time now);
+NextStep next_step(const model::RequestState& state, const WorkflowConfig& config, model::Time now);
 
 // What a new revision or a cancel does besides itself, told before it is confirmed and after:
 // the approvals it voids (both void every approval that still counts) and the environments whose
 // data still holds a change of the request.
 struct Consequences {
-    std::vector<ledger::Approval> voided;
+    std::vector<model::Approval> voided;
     std::vector<HeldChange> held;
 };
-Consequences consequences(const ledger::RequestState& state, const WorkflowConfig& config);
+Consequences consequences(const model::RequestState& state, const WorkflowConfig& config);
 
 }  // namespace datafix::workflow

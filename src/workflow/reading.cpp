@@ -5,29 +5,29 @@
 
 namespace datafix::workflow::reading {
 
-using ledger::ApprovalKind;
-using ledger::RequestState;
-using ledger::Run;
-using ledger::RunKind;
-using ledger::RunState;
+using model::ApprovalKind;
+using model::RequestState;
+using model::Run;
+using model::RunKind;
+using model::RunState;
 
-bool lease_active(const RequestState& state, ledger::Time now) {
+bool lease_active(const RequestState& state, model::Time now) {
     return state.claim.has_value() && now < state.claim->lease_expires_at;
 }
 
-bool is_driver(const RequestState& state, ledger::UserId id) {
+bool is_driver(const RequestState& state, model::UserId id) {
     return state.claim.has_value() && state.claim->driver == id;
 }
 
-bool is_pair(const RequestState& state, ledger::UserId id) {
+bool is_pair(const RequestState& state, model::UserId id) {
     return state.pair.has_value() && state.pair->pair == id;
 }
 
-bool is_member(const RequestState& state, ledger::UserId id) {
+bool is_member(const RequestState& state, model::UserId id) {
     if (id == 0) {
         return false;
     }
-    auto in = [id](const std::vector<ledger::UserId>& people) {
+    auto in = [id](const std::vector<model::UserId>& people) {
         return std::find(people.begin(), people.end(), id) != people.end();
     };
     return state.request.requested_by == id || state.request.created_by == id ||
@@ -122,8 +122,8 @@ bool live_approved(const RequestState& state, const Run& run) {
     if (run.kind != RunKind::live || run.fingerprint.empty()) {
         return false;
     }
-    const ledger::Approval* approval = valid_approval(
-        state, ApprovalKind::evidence, run.environment, run.revision, run.fingerprint);
+    const model::Approval* approval = valid_approval(state, ApprovalKind::evidence, run.environment,
+                                                     run.revision, run.fingerprint);
     return approval != nullptr && approval->approved_at >= run.started_at;
 }
 
@@ -141,10 +141,10 @@ const Run* revertable_apply(const RequestState& state, std::string_view environm
     return found;
 }
 
-const ledger::Approval* valid_approval(const RequestState& state, ApprovalKind kind,
-                                       std::string_view environment, int revision,
-                                       std::string_view fingerprint) {
-    for (const ledger::Approval& approval : state.approvals) {
+const model::Approval* valid_approval(const RequestState& state, ApprovalKind kind,
+                                      std::string_view environment, int revision,
+                                      std::string_view fingerprint) {
+    for (const model::Approval& approval : state.approvals) {
         if (!approval.voided && approval.kind == kind && approval.environment == environment &&
             approval.revision == revision && approval.fingerprint == fingerprint) {
             return &approval;
@@ -154,7 +154,7 @@ const ledger::Approval* valid_approval(const RequestState& state, ApprovalKind k
 }
 
 bool product_owner_approved(const RequestState& state, int revision) {
-    for (const ledger::Approval& approval : state.approvals) {
+    for (const model::Approval& approval : state.approvals) {
         if (!approval.voided && approval.kind == ApprovalKind::product_owner &&
             approval.revision == revision) {
             return true;
@@ -163,14 +163,14 @@ bool product_owner_approved(const RequestState& state, int revision) {
     return false;
 }
 
-const ledger::Comment* pending_changes_request(const RequestState& state) {
-    const ledger::Revision* revision = state.current_revision();
+const model::Comment* pending_changes_request(const RequestState& state) {
+    const model::Revision* revision = state.current_revision();
     if (revision == nullptr) {
         return nullptr;
     }
-    const ledger::Comment* asked = nullptr;
-    for (const ledger::Comment& c : state.comments) {
-        if (c.kind == ledger::CommentKind::changes_requested && c.revision == revision->number) {
+    const model::Comment* asked = nullptr;
+    for (const model::Comment& c : state.comments) {
+        if (c.kind == model::CommentKind::changes_requested && c.revision == revision->number) {
             asked = &c;
         }
     }

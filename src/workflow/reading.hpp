@@ -5,47 +5,46 @@
 
 #include <string_view>
 
-#include "ledger/person.hpp"
-#include "ledger/request_state.hpp"
-#include "ledger/time.hpp"
+#include "model/person.hpp"
+#include "model/request_state.hpp"
+#include "model/time.hpp"
 
 namespace datafix::workflow::reading {
 
-bool lease_active(const ledger::RequestState& state, ledger::Time now);
-bool is_driver(const ledger::RequestState& state, ledger::UserId id);
-bool is_pair(const ledger::RequestState& state, ledger::UserId id);
+bool lease_active(const model::RequestState& state, model::Time now);
+bool is_driver(const model::RequestState& state, model::UserId id);
+bool is_pair(const model::RequestState& state, model::UserId id);
 // The request's people, who may read its private parts (the reason, row images, pre-flight):
 // the product owner who requested it, whoever filed it, its driver and pair now, and everyone
 // who ever drove it or approved on it. Not admins as such: managing people is not reading data.
-bool is_member(const ledger::RequestState& state, ledger::UserId id);
+bool is_member(const model::RequestState& state, model::UserId id);
 
-const ledger::Run* find_run(const ledger::RequestState& state, int number);
-const ledger::Run* running_run(const ledger::RequestState& state);
+const model::Run* find_run(const model::RequestState& state, int number);
+const model::Run* running_run(const model::RequestState& state);
 // The pair approved exactly the evidence `run` (a live run) recorded, after it started.
-bool live_approved(const ledger::RequestState& state, const ledger::Run& run);
+bool live_approved(const model::RequestState& state, const model::Run& run);
 // The live run whose transaction is open in `environment` (running), or nullptr.
-const ledger::Run* open_live_run(const ledger::RequestState& state, std::string_view environment);
-const ledger::Run* in_doubt_run(const ledger::RequestState& state, std::string_view environment);
-const ledger::Run* any_in_doubt_run(const ledger::RequestState& state);
+const model::Run* open_live_run(const model::RequestState& state, std::string_view environment);
+const model::Run* in_doubt_run(const model::RequestState& state, std::string_view environment);
+const model::Run* any_in_doubt_run(const model::RequestState& state);
 
 // The latest succeeded preview of `revision` in `environment`: the evidence to approve.
-const ledger::Run* latest_evidence(const ledger::RequestState& state, std::string_view environment,
-                                   int revision);
+const model::Run* latest_evidence(const model::RequestState& state, std::string_view environment,
+                                  int revision);
 // The succeeded apply of `revision` in `environment`.
-const ledger::Run* applied_run(const ledger::RequestState& state, std::string_view environment,
-                               int revision);
+const model::Run* applied_run(const model::RequestState& state, std::string_view environment,
+                              int revision);
 // The latest succeeded apply in `environment` (any revision) that no succeeded revert undid.
-const ledger::Run* revertable_apply(const ledger::RequestState& state,
-                                    std::string_view environment);
-bool reverted(const ledger::RequestState& state, const ledger::Run& apply);
+const model::Run* revertable_apply(const model::RequestState& state, std::string_view environment);
+bool reverted(const model::RequestState& state, const model::Run& apply);
 
-const ledger::Approval* valid_approval(const ledger::RequestState& state, ledger::ApprovalKind kind,
-                                       std::string_view environment, int revision,
-                                       std::string_view fingerprint);
-bool product_owner_approved(const ledger::RequestState& state, int revision);
+const model::Approval* valid_approval(const model::RequestState& state, model::ApprovalKind kind,
+                                      std::string_view environment, int revision,
+                                      std::string_view fingerprint);
+bool product_owner_approved(const model::RequestState& state, int revision);
 
 // The request for changes the driver has not answered yet: on the current revision, with no
 // preview started after it. Nothing when the request is with its reviewers.
-const ledger::Comment* pending_changes_request(const ledger::RequestState& state);
+const model::Comment* pending_changes_request(const model::RequestState& state);
 
 }  // namespace datafix::workflow::reading

@@ -6,13 +6,13 @@
 namespace datafix::workflow {
 
 std::string revision_hash(std::string_view change_sql, std::string_view verify_sql,
-                          const std::vector<ledger::StatementInfo>& statements, bool all_rows) {
+                          const std::vector<model::StatementInfo>& statements, bool all_rows) {
     Sha256 h;
     h.update_field("datafix-revision-v1");
     h.update_field(change_sql);
     h.update_field(verify_sql);
     h.update_field(std::to_string(statements.size()));
-    for (const ledger::StatementInfo& statement : statements) {
+    for (const model::StatementInfo& statement : statements) {
         h.update_field(std::to_string(statement.expected_rows));
     }
     h.update_field(all_rows ? "all-rows" : "where-required");

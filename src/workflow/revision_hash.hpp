@@ -6,11 +6,11 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/request_state.hpp"
+#include "model/request_state.hpp"
 
 namespace datafix::workflow {
 
 std::string revision_hash(std::string_view change_sql, std::string_view verify_sql,
-                          const std::vector<ledger::StatementInfo>& statements, bool all_rows);
+                          const std::vector<model::StatementInfo>& statements, bool all_rows);
 
 }  // namespace datafix::workflow

@@ -22,7 +22,7 @@ Decision attach_revision(const Context& ctx, const AttachRevision& action) {
                                          "attach a change file with at least one statement",
                                          ErrorCode::invalid_input));
     }
-    for (const ledger::StatementInfo& statement : action.statements) {
+    for (const model::StatementInfo& statement : action.statements) {
         if (statement.expected_rows < 0) {
             return refuse(
                 ctx.state,
@@ -34,7 +34,7 @@ Decision attach_revision(const Context& ctx, const AttachRevision& action) {
     if (auto r = require_idle(ctx)) {
         return refuse(ctx.state, *r);
     }
-    if (const ledger::Run* run = reading::any_in_doubt_run(ctx.state)) {
+    if (const model::Run* run = reading::any_in_doubt_run(ctx.state)) {
         return refuse(ctx.state, *require_resolved(ctx, run->environment));
     }
     std::string hash =
@@ -67,8 +67,8 @@ Decision attach_revision(const Context& ctx, const AttachRevision& action) {
                         command(ctx, "change", "--change FILE --expect ROWS --revert-first") +
                         "): the pair approves each revert, then the driver reverts"));
     }
-    ledger::RequestState next = ctx.state;
-    ledger::Revision revision;
+    model::RequestState next = ctx.state;
+    model::Revision revision;
     revision.number = next.revisions.empty() ? 1 : next.revisions.back().number + 1;
     revision.hash = hash;
     revision.change_hash = sha256_hex(action.change_sql);
@@ -79,7 +79,7 @@ Decision attach_revision(const Context& ctx, const AttachRevision& action) {
     revision.attached_by = ctx.actor.id;
     revision.attached_at = ctx.now;
     int voided = 0;
-    for (ledger::Approval& approval : next.approvals) {
+    for (model::Approval& approval : next.approvals) {
         if (!approval.voided) {
             approval.voided = true;
             ++voided;

@@ -11,8 +11,8 @@ Refusal refusal(std::string rule, std::string message, std::string hint, ErrorCo
     return Refusal{std::move(rule), std::move(message), std::move(hint), code};
 }
 
-ledger::AuditEvent event(const Context& ctx, std::string action, EventFields fields) {
-    ledger::AuditEvent e;
+model::AuditEvent event(const Context& ctx, std::string action, EventFields fields) {
+    model::AuditEvent e;
     e.at = ctx.now;
     e.actor = ctx.actor.id;
     e.action = std::move(action);
@@ -33,7 +33,7 @@ std::string command(const Context& ctx, std::string_view verb, std::string_view 
     return line;
 }
 
-Decision allow(ledger::RequestState next, std::vector<ledger::AuditEvent> events) {
+Decision allow(model::RequestState next, std::vector<model::AuditEvent> events) {
     Decision decision;
     decision.state = std::move(next);
     decision.events = std::move(events);
@@ -48,7 +48,7 @@ std::optional<Refusal> require_driver(const Context& ctx) {
     }
     // A closed request cannot be claimed by anyone, so its last driver needs no lease for
     // what remains (reverts).
-    if (ctx.state.request.status == ledger::RequestStatus::open &&
+    if (ctx.state.request.status == model::RequestStatus::open &&
         !reading::lease_active(ctx.state, ctx.now)) {
         return refusal("lease-expired", "your claim on this request has expired",
                        "claim it again (" + command(ctx, "claim") + ") to renew the lease");
@@ -58,12 +58,12 @@ std::optional<Refusal> require_driver(const Context& ctx) {
 
 std::optional<Refusal> require_open(const Context& ctx) {
     switch (ctx.state.request.status) {
-        case ledger::RequestStatus::open:
+        case model::RequestStatus::open:
             return std::nullopt;
-        case ledger::RequestStatus::done:
+        case model::RequestStatus::done:
             return refusal("request-done", "the request is done: prod is applied",
                            "file a new request for a further change");
-        case ledger::RequestStatus::cancelled:
+        case model::RequestStatus::cancelled:
             return refusal("request-cancelled", "the request is cancelled",
                            "file a new request for a further change");
     }
@@ -71,11 +71,11 @@ std::optional<Refusal> require_open(const Context& ctx) {
 }
 
 std::optional<Refusal> require_idle(const Context& ctx) {
-    const ledger::Run* run = reading::running_run(ctx.state);
+    const model::Run* run = reading::running_run(ctx.state);
     if (run != nullptr) {
         return refusal("run-in-progress",
                        "run " + std::to_string(run->number) + " (" +
-                           std::string(ledger::run_kind_name(run->kind)) + " in " +
+                           std::string(model::run_kind_name(run->kind)) + " in " +
                            run->environment + ") is still in progress",
                        "wait until it finishes (" + command(ctx, "watch") + ")");
     }
@@ -94,7 +94,7 @@ std::optional<Refusal> require_environment(const Context& ctx, const std::string
 }
 
 std::optional<Refusal> require_resolved(const Context& ctx, const std::string& environment) {
-    const ledger::Run* run = reading::in_doubt_run(ctx.state, environment);
+    const model::Run* run = reading::in_doubt_run(ctx.state, environment);
     if (run != nullptr) {
         return refusal("in-doubt-unresolved",
                        "run " + std::to_string(run->number) + " in " + environment +
@@ -105,14 +105,14 @@ std::optional<Refusal> require_resolved(const Context& ctx, const std::string& e
     return std::nullopt;
 }
 
-void renew_lease(ledger::RequestState& next, const Context& ctx) {
+void renew_lease(model::RequestState& next, const Context& ctx) {
     if (next.claim.has_value() && next.claim->driver == ctx.actor.id) {
         next.claim->lease_expires_at = ctx.now + ctx.config.lease;
     }
 }
 
-std::string current_revision_hash(const ledger::RequestState& state) {
-    const ledger::Revision* revision = state.current_revision();
+std::string current_revision_hash(const model::RequestState& state) {
+    const model::Revision* revision = state.current_revision();
     return revision == nullptr ? std::string() : revision->hash;
 }
 

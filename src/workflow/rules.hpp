@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ledger/audit.hpp"
-#include "ledger/request_state.hpp"
+#include "model/audit.hpp"
+#include "model/request_state.hpp"
 #include "workflow/accounts.hpp"
 #include "workflow/action.hpp"
 #include "workflow/config.hpp"
@@ -21,9 +21,9 @@
 namespace datafix::workflow::rules {
 
 struct Context {
-    const ledger::RequestState& state;
+    const model::RequestState& state;
     const Actor& actor;
-    ledger::Time now;
+    model::Time now;
     const WorkflowConfig& config;
 };
 
@@ -36,9 +36,9 @@ struct EventFields {
     std::string fingerprint;
     std::string detail;
 };
-ledger::AuditEvent event(const Context& ctx, std::string action, EventFields fields = {});
+model::AuditEvent event(const Context& ctx, std::string action, EventFields fields = {});
 
-Decision allow(ledger::RequestState next, std::vector<ledger::AuditEvent> events);
+Decision allow(model::RequestState next, std::vector<model::AuditEvent> events);
 
 // A command line a HINT names, ready to copy: "datafix <verb> <request number>[ <rest>]". Every
 // verb named here is one the CLI registers (tests/workflow/hint_verbs_test.cpp checks).
@@ -55,16 +55,16 @@ std::optional<Refusal> require_environment(const Context& ctx, const std::string
 // Nothing in doubt in that environment.
 std::optional<Refusal> require_resolved(const Context& ctx, const std::string& environment);
 // The driver acted: the lease starts again.
-void renew_lease(ledger::RequestState& next, const Context& ctx);
+void renew_lease(model::RequestState& next, const Context& ctx);
 
-std::string current_revision_hash(const ledger::RequestState& state);
+std::string current_revision_hash(const model::RequestState& state);
 
 // Four eyes by history (four_eyes_rules.cpp): the person (with the admin who issued their
 // token and, until it is confirmed, the admin who created their account) of an allowed step
 // must not be on another side of the request; then they are recorded on theirs.
-std::optional<Refusal> check_four_eyes(const ledger::RequestState& state, const Action& action,
+std::optional<Refusal> check_four_eyes(const model::RequestState& state, const Action& action,
                                        const Actor& actor, const WorkflowConfig& config);
-void record_participants(ledger::RequestState& next, const Action& action, const Actor& actor,
+void record_participants(model::RequestState& next, const Action& action, const Actor& actor,
                          const WorkflowConfig& config);
 
 Decision claim(const Context& ctx, const ClaimRequest& action);
@@ -89,7 +89,7 @@ Decision request_changes(const Context& ctx, const RequestChanges& action);
 // Live mode (live_rules.cpp).
 // A live run that ended without COMMIT: the approvals of its evidence are void, so they can
 // never let another run commit.
-void void_live_approvals(ledger::RequestState& next, const ledger::Run& run);
+void void_live_approvals(model::RequestState& next, const model::Run& run);
 Decision start_live(const Context& ctx, const StartLive& action);
 Decision record_live_evidence(const Context& ctx, const RecordLiveEvidence& action);
 Decision approve_live(const Context& ctx, const ApproveLive& action);
@@ -98,8 +98,8 @@ Decision end_live(const Context& ctx, const EndLive& action);
 // for `environment` (driver, revision, order, product owner), and the backup it requires.
 std::optional<Refusal> check_promotion(const Context& ctx, const std::string& environment);
 std::optional<Refusal> check_backup(const Context& ctx, const std::string& environment);
-Decision start_run(const Context& ctx, ledger::RunKind kind, const std::string& environment,
-                   const ledger::Revision& revision, std::string fingerprint, int applies_run,
+Decision start_run(const Context& ctx, model::RunKind kind, const std::string& environment,
+                   const model::Revision& revision, std::string fingerprint, int applies_run,
                    const char* action);
 // The pair approves (not the driver, not a product owner); `verb` names the HINT's command.
 std::optional<Refusal> check_pair_approver(const Context& ctx, std::string_view verb,
@@ -109,7 +109,7 @@ std::optional<Refusal> check_names_current(const Context& ctx, const std::string
 // exists, the request is open, the approver is the pair, and the revision named is current.
 std::optional<Refusal> check_evidence_approval(const Context& ctx, const std::string& environment,
                                                const std::string& revision_hash);
-Decision add_approval(const Context& ctx, ledger::ApprovalKind kind, const std::string& environment,
+Decision add_approval(const Context& ctx, model::ApprovalKind kind, const std::string& environment,
                       int revision, const std::string& revision_hash,
                       const std::string& fingerprint, const char* action);
 // Changes requested on the current revision that the driver has not answered yet (by a new

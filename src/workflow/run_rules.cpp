@@ -8,10 +8,10 @@
 
 namespace datafix::workflow::rules {
 
-using ledger::RequestState;
-using ledger::Run;
-using ledger::RunKind;
-using ledger::RunState;
+using model::RequestState;
+using model::Run;
+using model::RunKind;
+using model::RunState;
 
 namespace {
 
@@ -36,7 +36,7 @@ std::optional<Refusal> check_promotion(const Context& ctx, const std::string& en
     if (auto r = require_driver(ctx)) {
         return r;
     }
-    const ledger::Revision* revision = ctx.state.current_revision();
+    const model::Revision* revision = ctx.state.current_revision();
     if (revision == nullptr) {
         return refusal("revision-required", "no change is attached to the request yet",
                        "attach the change first (" +
@@ -95,8 +95,8 @@ std::optional<Refusal> check_backup(const Context& ctx, const std::string& envir
     if (!rules.needs_backup) {
         return std::nullopt;
     }
-    const ledger::Revision& revision = *ctx.state.current_revision();
-    std::optional<ledger::Time> after;
+    const model::Revision& revision = *ctx.state.current_revision();
+    std::optional<model::Time> after;
     const int index = ctx.config.index_of(environment);
     if (index > 0) {
         const Run* previous = reading::applied_run(
@@ -106,7 +106,7 @@ std::optional<Refusal> check_backup(const Context& ctx, const std::string& envir
             after = *previous->finished_at;
         }
     }
-    for (const ledger::Backup& backup : ctx.state.backups) {
+    for (const model::Backup& backup : ctx.state.backups) {
         const bool fresh = ctx.now - backup.taken_at <= rules.backup_max_age;
         const bool in_order = !after.has_value() || backup.taken_at >= *after;
         if (backup.verified && backup.environment == environment &&
@@ -124,7 +124,7 @@ std::optional<Refusal> check_backup(const Context& ctx, const std::string& envir
 }
 
 Decision start_run(const Context& ctx, RunKind kind, const std::string& environment,
-                   const ledger::Revision& revision, std::string fingerprint, int applies_run,
+                   const model::Revision& revision, std::string fingerprint, int applies_run,
                    const char* action) {
     RequestState next = ctx.state;
     Run run;
@@ -143,11 +143,11 @@ Decision start_run(const Context& ctx, RunKind kind, const std::string& environm
     if (applies_run != 0) {
         detail += " reverts_run=" + std::to_string(applies_run);
     }
-    ledger::AuditEvent e = event(ctx, action,
-                                 {.environment = environment,
-                                  .statement_hash = revision.hash,
-                                  .fingerprint = run.fingerprint,
-                                  .detail = detail});
+    model::AuditEvent e = event(ctx, action,
+                                {.environment = environment,
+                                 .statement_hash = revision.hash,
+                                 .fingerprint = run.fingerprint,
+                                 .detail = detail});
     next.runs.push_back(std::move(run));
     renew_lease(next, ctx);
     Decision decision = allow(std::move(next), {std::move(e)});
@@ -157,8 +157,8 @@ Decision start_run(const Context& ctx, RunKind kind, const std::string& environm
 
 namespace {
 
-const ledger::Revision* revision_of(const RequestState& state, int number) {
-    for (const ledger::Revision& revision : state.revisions) {
+const model::Revision* revision_of(const RequestState& state, int number) {
+    for (const model::Revision& revision : state.revisions) {
         if (revision.number == number) {
             return &revision;
         }
@@ -172,7 +172,7 @@ std::optional<Refusal> check_report(const Context& ctx, const Run* run, int numb
         return refusal("run-not-found", "no run " + std::to_string(number) + " on this request",
                        "list the runs with " + command(ctx, "show"), ErrorCode::not_found);
     }
-    if (run->started_by != ctx.actor.id && ctx.actor.role != ledger::Role::admin) {
+    if (run->started_by != ctx.actor.id && ctx.actor.role != model::Role::admin) {
         return refusal("run-owner", "only the person who started the run reports its outcome", "",
                        ErrorCode::forbidden);
     }
@@ -195,13 +195,13 @@ const char* kind_prefix(RunKind kind) {
 
 // After a committed apply: the last environment ends the request.
 void after_commit(const Context& ctx, RequestState& next, const Run& run,
-                  std::vector<ledger::AuditEvent>& events) {
+                  std::vector<model::AuditEvent>& events) {
     if (run.kind != RunKind::apply && run.kind != RunKind::live) {
         return;
     }
     if (run.environment == ctx.config.environments.back().name &&
-        next.request.status == ledger::RequestStatus::open) {
-        next.request.status = ledger::RequestStatus::done;
+        next.request.status == model::RequestStatus::open) {
+        next.request.status = model::RequestStatus::done;
         events.push_back(event(ctx, "request.done",
                                {.environment = run.environment,
                                 .statement_hash = run.revision_hash,
@@ -223,7 +223,7 @@ Decision start_apply(const Context& ctx, const StartApply& action) {
     if (auto r = check_promotion(ctx, action.environment)) {
         return refuse(ctx.state, *r);
     }
-    const ledger::Revision& revision = *ctx.state.current_revision();
+    const model::Revision& revision = *ctx.state.current_revision();
     const Run* evidence = reading::latest_evidence(ctx.state, action.environment, revision.number);
     if (evidence == nullptr) {
         return refuse(
@@ -240,7 +240,7 @@ Decision start_apply(const Context& ctx, const StartApply& action) {
                     "the evidence named is not the latest preview in " + action.environment,
                     "apply the latest evidence (" + evidence->fingerprint + ")"));
     }
-    if (reading::valid_approval(ctx.state, ledger::ApprovalKind::evidence, action.environment,
+    if (reading::valid_approval(ctx.state, model::ApprovalKind::evidence, action.environment,
                                 revision.number, evidence->fingerprint) == nullptr) {
         return refuse(ctx.state,
                       refusal("evidence-not-approved",
@@ -276,13 +276,13 @@ Decision start_revert(const Context& ctx, const StartRevert& action) {
     }
     const EnvironmentRules& rules = *ctx.config.find(action.environment);
     if (rules.production) {
-        if (ctx.state.request.status != ledger::RequestStatus::done) {
+        if (ctx.state.request.status != model::RequestStatus::done) {
             return refuse(
                 ctx.state,
                 refusal("revert-after-done",
                         "reverting " + action.environment + " is for a done request", ""));
         }
-        if (reading::valid_approval(ctx.state, ledger::ApprovalKind::emergency_revert,
+        if (reading::valid_approval(ctx.state, model::ApprovalKind::emergency_revert,
                                     action.environment, apply->revision,
                                     apply->fingerprint) == nullptr) {
             return refuse(ctx.state,
@@ -292,11 +292,11 @@ Decision start_revert(const Context& ctx, const StartRevert& action) {
                                   "ask the pair to approve the revert (" +
                                       command(ctx, "approve-revert", action.environment) + ")"));
         }
-    } else if (ctx.state.request.status == ledger::RequestStatus::open &&
+    } else if (ctx.state.request.status == model::RequestStatus::open &&
                apply->revision != ctx.state.current_revision()->number) {
         // Data of an earlier revision, put back before the current one runs: four eyes, as for
         // production.
-        if (reading::valid_approval(ctx.state, ledger::ApprovalKind::emergency_revert,
+        if (reading::valid_approval(ctx.state, model::ApprovalKind::emergency_revert,
                                     action.environment, apply->revision,
                                     apply->fingerprint) == nullptr) {
             return refuse(ctx.state,
@@ -306,7 +306,7 @@ Decision start_revert(const Context& ctx, const StartRevert& action) {
                                   "ask the pair to approve the revert (" +
                                       command(ctx, "approve-revert", action.environment) + ")"));
         }
-    } else if (ctx.state.request.status == ledger::RequestStatus::open) {
+    } else if (ctx.state.request.status == model::RequestStatus::open) {
         return refuse(
             ctx.state,
             refusal("revert-after-done",
@@ -318,7 +318,7 @@ Decision start_revert(const Context& ctx, const StartRevert& action) {
                         command(ctx, "change", "--change FILE --expect ROWS --revert-first") +
                         ")"));
     }
-    const ledger::Revision* revision = revision_of(ctx.state, apply->revision);
+    const model::Revision* revision = revision_of(ctx.state, apply->revision);
     return start_run(ctx, RunKind::revert, action.environment, *revision, apply->fingerprint,
                      apply->number, "revert.started");
 }
@@ -409,7 +409,7 @@ Decision finish_run(const Context& ctx, const FinishRun& action) {
             suffix = ".in_doubt";
             break;
     }
-    std::vector<ledger::AuditEvent> events;
+    std::vector<model::AuditEvent> events;
     events.push_back(event(
         ctx, std::string(kind_prefix(run->kind)) + suffix,
         {.environment = changed.environment,
@@ -430,7 +430,7 @@ Decision resolve_in_doubt(const Context& ctx, const ResolveInDoubt& action) {
     }
     const bool allowed = run->started_by == ctx.actor.id ||
                          reading::is_driver(ctx.state, ctx.actor.id) ||
-                         ctx.actor.role == ledger::Role::admin;
+                         ctx.actor.role == model::Role::admin;
     if (!allowed) {
         return refuse(
             ctx.state,
@@ -445,7 +445,7 @@ Decision resolve_in_doubt(const Context& ctx, const ResolveInDoubt& action) {
     RequestState next = ctx.state;
     Run& changed = next.runs[static_cast<std::size_t>(run - ctx.state.runs.data())];
     changed.state = action.committed ? RunState::succeeded : RunState::rolled_back;
-    std::vector<ledger::AuditEvent> events;
+    std::vector<model::AuditEvent> events;
     events.push_back(event(ctx,
                            std::string(kind_prefix(run->kind)) +
                                (action.committed ? ".resolved_committed" : ".resolved_rolled_back"),

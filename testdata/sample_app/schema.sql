@@ -273,7 +273,7 @@ CREATE POLICY app_web_open ON app_public.intake FOR SELECT TO app_web
 RESET ROLE;
 
 -- The application's own functions, as a change or a verify query may call them (pre-flight
--- vouches for each or refuses it; see src/target/README.md).
+-- vouches for each or refuses it; see src/targetdb/README.md).
 SET ROLE app_owner;
 
 -- A plain sql helper: IMMUTABLE, reads nothing, calls only PostgreSQL's data functions.

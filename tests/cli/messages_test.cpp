@@ -509,7 +509,7 @@ TEST(Messages, EveryWorkflowHintNamesACommandThatExists) {
     using namespace datafix::workflow;
     using datafix::workflow::testing::Scenario;
     std::vector<Refusal> refusals;
-    auto collect = [&](Scenario& s, const datafix::ledger::Person& who, const Action& action) {
+    auto collect = [&](Scenario& s, const datafix::model::Person& who, const Action& action) {
         Decision d = decide(s.state, action, who, s.now, s.config);
         if (d.refusal) {
             refusals.push_back(*d.refusal);
@@ -561,7 +561,7 @@ using datafix::workflow::testing::Scenario;
 std::map<std::string, Refusal> walk_workflow_refusals() {
     std::map<std::string, Refusal> walked;
     auto keep = [&](const Refusal& r) { walked.emplace(r.rule, r); };
-    auto at = [&](Scenario& s, const datafix::ledger::Person& who, const Action& action) {
+    auto at = [&](Scenario& s, const datafix::model::Person& who, const Action& action) {
         Decision d = decide(s.state, action, who, s.now, s.config);
         EXPECT_FALSE(d.allowed()) << action_name(action) << " was allowed";
         if (d.refusal) {
@@ -571,7 +571,7 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
 
     // Filing, and managing people.
     Scenario s;
-    datafix::ledger::Person gone = s.driver;
+    datafix::model::Person gone = s.driver;
     gone.active = false;
     keep(*check_new_request(NewRequest{"", "", 0, "", ""}, s.po, nullptr));
     keep(*check_new_request(NewRequest{"fix", "why", 0, "15/12/2026", ""}, s.po, nullptr));
@@ -708,9 +708,9 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
 
     // Four eyes across tokens and history.
     Scenario issuer;
-    datafix::ledger::Person rotated_driver = issuer.driver;
+    datafix::model::Person rotated_driver = issuer.driver;
     rotated_driver.token_issued_by = issuer.admin.id;
-    datafix::ledger::Person rotated_pair = issuer.pair;
+    datafix::model::Person rotated_pair = issuer.pair;
     rotated_pair.token_issued_by = issuer.admin.id;
     issuer.ok(rotated_driver, ClaimRequest{});
     issuer.ok(rotated_pair, JoinPair{});
@@ -747,9 +747,9 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
     // Accounts an admin made ([auth] confirm_accounts), and who may confirm one.
     Scenario made;
     made.config.confirm_accounts = true;
-    datafix::ledger::Person made_driver = made.driver;
+    datafix::model::Person made_driver = made.driver;
     made_driver.created_by = made.admin.id;
-    datafix::ledger::Person made_pair = made.pair;
+    datafix::model::Person made_pair = made.pair;
     made_pair.created_by = made.admin.id;
     made.ok(made_driver, ClaimRequest{});
     made.ok(made_pair, JoinPair{});
@@ -757,17 +757,17 @@ std::map<std::string, Refusal> walk_workflow_refusals() {
     int made_run = *made.ok(made_driver, StartPreview{"dev"}).run;
     made.ok(made_driver, FinishRun{made_run, RunOutcome::succeeded, {1}, "fp-dev"});
     at(made, made_pair, ApproveEvidence{"dev", made.revision(), "fp-dev"});
-    auto confirming = [&](const datafix::ledger::Person& admin,
-                          const datafix::ledger::Person& account, bool on) {
+    auto confirming = [&](const datafix::model::Person& admin,
+                          const datafix::model::Person& account, bool on) {
         WorkflowConfig config = made.config;
         config.confirm_accounts = on;
         if (auto r = check_account_confirmation(admin, account, made.admin, config)) {
             keep(*r);
         }
     };
-    datafix::ledger::Person other_admin = made.admin;
+    datafix::model::Person other_admin = made.admin;
     other_admin.id = 9;
-    datafix::ledger::Person confirmed = made_pair;
+    datafix::model::Person confirmed = made_pair;
     confirmed.confirmed_by = other_admin.id;
     confirming(other_admin, made_pair, false);
     confirming(other_admin, made.po, true);

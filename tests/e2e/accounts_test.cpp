@@ -39,9 +39,9 @@ std::string provider_session(ServerFixture& s, long long person) {
     session.kind = ledger::SessionKind::cli;
     session.provider = "http://127.0.0.1:9";
     session.identity = "email:ben@example.com";
-    session.expires_at = ledger::wall_clock_now() + std::chrono::hours(1);
-    ledger::AuditEvent event;
-    event.at = ledger::wall_clock_now();
+    session.expires_at = model::wall_clock_now() + std::chrono::hours(1);
+    model::AuditEvent event;
+    event.at = model::wall_clock_now();
     event.actor = person;
     return l->open_session(session, event);
 }

@@ -11,7 +11,7 @@
 #include <regex>
 
 #include "../ledger/audit_tamper.hpp"
-#include "ledger/audit.hpp"
+#include "model/audit.hpp"
 #include "runbook_steps.hpp"
 
 namespace datafix::e2e {
@@ -43,8 +43,8 @@ std::string last_logged_head(ServerFixture& s) {
 }
 
 // Reads the chain straight from the file (as the attacker does).
-std::vector<ledger::AuditEntry> raw_entries(ServerFixture& s) {
-    std::vector<ledger::AuditEntry> entries;
+std::vector<model::AuditEntry> raw_entries(ServerFixture& s) {
+    std::vector<model::AuditEntry> entries;
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open((s.dir() + "/datafix.db").c_str(), &db), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
@@ -57,9 +57,9 @@ std::vector<ledger::AuditEntry> raw_entries(ServerFixture& s) {
         return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
     };
     while (sqlite3_step(st) == SQLITE_ROW) {
-        ledger::AuditEntry e;
+        model::AuditEntry e;
         e.seq = sqlite3_column_int64(st, 0);
-        e.event.at = ledger::from_millis(sqlite3_column_int64(st, 1));
+        e.event.at = model::from_millis(sqlite3_column_int64(st, 1));
         e.event.actor = sqlite3_column_int64(st, 2);
         e.event.action = text(3);
         if (sqlite3_column_type(st, 4) != SQLITE_NULL) {

@@ -4,8 +4,8 @@
 The static libraries enforce the layer order only for symbols that reach the linker; an inline
 function or a template from a higher layer would slip through. This reads every #include of
 src/ and refuses:
-  - a project include of a layer to the right (core -> sql -> target -> backup -> discover ->
-    ledger -> workflow -> notify -> server -> cli; src/main.cpp is above them all);
+  - a project include of a layer to the right (core -> model -> sql -> targetdb -> backup ->
+    discover -> ledger -> workflow -> notify -> server -> cli; src/main.cpp is above them all);
   - sql/internal/ (libpg_query's types) outside src/sql/;
   - a third-party header outside the files that may include it (RULES below): libpq, libpg_query,
     toml++, libmicrohttpd, cpp-httplib, CLI11, and the whole of nlohmann/json in a header.
@@ -16,12 +16,12 @@ import re
 import sys
 import tempfile
 
-LAYERS = ["core", "sql", "target", "backup", "discover", "ledger", "workflow", "notify", "server",
-          "cli"]
+LAYERS = ["core", "model", "sql", "targetdb", "backup", "discover", "ledger", "workflow", "notify",
+          "server", "cli"]
 
 # header -> (files or folders that may include it, why)
 RULES = {
-    "libpq-fe.h": ({"target/connection.cpp", "ledger/postgresql_session.cpp",
+    "libpq-fe.h": ({"targetdb/connection.cpp", "ledger/postgresql_session.cpp",
                     "discover/conninfo.cpp", "backup/pg_dump_backup.cpp"},
                    "libpq: the target's connection, the ledger's PostgreSQL session, and libpq's "
                    "own conninfo parser for discovery and backup"),
@@ -85,7 +85,7 @@ def self_test():
         "core/up.cpp": '#include "server/context.hpp"\n',
         "cli/inner.cpp": '#include "sql/internal/pg_tree.hpp"\n',
         "workflow/pq.cpp": "#include <libpq-fe.h>\n",
-        "target/toml.cpp": "#include <toml++/toml.hpp>\n",
+        "targetdb/toml.cpp": "#include <toml++/toml.hpp>\n",
         "ledger/heavy.hpp": "#include <nlohmann/json.hpp>\n",
         "server/config_ok.cpp": '#include "ledger/ledger.hpp"\n#include <toml++/toml.hpp>\n',
     }
@@ -95,7 +95,7 @@ def self_test():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text)
         got = problems(root)
-    expected = ["core/up.cpp", "cli/inner.cpp", "workflow/pq.cpp", "target/toml.cpp",
+    expected = ["core/up.cpp", "cli/inner.cpp", "workflow/pq.cpp", "targetdb/toml.cpp",
                 "ledger/heavy.hpp"]
     missing = [e for e in expected if not any(g.startswith(e + ":") for g in got)]
     extra = [g for g in got if g.startswith("server/config_ok.cpp")]

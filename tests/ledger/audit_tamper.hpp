@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/audit.hpp"
+#include "ledger/audit_chain.hpp"
+#include "model/audit.hpp"
 
 namespace datafix::ledger::testing {
 

@@ -1,6 +1,7 @@
 // The audit chain: intact after normal use; an entry edited, deleted or reordered directly in
 // the SQLite file is named by verify_audit() with its seq and why.
 #include "core/error.hpp"
+#include "ledger/audit_chain.hpp"
 #include "ledger_fixture.hpp"
 #include "raw_sqlite.hpp"
 

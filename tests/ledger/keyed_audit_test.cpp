@@ -4,6 +4,7 @@
 // does not belong to the chain is refused at open.
 #include "audit_tamper.hpp"
 #include "core/error.hpp"
+#include "ledger/audit_chain.hpp"
 #include "ledger_fixture.hpp"
 #include "raw_sqlite.hpp"
 

@@ -1,6 +1,7 @@
 // The notifications outbox on a SQLite ledger: the lifecycle every backend shares, two ledger
 // objects on one file claiming at once, payloads stored as given (they are literal-free), and
 // the v2 migration's due-rows index, also when upgrading a v1 ledger.
+#include "ledger/audit_chain.hpp"
 #include "ledger/migrations.hpp"
 #include "notification_checks.hpp"
 #include "raw_sqlite.hpp"

@@ -8,6 +8,7 @@
 #include "audit_tamper.hpp"
 #include "core/error.hpp"
 #include "harness/pg_cluster.hpp"
+#include "ledger/audit_chain.hpp"
 #include "ledger/migrations.hpp"
 #include "ledger_fixture.hpp"
 #include "pg_ledger_fixture.hpp"

@@ -94,7 +94,7 @@ TEST(LedgerReconnect, RunLeasesOnPostgresql) {
     e.action = "request.created";
     RequestState s = ledger->create_request(r, e);
     ledger->transact(s.request.number, [&](RequestState& st) {
-        ledger::Run run;
+        model::Run run;
         run.number = 1;
         run.revision = 1;
         run.environment = "dev";

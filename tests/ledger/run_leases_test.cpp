@@ -14,7 +14,7 @@ class RunLeases : public LedgerTest {
         RequestState s = new_request();
         ledger->transact(s.request.number, [&](RequestState& st) {
             for (int i = 1; i <= 2; ++i) {
-                ledger::Run run;
+                model::Run run;
                 run.number = i;
                 run.revision = 1;
                 run.environment = "dev";

@@ -1,6 +1,7 @@
 // Tokens that expire and have a scope; a token an admin rotates for someone else is marked as
 // issued by that admin (kept through the owner's own rotation), audited, and its owner is told
 // in the same transaction. The four-eyes participants of a request are stored and only grow.
+#include "ledger/audit_chain.hpp"
 #include "ledger_fixture.hpp"
 
 namespace datafix::ledger::testing {

@@ -67,16 +67,16 @@ ChannelConfig webhook_channel(const std::string& name, ChannelKind kind, const s
 }
 
 // A request whose change holds the canaries, at the state where every event can be told.
-ledger::RequestState canary_request() {
+model::RequestState canary_request() {
     const std::string change = kCanaryChange;
     sql::Analysis analysis = sql::analyze(change, sql::FileRole::change, "change.sql");
-    ledger::RequestState state;
+    model::RequestState state;
     state.request.number = 42;
     state.request.title = "Correct an applicant's email";
     state.request.requested_by = 3;
-    state.claim = ledger::Claim{1, {}, {}};
-    state.pair = ledger::Pair{2, {}};
-    ledger::Revision revision;
+    state.claim = model::Claim{1, {}, {}};
+    state.pair = model::Pair{2, {}};
+    model::Revision revision;
     revision.number = 1;
     revision.hash = std::string(64, 'a');
     revision.change_sql = change;  // present in the state, as in the server
@@ -85,7 +85,7 @@ ledger::RequestState canary_request() {
     }
     state.revisions = {revision};
     for (const std::string env : {"dev", "test", "prod"}) {
-        ledger::Run run;
+        model::Run run;
         run.environment = env;
         run.counts = {1, 1};
         run.fingerprint = std::string(64, 'b');
@@ -96,15 +96,15 @@ ledger::RequestState canary_request() {
     return state;
 }
 
-std::optional<ledger::Person> people(ledger::UserId id) {
+std::optional<model::Person> people(model::UserId id) {
     switch (id) {
         case 1:
-            return ledger::Person{1, "Dana Driver", "dana.driver@example.com"};
+            return model::Person{1, "Dana Driver", "dana.driver@example.com"};
         case 2:
-            return ledger::Person{2, "Robin Pair", "robin.pair@example.com"};
+            return model::Person{2, "Robin Pair", "robin.pair@example.com"};
         case 3:
-            return ledger::Person{3, "Pat Owner", "pat.owner@example.com",
-                                  ledger::Role::product_owner};
+            return model::Person{3, "Pat Owner", "pat.owner@example.com",
+                                 model::Role::product_owner};
     }
     return std::nullopt;
 }
@@ -131,7 +131,7 @@ TEST(Delivery, NoCanaryLiteralReachesAnyPeer) {
     MemoryOutbox outbox;
     Notifier notifier(config, outbox);
 
-    const ledger::RequestState state = canary_request();
+    const model::RequestState state = canary_request();
     const std::vector<std::pair<EventKind, std::string>> events = {
         {EventKind::request_created, ""},
         {EventKind::claimed, ""},
@@ -144,7 +144,7 @@ TEST(Delivery, NoCanaryLiteralReachesAnyPeer) {
         {EventKind::evidence_to_approve, "dev"},
         {EventKind::revert_to_approve, "test"},
         {EventKind::cancelled, ""}};
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
     for (const auto& [event, env] : events) {
         notifier.notify(summarize(state, event, env, people, now), now);
     }
@@ -204,7 +204,7 @@ TEST(Delivery, AMailServerThatIsDownOnlyDelaysTheMessage) {
     Dispatcher dispatcher(config, outbox, Backoff{30s, 1h});
 
     // The change completes: queueing touches no network.
-    const auto t0 = ledger::from_millis(1735732800000);
+    const auto t0 = model::from_millis(1735732800000);
     const auto started = std::chrono::steady_clock::now();
     ASSERT_EQ(
         notifier
@@ -242,7 +242,7 @@ TEST(Delivery, RequiredStartTlsRefusesAPlainServer) {
     MemoryOutbox outbox;
     Notifier notifier(config, outbox);
     Dispatcher dispatcher(config, outbox);
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
     notifier.notify(summarize(canary_request(), EventKind::claimed, "", people, now), now);
     EXPECT_EQ(dispatcher.run_once(now).failed, 1);
     EXPECT_FALSE(outbox.undelivered().at(0).last_error.empty());
@@ -258,7 +258,7 @@ TEST(Delivery, AWebhookErrorIsRetriedNotLost) {
     MemoryOutbox outbox;
     Notifier notifier(config, outbox);
     Dispatcher dispatcher(config, outbox);
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
     notifier.notify(summarize(canary_request(), EventKind::request_created, "", people, now), now);
     EXPECT_EQ(dispatcher.run_once(now).failed, 1);
     EXPECT_EQ(outbox.undelivered().at(0).last_error, "webhook: HTTP 500: webhook disabled");

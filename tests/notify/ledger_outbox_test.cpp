@@ -31,12 +31,12 @@ class LedgerWithRequest {
     LedgerWithRequest() : path_(dir_.path() + "/ledger.db") {
         open();
         const auto driver = ledger_->create_user(
-            {"Dana Driver", "dana.driver@example.com", ledger::Role::developer}, event(0));
+            {"Dana Driver", "dana.driver@example.com", model::Role::developer}, event(0));
         const auto pair = ledger_->create_user(
-            {"Robin Pair", "robin.pair@example.com", ledger::Role::developer}, event(0));
+            {"Robin Pair", "robin.pair@example.com", model::Role::developer}, event(0));
         const auto owner = ledger_->create_user(
-            {"Pat Owner", "pat.owner@example.com", ledger::Role::product_owner}, event(0));
-        ledger::ChangeRequest request;
+            {"Pat Owner", "pat.owner@example.com", model::Role::product_owner}, event(0));
+        model::ChangeRequest request;
         request.title = "Correct an applicant's email";
         request.reason = "asked by email";
         request.requested_by = owner.person.id;
@@ -44,16 +44,16 @@ class LedgerWithRequest {
         request.ticket = "https://tickets.example.com/7";
         request.created_by = owner.person.id;
         request.created_at = kT0;
-        ledger::AuditEvent created = event(owner.person.id);
+        model::AuditEvent created = event(owner.person.id);
         created.action = "request.created";
         number_ = ledger_->create_request(request, created).request.number;
 
         const sql::Analysis analysis =
             sql::analyze(kCanaryChange, sql::FileRole::change, "change.sql");
-        ledger_->transact(number_, [&](ledger::RequestState& state) {
-            state.claim = ledger::Claim{driver.person.id, kT0, kT0 + 30min};
-            state.pair = ledger::Pair{pair.person.id, kT0};
-            ledger::Revision revision;
+        ledger_->transact(number_, [&](model::RequestState& state) {
+            state.claim = model::Claim{driver.person.id, kT0, kT0 + 30min};
+            state.pair = model::Pair{pair.person.id, kT0};
+            model::Revision revision;
             revision.number = 1;
             revision.hash = std::string(64, 'a');
             revision.change_hash = std::string(64, 'c');
@@ -66,13 +66,13 @@ class LedgerWithRequest {
             revision.attached_by = driver.person.id;
             revision.attached_at = kT0;
             state.revisions = {revision};
-            ledger::Run run;
+            model::Run run;
             run.number = 1;
             run.revision = 1;
             run.revision_hash = revision.hash;
             run.environment = "prod";
-            run.kind = ledger::RunKind::apply;
-            run.state = ledger::RunState::succeeded;
+            run.kind = model::RunKind::apply;
+            run.state = model::RunState::succeeded;
             run.started_by = driver.person.id;
             run.started_at = kT0;
             run.finished_at = kT0;
@@ -80,7 +80,7 @@ class LedgerWithRequest {
             run.fingerprint = std::string(64, 'b');
             run.verify_results = "canary-7f3a9@example.com";
             state.runs = {run};
-            ledger::AuditEvent applied = event(driver.person.id);
+            model::AuditEvent applied = event(driver.person.id);
             applied.action = "run.applied";
             return ledger::Mutation{true, {applied}};
         });
@@ -92,13 +92,13 @@ class LedgerWithRequest {
         return ledger::Ledger::open(path_, key_);
     }
     ledger::Ledger& ledger() { return *ledger_; }
-    ledger::RequestNumber number() const { return number_; }
+    model::RequestNumber number() const { return number_; }
     const std::string& dir() const { return dir_.path(); }
 
-    ChangeSummary summary(EventKind kind, const std::string& environment, ledger::Time at) {
+    ChangeSummary summary(EventKind kind, const std::string& environment, model::Time at) {
         return summarize(
             *ledger_->load(number_), kind, environment,
-            [this](ledger::UserId id) { return ledger_->find_user(id); }, at);
+            [this](model::UserId id) { return ledger_->find_user(id); }, at);
     }
 
     // Every byte of the ledger on disk: the file, its WAL and shared memory.
@@ -112,11 +112,11 @@ class LedgerWithRequest {
         return bytes;
     }
 
-    static constexpr ledger::Time kT0 = ledger::Time{std::chrono::milliseconds{1735732800000}};
+    static constexpr model::Time kT0 = model::Time{std::chrono::milliseconds{1735732800000}};
 
   private:
-    static ledger::AuditEvent event(ledger::UserId actor) {
-        ledger::AuditEvent e;
+    static model::AuditEvent event(model::UserId actor) {
+        model::AuditEvent e;
         e.at = kT0;
         e.actor = actor;
         return e;
@@ -126,7 +126,7 @@ class LedgerWithRequest {
     std::string path_;
     Key key_ = Key::generate();
     std::unique_ptr<ledger::Ledger> ledger_;
-    ledger::RequestNumber number_ = 0;
+    model::RequestNumber number_ = 0;
 };
 
 NotifyConfig mail_config(int port, std::vector<std::string> addresses = {}) {
@@ -212,7 +212,7 @@ TEST(LedgerOutbox, ADispatchLoopDeliversOnceTheMailServerIsBack) {
     Dispatcher dispatcher(config, outbox, Backoff{200ms, 1s});
     DispatchLoop loop(dispatcher, 100ms);
 
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
     notifier.notify(store.summary(EventKind::prod_applied, "prod", now), now);
     loop.wake();
     const auto wait_for = [&](const std::function<bool()>& done) {
@@ -244,7 +244,7 @@ TEST(LedgerOutbox, TwoServersOnOneLedgerSendEachMessageOnce) {
         addresses.push_back("owner" + std::to_string(i) + "@example.com");
     }
     const NotifyConfig config = mail_config(port, addresses);
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
 
     auto other_ledger = store.open_another();
     LedgerOutbox outbox_a(store.ledger(), delivery_lease(config, 3));
@@ -293,7 +293,7 @@ TEST(LedgerOutbox, ABatchClaimedByAServerThatIsGoneIsReclaimedAndSentOnce) {
     const std::vector<std::string> addresses = {"owner1@example.com", "owner2@example.com",
                                                 "owner3@example.com"};
     const NotifyConfig config = mail_config(port, addresses);
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
     const auto lease = delivery_lease(config, 100);
 
     LedgerOutbox first_life(store.ledger(), lease, OutboxOwner{"server-a", "first-life", 30s});
@@ -350,7 +350,7 @@ TEST(LedgerOutbox, AServerThatHungAndWokeSkipsWhatAnotherServerReclaimed) {
     smtp.start();
     const NotifyConfig config =
         mail_config(port, {"owner1@example.com", "owner2@example.com", "owner3@example.com"});
-    const auto now = ledger::wall_clock_now();
+    const auto now = model::wall_clock_now();
     const auto lease = delivery_lease(config, 100);
 
     LedgerOutbox hung(store.ledger(), lease, OutboxOwner{"server-a", "a-life", 30s});

@@ -18,8 +18,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-ledger::Time t0() {
-    return ledger::from_millis(1735732800000);
+model::Time t0() {
+    return model::from_millis(1735732800000);
 }
 
 TEST(EventName, RoundTripsEveryEvent) {
@@ -287,7 +287,7 @@ TEST(DispatchLoop, DeliversInTheBackgroundWhenWoken) {
     Notifier notifier(config, outbox);
     {
         DispatchLoop loop(dispatcher, 1h);
-        notifier.notify(sample_summary(EventKind::request_created), ledger::wall_clock_now());
+        notifier.notify(sample_summary(EventKind::request_created), model::wall_clock_now());
         loop.wake();
         for (int i = 0; i < 200 && !outbox.undelivered().empty(); ++i) {
             std::this_thread::sleep_for(10ms);
@@ -297,31 +297,31 @@ TEST(DispatchLoop, DeliversInTheBackgroundWhenWoken) {
 }
 
 TEST(Summarize, TakesTheCurrentRevisionAndTheLatestRunOfTheEnvironment) {
-    ledger::RequestState state;
+    model::RequestState state;
     state.request.number = 9;
     state.request.title = "Close intake";
     state.request.requested_by = 3;
-    state.claim = ledger::Claim{1, t0(), t0()};
-    ledger::Revision rev;
+    state.claim = model::Claim{1, t0(), t0()};
+    model::Revision rev;
     rev.hash = std::string(64, 'c');
     rev.statements = {
         {"DELETE FROM app_public.intake WHERE id = $1", "ff", std::string(64, 'd'), 1}};
     state.revisions = {rev};
-    ledger::Run dev_run;
+    model::Run dev_run;
     dev_run.environment = "dev";
     dev_run.counts = {1};
     dev_run.fingerprint = std::string(64, 'e');
-    ledger::Run test_run = dev_run;
+    model::Run test_run = dev_run;
     test_run.environment = "test";
     test_run.counts = {2};
     state.runs = {dev_run, test_run};
-    PersonLookup people = [](ledger::UserId id) -> std::optional<ledger::Person> {
+    PersonLookup people = [](model::UserId id) -> std::optional<model::Person> {
         if (id == 1) {
-            return ledger::Person{1, "Dana Driver", "dana.driver@example.com"};
+            return model::Person{1, "Dana Driver", "dana.driver@example.com"};
         }
         if (id == 3) {
-            return ledger::Person{3, "Pat Owner", "pat.owner@example.com",
-                                  ledger::Role::product_owner};
+            return model::Person{3, "Pat Owner", "pat.owner@example.com",
+                                 model::Role::product_owner};
         }
         return std::nullopt;
     };
@@ -359,8 +359,8 @@ TEST(AccountNotice, TheOwnerHearsOfAnAdminsRotation) {
     chat.name = "team";
     chat.kind = ChannelKind::slack;
     config.channels = {mail, chat};
-    ledger::Person owner{4, "Sam Pair", "sam@example.com", ledger::Role::developer};
-    ledger::Person admin{1, "Alex Admin", "admin@example.com", ledger::Role::admin};
+    model::Person owner{4, "Sam Pair", "sam@example.com", model::Role::developer};
+    model::Person admin{1, "Alex Admin", "admin@example.com", model::Role::admin};
     auto rows = token_rotated_notices(config, owner, admin);
     ASSERT_EQ(rows.size(), 1u);  // email only: it is about the person's own account
     EXPECT_EQ(rows[0].channel, "mail");
@@ -378,11 +378,11 @@ TEST(AccountNotice, TheOtherAdminsHearOfANewAccountToConfirm) {
     mail.name = "mail";
     mail.kind = ChannelKind::email;
     config.channels = {mail};
-    ledger::Person account{7, "Fay Dev", "fay@example.com", ledger::Role::developer};
-    ledger::Person creator{1, "Alex Admin", "admin@example.com", ledger::Role::admin};
-    ledger::Person ben{2, "Ben Admin", "ben@example.com", ledger::Role::admin};
-    ledger::Person gone{3, "Gil Admin", "gil@example.com", ledger::Role::admin, false};
-    ledger::Person dev{4, "Sam Pair", "sam@example.com", ledger::Role::developer};
+    model::Person account{7, "Fay Dev", "fay@example.com", model::Role::developer};
+    model::Person creator{1, "Alex Admin", "admin@example.com", model::Role::admin};
+    model::Person ben{2, "Ben Admin", "ben@example.com", model::Role::admin};
+    model::Person gone{3, "Gil Admin", "gil@example.com", model::Role::admin, false};
+    model::Person dev{4, "Sam Pair", "sam@example.com", model::Role::developer};
     auto rows = account_created_notices(config, account, creator, {creator, ben, gone, dev});
     // Only the active admins other than the creator.
     ASSERT_EQ(rows.size(), 1u);

@@ -30,8 +30,8 @@ std::string refusal(const std::string& text) {
     return {};
 }
 
-ledger::Person person(const std::string& email) {
-    ledger::Person p;
+model::Person person(const std::string& email) {
+    model::Person p;
     p.id = 7;
     p.name = "Dana Driver";
     p.email = email;

@@ -81,7 +81,7 @@ TEST(ConfigOidc, DefaultsAndValuesAreReadAsWritten) {
     EXPECT_EQ(claim->identity_claim, OidcIdentityClaim::sub);
     EXPECT_EQ(claim->roles_from, OidcRoleSource::claim);
     EXPECT_EQ(claim->roles_claim, "realm_access.roles");
-    EXPECT_EQ(claim->role_map.at(ledger::Role::product_owner),
+    EXPECT_EQ(claim->role_map.at(model::Role::product_owner),
               std::vector<std::string>{"datafix-po"});
     EXPECT_EQ(claim->session_lifetime, std::chrono::hours(8));
     EXPECT_EQ(claim->clock_skew, std::chrono::seconds(30));

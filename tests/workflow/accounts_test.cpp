@@ -14,7 +14,7 @@ namespace {
 struct Created : Scenario {
     Created() {
         config.confirm_accounts = true;
-        for (ledger::Person* p : {&driver, &pair, &po}) {
+        for (model::Person* p : {&driver, &pair, &po}) {
             p->created_by = admin.id;
         }
     }
@@ -28,7 +28,7 @@ TEST(Accounts, AnAdminsUnconfirmedAccountsCannotFillTwoSides) {
     int run = *s.ok(s.driver, StartPreview{"dev"}).run;
     s.ok(s.driver, FinishRun{run, RunOutcome::succeeded, {1}, "fp-dev"});
     // The driver's steps counted for the admin who created the account.
-    EXPECT_EQ(s.state.participants.drove, (std::vector<ledger::UserId>{2, 5}));
+    EXPECT_EQ(s.state.participants.drove, (std::vector<model::UserId>{2, 5}));
     Decision d =
         decide(s.state, ApproveEvidence{"dev", s.revision(), "fp-dev"}, s.pair, s.now, s.config);
     ASSERT_FALSE(d.allowed());
@@ -50,12 +50,12 @@ TEST(Accounts, AConfirmedAccountCountsOnlyAsItself) {
     int run = *s.ok(s.driver, StartPreview{"dev"}).run;
     s.ok(s.driver, FinishRun{run, RunOutcome::succeeded, {1}, "fp-dev"});
     s.ok(s.pair, ApproveEvidence{"dev", s.revision(), "fp-dev"});
-    EXPECT_EQ(s.state.participants.paired, (std::vector<ledger::UserId>{3}));
+    EXPECT_EQ(s.state.participants.paired, (std::vector<model::UserId>{3}));
 }
 
 TEST(Accounts, AProvidersSessionIsThePersonsOwn) {
     Created s;
-    ledger::Person signed_in = s.pair;
+    model::Person signed_in = s.pair;
     signed_in.signed_in_with_provider = true;
     s.ok(s.driver, ClaimRequest{});
     s.ok(signed_in, JoinPair{});
@@ -74,7 +74,7 @@ TEST(Accounts, WithoutConfirmationAccountsCountAsThemselves) {
     s.ok(s.driver, Scenario::change());
     int run = *s.ok(s.driver, StartPreview{"dev"}).run;
     s.ok(s.driver, FinishRun{run, RunOutcome::succeeded, {1}, "fp-dev"});
-    EXPECT_EQ(s.state.participants.drove, (std::vector<ledger::UserId>{2}));
+    EXPECT_EQ(s.state.participants.drove, (std::vector<model::UserId>{2}));
     s.ok(s.pair, ApproveEvidence{"dev", s.revision(), "fp-dev"});
 }
 
@@ -87,40 +87,40 @@ TEST(Accounts, AProductOwnersUnconfirmedAccountCountsForItsCreator) {
     s.promote("test");
     // The driver's account and the product owner's were both made by admin 5.
     s.refused(s.po, ApproveProduction{s.revision()}, "four-eyes-account-creator");
-    ledger::Person confirmed_po = s.po;
+    model::Person confirmed_po = s.po;
     confirmed_po.confirmed_by = 6;
     s.ok(confirmed_po, ApproveProduction{s.revision()});
-    EXPECT_EQ(s.state.participants.product_owners, (std::vector<ledger::UserId>{1}));
+    EXPECT_EQ(s.state.participants.product_owners, (std::vector<model::UserId>{1}));
 }
 
-ledger::Person admin(ledger::UserId id) {
-    ledger::Person p;
+model::Person admin(model::UserId id) {
+    model::Person p;
     p.id = id;
     p.name = "admin " + std::to_string(id);
-    p.role = ledger::Role::admin;
+    p.role = model::Role::admin;
     return p;
 }
 
 TEST(Accounts, WhoMayConfirmAnAccount) {
     WorkflowConfig config = WorkflowConfig::standard();
     config.confirm_accounts = true;
-    const ledger::Person creator = admin(5);
-    ledger::Person account;
+    const model::Person creator = admin(5);
+    model::Person account;
     account.id = 3;
     account.created_by = 5;
 
-    auto rule = [&](const ledger::Person& who, const ledger::Person& acc) {
+    auto rule = [&](const model::Person& who, const model::Person& acc) {
         auto r = check_account_confirmation(who, acc, creator, config);
         return r ? r->rule : std::string("allowed");
     };
     // The creator cannot vouch for their own creation.
     EXPECT_EQ(rule(creator, account), "account-confirm-by-creator");
     // Nor can an admin whose token the creator issued,
-    ledger::Person issued = admin(6);
+    model::Person issued = admin(6);
     issued.token_issued_by = 5;
     EXPECT_EQ(rule(issued, account), "account-confirm-by-creator");
     // or whose own account the creator made and nobody confirmed,
-    ledger::Person made = admin(7);
+    model::Person made = admin(7);
     made.created_by = 5;
     EXPECT_EQ(rule(made, account), "account-confirm-by-creator");
     // unless that admin signs in through the provider, as themselves.
@@ -129,14 +129,14 @@ TEST(Accounts, WhoMayConfirmAnAccount) {
     // An independent admin may.
     EXPECT_EQ(rule(admin(8), account), "allowed");
     // Nobody confirms their own account.
-    ledger::Person self = admin(3);
+    model::Person self = admin(3);
     self.created_by = 5;
     EXPECT_EQ(rule(self, self), "account-confirm-own");
     // Nothing to confirm: made by datafix init or a sign-in, or confirmed already.
-    ledger::Person unattributed;
+    model::Person unattributed;
     unattributed.id = 4;
     EXPECT_EQ(rule(admin(8), unattributed), "account-not-created-by-admin");
-    ledger::Person confirmed = account;
+    model::Person confirmed = account;
     confirmed.confirmed_by = 8;
     EXPECT_EQ(rule(admin(9), confirmed), "account-confirmed-already");
     // With confirmation off, there is nothing to do.

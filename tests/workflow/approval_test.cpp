@@ -30,8 +30,8 @@ TEST_F(Approval, ApprovalNamesExactEvidenceAndRevision) {
               "approval-of-current-revision");
     s.refused(s.pair, ApproveEvidence{"test", s.revision(), fp}, "evidence-required");
     Decision d = s.ok(s.pair, ApproveEvidence{"dev", s.revision(), fp});
-    const ledger::Approval& a = s.state.approvals.back();
-    EXPECT_EQ(a.kind, ledger::ApprovalKind::evidence);
+    const model::Approval& a = s.state.approvals.back();
+    EXPECT_EQ(a.kind, model::ApprovalKind::evidence);
     EXPECT_EQ(a.fingerprint, fp);
     EXPECT_EQ(a.revision_hash, s.revision());
     EXPECT_EQ(a.approved_by, s.pair.id);

@@ -56,7 +56,7 @@ TEST(BackupDefault, OffByDefault) {
     Scenario s;
     EXPECT_FALSE(s.config.find("prod")->needs_backup);
     s.run_to_done();
-    EXPECT_EQ(s.state.request.status, ledger::RequestStatus::done);
+    EXPECT_EQ(s.state.request.status, model::RequestStatus::done);
 }
 
 TEST(NewRequestRules, WhoMayFile) {

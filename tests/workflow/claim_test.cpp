@@ -115,7 +115,7 @@ TEST(Claim, HandOverToAnotherDeveloper) {
     s.refused(s.driver, HandOver{s.pair}, "driver-is-not-pair");
     s.refused(s.driver, HandOver{s.po}, "hand-over-to-developer");
     s.refused(s.driver, HandOver{s.driver}, "hand-over-to-self");
-    ledger::Person inactive = s.other_dev;
+    model::Person inactive = s.other_dev;
     inactive.active = false;
     s.refused(s.driver, HandOver{inactive}, "hand-over-to-developer");
     s.refused(s.other_dev, HandOver{s.other_dev}, "driver-only");
@@ -129,7 +129,7 @@ TEST(Claim, HandOverToAnotherDeveloper) {
 TEST(Claim, HandOverByNonDriverRefused) {
     Scenario s;
     s.ok(s.driver, ClaimRequest{});
-    ledger::Person third = person(9, "tara.dev", ledger::Role::developer);
+    model::Person third = person(9, "tara.dev", model::Role::developer);
     s.refused(s.other_dev, HandOver{third}, "driver-only");
     s.advance(31min);
     s.refused(s.driver, HandOver{third}, "lease-expired");
@@ -137,7 +137,7 @@ TEST(Claim, HandOverByNonDriverRefused) {
 
 TEST(Claim, InactivePersonRefused) {
     Scenario s;
-    ledger::Person gone = s.driver;
+    model::Person gone = s.driver;
     gone.active = false;
     s.refused(gone, ClaimRequest{}, "person-inactive");
 }

@@ -11,7 +11,7 @@ namespace datafix::workflow::testing {
 
 namespace {
 
-int valid_approvals(const ledger::RequestState& state) {
+int valid_approvals(const model::RequestState& state) {
     int n = 0;
     for (const auto& a : state.approvals) {
         n += a.voided ? 0 : 1;
@@ -28,7 +28,7 @@ TEST(Conversation, PeopleOfTheRequestCommentAndTheAuditKeepsOnlyTheNumber) {
     ASSERT_EQ(s.state.comments.size(), 1u);
     const auto& c = s.state.comments.front();
     EXPECT_EQ(c.number, 1);
-    EXPECT_EQ(c.kind, ledger::CommentKind::comment);
+    EXPECT_EQ(c.kind, model::CommentKind::comment);
     EXPECT_EQ(c.author, s.po.id);
     EXPECT_EQ(c.text, "please keep the old value of APP-0000017 in mind");
     ASSERT_EQ(d.events.size(), 1u);
@@ -62,7 +62,7 @@ TEST(Conversation, ThePairRequestsChangesAndTheDriverMustPreviewAgain) {
     EXPECT_EQ(d.events[0].action, "changes.requested");
     EXPECT_EQ(d.events[0].detail, "comment=1 revision=1 voided=1");
     EXPECT_EQ(d.events[0].detail.find("WHERE"), std::string::npos) << "the reason stays private";
-    EXPECT_EQ(s.state.comments.back().kind, ledger::CommentKind::changes_requested);
+    EXPECT_EQ(s.state.comments.back().kind, model::CommentKind::changes_requested);
     ASSERT_NE(reading::pending_changes_request(s.state), nullptr);
 
     // The request is with the driver: the old evidence cannot be approved again, nor applied.
@@ -98,7 +98,7 @@ TEST(Conversation, TheProductOwnerRequestsChangesBeforeProdAndANewRevisionAnswer
     // Approvals already used by an apply stay as they were: they are history, not pending.
     int used = 0;
     for (const auto& a : s.state.approvals) {
-        used += (a.kind == ledger::ApprovalKind::evidence && !a.voided) ? 1 : 0;
+        used += (a.kind == model::ApprovalKind::evidence && !a.voided) ? 1 : 0;
     }
     EXPECT_EQ(used, 2);
     s.refused(s.po, ApproveProduction{s.revision()}, "changes-requested");

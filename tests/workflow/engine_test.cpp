@@ -13,9 +13,9 @@
 namespace datafix::workflow::testing {
 
 namespace {
-ledger::AuditEvent system_event() {
-    ledger::AuditEvent e;
-    e.at = ledger::from_millis(1'700'000'000'000);
+model::AuditEvent system_event() {
+    model::AuditEvent e;
+    e.at = model::from_millis(1'700'000'000'000);
     return e;
 }
 }  // namespace
@@ -29,15 +29,15 @@ class EngineTest : public ::testing::Test {
         key = std::make_unique<Key>(Key::generate());
         store = ledger::Ledger::open((dir / "ledger.db").string(), *key);
         po = store
-                 ->create_user({"Olivia PO", "olivia@example.com", ledger::Role::product_owner},
+                 ->create_user({"Olivia PO", "olivia@example.com", model::Role::product_owner},
                                system_event())
                  .person;
         driver = store
-                     ->create_user({"Dana Dev", "dana@example.com", ledger::Role::developer},
+                     ->create_user({"Dana Dev", "dana@example.com", model::Role::developer},
                                    system_event())
                      .person;
         pair = store
-                   ->create_user({"Pat Dev", "pat@example.com", ledger::Role::developer},
+                   ->create_user({"Pat Dev", "pat@example.com", model::Role::developer},
                                  system_event())
                    .person;
         engine = std::make_unique<Engine>(*store, WorkflowConfig::standard());
@@ -48,7 +48,7 @@ class EngineTest : public ::testing::Test {
         std::filesystem::remove_all(dir);
     }
 
-    ledger::RequestNumber file_request() {
+    model::RequestNumber file_request() {
         NewRequest r{"fix an intake name", "asked by email", 0, "2024-05-01",
                      "https://tickets.example.com/3"};
         Decision d = engine->create_request(r, po, now);
@@ -60,12 +60,12 @@ class EngineTest : public ::testing::Test {
     std::unique_ptr<Key> key;
     std::unique_ptr<ledger::Ledger> store;
     std::unique_ptr<Engine> engine;
-    ledger::Person po, driver, pair;
-    ledger::Time now = ledger::from_millis(1'700'000'100'000);
+    model::Person po, driver, pair;
+    model::Time now = model::from_millis(1'700'000'100'000);
 };
 
 TEST_F(EngineTest, StepsAreStoredWithTheirAudit) {
-    ledger::RequestNumber n = file_request();
+    model::RequestNumber n = file_request();
     EXPECT_TRUE(engine->perform(n, ClaimRequest{}, driver, now).allowed());
     EXPECT_TRUE(engine->perform(n, JoinPair{}, pair, now).allowed());
     Decision d = engine->perform(n, Scenario::change(), driver, now);
@@ -85,7 +85,7 @@ TEST_F(EngineTest, StepsAreStoredWithTheirAudit) {
 }
 
 TEST_F(EngineTest, RefusalWritesNothing) {
-    ledger::RequestNumber n = file_request();
+    model::RequestNumber n = file_request();
     engine->perform(n, ClaimRequest{}, driver, now);
     const auto before = store->load(n);
     const auto audit_before = store->read_audit({}).size();
@@ -112,13 +112,13 @@ TEST_F(EngineTest, CreateRequestRefusedForNonProductOwner) {
 }
 
 TEST_F(EngineTest, SixtyFourConcurrentClaimsOneDriver) {
-    ledger::RequestNumber n = file_request();
-    std::vector<ledger::Person> devs;
+    model::RequestNumber n = file_request();
+    std::vector<model::Person> devs;
     for (int i = 0; i < 64; ++i) {
         devs.push_back(
             store
                 ->create_user({"Dev " + std::to_string(i),
-                               "dev" + std::to_string(i) + "@example.com", ledger::Role::developer},
+                               "dev" + std::to_string(i) + "@example.com", model::Role::developer},
                               system_event())
                 .person);
     }

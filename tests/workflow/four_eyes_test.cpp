@@ -38,7 +38,7 @@ TEST(FourEyes, DriverWhoReleasedAndJoinedAsPairCannotApprove) {
 
 TEST(FourEyes, ParticipantsAreKeptAfterTheClaimIsReleased) {
     FormerDriverAsPair s;
-    EXPECT_EQ(s.state.participants.drove, (std::vector<ledger::UserId>{2, 4}));
+    EXPECT_EQ(s.state.participants.drove, (std::vector<model::UserId>{2, 4}));
     EXPECT_TRUE(s.state.participants.paired.empty());
 }
 
@@ -47,7 +47,7 @@ TEST(FourEyes, AFreshPairStillApproves) {
     s.ok(s.driver, LeavePair{});
     s.ok(s.pair, JoinPair{});
     s.ok(s.pair, ApproveEvidence{"dev", s.revision(), s.fingerprint});
-    EXPECT_EQ(s.state.participants.paired, (std::vector<ledger::UserId>{3}));
+    EXPECT_EQ(s.state.participants.paired, (std::vector<model::UserId>{3}));
 }
 
 TEST(FourEyes, AnApproverNeverDrivesTheRequest) {
@@ -59,7 +59,7 @@ TEST(FourEyes, AnApproverNeverDrivesTheRequest) {
     s.ok(s.pair, LeavePair{});  // voids the approval, not the history
     s.ok(s.driver, ReleaseClaim{});
     s.refused(s.pair, ClaimRequest{}, "four-eyes-history");
-    ledger::Person third = person(9, "tara.dev", ledger::Role::developer);
+    model::Person third = person(9, "tara.dev", model::Role::developer);
     s.ok(third, ClaimRequest{});
     s.refused(third, HandOver{s.pair}, "four-eyes-history");
 }
@@ -78,18 +78,18 @@ TEST(FourEyes, AdminWhoRotatedEveryTokenCannotCompleteAlone) {
     Scenario s;
     // The admin (id 5) rotated the tokens of the driver, the pair and the product owner: steps
     // taken with those tokens count as the admin's too.
-    ledger::Person driver = s.driver;
+    model::Person driver = s.driver;
     driver.token_issued_by = s.admin.id;
-    ledger::Person pair = s.pair;
+    model::Person pair = s.pair;
     pair.token_issued_by = s.admin.id;
-    ledger::Person po = s.po;
+    model::Person po = s.po;
     po.token_issued_by = s.admin.id;
     s.ok(driver, ClaimRequest{});
     s.ok(pair, JoinPair{});
     s.ok(driver, Scenario::change());
     int run = *s.ok(driver, StartPreview{"dev"}).run;
     s.ok(driver, FinishRun{run, RunOutcome::succeeded, {1}, "fp-dev"});
-    EXPECT_EQ(s.state.participants.drove, (std::vector<ledger::UserId>{2, 5}));
+    EXPECT_EQ(s.state.participants.drove, (std::vector<model::UserId>{2, 5}));
     Decision d =
         decide(s.state, ApproveEvidence{"dev", s.revision(), "fp-dev"}, pair, s.now, s.config);
     ASSERT_FALSE(d.allowed());
@@ -103,9 +103,9 @@ TEST(FourEyes, AdminWhoRotatedEveryTokenCannotCompleteAlone) {
 
 TEST(FourEyes, RotatedPairAndProductOwnerCannotBothBeTheAdmin) {
     Scenario s;
-    ledger::Person pair = s.pair;
+    model::Person pair = s.pair;
     pair.token_issued_by = s.admin.id;
-    ledger::Person po = s.po;
+    model::Person po = s.po;
     po.token_issued_by = s.admin.id;
     s.ok(s.driver, ClaimRequest{});
     s.ok(pair, JoinPair{});
@@ -119,10 +119,10 @@ TEST(FourEyes, RotatedPairAndProductOwnerCannotBothBeTheAdmin) {
         s.ok(s.driver, RecordInFlight{apply, 1, 2});
         s.ok(s.driver, FinishRun{apply, RunOutcome::succeeded, {1}});
     }
-    EXPECT_EQ(s.state.participants.paired, (std::vector<ledger::UserId>{3, 5}));
+    EXPECT_EQ(s.state.participants.paired, (std::vector<model::UserId>{3, 5}));
     s.refused(po, ApproveProduction{s.revision()}, "four-eyes-token-issuer");
     s.ok(s.po, ApproveProduction{s.revision()});
-    EXPECT_EQ(s.state.participants.product_owners, (std::vector<ledger::UserId>{1}));
+    EXPECT_EQ(s.state.participants.product_owners, (std::vector<model::UserId>{1}));
 }
 
 TEST(FourEyes, AProductOwnerApprovesEachRevision) {
@@ -144,7 +144,7 @@ TEST(ClaimClosed, NobodyClaimsADoneOrCancelledRequest) {
     Scenario s;
     s.run_to_done();
     s.advance(31min);
-    for (const ledger::Person* who : {&s.driver, &s.other_dev}) {
+    for (const model::Person* who : {&s.driver, &s.other_dev}) {
         Decision d = decide(s.state, ClaimRequest{}, *who, s.now, s.config);
         ASSERT_FALSE(d.allowed());
         EXPECT_EQ(d.refusal->rule, "request-closed");

@@ -28,13 +28,13 @@ class LiveTest : public ::testing::Test {
         return run;
     }
 
-    const ledger::Run& run(int number) { return *reading::find_run(s.state, number); }
+    const model::Run& run(int number) { return *reading::find_run(s.state, number); }
 };
 
 TEST_F(LiveTest, ThePairsApprovalLetsTheOpenTransactionCommitOnce) {
     int live = open_live("dev", "fp-live-1");
-    EXPECT_EQ(run(live).kind, ledger::RunKind::live);
-    EXPECT_EQ(run(live).state, ledger::RunState::running);
+    EXPECT_EQ(run(live).kind, model::RunKind::live);
+    EXPECT_EQ(run(live).state, model::RunState::running);
     // Before the pair approves, the run cannot reach COMMIT.
     s.refused(s.driver, RecordInFlight{live, 100, 200}, "live-not-approved");
     s.ok(s.pair, ApproveLive{"dev", s.revision(), "fp-live-1"});
@@ -67,7 +67,7 @@ TEST_F(LiveTest, ACancelEndsTheRunAndVoidsNothingThatCouldCommitLater) {
     int live = open_live("dev", "fp-live-1");
     s.refused(s.other_dev, EndLive{live, LiveEnd::cancelled}, "live-cancel");
     s.ok(s.pair, EndLive{live, LiveEnd::cancelled});
-    EXPECT_EQ(run(live).state, ledger::RunState::failed);
+    EXPECT_EQ(run(live).state, model::RunState::failed);
     s.refused(s.pair, ApproveLive{"dev", s.revision(), "fp-live-1"}, "live-not-open");
     s.refused(s.driver, RecordInFlight{live, 100, 200}, "run-not-running");
 }
@@ -90,7 +90,7 @@ TEST_F(LiveTest, TheWindowEndsApprovalsAndACommitInFlightCannotBeCancelled) {
     // Only the run's starter (the executor acting for the driver) records the window's end.
     s.refused(s.pair, EndLive{live, LiveEnd::window_ended}, "live-cancel");
     s.ok(s.driver, EndLive{live, LiveEnd::window_ended});
-    EXPECT_EQ(run(live).state, ledger::RunState::failed);
+    EXPECT_EQ(run(live).state, model::RunState::failed);
 
     int second = open_live("dev", "fp-live-2");
     s.ok(s.pair, ApproveLive{"dev", s.revision(), "fp-live-2"});
@@ -110,7 +110,7 @@ TEST_F(LiveTest, ProductionStillNeedsTheProductOwnerAndItsBackup) {
     s.ok(s.pair, ApproveLive{"prod", s.revision(), "fp-prod"});
     s.ok(s.driver, RecordInFlight{live, 100, 200});
     s.ok(s.driver, FinishRun{live, RunOutcome::succeeded, {1}});
-    EXPECT_EQ(s.state.request.status, ledger::RequestStatus::done);
+    EXPECT_EQ(s.state.request.status, model::RequestStatus::done);
 }
 
 TEST_F(LiveTest, TheProgressCarriesTheDeadline) {

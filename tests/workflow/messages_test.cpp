@@ -7,8 +7,8 @@ namespace datafix::workflow::testing {
 
 namespace {
 
-Refusal refusal_of(Scenario& s, const ledger::Person& who, const Action& action) {
-    const ledger::RequestState before = s.state;
+Refusal refusal_of(Scenario& s, const model::Person& who, const Action& action) {
+    const model::RequestState before = s.state;
     Decision d = decide(s.state, action, who, s.now, s.config);
     EXPECT_FALSE(d.allowed()) << action_name(action) << " was allowed";
     EXPECT_TRUE(d.state == before);

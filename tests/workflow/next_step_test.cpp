@@ -8,7 +8,7 @@ namespace datafix::workflow::testing {
 
 namespace {
 
-void expect_next(const Scenario& s, const std::string& step, Owner owner, ledger::UserId person,
+void expect_next(const Scenario& s, const std::string& step, Owner owner, model::UserId person,
                  const std::string& words) {
     NextStep next = next_step(s.state, s.config, s.now);
     EXPECT_EQ(next.step, step) << next.what;
@@ -75,7 +75,7 @@ TEST(NextStep, CancelledRequestKeepsItsRevertsAndCannotBeClaimed) {
     EXPECT_EQ(before.held[0].environment, "dev");
     Decision d = s.ok(s.po, CancelRequest{"no longer needed"});
     EXPECT_NE(d.events.at(0).detail.find("voided_approvals=1"), std::string::npos);
-    for (const ledger::Approval& a : s.state.approvals) {
+    for (const model::Approval& a : s.state.approvals) {
         EXPECT_TRUE(a.voided);
     }
     expect_next(s, "revert", Owner::driver, s.driver.id, "put the data in dev back");
@@ -145,7 +145,7 @@ TEST(RevisionAfterApply, RevertsFirstWithThePairsApprovalThenStartsAtDev) {
     s.promote("test");
     s.ok(s.po, ApproveProduction{s.revision()});
     s.promote("prod");
-    EXPECT_EQ(s.state.request.status, ledger::RequestStatus::done);
+    EXPECT_EQ(s.state.request.status, model::RequestStatus::done);
 }
 
 TEST(RevisionAfterApply, PairWantedWhenNobodyPairs) {

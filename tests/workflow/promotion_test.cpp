@@ -7,7 +7,7 @@ namespace datafix::workflow::testing {
 TEST(Promotion, WholeRunbookEndsDone) {
     Scenario s;
     s.run_to_done();
-    EXPECT_EQ(s.state.request.status, ledger::RequestStatus::done);
+    EXPECT_EQ(s.state.request.status, model::RequestStatus::done);
     EXPECT_EQ(s.state.runs.size(), 6u);
 }
 
@@ -129,7 +129,7 @@ TEST(Promotion, NewRevisionVoidsApprovalsAndStartsAtDev) {
     EXPECT_EQ(s.state.revisions.size(), 2u);
     EXPECT_EQ(s.state.revisions.back().number, 2);
     EXPECT_NE(s.revision(), old_hash);
-    for (const ledger::Approval& a : s.state.approvals) {
+    for (const model::Approval& a : s.state.approvals) {
         EXPECT_TRUE(a.voided);
     }
     EXPECT_NE(d.events.at(0).detail.find("voided_approvals=3"), std::string::npos);
@@ -148,7 +148,7 @@ TEST(Promotion, NewRevisionVoidsApprovalsAndStartsAtDev) {
     s.refused(s.po, ApproveProduction{old_hash}, "approval-of-current-revision");
     s.ok(s.po, ApproveProduction{s.revision()});
     s.promote("prod");
-    EXPECT_EQ(s.state.request.status, ledger::RequestStatus::done);
+    EXPECT_EQ(s.state.request.status, model::RequestStatus::done);
 }
 
 TEST(Promotion, IdenticalRevisionRefused) {
@@ -185,7 +185,7 @@ TEST(Promotion, RevisionRecordsHashesAndAttacher) {
     Scenario s;
     s.ok(s.driver, ClaimRequest{});
     Decision d = s.ok(s.driver, Scenario::change());
-    const ledger::Revision& r = *s.state.current_revision();
+    const model::Revision& r = *s.state.current_revision();
     EXPECT_EQ(r.number, 1);
     EXPECT_EQ(r.attached_by, s.driver.id);
     EXPECT_EQ(r.change_hash.size(), 64u);

@@ -16,11 +16,11 @@ TEST(Revert, TestDataAfterDone) {
     s.refused(s.driver, StartRevert{"qa"}, "environment-unknown");
     s.refused(s.pair, StartRevert{"test"}, "driver-only");
     Decision d = s.ok(s.driver, StartRevert{"test"});
-    const ledger::Run& run = s.state.runs.back();
-    EXPECT_EQ(run.kind, ledger::RunKind::revert);
+    const model::Run& run = s.state.runs.back();
+    EXPECT_EQ(run.kind, model::RunKind::revert);
     EXPECT_EQ(d.events.at(0).action, "revert.started");
     s.ok(s.driver, FinishRun{*d.run, RunOutcome::succeeded, {1}});
-    EXPECT_EQ(s.state.request.status, ledger::RequestStatus::done);
+    EXPECT_EQ(s.state.request.status, model::RequestStatus::done);
     s.refused(s.driver, StartRevert{"test"}, "nothing-to-revert");
 }
 
@@ -63,7 +63,7 @@ TEST(Cancel, BeforeProdByDriverProductOwnerOrAdmin) {
     s.refused(s.pair, CancelRequest{}, "cancel-by-owner");
     s.refused(s.other_po, CancelRequest{}, "cancel-by-owner");
     Decision d = s.ok(s.po, CancelRequest{"no longer needed"});
-    EXPECT_EQ(s.state.request.status, ledger::RequestStatus::cancelled);
+    EXPECT_EQ(s.state.request.status, model::RequestStatus::cancelled);
     EXPECT_EQ(d.events.at(0).action, "request.cancelled");
     // The free-text reason stays out of the audit; what the cancel voided is in it.
     EXPECT_EQ(d.events.at(0).detail, "voided_approvals=1");

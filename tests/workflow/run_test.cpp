@@ -22,7 +22,7 @@ TEST_F(Runs, FailedApplyCanBeRetried) {
         s.ok(s.driver,
              FinishRun{apply, RunOutcome::failed, {0}, "", "", "", "", "lock timeout on intake"});
     EXPECT_EQ(d.events.at(0).action, "apply.failed");
-    EXPECT_EQ(s.state.runs.back().state, ledger::RunState::failed);
+    EXPECT_EQ(s.state.runs.back().state, model::RunState::failed);
     EXPECT_EQ(s.state.runs.back().failure, "lock timeout on intake");
     // The failure text (which may quote values) is not in the audit event.
     EXPECT_EQ(d.events.at(0).detail.find("intake"), std::string::npos);
@@ -44,7 +44,7 @@ TEST_F(Runs, InDoubtBlocksTheEnvironmentUntilResolved) {
     s.refused(s.driver, ReleaseClaim{}, "in-doubt-unresolved");
     s.refused(s.other_dev, ResolveInDoubt{apply, true}, "run-owner");
     s.ok(s.driver, ResolveInDoubt{apply, true});
-    EXPECT_EQ(s.state.runs.back().state, ledger::RunState::succeeded);
+    EXPECT_EQ(s.state.runs.back().state, model::RunState::succeeded);
     s.refused(s.driver, ResolveInDoubt{apply, true}, "run-not-in-doubt");
     s.ok(s.driver, StartPreview{"test"});
 }
@@ -53,7 +53,7 @@ TEST_F(Runs, InDoubtResolvedRolledBackAllowsRetry) {
     s.ok(s.driver, FinishRun{apply, RunOutcome::in_doubt});
     Decision d = s.ok(s.admin, ResolveInDoubt{apply, false});
     EXPECT_EQ(d.events.at(0).action, "apply.resolved_rolled_back");
-    EXPECT_EQ(s.state.runs.back().state, ledger::RunState::rolled_back);
+    EXPECT_EQ(s.state.runs.back().state, model::RunState::rolled_back);
     s.refused(s.driver, StartPreview{"test"}, "environment-order");
     s.ok(s.driver, StartApply{"dev", fp});
 }
@@ -80,7 +80,7 @@ TEST(RunRules, PreviewNeverCommitsAndNeedsFingerprint) {
     s.refused(s.driver, FinishRun{run, RunOutcome::in_doubt}, "run-never-commits");
     s.refused(s.driver, FinishRun{run, RunOutcome::succeeded}, "evidence-fingerprint-required");
     s.ok(s.driver, FinishRun{run, RunOutcome::failed});
-    EXPECT_EQ(s.state.runs.back().state, ledger::RunState::failed);
+    EXPECT_EQ(s.state.runs.back().state, model::RunState::failed);
     s.refused(s.driver, StartApply{"dev", ""}, "evidence-required");
 }
 

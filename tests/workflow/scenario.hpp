@@ -14,22 +14,22 @@ namespace datafix::workflow::testing {
 
 using namespace std::chrono_literals;
 
-inline ledger::Person person(ledger::UserId id, const std::string& name, ledger::Role role) {
-    return ledger::Person{id, name, name + "@example.com", role, true};
+inline model::Person person(model::UserId id, const std::string& name, model::Role role) {
+    return model::Person{id, name, name + "@example.com", role, true};
 }
 
 class Scenario {
   public:
-    ledger::Person po = person(1, "olivia.po", ledger::Role::product_owner);
-    ledger::Person driver = person(2, "dana.dev", ledger::Role::developer);
-    ledger::Person pair = person(3, "pat.dev", ledger::Role::developer);
-    ledger::Person other_dev = person(4, "omar.dev", ledger::Role::developer);
-    ledger::Person admin = person(5, "ada.admin", ledger::Role::admin);
-    ledger::Person other_po = person(6, "paula.po", ledger::Role::product_owner);
+    model::Person po = person(1, "olivia.po", model::Role::product_owner);
+    model::Person driver = person(2, "dana.dev", model::Role::developer);
+    model::Person pair = person(3, "pat.dev", model::Role::developer);
+    model::Person other_dev = person(4, "omar.dev", model::Role::developer);
+    model::Person admin = person(5, "ada.admin", model::Role::admin);
+    model::Person other_po = person(6, "paula.po", model::Role::product_owner);
 
     WorkflowConfig config = WorkflowConfig::standard();
-    ledger::RequestState state;
-    ledger::Time now = ledger::from_millis(1'700'000'000'000);
+    model::RequestState state;
+    model::Time now = model::from_millis(1'700'000'000'000);
 
     Scenario() {
         state.request.number = 7;
@@ -45,7 +45,7 @@ class Scenario {
     void advance(std::chrono::milliseconds d) { now += d; }
 
     // Decides and, when allowed, adopts the new state.
-    Decision act(const ledger::Person& who, const Action& action) {
+    Decision act(const model::Person& who, const Action& action) {
         Decision decision = decide(state, action, who, now, config);
         if (decision.allowed()) {
             state = decision.state;
@@ -54,7 +54,7 @@ class Scenario {
     }
 
     // Asserts the step is allowed.
-    Decision ok(const ledger::Person& who, const Action& action) {
+    Decision ok(const model::Person& who, const Action& action) {
         Decision decision = act(who, action);
         EXPECT_TRUE(decision.allowed())
             << action_name(action) << " refused: " << decision.refusal->rule << ": "
@@ -63,8 +63,8 @@ class Scenario {
     }
 
     // Asserts the step is refused by `rule` and that the state did not change.
-    void refused(const ledger::Person& who, const Action& action, const std::string& rule) {
-        const ledger::RequestState before = state;
+    void refused(const model::Person& who, const Action& action, const std::string& rule) {
+        const model::RequestState before = state;
         Decision decision = decide(state, action, who, now, config);
         ASSERT_FALSE(decision.allowed()) << action_name(action) << " was allowed";
         EXPECT_EQ(decision.refusal->rule, rule) << decision.refusal->message;
@@ -79,7 +79,7 @@ class Scenario {
         AttachRevision a;
         a.change_sql = sql;
         a.verify_sql = "SELECT name FROM app_public.intake WHERE id = 4";
-        a.statements.push_back(ledger::StatementInfo{
+        a.statements.push_back(model::StatementInfo{
             "UPDATE app_public.intake SET name = $1 WHERE id = $2", "fp-stmt", "h-stmt", 1});
         return a;
     }
@@ -119,9 +119,9 @@ class Scenario {
         ok(driver, next);
         for (auto env = config.environments.rbegin(); env != config.environments.rend(); ++env) {
             bool holds = false;
-            for (const ledger::Run& run : state.runs) {
+            for (const model::Run& run : state.runs) {
                 holds = holds || (run.environment == env->name && run.revision_hash == held &&
-                                  run.kind == ledger::RunKind::apply);
+                                  run.kind == model::RunKind::apply);
             }
             if (!holds || env->production) {
                 continue;

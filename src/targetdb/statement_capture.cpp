@@ -1,0 +1,103 @@
+// Capture SQL is built around the statement's own text, never around captured values:
+//   before: COPY (SELECT DISTINCT ON (key) s.* FROM (<before_select>) s ORDER BY key) TO STDOUT
+//           (DISTINCT because a FROM/USING join may match a target row more than once)
+//   after:  COPY (WITH datafix_changed AS (<statement RETURNING alias.*>)
+//                 SELECT * FROM datafix_changed ORDER BY key) TO STDOUT
+// COPY of a data-modifying CTE executes the statement exactly once, and the COPY row count is
+// the statement's row count. MERGE has no RETURNING in PostgreSQL 15: it runs as written and its
+// after-images are the target rows whose xmin is this transaction (exact when the MERGE is the
+// only statement of the change writing that table).
+#include "targetdb/statement_capture.hpp"
+
+#include "core/error.hpp"
+#include "targetdb/connection.hpp"
+#include "targetdb/copy_text.hpp"
+
+namespace datafix::targetdb {
+
+namespace {
+
+std::string strip_terminator(std::string text) {
+    while (!text.empty() &&
+           (text.back() == ';' || std::isspace(static_cast<unsigned char>(text.back())))) {
+        text.pop_back();
+    }
+    return text;
+}
+
+ImageFile empty_image(ImageStore& images, const std::string& label) {
+    ImageWriter writer(images, label);
+    return writer.finish();
+}
+
+}  // namespace
+
+ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableInfo& table,
+                        const std::string& sql, const std::string& label, long long* count,
+                        const std::vector<VolatileColumn>& volatility) {
+    ImageWriter writer(images, label, table.key_positions);
+    writer.mask(table.columns, table.key_columns, volatility);
+    long long n = connection.copy_out(sql, [&](std::string_view row) { writer.add(row); });
+    if (count != nullptr) {
+        *count = n;
+    }
+    return writer.finish();
+}
+
+StatementEvidence execute_with_capture(Connection& connection, ImageStore& images,
+                                       const PlannedStatement& statement, const TableInfo& table,
+                                       const std::vector<VolatileColumn>& volatility) {
+    StatementEvidence ev;
+    ev.index = statement.index;
+    ev.kind = statement.kind;
+    ev.schema = table.schema;
+    ev.table = table.table;
+    ev.columns = table.columns;
+    ev.key_columns = table.key_columns;
+    ev.expected_rows = statement.expected_rows;
+    ev.indirect_writes = table.indirect_writes;
+    std::string label = "s" + std::to_string(statement.index);
+    std::string keys = table.key_list("s");
+
+    if (statement.kind == StatementKind::insert) {
+        ev.before = empty_image(images, label + "-before");
+    } else {
+        if (statement.capture.before_select.empty()) {
+            throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
+                                                 " has no capture plan for its before-images");
+        }
+        ev.before = copy_to_image(connection, images, table,
+                                  "COPY (SELECT DISTINCT ON (" + keys + ") s.* FROM (" +
+                                      strip_terminator(statement.capture.before_select) +
+                                      ") s ORDER BY " + keys + ") TO STDOUT",
+                                  label + "-before", nullptr);
+    }
+
+    if (statement.kind == StatementKind::merge) {
+        ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
+        ev.after = copy_to_image(connection, images, table,
+                                 "COPY (SELECT s.* FROM " + table.qualified +
+                                     " s WHERE s.xmin = pg_current_xact_id()::xid ORDER BY " +
+                                     keys + ") TO STDOUT",
+                                 label + "-after", nullptr, volatility);
+        return ev;
+    }
+    if (statement.kind == StatementKind::delete_) {
+        // The deleted rows are the before-images: the statement runs exactly as written.
+        ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
+        ev.after = empty_image(images, label + "-after");
+        return ev;
+    }
+    if (statement.capture.with_returning.empty()) {
+        throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
+                                             " has no RETURNING form for its after-images");
+    }
+    ev.after = copy_to_image(
+        connection, images, table,
+        "COPY (WITH datafix_changed AS (" + strip_terminator(statement.capture.with_returning) +
+            ") SELECT * FROM datafix_changed s ORDER BY " + keys + ") TO STDOUT",
+        label + "-after", &ev.actual_rows, volatility);
+    return ev;
+}
+
+}  // namespace datafix::targetdb
