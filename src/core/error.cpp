@@ -3,11 +3,12 @@
 
 namespace datafix {
 
-Error::Error(ErrorCode code, std::string message, std::string hint)
+Error::Error(ErrorCode code, std::string message, std::string hint, std::string rule)
     : std::runtime_error(message),
       code_(code),
       message_(std::move(message)),
-      hint_(std::move(hint)) {}
+      hint_(std::move(hint)),
+      rule_(std::move(rule)) {}
 
 std::string Error::describe() const {
     if (hint_.empty()) {

@@ -38,11 +38,14 @@ constexpr ErrorCode kLastErrorCode = ErrorCode::busy;
 
 class Error : public std::runtime_error {
   public:
-    Error(ErrorCode code, std::string message, std::string hint = {});
+    // `rule`: the stable id of the rule that refused (e.g. "pair-is-not-driver"), for clients
+    // that act on one refusal; empty when the code says enough.
+    Error(ErrorCode code, std::string message, std::string hint = {}, std::string rule = {});
 
     ErrorCode code() const noexcept { return code_; }
     const std::string& message() const noexcept { return message_; }
     const std::string& hint() const noexcept { return hint_; }
+    const std::string& rule() const noexcept { return rule_; }
 
     // "message\nHINT: hint" (the HINT line only when there is one).
     std::string describe() const;
@@ -51,6 +54,7 @@ class Error : public std::runtime_error {
     ErrorCode code_;
     std::string message_;
     std::string hint_;
+    std::string rule_;
 };
 
 int exit_status(ErrorCode code) noexcept;

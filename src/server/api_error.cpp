@@ -5,13 +5,8 @@ namespace datafix::server {
 
 ApiError::ApiError(ErrorCode code, std::string rule, std::string message, std::string hint,
                    nlohmann::json details)
-    : Error(code, std::move(message), std::move(hint)),
-      rule_(std::move(rule)),
+    : Error(code, std::move(message), std::move(hint), std::move(rule)),
       details_(std::move(details)) {}
-
-void throw_refusal(const workflow::Refusal& refusal) {
-    throw ApiError(refusal.code, refusal.rule, refusal.message, refusal.hint);
-}
 
 nlohmann::json error_body(const Error& error, const std::string& rule,
                           const nlohmann::json& details) {
@@ -29,8 +24,7 @@ nlohmann::json error_body(const Error& error, const std::string& rule,
 
 void send_error(Response& res, const Error& error) {
     const auto* api = dynamic_cast<const ApiError*>(&error);
-    nlohmann::json body =
-        error_body(error, api ? api->rule() : std::string(), api ? api->details() : nullptr);
+    nlohmann::json body = error_body(error, error.rule(), api ? api->details() : nullptr);
     send_json(res, body, http_status(error.code()));
 }
 

@@ -13,20 +13,17 @@
 
 namespace datafix::server {
 
-// An Error with the rule that refused the step and optional details for the client.
+// An Error with the rule that refused the step and optional details for the client. A workflow
+// refusal is thrown by workflow::throw_refusal as a plain Error with its rule.
 class ApiError : public Error {
   public:
     ApiError(ErrorCode code, std::string rule, std::string message, std::string hint = {},
              nlohmann::json details = nullptr);
-    const std::string& rule() const noexcept { return rule_; }
     const nlohmann::json& details() const noexcept { return details_; }
 
   private:
-    std::string rule_;
     nlohmann::json details_;
 };
-
-[[noreturn]] void throw_refusal(const workflow::Refusal& refusal);
 
 nlohmann::json error_body(const Error& error, const std::string& rule,
                           const nlohmann::json& details);

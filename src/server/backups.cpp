@@ -9,9 +9,9 @@
 
 #include "core/fault.hpp"
 
+#include "run/executor.hpp"
+#include "run/leader.hpp"
 #include "server/api_error.hpp"
-#include "server/executor.hpp"
-#include "server/leader.hpp"
 
 namespace datafix::server {
 
@@ -109,9 +109,9 @@ std::vector<backup::TableName> closure_tables(const EnvironmentConfig& environme
                                               const model::Revision& revision) {
     // The pre-flight resolves each table as the change will (search_path included) and follows
     // triggers, foreign-key actions and rules: the backup holds every table the change can write.
-    targetdb::ChangePlan plan = change_plan(revision, "backup");
-    targetdb::PreflightReport report = on_leader(
-        environment, [&](LeaderSession& leader) { return leader.session().preflight(plan); });
+    targetdb::ChangePlan plan = run::change_plan(revision, "backup");
+    targetdb::PreflightReport report = run::on_leader(
+        environment, [&](run::LeaderSession& leader) { return leader.session().preflight(plan); });
     std::vector<backup::TableName> tables;
     for (const auto& t : report.tables) {
         if (t.found) {

@@ -9,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "server/evidence_file.hpp"
+#include "run/evidence_file.hpp"
+#include "server/evidence_view.hpp"
 #include "targetdb/copy_text.hpp"
 
 namespace datafix::server {

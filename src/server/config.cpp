@@ -394,28 +394,6 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
 
 }  // namespace
 
-EnvironmentConfig as_person(const EnvironmentConfig& environment, const model::Person& person) {
-    EnvironmentConfig out = environment;
-    if (environment.person_settings.empty()) {
-        return out;
-    }
-    auto found = environment.person_settings.find(person.email);
-    if (found == environment.person_settings.end()) {
-        throw Error(ErrorCode::rule,
-                    environment.target.name +
-                        " maps every driver to the application's own "
-                        "identity, and has no entry for " +
-                        person.email,
-                    "an admin adds [environment.person_settings] \"" + person.email +
-                        "\" = { ... } for " + environment.target.name +
-                        " in datafix.toml and restarts the server");
-    }
-    for (const auto& [name, value] : found->second) {
-        out.target.session_settings[name] = value;
-    }
-    return out;
-}
-
 std::chrono::milliseconds parse_duration(std::string_view text, const std::string& key) {
     std::size_t digits = 0;
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {

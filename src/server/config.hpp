@@ -15,12 +15,15 @@
 #include "discover/pod_target.hpp"
 #include "model/person.hpp"
 #include "notify/channels.hpp"
+#include "run/environment.hpp"
 #include "server/oidc_settings.hpp"
 #include "targetdb/environment_target.hpp"
 #include "targetdb/live.hpp"
 #include "workflow/config.hpp"
 
 namespace datafix::server {
+
+using run::EnvironmentConfig;
 
 // How log lines are written: one human-readable line, or one JSON object per line for a log
 // collector (OpenShift's, Loki, ...).
@@ -65,29 +68,6 @@ struct ServerSettings {
     std::chrono::milliseconds header_timeout{std::chrono::seconds{10}};
     std::chrono::milliseconds body_timeout{std::chrono::seconds{60}};
 };
-
-struct EnvironmentConfig {
-    targetdb::EnvironmentTarget target;
-    workflow::EnvironmentRules rules;
-    // [environment.openshift] / [environment.kubernetes]: the leader pod is found at every step
-    // and reached through a port-forward; target.conninfo then names no host.
-    std::optional<discover::PodTarget> pods;
-    // [environment.backup]: how `datafix backup` takes this environment's backup; none: refused.
-    std::optional<backup::BackupSettings> backup;
-    // [environment.person_settings]: per person (by e-mail), session settings such as
-    // jwt.claims.sub = the person's id in the application, so the application's own audit names
-    // the driver. When present, a person it does not map is refused.
-    std::map<std::string, std::map<std::string, std::string>> person_settings;
-    // "schema.table" -> the column people name its rows by (an application number); over the
-    // global [display_keys] for this environment.
-    std::map<std::string, std::string> display_keys;
-    // live_window and live_max_rows: the bounds of live mode (rules.live turns it on).
-    targetdb::LiveLimits live;
-};
-
-// `environment` as `person` runs it: their person_settings over the environment's
-// session_settings. Throws Error(config) when the environment maps people and not this one.
-EnvironmentConfig as_person(const EnvironmentConfig& environment, const model::Person& person);
 
 // How the server delivers queued notifications ([notify] poll_interval, retry_first, retry_max).
 struct NotifyDelivery {

@@ -1,6 +1,8 @@
 // The shared server state and the one path of a workflow step.
 #include "server/context.hpp"
+
 #include "ledger/audit_chain.hpp"
+#include "server/run_view.hpp"
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -157,6 +159,10 @@ void Context::announce(model::RequestNumber number, const std::string& type, nlo
     std::string step = data.contains("step") ? data["step"].get<std::string>() : type;
     log_->info("request {} {}: {}", number, type, step);
     events_.publish(number, type, std::move(data));
+}
+
+void Context::announce(model::RequestNumber number, const run::RunEvent& event) {
+    announce(number, event.type, run_event_json(event));
 }
 
 }  // namespace datafix::server

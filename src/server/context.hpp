@@ -14,6 +14,7 @@
 
 #include "core/crypto.hpp"
 #include "ledger/ledger.hpp"
+#include "run/host.hpp"
 #include "server/config.hpp"
 #include "server/event_hub.hpp"
 #include "server/state_json.hpp"
@@ -27,15 +28,22 @@ namespace datafix::server {
 std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, const Key& key,
                                             spdlog::logger& log);
 
-class Context {
+// The host of the runs (run/host.hpp) is the server's context.
+class Context : public run::Host {
   public:
     Context(Config config, const Key& key, std::unique_ptr<ledger::Ledger> ledger,
             std::shared_ptr<spdlog::logger> log);
 
     const Config& config() const { return config_; }
-    const Key& key() const { return key_; }
+    const Key& key() const override { return key_; }
+    const std::string& data_dir() const override { return config_.server.data_dir; }
+    workflow::WorkflowConfig workflow_config() const override { return config_.workflow(); }
+    const run::EnvironmentConfig* find_environment(std::string_view name) const override {
+        return config_.find_environment(name);
+    }
+    ledger::Ledger& ledger() override { return *ledger_; }
     EventHub& events() { return events_; }
-    spdlog::logger& log() { return *log_; }
+    spdlog::logger& log() override { return *log_; }
 
     // Runs `fn` with the ledger: the one way routes reach the store.
     template <class Fn>
@@ -44,11 +52,11 @@ class Context {
     }
 
     // The request's state; ApiError(not_found, request-not-found) with a HINT when there is none.
-    model::RequestState load_request(model::RequestNumber number);
+    model::RequestState load_request(model::RequestNumber number) override;
 
     // One workflow step, now. Allowed steps are published to the request's watchers.
     workflow::Decision perform(model::RequestNumber number, const workflow::Action& action,
-                               const workflow::Actor& actor);
+                               const workflow::Actor& actor) override;
     workflow::Decision create_request(const workflow::NewRequest& request,
                                       const workflow::Actor& actor);
 
@@ -70,6 +78,8 @@ class Context {
 
     // Publishes `type` to the request's watchers and logs it.
     void announce(model::RequestNumber number, const std::string& type, nlohmann::json data);
+    // A run's event, as run_view.hpp shapes it.
+    void announce(model::RequestNumber number, const run::RunEvent& event) override;
 
   private:
     Config config_;

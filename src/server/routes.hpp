@@ -3,8 +3,8 @@
 
 #include "server/http.hpp"
 
+#include "run/executor.hpp"
 #include "server/context.hpp"
-#include "server/executor.hpp"
 
 namespace datafix::server {
 
@@ -19,7 +19,7 @@ void add_user_routes(Router& http, Context& context);
 void add_request_routes(Router& http, Context& context);
 // GET /api/inbox: waiting on you, yours, all open, each with its next step (routes_inbox.cpp).
 void add_inbox_routes(Router& http, Context& context);
-void add_run_routes(Router& http, Context& context, Executor& executor);
+void add_run_routes(Router& http, Context& context, run::Executor& executor);
 void add_evidence_routes(Router& http, Context& context);
 void add_conversation_routes(Router& http, Context& context);
 void add_audit_routes(Router& http, Context& context);

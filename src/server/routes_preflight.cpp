@@ -2,9 +2,9 @@
 // there (privileges, row security, triggers, locks, estimates), read as the environment's role
 // through the same leader discovery and guards as a run, without starting a run. For the people
 // of the request only (route_support.hpp's require_member).
+#include "run/executor.hpp"
+#include "run/leader.hpp"
 #include "server/api_error.hpp"
-#include "server/executor.hpp"
-#include "server/leader.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
 #include "targetdb/preflight_json.hpp"
@@ -25,9 +25,9 @@ nlohmann::json preflight(Context& context, model::RequestNumber number,
                        "attach one: datafix change " + std::to_string(number) +
                            " --change FILE --expect ROWS");
     }
-    targetdb::ChangePlan plan = change_plan(*revision, "request " + std::to_string(number));
-    targetdb::PreflightReport report =
-        on_leader(*env, [&](LeaderSession& leader) { return leader.session().preflight(plan); });
+    targetdb::ChangePlan plan = run::change_plan(*revision, "request " + std::to_string(number));
+    targetdb::PreflightReport report = run::on_leader(
+        *env, [&](run::LeaderSession& leader) { return leader.session().preflight(plan); });
     context.log().info("request {}: pre-flight on {} for user {} ({} findings)", number,
                        environment, actor.id, report.findings.size());
     nlohmann::json body = targetdb::preflight_to_json(report);

@@ -3,30 +3,34 @@
 #include "server/api_error.hpp"
 #include "server/route_support.hpp"
 #include "server/routes.hpp"
+#include "server/run_view.hpp"
 #include "workflow/reading.hpp"
 
 namespace datafix::server {
 
-void add_run_routes(Router& http, Context& context, Executor& executor) {
+void add_run_routes(Router& http, Context& context, run::Executor& executor) {
     const char* env_path = R"(/api/requests/(\d+)/environments/([A-Za-z0-9_-]+)/)";
 
     http.Post(std::string(env_path) + "preview",
               authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
-                  send_json(res, executor.preview(path_number(req, 1), path_text(req, 2), actor));
+                  answer_run(res, path_number(req, 1), path_text(req, 2),
+                             executor.preview(path_number(req, 1), path_text(req, 2), actor));
               }));
 
     http.Post(std::string(env_path) + "apply",
               authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   nlohmann::json body = json_body(context, req);
-                  send_json(res, executor.apply(path_number(req, 1), path_text(req, 2),
-                                                string_field(body, "fingerprint"), actor));
+                  answer_run(res, path_number(req, 1), path_text(req, 2),
+                             executor.apply(path_number(req, 1), path_text(req, 2),
+                                            string_field(body, "fingerprint"), actor));
               }));
 
     http.Post(std::string(env_path) + "revert",
               authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
-                  send_json(res, executor.revert(path_number(req, 1), path_text(req, 2), actor));
+                  answer_run(res, path_number(req, 1), path_text(req, 2),
+                             executor.revert(path_number(req, 1), path_text(req, 2), actor));
               }));
 
     // Live mode: the driver starts it (the answer comes once the evidence is shown, with the
@@ -34,15 +38,15 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
     http.Post(std::string(env_path) + "live",
               authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
-                  send_json(res,
-                            executor.start_live(path_number(req, 1), path_text(req, 2), actor));
+                  answer_run(res, path_number(req, 1), path_text(req, 2),
+                             executor.start_live(path_number(req, 1), path_text(req, 2), actor));
               }));
 
     http.Post(std::string(env_path) + "live/cancel",
               authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
-                  send_json(res,
-                            executor.cancel_live(path_number(req, 1), path_text(req, 2), actor));
+                  answer_run(res, path_number(req, 1), path_text(req, 2),
+                             executor.cancel_live(path_number(req, 1), path_text(req, 2), actor));
               }));
 
     http.Post(
@@ -55,9 +59,10 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
                 workflow::reading::open_live_run(context.load_request(number), environment) !=
                     nullptr) {
                 // The open live transaction shows the evidence: approving it commits it.
-                send_json(res, executor.approve_live(number, environment,
-                                                     string_field(body, "revision_hash"),
-                                                     string_field(body, "fingerprint"), actor));
+                answer_run(
+                    res, number, environment,
+                    executor.approve_live(number, environment, string_field(body, "revision_hash"),
+                                          string_field(body, "fingerprint"), actor));
                 return;
             }
             workflow::Action action =
@@ -77,8 +82,9 @@ void add_run_routes(Router& http, Context& context, Executor& executor) {
     http.Post(R"(/api/requests/(\d+)/runs/(\d+)/resolve)",
               authed(context, [&](const auto& req, auto& res, const model::Person& actor) {
                   json_body(context, req);
-                  send_json(res, executor.resolve(path_number(req, 1),
-                                                  static_cast<int>(path_number(req, 2)), actor));
+                  send_json(
+                      res, run_report_json(executor.resolve(
+                               path_number(req, 1), static_cast<int>(path_number(req, 2)), actor)));
               }));
 }
 

@@ -10,16 +10,16 @@
 #include <thread>
 
 #include "core/version.hpp"
+#include "run/executor.hpp"
+#include "run/run_leases.hpp"
 #include "server/api_error.hpp"
 #include "server/backups.hpp"
 #include "server/context.hpp"
-#include "server/executor.hpp"
 #include "server/http_server.hpp"
 #include "server/logging.hpp"
 #include "server/metrics.hpp"
 #include "server/notifications.hpp"
 #include "server/routes.hpp"
-#include "server/run_leases.hpp"
 
 namespace datafix::server {
 
@@ -80,7 +80,8 @@ int serve(const Config& config) {
                                  std::filesystem::perm_options::replace);
     auto ledger = open_ledger(config, key, *log);
     Context context(config, key, std::move(ledger), log);
-    const ServerIdentity identity = server_identity(config);
+    const run::ServerIdentity identity =
+        run::server_identity(config.server.instance, config.server.data_dir);
     // After the context (whose ledger the outbox writes to), so it stops before the ledger closes.
     // Claimed outbox rows carry this server's instance and incarnation, vouched for by the
     // heartbeat that renews its run leases.
@@ -90,7 +91,7 @@ int serve(const Config& config) {
         notify::OutboxOwner{identity.instance, identity.incarnation, config.server.run_lease});
     // After the notifications, so its heartbeat (which settles runs, queueing their messages, and
     // reclaims messages) stops before they go.
-    Executor executor(context, identity);
+    run::Executor executor(context, identity, config.server.run_lease);
     Backups backups(context, identity.instance);
     // A step's (and a new request's) messages are written in its own ledger transaction: a
     // committed step always has them queued, a step that did not commit has none.

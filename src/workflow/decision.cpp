@@ -12,6 +12,10 @@ Decision refuse(const model::RequestState& state, Refusal refusal) {
     return decision;
 }
 
+void throw_refusal(const Refusal& refusal) {
+    throw Error(refusal.code, refusal.message, refusal.hint, refusal.rule);
+}
+
 Refusal unknown_environment(const std::string& name, const std::vector<std::string>& configured) {
     std::string names;
     for (const std::string& c : configured) {

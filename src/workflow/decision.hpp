@@ -25,6 +25,9 @@ struct Refusal {
 // it: not_found, rule "environment-unknown", listing the configured names in promotion order.
 Refusal unknown_environment(const std::string& name, const std::vector<std::string>& configured);
 
+// Throws the refusal as an Error carrying its rule (the server answers it with its HTTP status).
+[[noreturn]] void throw_refusal(const Refusal& refusal);
+
 struct Decision {
     std::optional<Refusal> refusal;
     model::RequestState state;              // the new state when allowed, else unchanged

@@ -270,8 +270,9 @@ HintText hint_text(const std::string& expression) {
     return hint;
 }
 
-// One refusal as the source writes it: `refusal("id", message, hint)`, `Refusal{"id", ...}` or
-// `ApiError(code, "id", message, hint)`. An id built at run time keeps its literal part.
+// One refusal as the source writes it: `refusal("id", message, hint)`, `Refusal{"id", ...}`,
+// `ApiError(code, "id", message, hint)` or `Error(code, message, hint, "id")`. An id built at run
+// time keeps its literal part.
 struct SourceRefusal {
     std::string where;  // file:line
     std::string layer;  // the folder under src/
@@ -314,6 +315,10 @@ std::vector<SourceRefusal> source_refusals() {
                 open = i + 8;
                 id_arg = 1;
                 hint_arg = 3;
+            } else if (code.compare(i, 6, "Error(") == 0) {
+                open = i + 5;
+                id_arg = 3;
+                hint_arg = 2;
             } else {
                 continue;
             }

@@ -6,6 +6,7 @@
 // its transaction rolls back, or (after its COMMIT) the run is in doubt until resolved.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -14,9 +15,9 @@
 #include <thread>
 
 #include "ledger/ledger.hpp"
-#include "server/context.hpp"
+#include "run/host.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
 // Who this server is to the others on its ledger: its instance (`[server] instance`, default
 // `<host>:<data_dir>`, the same across restarts) and its incarnation (this process, new at every
@@ -26,11 +27,12 @@ struct ServerIdentity {
     std::string incarnation;
 };
 
-ServerIdentity server_identity(const Config& config);
+// `instance` as configured ([server] instance); empty: `<host>:<data_dir>`.
+ServerIdentity server_identity(const std::string& instance, const std::string& data_dir);
 
 class RunLeases {
   public:
-    RunLeases(Context& context, ServerIdentity identity);
+    RunLeases(Host& host, ServerIdentity identity, std::chrono::milliseconds lease);
     ~RunLeases();
     RunLeases(const RunLeases&) = delete;
     RunLeases& operator=(const RunLeases&) = delete;
@@ -67,7 +69,7 @@ class RunLeases {
     void release(model::RequestNumber request, int run) noexcept;
     void beat();
 
-    Context& context_;
+    Host& host_;
     std::string instance_;
     std::string incarnation_;
     std::chrono::milliseconds lease_;
@@ -79,4 +81,4 @@ class RunLeases {
     std::thread heartbeat_;
 };
 
-}  // namespace datafix::server
+}  // namespace datafix::run

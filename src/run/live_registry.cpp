@@ -1,7 +1,7 @@
 // Slots and threads of the live transactions this server holds open.
-#include "server/live_registry.hpp"
+#include "run/live_registry.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
 bool LiveSlot::decide(targetdb::LiveDecision decision) {
     std::lock_guard lock(mutex_);
@@ -34,7 +34,7 @@ void LiveSlot::stop() {
     changed_.notify_all();
 }
 
-void LiveSlot::show(nlohmann::json shown) {
+void LiveSlot::show(RunReport shown) {
     std::lock_guard lock(mutex_);
     shown_ = std::move(shown);
     changed_.notify_all();
@@ -48,7 +48,7 @@ void LiveSlot::show_failed(std::exception_ptr failure) {
     changed_.notify_all();
 }
 
-nlohmann::json LiveSlot::wait_shown() {
+RunReport LiveSlot::wait_shown() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return shown_.has_value() || shown_failure_ != nullptr; });
     if (shown_failure_) {
@@ -57,7 +57,7 @@ nlohmann::json LiveSlot::wait_shown() {
     return *shown_;
 }
 
-void LiveSlot::end(nlohmann::json outcome) {
+void LiveSlot::end(RunReport outcome) {
     std::lock_guard lock(mutex_);
     ended_ = std::move(outcome);
     if (!shown_ && !shown_failure_) {
@@ -75,7 +75,7 @@ void LiveSlot::end_failed(std::exception_ptr failure) {
     changed_.notify_all();
 }
 
-std::optional<nlohmann::json> LiveSlot::wait_ended(std::chrono::milliseconds limit) {
+std::optional<RunReport> LiveSlot::wait_ended(std::chrono::milliseconds limit) {
     std::unique_lock lock(mutex_);
     bool ended = changed_.wait_for(
         lock, limit, [this] { return ended_.has_value() || ended_failure_ != nullptr; });
@@ -150,4 +150,4 @@ void LiveRegistry::stop_all() {
     }
 }
 
-}  // namespace datafix::server
+}  // namespace datafix::run

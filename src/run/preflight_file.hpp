@@ -4,16 +4,17 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "core/crypto.hpp"
 #include "model/request_state.hpp"
-#include "server/context.hpp"
+#include "run/host.hpp"
 #include "targetdb/session.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
-std::string preflight_path(const Config& config, model::RequestNumber number, int run);
+std::string preflight_path(const std::string& data_dir, model::RequestNumber number, int run);
 
 // The kept report as JSON; null when the run has none (it never reached the database).
 nlohmann::json load_preflight(const Key& key, const std::string& path);
@@ -23,21 +24,21 @@ nlohmann::json load_preflight(const Key& key, const std::string& path);
 // save is logged, never thrown.
 class KeptPreflight {
   public:
-    KeptPreflight(Context& context, model::RequestNumber number, int run,
+    KeptPreflight(Host& host, model::RequestNumber number, int run,
                   const targetdb::Session& session)
-        : context_(context), number_(number), run_(run), session_(session) {}
+        : host_(host), number_(number), run_(run), session_(session) {}
     ~KeptPreflight();
     KeptPreflight(const KeptPreflight&) = delete;
     KeptPreflight& operator=(const KeptPreflight&) = delete;
 
-    // The report so far as JSON (null before the session built one).
-    nlohmann::json json() const;
+    // The report so far (nothing before the session built one).
+    std::optional<targetdb::PreflightReport> report() const;
 
   private:
-    Context& context_;
+    Host& host_;
     model::RequestNumber number_;
     int run_;
     const targetdb::Session& session_;
 };
 
-}  // namespace datafix::server
+}  // namespace datafix::run

@@ -10,10 +10,10 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "server/config.hpp"
+#include "run/environment.hpp"
 #include "targetdb/session.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
 class LeaderSession {
   public:
@@ -60,4 +60,4 @@ auto on_leader(const EnvironmentConfig& environment, Step&& step) {
     }
 }
 
-}  // namespace datafix::server
+}  // namespace datafix::run

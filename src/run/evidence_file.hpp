@@ -9,7 +9,7 @@
 #include "core/crypto.hpp"
 #include "targetdb/evidence.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
 // Writes the evidence (target's JSON form, verify results included) to `path`, sealed.
 void save_evidence(const Key& key, const std::string& path, const targetdb::Evidence& evidence);
@@ -21,9 +21,4 @@ nlohmann::json verify_json(const targetdb::Evidence& evidence);
 // The same as text (stored sealed in the ledger's run).
 std::string verify_results_text(const targetdb::Evidence& evidence);
 
-// What may be shown to anyone: per statement table, counts, keys count, digests.
-nlohmann::json evidence_summary(const targetdb::Evidence& evidence);
-// A closure table no statement names: written only by triggers, foreign-key actions or rules.
-bool is_indirect(const targetdb::TableChanges& changes);
-
-}  // namespace datafix::server
+}  // namespace datafix::run

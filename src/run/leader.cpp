@@ -1,13 +1,13 @@
 // Opening a target session through leader discovery, and naming a dead port-forward when a
 // connection through it fails.
-#include "server/leader.hpp"
+#include "run/leader.hpp"
 
 #include <chrono>
 #include <optional>
 
 #include "discover/leader.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
 namespace {
 
@@ -71,4 +71,4 @@ std::string LeaderSession::forward_failure() {
     return {};
 }
 
-}  // namespace datafix::server
+}  // namespace datafix::run

@@ -1,10 +1,9 @@
-// Evidence manifests to and from JSON, sealed in the data directory.
-#include "server/evidence_file.hpp"
+// A run's evidence as the API shows it to everyone: names, counts and digests, never values.
+#include "server/evidence_view.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
 #include "targetdb/evidence_json.hpp"
 
 namespace datafix::server {
@@ -25,52 +24,6 @@ const char* kind_text(targetdb::StatementKind kind) {
     return "update";
 }
 
-}  // namespace
-
-void save_evidence(const Key& key, const std::string& path, const targetdb::Evidence& evidence) {
-    SealedFileWriter writer(key, path);
-    writer.write(targetdb::to_json(evidence).dump());
-    writer.finish();
-}
-
-targetdb::Evidence load_evidence(const Key& key, const std::string& path) {
-    SealedFileReader reader(key, path);
-    std::string record;
-    if (!reader.next(record)) {
-        throw Error(ErrorCode::internal, "evidence file " + path + " is empty",
-                    "the run's evidence is lost; preview again");
-    }
-    nlohmann::json document = nlohmann::json::parse(record, nullptr, false);
-    if (document.is_discarded()) {
-        throw Error(ErrorCode::internal, "evidence file " + path + " is unreadable",
-                    "the run's evidence is lost; preview again");
-    }
-    return targetdb::evidence_from_json(document);
-}
-
-nlohmann::json verify_json(const targetdb::Evidence& e) {
-    nlohmann::json verify = nlohmann::json::array();
-    for (const auto& v : e.verify) {
-        nlohmann::json rows = nlohmann::json::array();
-        for (const auto& row : v.rows) {
-            nlohmann::json cells = nlohmann::json::array();
-            for (const auto& cell : row) {
-                cells.push_back(cell ? nlohmann::json(*cell) : nullptr);
-            }
-            rows.push_back(cells);
-        }
-        verify.push_back({{"index", v.index},
-                          {"columns", v.columns},
-                          {"rows", rows},
-                          {"truncated", v.truncated}});
-    }
-    return {{"verify", verify}, {"conflicts", e.conflicts}};
-}
-
-std::string verify_results_text(const targetdb::Evidence& evidence) {
-    return verify_json(evidence).dump();
-}
-
 // The columns that may hold other values at apply, each with the class it is compared by and its
 // cause (names of columns, triggers and functions; never values).
 nlohmann::json volatility_summary(const std::vector<targetdb::VolatileColumn>& volatility) {
@@ -82,6 +35,8 @@ nlohmann::json volatility_summary(const std::vector<targetdb::VolatileColumn>& v
     }
     return out;
 }
+
+}  // namespace
 
 bool is_indirect(const targetdb::TableChanges& changes) {
     return std::none_of(changes.causes.begin(), changes.causes.end(),

@@ -12,16 +12,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "model/request_state.hpp"
+#include "run/run_report.hpp"
 #include "targetdb/live.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
 class LiveSlot {
   public:
@@ -34,24 +34,24 @@ class LiveSlot {
     void stop();
 
     // The driver's answer: the evidence shown (or why the run ended before it was).
-    void show(nlohmann::json shown);
+    void show(RunReport shown);
     void show_failed(std::exception_ptr failure);
-    nlohmann::json wait_shown();
+    RunReport wait_shown();
 
     // The run's end (committed, rolled back, in doubt), or the failure that ended it.
-    void end(nlohmann::json outcome);
+    void end(RunReport outcome);
     void end_failed(std::exception_ptr failure);
     // Waits at most `limit`; nothing when the run has not ended by then.
-    std::optional<nlohmann::json> wait_ended(std::chrono::milliseconds limit);
+    std::optional<RunReport> wait_ended(std::chrono::milliseconds limit);
 
   private:
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     std::optional<targetdb::LiveDecision> decision_;
     bool stopping_ = false;
-    std::optional<nlohmann::json> shown_;
+    std::optional<RunReport> shown_;
     std::exception_ptr shown_failure_;
-    std::optional<nlohmann::json> ended_;
+    std::optional<RunReport> ended_;
     std::exception_ptr ended_failure_;
 };
 
@@ -83,4 +83,4 @@ class LiveRegistry {
     std::vector<Entry> threads_;
 };
 
-}  // namespace datafix::server
+}  // namespace datafix::run

@@ -1,16 +1,16 @@
 // Sealed pre-flight reports next to a run's evidence.
-#include "server/preflight_file.hpp"
+#include "run/preflight_file.hpp"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "targetdb/preflight_json.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
-std::string preflight_path(const Config& config, model::RequestNumber number, int run) {
-    return config.server.data_dir + "/request-" + std::to_string(number) + "/run-" +
-           std::to_string(run) + ".preflight";
+std::string preflight_path(const std::string& data_dir, model::RequestNumber number, int run) {
+    return data_dir + "/request-" + std::to_string(number) + "/run-" + std::to_string(run) +
+           ".preflight";
 }
 
 nlohmann::json load_preflight(const Key& key, const std::string& path) {
@@ -27,26 +27,29 @@ nlohmann::json load_preflight(const Key& key, const std::string& path) {
     return report.is_discarded() ? nlohmann::json(nullptr) : report;
 }
 
-nlohmann::json KeptPreflight::json() const {
+std::optional<targetdb::PreflightReport> KeptPreflight::report() const {
     const targetdb::PreflightReport* report = session_.last_preflight();
-    return report == nullptr ? nlohmann::json(nullptr) : targetdb::preflight_to_json(*report);
+    if (report == nullptr) {
+        return std::nullopt;
+    }
+    return *report;
 }
 
 KeptPreflight::~KeptPreflight() {
     try {
-        nlohmann::json report = json();
-        if (report.is_null()) {
+        const targetdb::PreflightReport* report = session_.last_preflight();
+        if (report == nullptr) {
             return;
         }
-        std::string path = preflight_path(context_.config(), number_, run_);
+        std::string path = preflight_path(host_.data_dir(), number_, run_);
         std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-        SealedFileWriter writer(context_.key(), path);
-        writer.write(report.dump());
+        SealedFileWriter writer(host_.key(), path);
+        writer.write(targetdb::preflight_to_json(*report).dump());
         writer.finish();
     } catch (const std::exception& e) {
-        context_.log().error("request {} run {}: pre-flight report not kept: {}", number_, run_,
-                             e.what());
+        host_.log().error("request {} run {}: pre-flight report not kept: {}", number_, run_,
+                          e.what());
     }
 }
 
-}  // namespace datafix::server
+}  // namespace datafix::run

@@ -1,5 +1,5 @@
 // Run leases (see run_leases.hpp).
-#include "server/run_leases.hpp"
+#include "run/run_leases.hpp"
 
 #include <sodium.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 
 #include "core/hash.hpp"
 
-namespace datafix::server {
+namespace datafix::run {
 
 namespace {
 
@@ -29,17 +29,15 @@ std::string new_incarnation() {
 
 }  // namespace
 
-ServerIdentity server_identity(const Config& config) {
-    return {config.server.instance.empty() ? host_name() + ":" + config.server.data_dir
-                                           : config.server.instance,
-            new_incarnation()};
+ServerIdentity server_identity(const std::string& instance, const std::string& data_dir) {
+    return {instance.empty() ? host_name() + ":" + data_dir : instance, new_incarnation()};
 }
 
-RunLeases::RunLeases(Context& context, ServerIdentity identity)
-    : context_(context),
+RunLeases::RunLeases(Host& host, ServerIdentity identity, std::chrono::milliseconds lease)
+    : host_(host),
       instance_(std::move(identity.instance)),
       incarnation_(std::move(identity.incarnation)),
-      lease_(context.config().server.run_lease) {}
+      lease_(lease) {}
 
 RunLeases::~RunLeases() {
     {
@@ -67,14 +65,14 @@ void RunLeases::hold(model::RequestNumber request, int run) {
         executing_.insert({request, run});
     }
     try {
-        context_.with_ledger([&](ledger::Ledger& l) {
+        host_.with_ledger([&](ledger::Ledger& l) {
             l.hold_run_lease(ledger::RunLease{request, run, instance_, incarnation_,
                                               model::wall_clock_now() + lease_});
             return 0;
         });
     } catch (const std::exception& e) {
-        context_.log().warn("request {} run {}: its lease was not recorded: {}", request, run,
-                            e.what());
+        host_.log().warn("request {} run {}: its lease was not recorded: {}", request, run,
+                         e.what());
     }
 }
 
@@ -84,13 +82,13 @@ void RunLeases::release(model::RequestNumber request, int run) noexcept {
         executing_.erase({request, run});
     }
     try {
-        context_.with_ledger([&](ledger::Ledger& l) {
+        host_.with_ledger([&](ledger::Ledger& l) {
             l.release_run_lease(request, run);
             return 0;
         });
     } catch (const std::exception& e) {
-        context_.log().warn("request {} run {}: its lease was not released: {}", request, run,
-                            e.what());
+        host_.log().warn("request {} run {}: its lease was not released: {}", request, run,
+                         e.what());
     }
 }
 
@@ -123,15 +121,15 @@ void RunLeases::beat() {
     while (!wake_.wait_for(lock, lease_ / 3, [this] { return stopping_; })) {
         lock.unlock();
         try {
-            context_.with_ledger([&](ledger::Ledger& l) {
+            host_.with_ledger([&](ledger::Ledger& l) {
                 return l.renew_run_leases(incarnation_, model::wall_clock_now() + lease_);
             });
             sweep_();
         } catch (const std::exception& e) {
-            context_.log().warn("run leases: {}", e.what());
+            host_.log().warn("run leases: {}", e.what());
         }
         lock.lock();
     }
 }
 
-}  // namespace datafix::server
+}  // namespace datafix::run
