@@ -1,6 +1,8 @@
 // sql::analyze beyond verdicts: statement slices and positions, normalization, fingerprints,
 // tables written, the file hash and the JSON form.
 #include <gtest/gtest.h>
+#include <pg_query.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/hash.hpp"
@@ -58,6 +60,58 @@ TEST(Analyze, FingerprintIgnoresValuesAndLayoutButNotShape) {
     EXPECT_NE(a, c);
     // Stable across runs and releases of the same libpg_query: pinned.
     EXPECT_EQ(a, change("UPDATE t SET a = 1 WHERE id = 2").statements[0].fingerprint);
+}
+
+// What libpg_query gives for one statement on its own: the reference the guard's per-statement
+// results are compared with.
+std::string pg_query_normalized(const std::string& statement) {
+    PgQueryNormalizeResult result = pg_query_normalize(statement.c_str());
+    std::string out = result.error == nullptr ? result.normalized_query : "error";
+    pg_query_free_normalize_result(result);
+    return out;
+}
+
+std::string pg_query_fingerprinted(const std::string& statement) {
+    PgQueryFingerprintResult result = pg_query_fingerprint(statement.c_str());
+    std::string out = result.error == nullptr ? result.fingerprint_str : "error";
+    pg_query_free_fingerprint_result(result);
+    return out;
+}
+
+// The file is parsed once, but each statement's normalized text and fingerprint are what
+// libpg_query gives for that statement alone: placeholders restart at $1 in every statement, a
+// statement's own $n counts only there, and nothing elsewhere in the file (comments, a
+// meta-command, the same literal in an earlier statement) changes them. Each statement is on one
+// line with single spaces, so its normalized text is libpg_query's unchanged.
+TEST(Analyze, EachStatementIsNormalizedAndFingerprintedAsIfAlone) {
+    const std::string file =
+        "-- a data change\n"
+        "UPDATE app_public.app_user SET given_name = 'Ada', score = -5 WHERE id = 1;\n"
+        "\\echo it's done\n"
+        "DELETE FROM t WHERE id = $2 AND note = 'host=db.internal'; /* between */ "
+        "INSERT INTO t (a, b) VALUES (1, $$dollar 'quoted'$$), (- 2.5, E'x\\ny');\n"
+        "WITH gone AS (DELETE FROM t WHERE id IN (7, 8, 9) RETURNING id) SELECT count(*) FROM "
+        "gone;\n"
+        "SELECT lower(name), count(*) FROM t WHERE id > 10 GROUP BY lower(name), 1 ORDER BY 2 "
+        "LIMIT 5;\n"
+        "CREATE SUBSCRIPTION s CONNECTION 'host=db.internal' PUBLICATION p;\n"
+        "ALTER ROLE app WITH PASSWORD 'secret' VALID UNTIL '2030-01-01';\n"
+        "UPDATE t SET a = 1 + 2 * 3, b = NULL, c = TRUE WHERE id = 5";
+    Analysis a = change(file);
+    ASSERT_EQ(a.statements.size(), 9U);
+    EXPECT_EQ(a.statements[1].kind, StatementKind::meta_command);
+    for (const Statement& s : a.statements) {
+        if (s.kind == StatementKind::meta_command) {
+            continue;
+        }
+        ASSERT_EQ(s.text.find('\n'), std::string::npos) << s.text;
+        EXPECT_EQ(s.normalized, pg_query_normalized(s.text)) << s.text;
+        EXPECT_EQ(s.fingerprint, pg_query_fingerprinted(s.text)) << s.text;
+        Analysis alone = change(s.text);
+        ASSERT_EQ(alone.statements.size(), 1U);
+        EXPECT_EQ(s.normalized, alone.statements[0].normalized) << s.text;
+        EXPECT_EQ(s.fingerprint, alone.statements[0].fingerprint) << s.text;
+    }
 }
 
 TEST(Analyze, FileHashIsOfExactBytes) {
