@@ -36,7 +36,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using datafix::testing::PgCluster;
-namespace target = datafix::target;
+namespace targetdb = datafix::targetdb;
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
