@@ -482,6 +482,48 @@ TEST(Preflight, RowSecurityOfATableTheStatementOnlyReadsIsBlamedForMissingRows) 
     EXPECT_EQ(db.state(), before);
 }
 
+// A cascade that removes more rows than one look by ctid checks (5,000): every cascaded row is
+// imaged, counted as deleted and put back by the revert; a row the change only locked (the
+// foreign-key check of its second statement) is a candidate that drops out.
+TEST(Closure, ACascadeOfManyRowsIsImagedWholeAcrossLooksByCtid) {
+    TestDatabase db(dev());
+    // Fabricated history rows, inserted with the triggers off (as a bulk load would be).
+    db.psql(
+        "SET session_replication_role = replica; "
+        "INSERT INTO app_public.application_status (application_id, status, change_reason) "
+        "SELECT 9, 'draft', 'fabricated ' || g FROM generate_series(1, 12000) g");
+    auto cascaded = std::stoll(
+        db.psql("SELECT count(*) FROM app_public.application_status WHERE application_id = 9"));
+    ASSERT_GT(cascaded, 10000);
+    TempImages images;
+    auto before = dump(db);
+    auto session = Session::open(environment(db, true));
+    auto applied = preview_and_apply(
+        session, images,
+        plan_for("DELETE FROM app_public.application WHERE id = 9;\n"
+                 "INSERT INTO app_public.application_status (application_id, status, "
+                 "change_reason) VALUES (10, 'draft', 'fabricated')",
+                 {1, 1}));
+    const auto* status = changes_of(applied.applied, "app_public.application_status");
+    ASSERT_NE(status, nullptr);
+    EXPECT_EQ(status->deleted, cascaded);
+    EXPECT_EQ(status->inserted, 1);
+    EXPECT_EQ(status->before.rows, cascaded + status->updated);
+    const auto* application = changes_of(applied.applied, "app_public.application");
+    ASSERT_NE(application, nullptr);
+    EXPECT_EQ(application->deleted, 1);
+    EXPECT_EQ(application->before.rows, 1) << "application 10 was only locked";
+    const auto* audit = changes_of(applied.applied, "app_public.record_version");
+    ASSERT_NE(audit, nullptr);
+    EXPECT_EQ(audit->inserted, cascaded + 2 + status->updated) << "one audit row per written row";
+    EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.application_status WHERE application_id "
+                      "= 9"),
+              "0");
+    auto revert = session.preview_revert(applied.applied, images.store);
+    session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(dump_difference(before, dump(db)), "");
+}
+
 // The capture merges before- and after-images by compare_keys, in the order its queries sort:
 // integer keys as numbers, other keys bytewise on the decoded text, NULL and a missing field as
 // the empty value (0 for a number), the first differing key column deciding.
