@@ -20,7 +20,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -36,11 +38,75 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using datafix::testing::PgCluster;
-namespace target = datafix::target;
+namespace targetdb = datafix::targetdb;
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// CPU seconds the cluster's processes have used so far: the postmaster's own and its reaped
+// children's (backends that ended, parallel workers), plus each running child's. The difference
+// across an operation is what the server spent on it, however loaded the machine is (the
+// background processes, autovacuum among them, are counted too).
+double cluster_cpu_seconds(const PgCluster& cluster) {
+    std::ifstream pid_file(cluster.data_dir() + "/postmaster.pid");
+    long postmaster = 0;
+    pid_file >> postmaster;
+    const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    double ticks = 0;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream stat_file(entry.path() / "stat");
+        std::string stat((std::istreambuf_iterator<char>(stat_file)),
+                         std::istreambuf_iterator<char>());
+        auto close = stat.rfind(')');
+        if (close == std::string::npos) {
+            continue;  // the process ended while it was read
+        }
+        // After the command: state, ppid, ..., utime (14), stime, cutime, cstime (17).
+        std::istringstream fields(stat.substr(close + 2));
+        std::string state;
+        long ppid = 0;
+        fields >> state >> ppid;
+        std::string skip;
+        for (int i = 5; i < 14; ++i) {
+            fields >> skip;
+        }
+        double utime = 0, stime = 0, cutime = 0, cstime = 0;
+        fields >> utime >> stime >> cutime >> cstime;
+        if (std::stol(name) == postmaster) {
+            ticks += utime + stime + cutime + cstime;
+        } else if (ppid == postmaster) {
+            ticks += utime + stime;
+        }
+    }
+    return ticks / tick;
+}
+
+// CPU seconds of this process (every thread) or of its waited-for children (psql).
+double own_cpu_seconds(int who) {
+    rusage r{};
+    ::getrusage(who, &r);
+    auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(r.ru_utime) + seconds(r.ru_stime);
+}
+
+// Server and client CPU seconds spent from construction to now().
+struct CpuMeter {
+    const PgCluster& cluster;
+    int who;
+    double server = cluster_cpu_seconds(cluster);
+    double client = own_cpu_seconds(who);
+    double now() const {
+        return cluster_cpu_seconds(cluster) - server + own_cpu_seconds(who) - client;
+    }
+};
 
 targetdb::EnvironmentTarget environment(const PgCluster& cluster, const std::string& db) {
     targetdb::EnvironmentTarget t;
@@ -73,6 +139,7 @@ targetdb::ChangePlan plan(const std::string& statement, long long rows) {
 struct PsqlTiming {
     double wall = 0;         // the whole psql process
     double transaction = 0;  // BEGIN + statement + COMMIT as psql's \timing reports them
+    double cpu = 0;          // psql's CPU and the server's
 };
 
 // psql as datafix_login, as the same role and settings datafix uses.
@@ -80,6 +147,7 @@ PsqlTiming run_psql(const PgCluster& cluster, const std::string& db, const std::
                     const std::string& statement, const std::string& end) {
     std::string script = "SET ROLE app_owner;\nSELECT set_config('jwt.claims.sub', '" + sub +
                          "', false);\n\\timing on\nBEGIN;\n" + statement + ";\n" + end + ";\n";
+    CpuMeter cpu{cluster, RUSAGE_CHILDREN};
     auto start = Clock::now();
     auto r = datafix::testing::run_process(
         {"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster.socket_dir(), "-p",
@@ -87,6 +155,7 @@ PsqlTiming run_psql(const PgCluster& cluster, const std::string& db, const std::
         script);
     PsqlTiming t;
     t.wall = seconds_since(start);
+    t.cpu = cpu.now();
     if (r.status != 0) {
         throw std::runtime_error("psql failed: " + r.err);
     }
@@ -101,6 +170,8 @@ struct DatafixTiming {
     double preview = 0;
     double apply = 0;        // the apply() call: pre-flight, BEGIN .. COMMIT acknowledged
     double transaction = 0;  // BEGIN to COMMIT acknowledged (Outcome::transaction_time)
+    double preview_cpu = 0;  // datafix's CPU and the server's (both sessions)
+    double apply_cpu = 0;
 };
 
 std::string fresh_copy(PgCluster& cluster, const std::string& name) {
@@ -215,16 +286,21 @@ int main(int argc, char** argv) {
             };
             long long drawn_before = std::stoll(drawn());
             auto start = Clock::now();
+            CpuMeter cpu{*cluster, RUSAGE_SELF};
             auto evidence = session.preview(change, images);
             d.preview = seconds_since(start);
+            d.preview_cpu = cpu.now();
             long long drawn_by_preview = std::stoll(drawn()) - drawn_before;
             start = Clock::now();
+            CpuMeter apply_cpu{*cluster, RUSAGE_SELF};
             auto outcome = session.apply(change, evidence, images,
                                          [](const std::string&, int, const targetdb::Evidence&) {});
             d.apply = seconds_since(start);
+            d.apply_cpu = apply_cpu.now();
             d.transaction = std::chrono::duration<double>(outcome.transaction_time).count();
             auto p2 = time_psql();
-            PsqlTiming p{(p1.wall + p2.wall) / 2, (p1.transaction + p2.transaction) / 2};
+            PsqlTiming p{(p1.wall + p2.wall) / 2, (p1.transaction + p2.transaction) / 2,
+                         (p1.cpu + p2.cpu) / 2};
             std::printf("%-44s %10.3f s %10.3f s (psql before / after datafix)\n",
                         (s.name + ": psql runs").c_str(), p1.wall, p2.wall);
             print_row(s.name + ": apply", d.apply, p.wall);
@@ -233,6 +309,10 @@ int main(int argc, char** argv) {
                         std::chrono::duration<double>(outcome.capture_time).count());
             print_row(s.name + ": preview / the statement in psql", d.preview, p.wall);
             print_row(s.name + ": preview + apply / psql", d.preview + d.apply, p.wall);
+            print_row(s.name + ": CPU of the apply / psql's", d.apply_cpu, p.cpu);
+            print_row(s.name + ": CPU of the preview / psql's", d.preview_cpu, p.cpu);
+            print_row(s.name + ": CPU of preview + apply / psql's", d.preview_cpu + d.apply_cpu,
+                      p.cpu);
             std::printf("%-44s %10zu\n", (s.name + ": rehearsals learned from causes").c_str(),
                         evidence.volatility_unknown.empty() ? std::size_t{1} : std::size_t{2});
             if (s.name.rfind("INSERT", 0) == 0) {
@@ -283,15 +363,18 @@ int main(int argc, char** argv) {
                 };
                 long long live_before = live_drawn();
                 auto live_start = Clock::now();
+                CpuMeter live_cpu{*cluster, RUSAGE_SELF};
                 auto live_outcome = live_session.live(
                     change, limits, images,
                     [](const targetdb::Evidence&) { return targetdb::LiveDecision::commit; },
                     [](const std::string&, int, const targetdb::Evidence&) {});
                 double live_time = seconds_since(live_start);
+                double live_cpu_seconds = live_cpu.now();
                 if (live_outcome.status != targetdb::OutcomeStatus::committed) {
                     throw std::runtime_error("the live run did not commit");
                 }
                 print_row(s.name + ": live mode / psql", live_time, p.wall);
+                print_row(s.name + ": CPU of live mode / psql's", live_cpu_seconds, p.cpu);
                 print_row(s.name + ": live mode's transaction / psql's",
                           std::chrono::duration<double>(live_outcome.transaction_time).count(),
                           p.transaction);

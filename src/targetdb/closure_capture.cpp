@@ -65,9 +65,20 @@ class BeforeImages {
                     list += (list.empty() ? "" : " ") + c.ctid;
                 }
             }
+            // The planner prices a few thousand ctids above a sequential scan of all but the
+            // largest tables, and would read the whole table once per batch. With sequential
+            // scans off for this one query (set and put back inside the run's transaction), each
+            // batch is a TID scan: one page look per ctid.
+            auto was = run_.query(
+                               "SELECT w.was, set_config('enable_seqscan', 'off', true) "
+                               "FROM (SELECT current_setting('enable_seqscan') AS was OFFSET 0) w")
+                           .rows.at(0)
+                           .at(0)
+                           .value_or("on");
             auto visible = run_.query("SELECT t.ctid::text FROM " + table_.qualified +
                                           " t WHERE t.ctid = ANY (string_to_array($1, ' ')::tid[])",
                                       {list});
+            run_.query("SELECT set_config('enable_seqscan', $1, true)", {was});
             for (const auto& row : visible.rows) {
                 still.insert(row[0].value_or(""));
             }

@@ -3,6 +3,10 @@
 //           (DISTINCT because a FROM/USING join may match a target row more than once)
 //   after:  COPY (WITH datafix_changed AS (<statement RETURNING alias.*>)
 //                 SELECT * FROM datafix_changed ORDER BY key) TO STDOUT
+// A DELETE has no after-images: its RETURNING form gives its before-images, the rows it removed,
+// in the same pass (no separate SELECT). As for an UPDATE, row security then applies the table's
+// SELECT policies to the rows it deletes. On a table with DELETE rules (which PostgreSQL refuses
+// in a data-modifying WITH) the before-images are selected first and the DELETE runs as written.
 // COPY of a data-modifying CTE executes the statement exactly once, and the COPY row count is
 // the statement's row count. MERGE has no RETURNING in PostgreSQL 15: it runs as written and its
 // after-images are the target rows whose xmin is this transaction (exact when the MERGE is the
@@ -28,6 +32,17 @@ std::string strip_terminator(std::string text) {
 ImageFile empty_image(ImageStore& images, const std::string& label) {
     ImageWriter writer(images, label);
     return writer.finish();
+}
+
+// PostgreSQL refuses a data-modifying WITH on a table with DO ALSO or conditional DO INSTEAD
+// rules for its command: such a DELETE keeps its SELECT of the before-images and runs as written.
+bool has_delete_rules(Connection& connection, const TableInfo& table) {
+    return connection
+               .query(
+                   "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r "
+                   "WHERE r.ev_class = $1::regclass AND r.ev_type = '4')",
+                   {table.qualified})
+               .scalar() == "t";
 }
 
 }  // namespace
@@ -59,6 +74,21 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
     std::string label = "s" + std::to_string(statement.index);
     std::string keys = table.key_list("s");
 
+    if (statement.kind == StatementKind::delete_ && !has_delete_rules(connection, table)) {
+        // The rows a DELETE removes are its before-images: RETURNING hands them back from the
+        // same pass, so they are read once, and the COPY's row count is the statement's.
+        if (statement.capture.with_returning.empty()) {
+            throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
+                                                 " has no RETURNING form for its before-images");
+        }
+        ev.before = copy_to_image(
+            connection, images, table,
+            "COPY (WITH datafix_changed AS (" + strip_terminator(statement.capture.with_returning) +
+                ") SELECT * FROM datafix_changed s ORDER BY " + keys + ") TO STDOUT",
+            label + "-before", &ev.actual_rows);
+        ev.after = empty_image(images, label + "-after");
+        return ev;
+    }
     if (statement.kind == StatementKind::insert) {
         ev.before = empty_image(images, label + "-before");
     } else {
@@ -73,6 +103,12 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
                                   label + "-before", nullptr);
     }
 
+    if (statement.kind == StatementKind::delete_) {
+        // With rules: the rows selected above are its before-images.
+        ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
+        ev.after = empty_image(images, label + "-after");
+        return ev;
+    }
     if (statement.kind == StatementKind::merge) {
         ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
         ev.after = copy_to_image(connection, images, table,
@@ -80,12 +116,6 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
                                      " s WHERE s.xmin = pg_current_xact_id()::xid ORDER BY " +
                                      keys + ") TO STDOUT",
                                  label + "-after", nullptr, volatility);
-        return ev;
-    }
-    if (statement.kind == StatementKind::delete_) {
-        // The deleted rows are the before-images: the statement runs exactly as written.
-        ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
-        ev.after = empty_image(images, label + "-after");
         return ev;
     }
     if (statement.capture.with_returning.empty()) {

@@ -1,6 +1,6 @@
-// Executes one change statement with full capture: before-images of the rows it will update or
-// delete, then the statement itself with RETURNING so the after-images come back in the same
-// round trip, both streamed to sealed files in key order.
+// Executes one change statement with full capture: before-images of the rows it will update,
+// then the statement itself with RETURNING so the after-images come back in the same round trip
+// (a DELETE's RETURNING gives its before-images), both streamed to sealed files in key order.
 #pragma once
 
 #include <string>

@@ -482,6 +482,89 @@ TEST(Preflight, RowSecurityOfATableTheStatementOnlyReadsIsBlamedForMissingRows) 
     EXPECT_EQ(db.state(), before);
 }
 
+// A DELETE's before-images are the rows it removed (its RETURNING form, in the same pass), not
+// the rows its WHERE matched: a BEFORE DELETE trigger that keeps a row leaves it out of the
+// evidence, and the revert puts back exactly what went. (A table with DELETE rules keeps the
+// SELECT first: RuleWritesAreCapturedByTheirRule.)
+TEST(Closure, ADeleteImagesTheRowsItRemovedNotTheOnesATriggerKept) {
+    TestDatabase db(dev());
+    db.psql(
+        "CREATE FUNCTION app_public.keep_signed() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
+        "BEGIN IF OLD.change_reason LIKE '%signed%' THEN RETURN NULL; END IF; RETURN OLD; END "
+        "$fn$; "
+        "CREATE TRIGGER _010_keep_signed BEFORE DELETE ON app_public.application_status "
+        "FOR EACH ROW EXECUTE FUNCTION app_public.keep_signed(); "
+        "SET session_replication_role = replica; "
+        "INSERT INTO app_public.application_status (application_id, status, change_reason) "
+        "VALUES (3, 'draft', 'fabricated a'), (3, 'draft', 'fabricated signed'), "
+        "(3, 'draft', 'fabricated b')");
+    TempImages images;
+    auto before = dump(db);
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for(
+        "DELETE FROM app_public.application_status WHERE change_reason LIKE 'fabricated%'", {2});
+    auto evidence = session.preview(plan, images.store);
+    ASSERT_EQ(evidence.statements.size(), 1u);
+    EXPECT_EQ(evidence.statements[0].actual_rows, 2);
+    EXPECT_EQ(evidence.statements[0].before.rows, 2) << "the kept row is no before-image";
+    auto applied = session.apply(plan, evidence, images.store, kNoHook);
+    ASSERT_EQ(applied.status, OutcomeStatus::committed);
+    EXPECT_EQ(applied.applied.statements[0].before.digest, evidence.statements[0].before.digest);
+    const auto* status = changes_of(applied.applied, "app_public.application_status");
+    ASSERT_NE(status, nullptr);
+    EXPECT_EQ(status->deleted, 2);
+    EXPECT_EQ(status->before.digest, applied.applied.statements[0].before.digest)
+        << "the closure saw the same two rows go";
+    EXPECT_EQ(db.psql("SELECT change_reason FROM app_public.application_status "
+                      "WHERE change_reason LIKE 'fabricated%'"),
+              "fabricated signed");
+    auto revert = session.preview_revert(applied.applied, images.store);
+    session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(dump_difference(before, dump(db)), "");
+}
+
+// A cascade that removes more rows than one look by ctid checks (5,000): every cascaded row is
+// imaged, counted as deleted and put back by the revert; a row the change only locked (the
+// foreign-key check of its second statement) is a candidate that drops out.
+TEST(Closure, ACascadeOfManyRowsIsImagedWholeAcrossLooksByCtid) {
+    TestDatabase db(dev());
+    // Fabricated history rows, inserted with the triggers off (as a bulk load would be).
+    db.psql(
+        "SET session_replication_role = replica; "
+        "INSERT INTO app_public.application_status (application_id, status, change_reason) "
+        "SELECT 9, 'draft', 'fabricated ' || g FROM generate_series(1, 12000) g");
+    auto cascaded = std::stoll(
+        db.psql("SELECT count(*) FROM app_public.application_status WHERE application_id = 9"));
+    ASSERT_GT(cascaded, 10000);
+    TempImages images;
+    auto before = dump(db);
+    auto session = Session::open(environment(db, true));
+    auto applied = preview_and_apply(
+        session, images,
+        plan_for("DELETE FROM app_public.application WHERE id = 9;\n"
+                 "INSERT INTO app_public.application_status (application_id, status, "
+                 "change_reason) VALUES (10, 'draft', 'fabricated')",
+                 {1, 1}));
+    const auto* status = changes_of(applied.applied, "app_public.application_status");
+    ASSERT_NE(status, nullptr);
+    EXPECT_EQ(status->deleted, cascaded);
+    EXPECT_EQ(status->inserted, 1);
+    EXPECT_EQ(status->before.rows, cascaded + status->updated);
+    const auto* application = changes_of(applied.applied, "app_public.application");
+    ASSERT_NE(application, nullptr);
+    EXPECT_EQ(application->deleted, 1);
+    EXPECT_EQ(application->before.rows, 1) << "application 10 was only locked";
+    const auto* audit = changes_of(applied.applied, "app_public.record_version");
+    ASSERT_NE(audit, nullptr);
+    EXPECT_EQ(audit->inserted, cascaded + 2 + status->updated) << "one audit row per written row";
+    EXPECT_EQ(db.psql("SELECT count(*) FROM app_public.application_status WHERE application_id "
+                      "= 9"),
+              "0");
+    auto revert = session.preview_revert(applied.applied, images.store);
+    session.apply_revert(applied.applied, revert, images.store, kNoHook);
+    EXPECT_EQ(dump_difference(before, dump(db)), "");
+}
+
 // The capture merges before- and after-images by compare_keys, in the order its queries sort:
 // integer keys as numbers, other keys bytewise on the decoded text, NULL and a missing field as
 // the empty value (0 for a number), the first differing key column deciding.
