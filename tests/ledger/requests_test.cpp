@@ -196,6 +196,50 @@ TEST_P(LedgerTest, PrivateTextIsSealedOnDisk) {
     EXPECT_NE(stored_bytes().find("SET email = $1"), std::string::npos);
 }
 
+// Text is stored as given on both backends: quotes, backslashes, newlines, characters outside
+// the basic multilingual plane; lists come newest first, filtered by status and cut at the limit.
+TEST_P(LedgerTest, TextRoundTripsExactlyAndListsFilterAndLimit) {
+    const std::string title = "O'Brien \\ \"quoted\" \u00e9\u00e8 \U0001F600 end";
+    const std::string reason = "line one\nline two\t'; DROP TABLE requests; --";
+    ChangeRequest r;
+    r.title = title;
+    r.reason = reason;
+    r.requested_by = po.person.id;
+    r.requested_date = "2024-05-01";
+    r.ticket = "https://tickets.example.com/1?a=1&b='2'";
+    r.created_by = po.person.id;
+    r.created_at = at(0);
+    const RequestNumber first =
+        ledger->create_request(r, event("request.created", po.person.id)).request.number;
+    auto loaded = ledger->load(first);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->request.title, title);
+    EXPECT_EQ(loaded->request.reason, reason);
+    EXPECT_EQ(loaded->request.ticket, r.ticket);
+
+    for (int i = 0; i < 4; ++i) {
+        new_request("request " + std::to_string(i));
+    }
+    ledger->transact(first, [&](RequestState& s) {
+        s.request.status = RequestStatus::done;
+        return Mutation{true, {}};
+    });
+    auto all = ledger->list_requests({});
+    ASSERT_EQ(all.size(), 5u);
+    for (std::size_t i = 1; i < all.size(); ++i) {
+        EXPECT_GT(all[i - 1].request.number, all[i].request.number) << "newest first";
+    }
+    EXPECT_EQ(all.back().request.title, title);
+    auto done = ledger->list_requests({RequestStatus::done, 100});
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].request.number, first);
+    auto open = ledger->list_requests({RequestStatus::open, 2});
+    ASSERT_EQ(open.size(), 2u);
+    EXPECT_EQ(open[0].request.title, "request 3");
+    EXPECT_EQ(open[1].request.title, "request 2");
+    EXPECT_TRUE(ledger->list_requests({RequestStatus::cancelled, 100}).empty());
+}
+
 TEST_P(LedgerTest, WrongKeyCannotOpenSealedText) {
     new_request();
     ledger.reset();
