@@ -18,7 +18,10 @@
 #include "server/api_error.hpp"
 #include "server/config.hpp"
 #include "server/context.hpp"
+#include "server/executor.hpp"
+#include "server/metrics.hpp"
 #include "server/routes.hpp"
+#include "server/run_leases.hpp"
 
 namespace datafix::server {
 namespace {
@@ -57,15 +60,20 @@ class InProcessApi : public ::testing::Test {
                                      event, {model::TokenScope::read, std::chrono::days(1)});
         auto log = std::make_shared<spdlog::logger>(
             "routes-test", std::make_shared<spdlog::sinks::null_sink_mt>());
-        context = std::make_unique<Context>(Config::parse(kConfig, "datafix.toml", dir.string()),
-                                            key, std::move(ledger), log);
+        const Config config = Config::parse(kConfig, "datafix.toml", dir.string());
+        context = std::make_unique<Context>(config, key, std::move(ledger), log);
+        executor = std::make_unique<Executor>(*context, server_identity(config));
         add_user_routes(router, *context);
         add_request_routes(router, *context);
         add_inbox_routes(router, *context);
         add_conversation_routes(router, *context);
         add_audit_routes(router, *context);
+        add_run_routes(router, *context, *executor);
+        add_evidence_routes(router, *context);
+        add_operation_routes(router, *context, metrics);
     }
     void TearDown() override {
+        executor.reset();
         context.reset();
         std::error_code ignored;
         std::filesystem::remove_all(dir, ignored);
@@ -117,6 +125,8 @@ class InProcessApi : public ::testing::Test {
 
     std::filesystem::path dir;
     std::unique_ptr<Context> context;
+    std::unique_ptr<Executor> executor;
+    Metrics metrics;
     Router router;
     model::IssuedToken admin, dev, other, po, reader;
 };
@@ -145,6 +155,9 @@ const std::vector<std::pair<std::string, std::string>> kEveryGroup = {
     {"GET", "/api/requests/1/timeline"},
     {"GET", "/api/audit"},
     {"GET", "/api/audit/verify"},
+    {"POST", "/api/requests/1/environments/dev/preview"},
+    {"POST", "/api/requests/1/environments/dev/approve"},
+    {"GET", "/api/requests/1/runs/1"},
 };
 
 TEST_F(InProcessApi, EveryGroupRefusesACallWithoutATokenAs401) {
@@ -185,6 +198,7 @@ TEST_F(InProcessApi, AReadOnlyTokenReadsButEveryStepIs403AndChangesNothing) {
              {"/api/requests/" + n + "/claim", json::object()},
              {"/api/requests/" + n + "/comments", {{"text", "a note"}}},
              {"/api/requests/" + n + "/cancel", json::object()},
+             {"/api/requests/" + n + "/environments/dev/preview", json::object()},
              {"/api/users", {{"name", "X"}, {"email", "x@example.com"}, {"role", "admin"}}},
          }) {
         SCOPED_TRACE(path);
@@ -468,6 +482,45 @@ TEST_F(InProcessApi, InboxTimelineAndAuditAnswersHaveTheirShape) {
         call("GET", "/api/audit/verify?head=" + verify.body["head"].get<std::string>(), dev.token);
     EXPECT_EQ(anchored.body["intact"], true) << anchored.body.dump();
     EXPECT_EQ(anchored.body["head_checked"], true);
+}
+
+TEST_F(InProcessApi, ARunIsRefusedBeforeAnyDatabaseIsTouched) {
+    const auto number = file_request();
+    const std::string n = std::to_string(number);
+    // Nobody drives it and it has no revision: the workflow refuses the preview, no run starts.
+    Answer preview = call("POST", "/api/requests/" + n + "/environments/dev/preview", dev.token);
+    EXPECT_EQ(preview.status, 409) << preview.body.dump();
+    EXPECT_EQ(preview.body.value("error", ""), "rule");
+    EXPECT_FALSE(preview.body.value("rule", "").empty());
+    EXPECT_TRUE(call("GET", "/api/requests/" + n, dev.token).body["runs"].empty());
+    // Apply names the evidence it applies; without it the body is refused first.
+    expect_error(call("POST", "/api/requests/" + n + "/environments/dev/apply", dev.token, "{}"),
+                 400, "invalid_input", "field-required");
+    // Unknown request, unknown run.
+    Answer unknown = call("POST", "/api/requests/99/environments/dev/preview", dev.token);
+    EXPECT_EQ(unknown.status, 404) << unknown.body.dump();
+    EXPECT_EQ(unknown.body.value("error", ""), "not_found");
+    expect_error(call("GET", "/api/requests/" + n + "/runs/1", po.token), 404, "not_found",
+                 "run-not-found");
+}
+
+TEST_F(InProcessApi, ReadinessAndMetricsForThePlatform) {
+    Answer ready = call("GET", "/readyz", "");
+    EXPECT_EQ(ready.status, 200) << ready.body.dump();
+    EXPECT_EQ(ready.body["status"], "ready");
+    EXPECT_EQ(ready.body["migrations"], "current");
+    EXPECT_EQ(ready.body["schema_version"], ready.body["server_schema_version"]);
+
+    file_request();
+    Request req;
+    req.method = "GET";
+    req.path = "/metrics";
+    Response res;
+    answer(router, req, res, context->log());
+    EXPECT_EQ(res.status, 200);
+    EXPECT_NE(res.body.find("datafix_requests{status=\"open\"} 1\n"), std::string::npos)
+        << res.body;
+    EXPECT_NE(res.body.find("datafix_notifications_undelivered 0\n"), std::string::npos);
 }
 
 }  // namespace
