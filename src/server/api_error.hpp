@@ -11,6 +11,10 @@
 #include "core/error.hpp"
 #include "workflow/decision.hpp"
 
+namespace spdlog {
+class logger;
+}
+
 namespace datafix::server {
 
 // An Error with the rule that refused the step and optional details for the client. A workflow
@@ -29,5 +33,15 @@ nlohmann::json error_body(const Error& error, const std::string& rule,
                           const nlohmann::json& details);
 void send_error(Response& res, const Error& error);
 void send_json(Response& res, const nlohmann::json& body, int status = 200);
+
+// What the HTTP server does with a request once it has read it, with no connection involved (so
+// the server tests answer routes in-process the same way): the route's handler, anything it
+// throws answered by send_error (an unexpected exception logged as internal)...
+void answer_route(const Router::Route& route, const Request& req, Response& res,
+                  spdlog::logger& log);
+// ... 404 no-such-route when no route matches ...
+void answer_no_route(const Request& req, Response& res);
+// ... and both: the route that matches method and path (req.matches gets its groups).
+void answer(const Router& router, Request& req, Response& res, spdlog::logger& log);
 
 }  // namespace datafix::server

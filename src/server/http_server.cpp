@@ -312,9 +312,7 @@ struct HttpServer::Impl {
         const Router::Route* route = router.find(req.method, req.path, req.matches);
         if (route == nullptr) {
             Response res;
-            send_error(res, ApiError(ErrorCode::not_found, "no-such-route",
-                                     "no such route: " + req.method + " " + req.path,
-                                     "see datafix --help for the API's clients"));
+            answer_no_route(req, res);
             std::lock_guard lock(exchange.mutex);
             exchange.state = Exchange::State::queued;
             return queue(exchange.connection, res);
@@ -355,23 +353,9 @@ struct HttpServer::Impl {
     // JSON error answer.
     void run(const Router::Route& route, const Request& req, Response& res) {
         auto started = Clock::now();
-        handle(route, req, res);
+        answer_route(route, req, res, log);
         if (router.observer()) {
             router.observer()(req, res, Clock::now() - started);
-        }
-    }
-
-    void handle(const Router::Route& route, const Request& req, Response& res) {
-        try {
-            route.handler(req, res);
-        } catch (const Error& e) {
-            res = Response();
-            send_error(res, e);
-        } catch (const std::exception& e) {
-            log.error("{} {}: internal error: {}", req.method, req.path, e.what());
-            res = Response();
-            send_error(res, Error(ErrorCode::internal, "internal error",
-                                  "see the server log; report it if it repeats"));
         }
     }
 

@@ -1,9 +1,8 @@
-// The audit chain: intact after normal use; an entry edited, deleted or reordered directly in
-// the SQLite file is named by verify_audit() with its seq and why.
+// The audit chain, on SQLite and on PostgreSQL: intact after normal use; an entry edited,
+// deleted or reordered directly in the store is named by verify_audit() with its seq and why.
 #include "core/error.hpp"
 #include "ledger/audit_chain.hpp"
 #include "ledger_fixture.hpp"
-#include "raw_sqlite.hpp"
 
 namespace datafix::ledger::testing {
 
@@ -24,18 +23,15 @@ class AuditChain : public LedgerTest {
 
     AuditCheck tamper(const std::string& sql) {
         ledger.reset();
-        {
-            RawSqlite raw(db_path);
-            // The append-only triggers stop honest mistakes; an attacker drops them first.
-            EXPECT_EQ(raw.exec("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"), "");
-            EXPECT_EQ(raw.exec(sql), "");
-        }
-        ledger = Ledger::open(db_path, *key);
+        // The append-only triggers stop honest mistakes; an attacker drops them first.
+        EXPECT_EQ(drop_audit_guards(), "");
+        EXPECT_EQ(raw_exec(sql), "");
+        ledger = open_ledger(*key);
         return ledger->verify_audit();
     }
 };
 
-TEST_F(AuditChain, IntactAfterUse) {
+TEST_P(AuditChain, IntactAfterUse) {
     AuditCheck check = ledger->verify_audit();
     EXPECT_TRUE(check.intact) << check.reason;
     EXPECT_EQ(check.entries, 8);
@@ -51,22 +47,21 @@ TEST_F(AuditChain, IntactAfterUse) {
     EXPECT_EQ(ledger->read_audit({std::nullopt, 6, 100}).size(), 2u);
 }
 
-TEST_F(AuditChain, AppendOnlyInTheFile) {
+TEST_P(AuditChain, AppendOnlyInTheStore) {
     ledger.reset();
-    RawSqlite raw(db_path);
-    EXPECT_NE(raw.exec("UPDATE audit SET detail = 'x' WHERE seq = 4").find("append-only"),
+    EXPECT_NE(raw_exec("UPDATE audit SET detail = 'x' WHERE seq = 4").find("append-only"),
               std::string::npos);
-    EXPECT_NE(raw.exec("DELETE FROM audit WHERE seq = 4").find("append-only"), std::string::npos);
+    EXPECT_NE(raw_exec("DELETE FROM audit WHERE seq = 4").find("append-only"), std::string::npos);
 }
 
-TEST_F(AuditChain, EditedEntryNamed) {
+TEST_P(AuditChain, EditedEntryNamed) {
     AuditCheck check = tamper("UPDATE audit SET detail = 'counts=99' WHERE seq = 5");
     EXPECT_FALSE(check.intact);
     EXPECT_EQ(check.seq, 5);
     EXPECT_NE(check.reason.find("edited"), std::string::npos) << check.reason;
 }
 
-TEST_F(AuditChain, EditedEntryWithRecomputedHashBreaksTheNextLink) {
+TEST_P(AuditChain, EditedEntryWithRecomputedHashBreaksTheNextLink) {
     // Editing a field and the entry's own hash still leaves the next entry's prev_hash.
     AuditCheck check =
         tamper("UPDATE audit SET actor = 1, hash = '" + std::string(64, 'f') + "' WHERE seq = 6");
@@ -74,14 +69,14 @@ TEST_F(AuditChain, EditedEntryWithRecomputedHashBreaksTheNextLink) {
     EXPECT_EQ(check.seq, 6);
 }
 
-TEST_F(AuditChain, DeletedEntryNamed) {
+TEST_P(AuditChain, DeletedEntryNamed) {
     AuditCheck check = tamper("DELETE FROM audit WHERE seq = 4");
     EXPECT_FALSE(check.intact);
     EXPECT_EQ(check.seq, 4);
     EXPECT_NE(check.reason.find("deleted"), std::string::npos) << check.reason;
 }
 
-TEST_F(AuditChain, DeletedAndRenumberedEntryNamed) {
+TEST_P(AuditChain, DeletedAndRenumberedEntryNamed) {
     AuditCheck check = tamper(
         "DELETE FROM audit WHERE seq = 4; UPDATE audit SET seq = seq - 1 WHERE seq > 4;"
         "UPDATE audit_head SET seq = seq - 1");
@@ -90,14 +85,14 @@ TEST_F(AuditChain, DeletedAndRenumberedEntryNamed) {
     EXPECT_NE(check.reason.find("deleted or reordered"), std::string::npos) << check.reason;
 }
 
-TEST_F(AuditChain, LastEntryDeletedNamed) {
+TEST_P(AuditChain, LastEntryDeletedNamed) {
     AuditCheck check = tamper("DELETE FROM audit WHERE seq = 8");
     EXPECT_FALSE(check.intact);
     EXPECT_EQ(check.seq, 8);
     EXPECT_NE(check.reason.find("missing at the end"), std::string::npos) << check.reason;
 }
 
-TEST_F(AuditChain, ReorderedEntriesNamed) {
+TEST_P(AuditChain, ReorderedEntriesNamed) {
     AuditCheck check = tamper(
         "UPDATE audit SET seq = -5 WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = 6;"
         "UPDATE audit SET seq = 6 WHERE seq = -5");
@@ -105,6 +100,8 @@ TEST_F(AuditChain, ReorderedEntriesNamed) {
     EXPECT_EQ(check.seq, 5);
     EXPECT_NE(check.reason.find("reordered"), std::string::npos) << check.reason;
 }
+
+DATAFIX_ON_EVERY_BACKEND(AuditChain);
 
 TEST(AuditCheckPure, EmptyChainIsIntact) {
     AuditCheck check = check_audit_chain({}, 0, kAuditGenesisHash);

@@ -1,4 +1,4 @@
-// Backup jobs in the ledger (SQLite here; the PostgreSQL ledger runs the same statements): one
+// Backup jobs in the ledger, on SQLite and on PostgreSQL: one
 // running job per request and environment, numbers per request, the end written once, and the
 // running jobs listed per server instance for the restart that takes them up again.
 #include "ledger_fixture.hpp"
@@ -18,7 +18,7 @@ BackupJob job_of(RequestNumber request, const std::string& environment, UserId b
     return job;
 }
 
-TEST_F(LedgerTest, BackupJobsRunOnePerEnvironmentAndAreListedByTheirServer) {
+TEST_P(LedgerTest, BackupJobsRunOnePerEnvironmentAndAreListedByTheirServer) {
     RequestNumber n = new_request().request.number;
     RequestNumber other = new_request().request.number;
 

@@ -1,10 +1,9 @@
-// A request's conversation in the ledger: comments round-trip in order, their text is sealed on
-// disk like the reason, and a written comment is never changed.
+// A request's conversation in the ledger: comments round-trip in order, their text is sealed at
+// rest like the reason (SQLite and PostgreSQL), and a written comment is never changed.
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
 #include "ledger_fixture.hpp"
-#include "raw_sqlite.hpp"
 
 namespace datafix::ledger::testing {
 
@@ -26,7 +25,7 @@ Comment comment(int number, CommentKind kind, UserId author, const std::string& 
 
 }  // namespace
 
-TEST_F(LedgerTest, CommentsRoundTripSealedAndImmutable) {
+TEST_P(LedgerTest, CommentsRoundTripSealedAndImmutable) {
     new_request();
     ledger->transact(1, [&](RequestState& s) {
         s.comments.push_back(comment(1, CommentKind::changes_requested, po.person.id,
@@ -52,12 +51,11 @@ TEST_F(LedgerTest, CommentsRoundTripSealedAndImmutable) {
                  datafix::Error);
     EXPECT_EQ(ledger->load(1)->comments[0].text, "please name the application, " + kSecret);
 
-    {
-        RawSqlite raw(db_path);
-        raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (GetParam() == Backend::sqlite) {
+        EXPECT_EQ(raw_exec("PRAGMA wal_checkpoint(TRUNCATE)"), "");
     }
     ledger.reset();
-    EXPECT_EQ(all_ledger_bytes().find(kSecret), std::string::npos);
+    EXPECT_EQ(stored_bytes().find(kSecret), std::string::npos);
 }
 
 }  // namespace datafix::ledger::testing

@@ -28,7 +28,7 @@ bool try_claim(Ledger& ledger, RequestNumber number, UserId who) {
 }
 }  // namespace
 
-TEST_F(LedgerTest, SixtyFourClaimsOneWinnerSharedLedger) {
+TEST_P(LedgerTest, SixtyFourClaimsOneWinnerSharedLedger) {
     new_request();
     std::vector<UserId> ids;
     for (int i = 0; i < kThreads; ++i) {
@@ -68,11 +68,11 @@ TEST_F(LedgerTest, SixtyFourClaimsOneWinnerSharedLedger) {
     EXPECT_TRUE(ledger->verify_audit().intact);
 }
 
-TEST_F(LedgerTest, SixtyFourClaimsOneWinnerSeparateLedgers) {
+TEST_P(LedgerTest, SixtyFourClaimsOneWinnerSeparateLedgers) {
     new_request();
     std::vector<std::unique_ptr<Ledger>> servers;
     for (int i = 0; i < kThreads; ++i) {
-        servers.push_back(Ledger::open(db_path, *key));
+        servers.push_back(open_ledger(*key));
     }
     std::atomic<int> winners{0};
     std::atomic<bool> go{false};
@@ -95,7 +95,7 @@ TEST_F(LedgerTest, SixtyFourClaimsOneWinnerSeparateLedgers) {
     EXPECT_TRUE(ledger->verify_audit().intact);
 }
 
-TEST_F(LedgerTest, ConcurrentAppendsKeepOneChain) {
+TEST_P(LedgerTest, ConcurrentAppendsKeepOneChain) {
     std::vector<std::thread> threads;
     for (int i = 0; i < 16; ++i) {
         threads.emplace_back([&, i] {

@@ -1,12 +1,11 @@
-// The keyed audit chain: an approval's actor rewritten in the SQLite file with every later link
-// recomputed (what the unkeyed chain could not notice) is named; a truncated tail is noticed
-// against a published head; without the audit key a keyed chain cannot be verified; a key that
-// does not belong to the chain is refused at open.
+// The keyed audit chain, on SQLite and on PostgreSQL: an approval's actor rewritten in the store
+// with every later link recomputed (what the unkeyed chain could not notice) is named; a truncated
+// tail is noticed against a published head; without the audit key a keyed chain cannot be verified;
+// a key that does not belong to the chain is refused at open.
 #include "audit_tamper.hpp"
 #include "core/error.hpp"
 #include "ledger/audit_chain.hpp"
 #include "ledger_fixture.hpp"
-#include "raw_sqlite.hpp"
 
 namespace datafix::ledger::testing {
 
@@ -30,15 +29,14 @@ class KeyedAudit : public LedgerTest {
     void reopen(bool new_key = false) {
         ledger.reset();
         AuditKeying keying{*audit_key, new_key};
-        ledger = Ledger::open(db_path, *key, &keying);
+        ledger = open_ledger(*key, &keying);
     }
 
-    // Rewrites the file as an attacker without the audit key would.
+    // Rewrites the store as an attacker without the audit key would.
     void tamper(const std::string& sql) {
         ledger.reset();
-        RawSqlite raw(db_path);
-        ASSERT_EQ(raw.exec("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"), "");
-        ASSERT_EQ(raw.exec(sql), "") << sql;
+        ASSERT_EQ(drop_audit_guards(), "");
+        ASSERT_EQ(raw_exec(sql), "") << sql;
     }
 
     std::vector<AuditEntry> entries() { return ledger->read_audit({std::nullopt, 0, 1000}); }
@@ -46,7 +44,7 @@ class KeyedAudit : public LedgerTest {
     std::unique_ptr<Key> audit_key;
 };
 
-TEST_F(KeyedAudit, IntactAndKeyedFromItsMarker) {
+TEST_P(KeyedAudit, IntactAndKeyedFromItsMarker) {
     AuditCheck check = ledger->verify_audit();
     EXPECT_TRUE(check.intact) << check.reason;
     EXPECT_EQ(check.entries, 7);
@@ -64,7 +62,7 @@ TEST_F(KeyedAudit, IntactAndKeyedFromItsMarker) {
     EXPECT_EQ(ledger->verify_audit().entries, 7);
 }
 
-TEST_F(KeyedAudit, RewrittenApproverWithRecomputedChainNamed) {
+TEST_P(KeyedAudit, RewrittenApproverWithRecomputedChainNamed) {
     auto all = entries();
     ASSERT_EQ(all[5].event.action, "evidence.approved");
     all[5].event.actor = po.person.id;  // "the product owner approved it", not the developer
@@ -78,7 +76,7 @@ TEST_F(KeyedAudit, RewrittenApproverWithRecomputedChainNamed) {
     EXPECT_NE(check.reason.find("keyed hash"), std::string::npos) << check.reason;
 }
 
-TEST_F(KeyedAudit, LegacyEntryRewrittenBeforeTheMarkerNamedAtTheMarker) {
+TEST_P(KeyedAudit, LegacyEntryRewrittenBeforeTheMarkerNamedAtTheMarker) {
     auto all = entries();
     all[0].event.detail = "user=1 role=admin";
     tamper("UPDATE audit SET detail = 'user=1 role=admin' WHERE seq = 1;\n" +
@@ -92,14 +90,14 @@ TEST_F(KeyedAudit, LegacyEntryRewrittenBeforeTheMarkerNamedAtTheMarker) {
         EXPECT_NE(std::string(e.what()).find("keyed entry 3"), std::string::npos) << e.what();
     }
     // ...and the check with the key names it.
-    ledger = Ledger::open(db_path, *key);
+    ledger = open_ledger(*key);
     auto rows = ledger->read_audit({});
     AuditCheck check = check_audit_chain(rows, rows.back().seq, rows.back().hash, audit_key.get());
     EXPECT_FALSE(check.intact);
     EXPECT_EQ(check.seq, 3);
 }
 
-TEST_F(KeyedAudit, MarkerRemovedAndEverythingRechainedRefusedAtOpenAndVerify) {
+TEST_P(KeyedAudit, MarkerRemovedAndEverythingRechainedRefusedAtOpenAndVerify) {
     auto all = entries();
     all[2].event.action = "user.created";  // hide the marker, then rehash all as unkeyed
     tamper(rechain_unkeyed_sql(all, 1));
@@ -111,7 +109,7 @@ TEST_F(KeyedAudit, MarkerRemovedAndEverythingRechainedRefusedAtOpenAndVerify) {
         EXPECT_NE(std::string(e.what()).find("none is keyed"), std::string::npos) << e.what();
     }
     // Read without the key, the chain looks fine; the server's check with its key does not.
-    ledger = Ledger::open(db_path, *key);
+    ledger = open_ledger(*key);
     EXPECT_TRUE(ledger->verify_audit().intact);
     auto rows = ledger->read_audit({});
     AuditCheck check = check_audit_chain(rows, rows.back().seq, rows.back().hash, audit_key.get());
@@ -119,7 +117,7 @@ TEST_F(KeyedAudit, MarkerRemovedAndEverythingRechainedRefusedAtOpenAndVerify) {
     EXPECT_NE(check.reason.find("no entry of the chain is keyed"), std::string::npos);
 }
 
-TEST_F(KeyedAudit, TruncatedTailDetectedAgainstAPublishedHead) {
+TEST_P(KeyedAudit, TruncatedTailDetectedAgainstAPublishedHead) {
     auto all = entries();
     const std::string published = format_audit_anchor(all.back());  // 7:...
     const std::string earlier = format_audit_anchor(all[3]);        // 4:...
@@ -137,7 +135,7 @@ TEST_F(KeyedAudit, TruncatedTailDetectedAgainstAPublishedHead) {
     EXPECT_TRUE(still.anchor_checked);
 }
 
-TEST_F(KeyedAudit, RewrittenChainLosesThePublishedHead) {
+TEST_P(KeyedAudit, RewrittenChainLosesThePublishedHead) {
     auto all = entries();
     const std::string published = format_audit_anchor(all.back());
     all[5].event.actor = po.person.id;
@@ -147,9 +145,9 @@ TEST_F(KeyedAudit, RewrittenChainLosesThePublishedHead) {
     EXPECT_FALSE(check.intact);
 }
 
-TEST_F(KeyedAudit, WithoutTheKeyNotVerifiableAndNoAppends) {
+TEST_P(KeyedAudit, WithoutTheKeyNotVerifiableAndNoAppends) {
     ledger.reset();
-    ledger = Ledger::open(db_path, *key);
+    ledger = open_ledger(*key);
     AuditCheck check = ledger->verify_audit();
     EXPECT_FALSE(check.verifiable);
     EXPECT_FALSE(check.intact);
@@ -161,17 +159,17 @@ TEST_F(KeyedAudit, WithoutTheKeyNotVerifiableAndNoAppends) {
     EXPECT_EQ(ledger->read_audit({}).size(), 7u);
 }
 
-TEST_F(KeyedAudit, AnotherKeyRefusedAtOpen) {
+TEST_P(KeyedAudit, AnotherKeyRefusedAtOpen) {
     ledger.reset();
     AuditKeying other{Key::generate(), false};
-    EXPECT_THROW(Ledger::open(db_path, *key, &other), Error);
+    EXPECT_THROW(open_ledger(*key, &other), Error);
     AuditKeying fresh{Key::generate(), true};  // a lost key replaced by a new file
-    EXPECT_THROW(Ledger::open(db_path, *key, &fresh), Error);
+    EXPECT_THROW(open_ledger(*key, &fresh), Error);
     reopen();
     EXPECT_TRUE(ledger->verify_audit().intact);
 }
 
-TEST_F(KeyedAudit, PublisherSeesEveryHead) {
+TEST_P(KeyedAudit, PublisherSeesEveryHead) {
     std::vector<std::string> heads;
     ledger->set_audit_publisher(
         [&heads](const AuditEntry& entry) { heads.push_back(format_audit_anchor(entry)); });
@@ -180,6 +178,8 @@ TEST_F(KeyedAudit, PublisherSeesEveryHead) {
     EXPECT_EQ(heads[0], format_audit_anchor(*ledger->audit_head()));
     EXPECT_EQ(heads[0].substr(0, 2), "8:");
 }
+
+DATAFIX_ON_EVERY_BACKEND(KeyedAudit);
 
 TEST(AuditAnchorText, ParsesSeqAndMac) {
     const std::string mac(64, 'a');

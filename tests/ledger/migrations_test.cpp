@@ -1,30 +1,32 @@
-// Versioned schema: created on first open, idempotent on reopen, a newer ledger refused.
+// Versioned schema, on SQLite and on PostgreSQL: created on first open, idempotent on reopen, a
+// newer ledger refused, a version-2 ledger migrated with its data.
 #include "ledger/migrations.hpp"
 #include "core/error.hpp"
 #include "ledger_fixture.hpp"
-#include "raw_sqlite.hpp"
 
 namespace datafix::ledger::testing {
 
-TEST_F(LedgerTest, FreshLedgerIsAtLatestVersion) {
+TEST_P(LedgerTest, FreshLedgerIsAtLatestVersion) {
     EXPECT_EQ(ledger->schema_version(), latest_schema_version());
-    RawSqlite raw(db_path);
-    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM schema_version"),
+    EXPECT_EQ(raw_scalar("SELECT COUNT(*) FROM schema_version"),
               std::to_string(latest_schema_version()));
-    EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), "wal");
+    if (GetParam() == Backend::sqlite) {
+        EXPECT_EQ(raw_scalar("PRAGMA journal_mode"), "wal");
+    }
+    const std::string tables = GetParam() == Backend::sqlite
+                                   ? "SELECT COUNT(*) FROM sqlite_master WHERE name = '"
+                                   : "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                                     "table_schema = current_schema() AND table_name = '";
     for (const char* table : {"users", "requests", "claims", "pairs", "revisions", "runs",
                               "approvals", "notifications", "backups", "audit", "audit_head"}) {
-        EXPECT_EQ(raw.scalar(std::string("SELECT COUNT(*) FROM sqlite_master WHERE name = '") +
-                             table + "'"),
-                  "1")
-            << table;
+        EXPECT_EQ(raw_scalar(tables + table + "'"), "1") << table;
     }
 }
 
-TEST_F(LedgerTest, ReopenKeepsDataAndVersion) {
+TEST_P(LedgerTest, ReopenKeepsDataAndVersion) {
     RequestState r = new_request();
     ledger.reset();
-    ledger = Ledger::open(db_path, *key);
+    ledger = open_ledger(*key);
     EXPECT_EQ(ledger->schema_version(), latest_schema_version());
     auto loaded = ledger->load(r.request.number);
     ASSERT_TRUE(loaded.has_value());
@@ -33,14 +35,11 @@ TEST_F(LedgerTest, ReopenKeepsDataAndVersion) {
     EXPECT_EQ(ledger->count_users(), 2);
 }
 
-TEST_F(LedgerTest, NewerLedgerRefused) {
+TEST_P(LedgerTest, NewerLedgerRefused) {
     ledger.reset();
-    {
-        RawSqlite raw(db_path);
-        ASSERT_EQ(raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (999, 0)"), "");
-    }
+    ASSERT_EQ(raw_exec("INSERT INTO schema_version (version, applied_at) VALUES (999, 0)"), "");
     try {
-        Ledger::open(db_path, *key);
+        open_ledger(*key);
         FAIL() << "a newer ledger was opened";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::config);
@@ -48,7 +47,7 @@ TEST_F(LedgerTest, NewerLedgerRefused) {
     }
 }
 
-TEST_F(LedgerTest, Version3FillsParticipantsAndExpiresOldTokens) {
+TEST_P(LedgerTest, Version3FillsParticipantsAndExpiresOldTokens) {
     RequestState r = new_request();
     ledger->transact(r.request.number, [&](RequestState& st) {
         st.claim = Claim{dev.person.id, at(1), at(100)};
@@ -60,13 +59,10 @@ TEST_F(LedgerTest, Version3FillsParticipantsAndExpiresOldTokens) {
         return Mutation{true, {}};
     });
     ledger.reset();
-    {
-        // Back to a version-2 ledger, as it was before this migration.
-        RawSqlite raw(db_path);
-        ASSERT_EQ(raw.exec(kUndoVersion3), "");
-    }
+    // Back to a version-2 ledger, as it was before this migration.
+    ASSERT_EQ(raw_exec(kUndoVersion3), "");
     const Time before = wall_clock_now();
-    ledger = Ledger::open(db_path, *key);
+    ledger = open_ledger(*key);
     EXPECT_EQ(ledger->schema_version(), latest_schema_version());
     auto loaded = ledger->load(r.request.number);
     ASSERT_TRUE(loaded.has_value());
@@ -79,7 +75,7 @@ TEST_F(LedgerTest, Version3FillsParticipantsAndExpiresOldTokens) {
     EXPECT_EQ(person->token_scope, TokenScope::full);
 }
 
-TEST_F(LedgerTest, SqlitePrefixAccepted) {
+TEST_F(SqliteLedgerTest, SqlitePrefixAccepted) {
     ledger.reset();
     ledger = Ledger::open("sqlite:" + db_path, *key);
     EXPECT_EQ(ledger->count_users(), 2);

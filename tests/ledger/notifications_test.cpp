@@ -1,6 +1,6 @@
-// The notifications outbox on a SQLite ledger: the lifecycle every backend shares, two ledger
-// objects on one file claiming at once, payloads stored as given (they are literal-free), and
-// the v2 migration's due-rows index, also when upgrading a v1 ledger.
+// The notifications outbox: the lifecycle every backend shares, two ledger objects on one store
+// claiming at once, payloads stored as given (they are literal-free), on SQLite and on
+// PostgreSQL; and SQLite's v2 migration's due-rows index, also when upgrading a v1 ledger.
 #include "ledger/audit_chain.hpp"
 #include "ledger/migrations.hpp"
 #include "notification_checks.hpp"
@@ -8,16 +8,16 @@
 
 namespace datafix::ledger::testing {
 
-TEST_F(LedgerTest, OutboxLifecycle) {
+TEST_P(LedgerTest, OutboxLifecycle) {
     check_outbox_lifecycle(*ledger, new_request().request.number);
 }
 
-TEST_F(LedgerTest, OutboxClaimsOldestDueFirstWithinLimit) {
+TEST_P(LedgerTest, OutboxClaimsOldestDueFirstWithinLimit) {
     check_claim_order_and_limit(*ledger);
 }
 
-TEST_F(LedgerTest, OutboxTwoLedgersOnOneFileClaimEachRowOnce) {
-    auto second = Ledger::open(db_path, *key);
+TEST_P(LedgerTest, OutboxTwoLedgersOnOneStoreClaimEachRowOnce) {
+    auto second = open_ledger(*key);
     std::vector<NotificationId> queued;
     for (int i = 0; i < 120; ++i) {
         queued.push_back(ledger->enqueue_notification(
@@ -27,11 +27,11 @@ TEST_F(LedgerTest, OutboxTwoLedgersOnOneFileClaimEachRowOnce) {
     EXPECT_TRUE(ledger->undelivered_notifications().empty());
 }
 
-TEST_F(LedgerTest, OutboxRowsOfAnOwnerThatIsGoneAreReclaimed) {
+TEST_P(LedgerTest, OutboxRowsOfAnOwnerThatIsGoneAreReclaimed) {
     check_reclaim_from_owners_gone(*ledger);
 }
 
-TEST_F(LedgerTest, ANewRequestsMessagesAreQueuedInTheTransactionThatStoresIt) {
+TEST_P(LedgerTest, ANewRequestsMessagesAreQueuedInTheTransactionThatStoresIt) {
     ChangeRequest r;
     r.title = "fix an intake name";
     r.reason = "asked by email";
@@ -66,23 +66,22 @@ TEST_F(LedgerTest, ANewRequestsMessagesAreQueuedInTheTransactionThatStoresIt) {
     EXPECT_EQ(queued[0].audit_head, format_audit_anchor(*head));
 }
 
-TEST_F(LedgerTest, OutboxPayloadIsStoredAsGiven) {
+TEST_P(LedgerTest, OutboxPayloadIsStoredAsGiven) {
     // Not sealed, unlike change text: notify only ever queues normalized statements and counts.
     const RequestNumber request = new_request().request.number;
     ledger->enqueue_notification(outbox_row(request, "mail", "pat.owner@example.com"), at(0));
-    RawSqlite raw(db_path);
-    EXPECT_EQ(raw.scalar("SELECT payload FROM notifications"),
+    EXPECT_EQ(raw_scalar("SELECT payload FROM notifications"),
               outbox_row(request, "mail", "").payload);
 }
 
-TEST_F(LedgerTest, OutboxDueRowsAreIndexed) {
+TEST_F(SqliteLedgerTest, OutboxDueRowsAreIndexed) {
     RawSqlite raw(db_path);
     EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                          "('notifications_due', 'notifications_undelivered_by_request')"),
               "2");
 }
 
-TEST_F(LedgerTest, VersionOneLedgerGetsTheOutboxIndexes) {
+TEST_F(SqliteLedgerTest, VersionOneLedgerGetsTheOutboxIndexes) {
     const RequestNumber request = new_request().request.number;
     ledger->enqueue_notification(outbox_row(request, "mail", "pat.owner@example.com"), at(0));
     ledger.reset();

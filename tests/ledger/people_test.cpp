@@ -1,10 +1,9 @@
-// People and tokens: random, shown once, stored only as SHA-256; rotation and deactivation
-// revoke the old token.
+// People and tokens, on SQLite and on PostgreSQL: random, shown once, stored only as SHA-256;
+// rotation and deactivation revoke the old token.
 #include "core/error.hpp"
 #include "core/hash.hpp"
 #include "ledger/token.hpp"
 #include "ledger_fixture.hpp"
-#include "raw_sqlite.hpp"
 
 namespace datafix::ledger::testing {
 
@@ -17,22 +16,21 @@ TEST(Token, RandomAndHashed) {
     EXPECT_EQ(token_hash(a), sha256_hex(a));
 }
 
-TEST_F(LedgerTest, TokenAuthenticatesAndIsStoredOnlyAsHash) {
+TEST_P(LedgerTest, TokenAuthenticatesAndIsStoredOnlyAsHash) {
     auto person = ledger->authenticate(dev.token);
     ASSERT_TRUE(person.has_value());
     EXPECT_EQ(person->id, dev.person.id);
     EXPECT_EQ(person->role, Role::developer);
     EXPECT_FALSE(ledger->authenticate("dfx_" + std::string(64, '0')).has_value());
     EXPECT_FALSE(ledger->authenticate("").has_value());
-    RawSqlite raw(db_path);
     EXPECT_EQ(
-        raw.scalar("SELECT token_hash FROM users WHERE id = " + std::to_string(dev.person.id)),
+        raw_scalar("SELECT token_hash FROM users WHERE id = " + std::to_string(dev.person.id)),
         sha256_hex(dev.token));
-    EXPECT_EQ(all_ledger_bytes().find(dev.token), std::string::npos);
-    EXPECT_EQ(all_ledger_bytes().find(dev.token.substr(4)), std::string::npos);
+    EXPECT_EQ(stored_bytes().find(dev.token), std::string::npos);
+    EXPECT_EQ(stored_bytes().find(dev.token.substr(4)), std::string::npos);
 }
 
-TEST_F(LedgerTest, RotateRevokesOldToken) {
+TEST_P(LedgerTest, RotateRevokesOldToken) {
     auto rotated = ledger->rotate_token(dev.person.id, by(0));
     ASSERT_TRUE(rotated.has_value());
     EXPECT_FALSE(ledger->authenticate(dev.token).has_value());
@@ -40,7 +38,7 @@ TEST_F(LedgerTest, RotateRevokesOldToken) {
     EXPECT_FALSE(ledger->rotate_token(999, by(0)).has_value());
 }
 
-TEST_F(LedgerTest, DeactivateRevokes) {
+TEST_P(LedgerTest, DeactivateRevokes) {
     EXPECT_TRUE(ledger->set_user_active(dev.person.id, false, by(0)));
     EXPECT_FALSE(ledger->authenticate(dev.token).has_value());
     EXPECT_FALSE(ledger->find_user(dev.person.id)->active);
@@ -49,7 +47,7 @@ TEST_F(LedgerTest, DeactivateRevokes) {
     EXPECT_FALSE(ledger->set_user_active(999, false, by(0)));
 }
 
-TEST_F(LedgerTest, DuplicateEmailRefused) {
+TEST_P(LedgerTest, DuplicateEmailRefused) {
     try {
         ledger->create_user({"Other", "dana@example.com", Role::developer}, by(0));
         FAIL();
@@ -58,7 +56,7 @@ TEST_F(LedgerTest, DuplicateEmailRefused) {
     }
 }
 
-TEST_F(LedgerTest, FindAndList) {
+TEST_P(LedgerTest, FindAndList) {
     EXPECT_EQ(ledger->find_user_by_email("olivia@example.com")->role, Role::product_owner);
     EXPECT_FALSE(ledger->find_user_by_email("nobody@example.com").has_value());
     auto people = ledger->list_users();

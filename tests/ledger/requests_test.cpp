@@ -1,10 +1,10 @@
-// Requests: a full state survives a transaction and a reload; a callback that declines or throws
-// changes nothing; private text is sealed on disk (a canary never appears in the file or WAL).
+// Requests, on SQLite and on PostgreSQL: a full state survives a transaction and a reload; a
+// callback that declines or throws changes nothing; private text is sealed at rest (a canary never
+// appears in the stored bytes: the SQLite file and WAL, every row of the PostgreSQL database).
 #include <stdexcept>
 
 #include "core/error.hpp"
 #include "ledger_fixture.hpp"
-#include "raw_sqlite.hpp"
 
 namespace datafix::ledger::testing {
 
@@ -77,7 +77,7 @@ AuditEvent event(const char* action, UserId actor) {
 }
 }  // namespace
 
-TEST_F(LedgerTest, StateRoundTrips) {
+TEST_P(LedgerTest, StateRoundTrips) {
     RequestState created = new_request();
     EXPECT_EQ(created.request.number, 1);
     EXPECT_EQ(created.version, 1);
@@ -118,7 +118,7 @@ TEST_F(LedgerTest, StateRoundTrips) {
     EXPECT_EQ(ledger->list_requests({RequestStatus::done, 10}).size(), 1u);
 }
 
-TEST_F(LedgerTest, DeclinedOrThrowingCallbackChangesNothing) {
+TEST_P(LedgerTest, DeclinedOrThrowingCallbackChangesNothing) {
     new_request();
     const auto audit_before = ledger->read_audit({}).size();
     TransactResult declined = ledger->transact(1, [&](RequestState& s) {
@@ -139,7 +139,7 @@ TEST_F(LedgerTest, DeclinedOrThrowingCallbackChangesNothing) {
     EXPECT_EQ(ledger->load(1)->version, 1);
 }
 
-TEST_F(LedgerTest, UnknownRequest) {
+TEST_P(LedgerTest, UnknownRequest) {
     bool called = false;
     TransactResult r = ledger->transact(42, [&](RequestState&) {
         called = true;
@@ -150,7 +150,7 @@ TEST_F(LedgerTest, UnknownRequest) {
     EXPECT_FALSE(ledger->load(42).has_value());
 }
 
-TEST_F(LedgerTest, RevisionsAreImmutable) {
+TEST_P(LedgerTest, RevisionsAreImmutable) {
     new_request();
     ledger->transact(1, [&](RequestState& s) {
         fill(s, dev.person.id, po.person.id);
@@ -165,7 +165,7 @@ TEST_F(LedgerTest, RevisionsAreImmutable) {
     EXPECT_NE(ledger->load(1)->revisions[0].change_sql.find(kCanary), std::string::npos);
 }
 
-TEST_F(LedgerTest, PrivateTextIsSealedOnDisk) {
+TEST_P(LedgerTest, PrivateTextIsSealedOnDisk) {
     ChangeRequest r;
     r.title = "change an applicant's email";
     r.reason = "the applicant wrote from " + kCanary;
@@ -181,27 +181,70 @@ TEST_F(LedgerTest, PrivateTextIsSealedOnDisk) {
     auto loaded = ledger->load(1);
     EXPECT_NE(loaded->revisions[0].change_sql.find(kCanary), std::string::npos);
     EXPECT_NE(loaded->request.reason.find(kCanary), std::string::npos);
-    // ... absent from every byte on disk, with the WAL still holding the latest pages ...
-    std::string bytes = all_ledger_bytes();
+    // ... absent from every byte stored, with SQLite's WAL still holding the latest pages ...
+    std::string bytes = stored_bytes();
     ASSERT_GT(bytes.size(), 0u);
     EXPECT_EQ(bytes.find(kCanary), std::string::npos);
     EXPECT_EQ(bytes.find("canary-7f3e9a"), std::string::npos);
-    // ... and after a checkpoint into the main file.
-    {
-        RawSqlite raw(db_path);
-        raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    // ... and after a checkpoint into SQLite's main file.
+    if (GetParam() == Backend::sqlite) {
+        EXPECT_EQ(raw_exec("PRAGMA wal_checkpoint(TRUNCATE)"), "");
     }
     ledger.reset();
-    EXPECT_EQ(all_ledger_bytes().find(kCanary), std::string::npos);
+    EXPECT_EQ(stored_bytes().find(kCanary), std::string::npos);
     // Normalized statements and hashes are kept in clear on purpose.
-    EXPECT_NE(all_ledger_bytes().find("SET email = $1"), std::string::npos);
+    EXPECT_NE(stored_bytes().find("SET email = $1"), std::string::npos);
 }
 
-TEST_F(LedgerTest, WrongKeyCannotOpenSealedText) {
+// Text is stored as given on both backends: quotes, backslashes, newlines, characters outside
+// the basic multilingual plane; lists come newest first, filtered by status and cut at the limit.
+TEST_P(LedgerTest, TextRoundTripsExactlyAndListsFilterAndLimit) {
+    const std::string title = "O'Brien \\ \"quoted\" \u00e9\u00e8 \U0001F600 end";
+    const std::string reason = "line one\nline two\t'; DROP TABLE requests; --";
+    ChangeRequest r;
+    r.title = title;
+    r.reason = reason;
+    r.requested_by = po.person.id;
+    r.requested_date = "2024-05-01";
+    r.ticket = "https://tickets.example.com/1?a=1&b='2'";
+    r.created_by = po.person.id;
+    r.created_at = at(0);
+    const RequestNumber first =
+        ledger->create_request(r, event("request.created", po.person.id)).request.number;
+    auto loaded = ledger->load(first);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->request.title, title);
+    EXPECT_EQ(loaded->request.reason, reason);
+    EXPECT_EQ(loaded->request.ticket, r.ticket);
+
+    for (int i = 0; i < 4; ++i) {
+        new_request("request " + std::to_string(i));
+    }
+    ledger->transact(first, [&](RequestState& s) {
+        s.request.status = RequestStatus::done;
+        return Mutation{true, {}};
+    });
+    auto all = ledger->list_requests({});
+    ASSERT_EQ(all.size(), 5u);
+    for (std::size_t i = 1; i < all.size(); ++i) {
+        EXPECT_GT(all[i - 1].request.number, all[i].request.number) << "newest first";
+    }
+    EXPECT_EQ(all.back().request.title, title);
+    auto done = ledger->list_requests({RequestStatus::done, 100});
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].request.number, first);
+    auto open = ledger->list_requests({RequestStatus::open, 2});
+    ASSERT_EQ(open.size(), 2u);
+    EXPECT_EQ(open[0].request.title, "request 3");
+    EXPECT_EQ(open[1].request.title, "request 2");
+    EXPECT_TRUE(ledger->list_requests({RequestStatus::cancelled, 100}).empty());
+}
+
+TEST_P(LedgerTest, WrongKeyCannotOpenSealedText) {
     new_request();
     ledger.reset();
     Key other = Key::generate();
-    ledger = Ledger::open(db_path, other);
+    ledger = open_ledger(other);
     EXPECT_THROW(ledger->load(1), Error);
 }
 
@@ -212,7 +255,7 @@ namespace {
 
 // A step's messages are written in the step's own transaction: all of them with the step, or
 // none without it (a step that throws after writing its state queues nothing).
-TEST_F(LedgerTest, AStepsMessagesCommitWithTheStepOrNotAtAll) {
+TEST_P(LedgerTest, AStepsMessagesCommitWithTheStepOrNotAtAll) {
     new_request();
     NewNotificationRow mail{"claimed", 1, "mail", "olivia@example.com", "{}"};
     NewNotificationRow team{"claimed", 1, "team", "", "{}"};
@@ -238,4 +281,8 @@ TEST_F(LedgerTest, AStepsMessagesCommitWithTheStepOrNotAtAll) {
 }
 
 }  // namespace
+
+// Every TEST_P(LedgerTest, ...) of the ledger tests, in whichever file, runs on both backends.
+DATAFIX_ON_EVERY_BACKEND(LedgerTest);
+
 }  // namespace datafix::ledger::testing

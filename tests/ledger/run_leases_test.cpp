@@ -1,5 +1,5 @@
-// Run leases in the ledger (SQLite here; the PostgreSQL ledger runs the same statements, see
-// reconnect_test.cpp): a running run is listed with its lease, renewal moves only the holder's
+// Run leases in the ledger, on SQLite and on PostgreSQL (reconnect_test.cpp adds a PostgreSQL
+// restart): a running run is listed with its lease, renewal moves only the holder's
 // leases, a released lease leaves the run listed without one, and finished runs are not listed.
 #include "ledger_fixture.hpp"
 
@@ -29,7 +29,7 @@ class RunLeases : public LedgerTest {
     }
 };
 
-TEST_F(RunLeases, ARunningRunIsListedWithItsLeaseAndOnlyItsHolderRenewsIt) {
+TEST_P(RunLeases, ARunningRunIsListedWithItsLeaseAndOnlyItsHolderRenewsIt) {
     RequestNumber n = with_runs();
     auto running = ledger->running_runs();
     ASSERT_EQ(running.size(), 1u) << "the succeeded run is not listed";
@@ -60,6 +60,8 @@ TEST_F(RunLeases, ARunningRunIsListedWithItsLeaseAndOnlyItsHolderRenewsIt) {
     ASSERT_EQ(running.size(), 1u) << "releasing a lease does not finish the run";
     EXPECT_FALSE(running[0].lease.has_value());
 }
+
+DATAFIX_ON_EVERY_BACKEND(RunLeases);
 
 }  // namespace
 }  // namespace datafix::ledger::testing

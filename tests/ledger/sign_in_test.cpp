@@ -6,7 +6,6 @@
 
 #include "ledger/migrations.hpp"
 #include "ledger_fixture.hpp"
-#include "pg_ledger_fixture.hpp"
 
 namespace datafix::ledger::testing {
 
@@ -99,16 +98,16 @@ class SignInSessions : public LedgerTest {};
 
 }  // namespace
 
-TEST_F(SignInSessions, OnSqlite) {
-    sign_in_round_trip(*ledger, dev.person.id, db_path);
-    // Neither the token nor the PKCE verifier is on disk in clear.
-    const std::string bytes = read_bytes(db_path) + read_bytes(db_path + "-wal");
-    EXPECT_EQ(bytes.find("verifier-state"), std::string::npos);
+TEST_P(SignInSessions, RoundTrip) {
+    EXPECT_EQ(ledger->schema_version(), latest_schema_version());
+    sign_in_round_trip(*ledger, dev.person.id, url);
+    // Neither the token nor the PKCE verifier is stored in clear.
+    EXPECT_EQ(stored_bytes().find("verifier-state"), std::string::npos);
 }
 
 // Someone created at their first sign-in has no role until an administrator gives one; the
 // role is stored as written and every change is audited with the role before it.
-TEST_F(SignInSessions, APersonWithNoRoleIsGivenOneAndTheChangeIsAudited) {
+TEST_P(SignInSessions, APersonWithNoRoleIsGivenOneAndTheChangeIsAudited) {
     IssuedToken olu = ledger->create_user({"Olu", "olu@example.com", Role::none}, by(0));
     EXPECT_EQ(ledger->find_user(olu.person.id)->role, Role::none);
     EXPECT_EQ(role_name(Role::none), "none");
@@ -124,13 +123,6 @@ TEST_F(SignInSessions, APersonWithNoRoleIsGivenOneAndTheChangeIsAudited) {
     EXPECT_TRUE(ledger->verify_audit().intact);
 }
 
-TEST(SignInSessionsPostgresql, OnPostgresql) {
-    const std::string url = fresh_ledger_url();
-    Key key = Key::generate();
-    auto ledger = Ledger::open(url, key);
-    EXPECT_EQ(ledger->schema_version(), latest_schema_version());
-    IssuedToken dev = ledger->create_user({"Dana", "dana@example.com", Role::developer}, by(0));
-    sign_in_round_trip(*ledger, dev.person.id, url);
-}
+DATAFIX_ON_EVERY_BACKEND(SignInSessions);
 
 }  // namespace datafix::ledger::testing

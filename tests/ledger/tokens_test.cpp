@@ -6,9 +6,9 @@
 
 namespace datafix::ledger::testing {
 
-using TokenLedger = LedgerTest;
+class TokenLedger : public LedgerTest {};
 
-TEST_F(TokenLedger, IssuedTokensExpireAndHaveAScope) {
+TEST_P(TokenLedger, IssuedTokensExpireAndHaveAScope) {
     auto person = ledger->authenticate(dev.token);
     ASSERT_TRUE(person.has_value());
     EXPECT_EQ(person->token_scope, TokenScope::full);
@@ -28,7 +28,7 @@ TEST_F(TokenLedger, IssuedTokensExpireAndHaveAScope) {
         << entries.back().event.detail;
 }
 
-TEST_F(TokenLedger, AdminRotationIsMarkedAuditedAndToldToTheOwner) {
+TEST_P(TokenLedger, AdminRotationIsMarkedAuditedAndToldToTheOwner) {
     auto admin = ledger->create_user({"Ada Admin", "ada@example.com", Role::admin}, by(0));
     NewNotificationRow notice{"token-rotated", std::nullopt, "mail", "dana@example.com",
                               "{\"subject\":\"s\",\"text\":\"t\",\"link\":\"\"}"};
@@ -58,7 +58,7 @@ TEST_F(TokenLedger, AdminRotationIsMarkedAuditedAndToldToTheOwner) {
     EXPECT_EQ(ledger->undelivered_notifications().size(), 1u);
 }
 
-TEST_F(TokenLedger, ParticipantsAreStoredAndOnlyGrow) {
+TEST_P(TokenLedger, ParticipantsAreStoredAndOnlyGrow) {
     RequestState s = new_request();
     ledger->transact(s.request.number, [&](RequestState& st) {
         st.participants.drove = {dev.person.id, 9};
@@ -81,7 +81,7 @@ TEST_F(TokenLedger, ParticipantsAreStoredAndOnlyGrow) {
     EXPECT_EQ(ledger->load(s.request.number)->participants.drove.size(), 2u);
 }
 
-TEST_F(TokenLedger, AnAdminsAccountRemembersItsCreatorUntilASecondAdminConfirmsIt) {
+TEST_P(TokenLedger, AnAdminsAccountRemembersItsCreatorUntilASecondAdminConfirmsIt) {
     auto ada = ledger->create_user({"Ada Admin", "ada@example.com", Role::admin}, by(0));
     auto ben = ledger->create_user({"Ben Admin", "ben@example.com", Role::admin}, by(0));
     // datafix init and sign-ins (actor 0) make accounts nobody created.
@@ -127,5 +127,7 @@ TEST_F(TokenLedger, AnAdminsAccountRemembersItsCreatorUntilASecondAdminConfirmsI
     EXPECT_FALSE(ledger->confirm_user(999, by(ben.person.id, at(5))).has_value());
     EXPECT_EQ(ledger->read_audit({}).size(), audited);
 }
+
+DATAFIX_ON_EVERY_BACKEND(TokenLedger);
 
 }  // namespace datafix::ledger::testing
