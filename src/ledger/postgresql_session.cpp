@@ -157,7 +157,17 @@ class PostgresqlSession final : public SqlSession {
         if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
             return;
         }
-        std::string message = PQerrorMessage(conn_);
+        // Only the primary message, its SQLSTATE and the constraint's name: PostgreSQL's DETAIL
+        // line quotes the key values of a violated constraint (a person's id, an e-mail).
+        const char* primary =
+            result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+        const char* sqlstate =
+            result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+        std::string message = primary != nullptr ? primary : PQerrorMessage(conn_);
+        message = message.substr(0, message.find('\n'));
+        if (sqlstate != nullptr) {
+            message = std::string("SQLSTATE ") + sqlstate + ": " + message;
+        }
         const ErrorCode code =
             PQstatus(conn_) == CONNECTION_OK ? ErrorCode::database : ErrorCode::unreachable;
         throw Error(code, "ledger (postgresql): " + message,

@@ -139,6 +139,27 @@ TEST_P(LedgerTest, DeclinedOrThrowingCallbackChangesNothing) {
     EXPECT_EQ(ledger->load(1)->version, 1);
 }
 
+// A step the database's own constraints refuse fails without quoting a value: PostgreSQL's DETAIL
+// line ("Key (driver)=(...) is not present in table ...") stays out of the error, which reaches
+// logs and API bodies. Nothing of the step is written.
+TEST_P(LedgerTest, AConstraintViolationQuotesNoValue) {
+    new_request();
+    const UserId nobody = 987654321;
+    try {
+        ledger->transact(1, [&](RequestState& s) {
+            s.claim = Claim{nobody, at(1), at(2)};
+            return Mutation{true, {event("test.claimed", dev.person.id)}};
+        });
+        FAIL() << "the foreign key to users did not refuse an unknown driver";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::database);
+        EXPECT_EQ(e.describe().find("987654321"), std::string::npos) << e.describe();
+        EXPECT_EQ(std::string(e.what()).find("987654321"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(ledger->load(1)->claim.has_value());
+    EXPECT_EQ(ledger->load(1)->version, 1);
+}
+
 TEST_P(LedgerTest, UnknownRequest) {
     bool called = false;
     TransactResult r = ledger->transact(42, [&](RequestState&) {

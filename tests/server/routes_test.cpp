@@ -15,13 +15,13 @@
 
 #include "core/crypto.hpp"
 #include "ledger/ledger.hpp"
+#include "run/executor.hpp"
+#include "run/run_leases.hpp"
 #include "server/api_error.hpp"
 #include "server/config.hpp"
 #include "server/context.hpp"
-#include "server/executor.hpp"
 #include "server/metrics.hpp"
 #include "server/routes.hpp"
-#include "server/run_leases.hpp"
 
 namespace datafix::server {
 namespace {
@@ -62,7 +62,9 @@ class InProcessApi : public ::testing::Test {
             "routes-test", std::make_shared<spdlog::sinks::null_sink_mt>());
         const Config config = Config::parse(kConfig, "datafix.toml", dir.string());
         context = std::make_unique<Context>(config, key, std::move(ledger), log);
-        executor = std::make_unique<Executor>(*context, server_identity(config));
+        executor = std::make_unique<run::Executor>(
+            *context, run::server_identity(config.server.instance, config.server.data_dir),
+            config.server.run_lease);
         add_user_routes(router, *context);
         add_request_routes(router, *context);
         add_inbox_routes(router, *context);
@@ -125,7 +127,7 @@ class InProcessApi : public ::testing::Test {
 
     std::filesystem::path dir;
     std::unique_ptr<Context> context;
-    std::unique_ptr<Executor> executor;
+    std::unique_ptr<run::Executor> executor;
     Metrics metrics;
     Router router;
     model::IssuedToken admin, dev, other, po, reader;
