@@ -23,7 +23,7 @@ chmod 1777 "$dir"
 # halt_on_error: the first finding ends the process (the build also has -fno-sanitize-recover).
 # Options already in the environment come last, so they can add to these.
 export ASAN_OPTIONS="log_path=$dir/asan:halt_on_error=1:detect_leaks=1:strict_init_order=1:check_initialization_order=1:suppressions=$here/asan.supp${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-export LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="log_path=$dir/ubsan:halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export TSAN_OPTIONS="log_path=$dir/tsan:halt_on_error=1:second_deadlock_stack=1:suppressions=$here/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 
