@@ -19,6 +19,7 @@ generator=()
 if [[ ! -f "$build/CMakeCache.txt" ]] || grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja' "$build/CMakeCache.txt"; then
   generator=(-G Ninja)
 fi
-cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Warnings are errors here, so CI fails on a new one (-DDATAFIX_WERROR, CMakeLists.txt).
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDATAFIX_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j"${DATAFIX_TEST_JOBS:-2}"

@@ -32,8 +32,8 @@ void NotifyConfig::validate() const {
                         "paste the incoming webhook URL of the chat channel");
         }
     }
-    for (const auto& [event, routes] : routes) {
-        for (const auto& route : routes) {
+    for (const auto& [event, event_routes] : routes) {
+        for (const auto& route : event_routes) {
             const std::string key = "notify.routes." + std::string(event_name(event));
             const ChannelConfig* channel = find_channel(route.channel);
             if (channel == nullptr) {

@@ -130,9 +130,14 @@ sql::Analysis analyze_in_worker(std::string_view text, sql::FileRole role,
     // "--file=NAME": a name that starts with '-' stays a value.
     spec.argv = {"/proc/self/exe", "guard-worker", "--role=" + std::string(sql::role_name(role)),
                  "--file=" + file_name};
-    // The worker needs nothing from the server's environment; the test-only fault points travel.
-    if (const char* fault = std::getenv("DATAFIX_FAULT"); fault != nullptr) {
-        spec.environment.push_back(std::string("DATAFIX_FAULT=") + fault);
+    // The worker needs nothing from the server's environment; the test-only fault points travel,
+    // and so do a sanitizer build's options, so a finding in the worker is reported where the
+    // server's own go (tests/sanitizers/run_test.sh) instead of only refusing the change.
+    for (const char* name :
+         {"DATAFIX_FAULT", "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+        if (const char* value = std::getenv(name); value != nullptr) {
+            spec.environment.push_back(std::string(name) + "=" + value);
+        }
     }
     spec.input = std::string(text);
     spec.deadline = kWorkerDeadline;

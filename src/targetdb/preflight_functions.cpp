@@ -1122,12 +1122,12 @@ void add_function_findings(PreflightReport& report) {
 
 class ClosureFunctions::State {
   public:
-    State(Connection& connection, PreflightReport& report, const EnvironmentTarget& target)
-        : connection(connection),
-          report(report),
-          scratch(roles_of(report)),
-          expressions(connection, scratch, target),
-          triggers(connection, scratch, target, true) {}
+    State(Connection& session, PreflightReport& into, const EnvironmentTarget& target)
+        : connection(session),
+          report(into),
+          scratch(roles_of(into)),
+          expressions(session, scratch, target),
+          triggers(session, scratch, target, true) {}
 
     static PreflightReport roles_of(const PreflightReport& report) {
         PreflightReport out;

@@ -58,8 +58,8 @@ Spec spec_on(Route route) {
 class OnBothRoutes : public ::testing::TestWithParam<Route> {};
 
 INSTANTIATE_TEST_SUITE_P(Process, OnBothRoutes, ::testing::Values(Route::spawn, Route::fork),
-                         [](const auto& info) {
-                             return std::string(info.param == Route::spawn ? "PosixSpawn" : "Fork");
+                         [](const auto& test) {
+                             return std::string(test.param == Route::spawn ? "PosixSpawn" : "Fork");
                          });
 
 std::string link_of(int fd) {

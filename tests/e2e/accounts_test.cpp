@@ -76,7 +76,9 @@ TEST(Accounts, AnAdminsOwnAccountsCannotCompleteFourEyesUntilASecondAdminConfirm
     auto by_made = s.cli(ben, {"users", "confirm", std::to_string(sam)});
     EXPECT_NE(by_made.status, 0);
     EXPECT_NE(by_made.err.find("so you cannot confirm it"), std::string::npos) << by_made.err;
-    for (const auto& u : s.get(s.admin_token(), "/api/users").body["users"]) {
+    // The answer is named: a range-for over a member of a temporary outlives the temporary.
+    auto users = s.get(s.admin_token(), "/api/users");
+    for (const auto& u : users.body["users"]) {
         if (u["id"] == sam) {
             EXPECT_TRUE(u["confirmed_by"].is_null()) << u.dump();
             EXPECT_FALSE(u["created_by"].is_null()) << u.dump();
