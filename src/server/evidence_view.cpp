@@ -10,20 +10,6 @@ namespace datafix::server {
 
 namespace {
 
-const char* kind_text(targetdb::StatementKind kind) {
-    switch (kind) {
-        case targetdb::StatementKind::insert:
-            return "insert";
-        case targetdb::StatementKind::update:
-            return "update";
-        case targetdb::StatementKind::delete_:
-            return "delete";
-        case targetdb::StatementKind::merge:
-            return "merge";
-    }
-    return "update";
-}
-
 // The columns that may hold other values at apply, each with the class it is compared by and its
 // cause (names of columns, triggers and functions; never values).
 nlohmann::json volatility_summary(const std::vector<targetdb::VolatileColumn>& volatility) {
@@ -48,7 +34,7 @@ nlohmann::json evidence_summary(const targetdb::Evidence& evidence) {
     for (const auto& s : evidence.statements) {
         statements.push_back({
             {"index", s.index},
-            {"kind", kind_text(s.kind)},
+            {"kind", std::string(targetdb::statement_kind_name(s.kind))},
             {"table", s.schema.empty() ? s.table : s.schema + "." + s.table},
             {"expected_rows", s.expected_rows ? nlohmann::json(*s.expected_rows) : nullptr},
             {"actual_rows", s.actual_rows},

@@ -53,9 +53,8 @@ nlohmann::json run_report_json(const run::RunReport& report) {
 
 nlohmann::json run_event_json(const run::RunEvent& event) {
     if (event.type == "run.finished" && event.outcome != nullptr) {
-        run::RunReport shown = *event.outcome;
-        shown.preflight.reset();
-        nlohmann::json out = run_report_json(shown);
+        // The outcome as the caller gets it, without the pre-flight report.
+        nlohmann::json out = run_report_json(*event.outcome);
         out.erase("preflight");
         return out;
     }

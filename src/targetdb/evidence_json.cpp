@@ -7,9 +7,7 @@
 
 namespace datafix::targetdb {
 
-namespace {
-
-std::string_view kind_name(StatementKind kind) {
+std::string_view statement_kind_name(StatementKind kind) {
     switch (kind) {
         case StatementKind::insert:
             return "insert";
@@ -22,6 +20,8 @@ std::string_view kind_name(StatementKind kind) {
     }
     return "update";
 }
+
+namespace {
 
 StatementKind kind_from(const std::string& name) {
     if (name == "insert") {
@@ -128,7 +128,7 @@ nlohmann::json to_json(const Evidence& e) {
     nlohmann::json statements = nlohmann::json::array();
     for (const auto& s : e.statements) {
         nlohmann::json j = {{"index", s.index},
-                            {"kind", kind_name(s.kind)},
+                            {"kind", statement_kind_name(s.kind)},
                             {"schema", s.schema},
                             {"table", s.table},
                             {"columns", s.columns},

@@ -18,6 +18,8 @@ std::string_view outcome_status_name(OutcomeStatus status);
 // The names of volatility classes in the stored evidence: "clock", "sequence", "random",
 // "observed" (an unknown name reads as observed).
 std::string_view volatility_class_name(VolatilityClass c);
+// "insert", "update", "delete", "merge": as stored and as the API shows them.
+std::string_view statement_kind_name(StatementKind kind);
 VolatilityClass volatility_class_from(std::string_view name);
 
 }  // namespace datafix::targetdb
