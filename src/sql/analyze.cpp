@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/hash.hpp"
+#include "core/threads.hpp"
 #include "sql/analysis.hpp"
 #include "sql/internal/nesting.hpp"
 #include "sql/internal/pg_tree.hpp"
@@ -265,9 +266,177 @@ Statement sql_statement(const SourceText& source, const std::string& sql,
     s.has_where = facts.has_where;
     s.where_constant_true = facts.where_constant_true;
     s.verdict = std::move(facts.verdict);
-    s.normalized = normalize(s.text);
-    s.fingerprint = fingerprint(s.text);
     return s;
+}
+
+// Files this large are parsed in kPieces pieces, by as many threads as the machine has cores for
+// (kPieces at most); below it, a thread costs more than it saves. The number of pieces does not
+// depend on the machine, so every machine reads a file the same way.
+constexpr std::size_t kParallelBytes = 64 * 1024;
+constexpr unsigned kPieces = 4;
+// At least a server thread's stack: any file the guard accepts parses on any thread.
+constexpr std::size_t kThreadStackBytes = 8 * 1024 * 1024;
+
+// A statement as the scanner sees it: the non-comment tokens between two semicolons. It is the
+// statement the parser finds there unless a semicolon sits inside one (a rule's action list,
+// BEGIN ATOMIC); merge_statements() trusts it only where the parser agrees.
+struct ScannedStatement {
+    std::size_t start = 0;  // bytes, end exclusive
+    std::size_t end = 0;
+    std::size_t after = 0;  // just past the semicolon that ends it (or the end of the file)
+};
+
+std::vector<ScannedStatement> scanned_statements(const std::vector<Token>& tokens,
+                                                 std::size_t file_end) {
+    std::vector<ScannedStatement> out;
+    std::optional<ScannedStatement> current;
+    for (const Token& t : tokens) {
+        if (t.is_comment()) {
+            continue;
+        }
+        if (t.kind == PG_QUERY__TOKEN__ASCII_59) {
+            if (current) {
+                current->after = static_cast<std::size_t>(t.end);
+                out.push_back(*current);
+                current.reset();
+            }
+            continue;
+        }
+        if (!current) {
+            current = ScannedStatement{static_cast<std::size_t>(t.start), 0, 0};
+        }
+        current->end = static_cast<std::size_t>(t.end);
+    }
+    if (current) {
+        current->after = file_end;
+        out.push_back(*current);
+    }
+    return out;
+}
+
+// The bytes [begin, end) of the file, parsed on their own: statements cut at semicolons parse
+// alike in a piece or in the whole.
+struct Piece {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::optional<internal::ParseOutcome> parsed;
+    std::vector<std::pair<std::size_t, Statement>> statements;
+};
+
+// Up to `count` pieces of about equal size, each ending after a semicolon, together the file.
+std::vector<Piece> pieces_of(const std::vector<ScannedStatement>& scanned, std::size_t file_end,
+                             std::size_t count) {
+    std::vector<Piece> pieces;
+    std::size_t begin = 0;
+    for (const ScannedStatement& s : scanned) {
+        std::size_t target = file_end * (pieces.size() + 1) / count;
+        if (pieces.size() + 1 < count && s.after >= target && s.after < file_end) {
+            pieces.push_back(Piece{begin, s.after, std::nullopt, {}});
+            begin = s.after;
+        }
+    }
+    pieces.push_back(Piece{begin, file_end, std::nullopt, {}});
+    return pieces;
+}
+
+// The statements of `tree`, parsed from the bytes at `offset` of the blanked file, each examined.
+std::vector<std::pair<std::size_t, Statement>> statements_of(
+    const PgQuery__ParseResult& tree, std::size_t offset, std::size_t piece_end,
+    const SourceText& source, const std::string& sql, const std::vector<Token>& tokens,
+    FileRole role) {
+    std::vector<std::pair<std::size_t, Statement>> out;
+    for (std::size_t i = 0; i < tree.n_stmts; ++i) {
+        const PgQuery__RawStmt& raw = *tree.stmts[i];
+        std::size_t begin = offset + static_cast<std::size_t>(raw.stmt_location);
+        std::size_t end =
+            raw.stmt_len == 0 ? piece_end : begin + static_cast<std::size_t>(raw.stmt_len);
+        // Tokens are in file order: find the statement's first by binary search, not by a pass
+        // over the whole file per statement.
+        auto first = std::lower_bound(
+            tokens.begin(), tokens.end(), begin,
+            [](const Token& t, std::size_t at) { return static_cast<std::size_t>(t.start) < at; });
+        std::vector<Token> own;
+        for (auto t = first; t != tokens.end() && static_cast<std::size_t>(t->end) <= end; ++t) {
+            if (!t->is_comment()) {
+                own.push_back(*t);
+            }
+        }
+        if (own.empty()) {
+            continue;
+        }
+        out.emplace_back(static_cast<std::size_t>(own.front().start),
+                         sql_statement(source, sql, own, raw.stmt, role));
+    }
+    return out;
+}
+
+// Every SQL statement of the blanked file, examined, normalized and fingerprinted. A large file is
+// cut at semicolons into pieces that threads parse at once, while other threads normalize and
+// fingerprint the statements the scanner found. A piece that does not parse (a semicolon inside a
+// statement, or a syntax error) sends the whole file through one parse, which reports the error
+// as before; a statement the scanner saw differently from the parser is normalized afresh.
+std::vector<std::pair<std::size_t, Statement>> sql_statements(const SourceText& source,
+                                                              const std::string& sql,
+                                                              const std::vector<Token>& tokens,
+                                                              FileRole role) {
+    std::vector<ScannedStatement> scanned = scanned_statements(tokens, sql.size());
+    bool large = sql.size() >= kParallelBytes;
+    unsigned threads = large ? worker_threads(kPieces) : 1;
+    std::vector<Piece> pieces = pieces_of(scanned, sql.size(), large ? kPieces : 1);
+    std::vector<std::string> normalized(scanned.size());
+    std::vector<std::string> fingerprints(scanned.size());
+    auto text_of = [&](const ScannedStatement& s) {
+        return source.bytes().substr(s.start, s.end - s.start);
+    };
+    for_each_item(
+        pieces.size() + 2 * scanned.size(), threads, kThreadStackBytes, [&](std::size_t item) {
+            if (item < pieces.size()) {
+                Piece& piece = pieces[item];
+                piece.parsed = internal::parse(sql.substr(piece.begin, piece.end - piece.begin));
+                if (!piece.parsed->failure) {
+                    piece.statements = statements_of(*piece.parsed->tree, piece.begin, piece.end,
+                                                     source, sql, tokens, role);
+                }
+                return;
+            }
+            std::size_t index = (item - pieces.size()) / 2;
+            if ((item - pieces.size()) % 2 == 0) {
+                normalized[index] = normalize(text_of(scanned[index]));
+            } else {
+                fingerprints[index] = fingerprint(text_of(scanned[index]));
+            }
+        });
+
+    std::vector<std::pair<std::size_t, Statement>> out;
+    bool all_parsed = std::all_of(pieces.begin(), pieces.end(),
+                                  [](const Piece& p) { return !p.parsed->failure; });
+    if (all_parsed) {
+        for (Piece& piece : pieces) {
+            std::move(piece.statements.begin(), piece.statements.end(), std::back_inserter(out));
+        }
+    } else {
+        internal::ParseOutcome whole =
+            pieces.size() == 1 ? std::move(*pieces.front().parsed) : internal::parse(sql);
+        if (whole.failure) {
+            throw_syntax_error(source, *whole.failure, tokens);
+        }
+        out = statements_of(*whole.tree, 0, sql.size(), source, sql, tokens, role);
+    }
+    for (auto& [offset, statement] : out) {
+        auto seen = std::lower_bound(
+            scanned.begin(), scanned.end(), offset,
+            [](const ScannedStatement& s, std::size_t at) { return s.start < at; });
+        std::size_t index = static_cast<std::size_t>(seen - scanned.begin());
+        if (seen != scanned.end() && seen->start == offset &&
+            seen->end - seen->start == statement.text.size()) {
+            statement.normalized = std::move(normalized[index]);
+            statement.fingerprint = std::move(fingerprints[index]);
+        } else {
+            statement.normalized = normalize(statement.text);
+            statement.fingerprint = fingerprint(statement.text);
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -298,36 +467,10 @@ Analysis analyze(std::string_view text, FileRole role, const std::string& file_n
                     "WITH for subqueries, and split long chains of operators; a hand-written "
                     "change never nests this deep");
     }
-    internal::ParseOutcome parsed = internal::parse(sql);
-    if (parsed.failure) {
-        throw_syntax_error(source, *parsed.failure, tokens);
-    }
-
-    std::vector<std::pair<std::size_t, Statement>> ordered;
+    std::vector<std::pair<std::size_t, Statement>> ordered =
+        sql_statements(source, sql, tokens, role);
     for (Span span : meta_commands) {
         ordered.emplace_back(span.start, meta_command_statement(source, span));
-    }
-    for (std::size_t i = 0; i < parsed.tree->n_stmts; ++i) {
-        const PgQuery__RawStmt& raw = *parsed.tree->stmts[i];
-        std::size_t begin = static_cast<std::size_t>(raw.stmt_location);
-        std::size_t end =
-            raw.stmt_len == 0 ? sql.size() : begin + static_cast<std::size_t>(raw.stmt_len);
-        // Tokens are in file order: find the statement's first by binary search, not by a pass
-        // over the whole file per statement.
-        auto first = std::lower_bound(
-            tokens.begin(), tokens.end(), begin,
-            [](const Token& t, std::size_t at) { return static_cast<std::size_t>(t.start) < at; });
-        std::vector<Token> own;
-        for (auto t = first; t != tokens.end() && static_cast<std::size_t>(t->end) <= end; ++t) {
-            if (!t->is_comment()) {
-                own.push_back(*t);
-            }
-        }
-        if (own.empty()) {
-            continue;
-        }
-        ordered.emplace_back(static_cast<std::size_t>(own.front().start),
-                             sql_statement(source, sql, own, raw.stmt, role));
     }
     std::stable_sort(ordered.begin(), ordered.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 #include <pg_query.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "core/hash.hpp"
 #include "sql/analysis.hpp"
 #include "sql/analysis_json.hpp"
@@ -205,6 +210,102 @@ TEST(Analyze, StatementListsEveryCallOnceWithItsArgumentCount) {
               (std::vector<FunctionCall>{
                   {"app_public", "normalize_name", 1}, {"", "now", 0}, {"", "count", 0}}));
     EXPECT_EQ(call_text(a.statements[0].calls[0]), "app_public.normalize_name(1 argument)");
+}
+
+// A file of 64 KiB or more is parsed in pieces cut at semicolons, by several threads. What each
+// statement gets must not depend on it: the same text, position, kind, verdict, tables, normalized
+// text and fingerprint as when the statement is the whole file.
+TEST(Analyze, ALargeFileReadInPiecesAgreesWithEachStatementAlone) {
+    const std::vector<std::string> shapes = {
+        "UPDATE app_public.app_user SET given_name = 'Ada', score = -{n} WHERE id = {n};\n",
+        "-- why: a request\nDELETE FROM t WHERE id = {n} AND note = 'x'; /* c */ ",
+        "INSERT INTO t (a, b) VALUES ({n}, $$dollar 'quoted'$$), (- 2.5, E'x\\ny');\n",
+        "\\echo done {n}\n",
+        "WITH gone AS (DELETE FROM t WHERE id IN ({n}, 8) RETURNING id) SELECT count(*) FROM "
+        "gone;\n",
+        "CREATE TABLE t{n} (a int);\n",
+        "UPDATE t SET a = 1 + 2 * 3\n  WHERE id = {n};\n"};
+    std::string file;
+    for (int n = 0; file.size() < 200 * 1024; ++n) {
+        std::string shape = shapes[static_cast<std::size_t>(n) % shapes.size()];
+        std::size_t at = 0;
+        while ((at = shape.find("{n}", at)) != std::string::npos) {
+            shape.replace(at, 3, std::to_string(n));
+        }
+        file += shape;
+    }
+    Analysis a = change(file);
+    ASSERT_GT(a.statements.size(), 2000U);
+    int line = 0;
+    for (std::size_t i = 0; i < a.statements.size(); ++i) {
+        const Statement& s = a.statements[i];
+        ASSERT_EQ(s.index, static_cast<int>(i) + 1);
+        ASSERT_GE(s.line, line) << "statements out of file order at " << s.index;
+        line = s.line;
+        if (s.kind == StatementKind::meta_command) {
+            continue;
+        }
+        Analysis alone = change(s.text);
+        ASSERT_EQ(alone.statements.size(), 1U) << s.text;
+        const Statement& own = alone.statements[0];
+        ASSERT_EQ(s.kind, own.kind) << s.text;
+        ASSERT_EQ(s.normalized, own.normalized) << s.text;
+        ASSERT_EQ(s.fingerprint, own.fingerprint) << s.text;
+        ASSERT_EQ(s.verdict.allowed, own.verdict.allowed) << s.text;
+        ASSERT_EQ(s.tables_written, own.tables_written) << s.text;
+        ASSERT_EQ(s.has_where, own.has_where) << s.text;
+    }
+    // Statement i's line is where its text starts in the file.
+    const Statement& last = a.statements.back();
+    std::size_t offset = file.rfind(last.text);
+    ASSERT_NE(offset, std::string::npos);
+    EXPECT_EQ(last.line,
+              1 + std::count(file.begin(), file.begin() + static_cast<long>(offset), '\n'));
+}
+
+// A semicolon inside a statement (a rule's list of actions) is not where a statement ends: the
+// statement spanning the middle of a large file is still one statement, refused as DDL.
+TEST(Analyze, ASemicolonInsideAStatementOfALargeFileDoesNotCutIt) {
+    std::string before;
+    while (before.size() < 60 * 1024) {
+        before += "DELETE FROM t WHERE id = 1;\n";
+    }
+    std::string rule = "CREATE RULE r AS ON INSERT TO t DO ALSO (";
+    while (rule.size() < 60 * 1024) {
+        rule += "INSERT INTO audit VALUES (1); ";
+    }
+    rule += "INSERT INTO audit VALUES (2))";
+    Analysis a = change(before + rule + ";\n" + before);
+    std::size_t each = before.size() / std::string("DELETE FROM t WHERE id = 1;\n").size();
+    ASSERT_EQ(a.statements.size(), 2 * each + 1);
+    const Statement& middle = a.statements[each];
+    EXPECT_EQ(middle.text, rule);
+    EXPECT_EQ(middle.kind, StatementKind::ddl);
+    EXPECT_FALSE(middle.verdict.allowed);
+    EXPECT_EQ(middle.line, static_cast<int>(each) + 1);
+    EXPECT_EQ(a.statements.back().text, "DELETE FROM t WHERE id = 1");
+}
+
+// A syntax error in the last quarter of a large file is reported where it is, and only it.
+TEST(Analyze, ASyntaxErrorDeepInALargeFileNamesItsLine) {
+    std::string file;
+    int lines = 0;
+    while (file.size() < 150 * 1024) {
+        file += "UPDATE t SET a = 1 WHERE id = 2;\n";
+        ++lines;
+    }
+    file += "UPDATE t SET a = 1 WHER id = 3;\n";
+    file += "DELETE FROM t WHERE id = 4;\n";
+    try {
+        change(file);
+        FAIL() << "a file with a syntax error was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+        std::string where = "c.sql:" + std::to_string(lines + 1) + ":20: ";
+        EXPECT_EQ(std::string(e.what()).rfind(where, 0), 0U) << e.what();
+        EXPECT_NE(std::string(e.what()).find("syntax error at or near \"WHER\""), std::string::npos)
+            << e.what();
+    }
 }
 
 }  // namespace
