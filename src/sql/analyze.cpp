@@ -165,17 +165,34 @@ class MetaCommandFinder {
         spans_.push_back(Span{start, end});
     }
 
+    // Blanks the meta-commands the tokens show, in file order, up to the first whose arguments
+    // could have changed how the rest was scanned (a quote, dollar or comment opener: `\echo
+    // it's` opens a string that swallows the text below it, and a backslash there is no longer a
+    // token); the next pass scans what follows afresh.
     bool blank_backslashes(const std::vector<Token>& tokens) {
         bool any = false;
         for (const Token& t : tokens) {
             // A meta-command runs to the end of its line, so later backslashes on it are already
             // blank.
             if (t.kind == '\\' && sql_[static_cast<std::size_t>(t.start)] == '\\') {
-                blank_line_from(static_cast<std::size_t>(t.start));
+                std::size_t start = static_cast<std::size_t>(t.start);
+                bool shifts = changes_scanning(start);
+                blank_line_from(start);
                 any = true;
+                if (shifts) {
+                    break;
+                }
             }
         }
         return any;
+    }
+
+    bool changes_scanning(std::size_t start) const {
+        std::size_t end = sql_.find('\n', start);
+        std::string_view line(sql_.data() + start,
+                              (end == std::string::npos ? sql_.size() : end) - start);
+        return line.find_first_of("'\"$") != std::string_view::npos ||
+               line.find("/*") != std::string_view::npos;
     }
 
     // A meta-command's arguments are not SQL (`\echo it's done`) and can stop the scanner far
