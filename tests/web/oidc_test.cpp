@@ -2,114 +2,45 @@
 // on loopback, a real `datafix server` configured with [auth.oidc] (e2e fixture), and
 // tests/web/oidc.test.mjs driving headless Chromium through the provider's own pages. Each browser
 // phase's checks are in the script; here: the server's state, audit trail and log around them.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 
 #include "e2e/runbook_steps.hpp"
+#include "harness/oidc_provider.hpp"
 #include "harness/process.hpp"
-
-extern char** environ;
 
 namespace datafix::e2e {
 
 namespace {
 
 const std::string kSource = DATAFIX_SOURCE_DIR;
-const std::string kSecret = "fabricated-client-secret-for-tests";
+const std::string kSecret = testing::kOidcClientSecret;
 
-bool available() {
-    return std::filesystem::exists("/usr/bin/chromium") &&
-           std::filesystem::exists(kSource + "/tests/web/node_modules/playwright-core") &&
-           std::filesystem::exists(kSource + "/tests/oidc/node_modules/oidc-provider");
-}
-
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t length = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-// The provider process: started with datafix's callback URL, stopped with the test.
-class LoopbackProvider {
-  public:
-    explicit LoopbackProvider(const std::string& redirect_uri) {
-        const nlohmann::json people = nlohmann::json::array({
+// Who can sign in at the provider.
+const std::string kPeople =
+    nlohmann::json::array(
+        {
             {{"id", "priya"}, {"email", "priya@example.com"}, {"name", "Priya Owner"}},
             {{"id", "dana"}, {"email", "dana@example.com"}, {"name", "Dana Driver"}},
             {{"id", "sam"}, {"email", "sam@example.com"}, {"name", "Sam Pair"}},
             {{"id", "olu"}, {"email", "olu@example.com"}, {"name", "Olu Outsider"}},
-        });
-        int out[2];
-        EXPECT_EQ(::pipe(out), 0);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_addclose(&actions, out[0]);
-        std::vector<std::string> env_text;
-        for (char** e = environ; *e != nullptr; ++e) {
-            env_text.emplace_back(*e);
-        }
-        env_text.push_back("OIDC_REDIRECT_URI=" + redirect_uri);
-        env_text.push_back("OIDC_CLIENT_SECRET=" + kSecret);
-        env_text.push_back("OIDC_PEOPLE=" + people.dump());
-        std::vector<char*> envp;
-        for (auto& e : env_text) {
-            envp.push_back(e.data());
-        }
-        envp.push_back(nullptr);
-        std::string script = kSource + "/tests/oidc/provider.mjs";
-        std::vector<char*> argv{const_cast<char*>("node"), script.data(), nullptr};
-        EXPECT_EQ(::posix_spawnp(&pid_, "node", &actions, nullptr, argv.data(), envp.data()), 0);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(out[1]);
-        FILE* stream = ::fdopen(out[0], "r");
-        char line[512];
-        while (std::fgets(line, sizeof line, stream) != nullptr) {
-            std::string text = line;
-            if (text.rfind("issuer ", 0) == 0) {
-                issuer_ = text.substr(7, text.find_last_not_of("\r\n") - 6);
-                break;
-            }
-        }
-        stream_ = stream;  // kept open: the provider may write more
-    }
-    ~LoopbackProvider() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        if (stream_ != nullptr) {
-            std::fclose(stream_);
-        }
-    }
-    const std::string& issuer() const { return issuer_; }
+        })
+        .dump();
 
-  private:
-    pid_t pid_ = -1;
-    FILE* stream_ = nullptr;
-    std::string issuer_;
-};
+bool available() {
+    return std::filesystem::exists("/usr/bin/chromium") &&
+           std::filesystem::exists(kSource + "/tests/web/node_modules/playwright-core") &&
+           testing::LoopbackOidcProvider::installed();
+}
 
 struct SignInSetup {
-    int port = free_port();
+    int port = testing::free_loopback_port();
     std::string public_url = "http://127.0.0.1:" + std::to_string(port);
-    LoopbackProvider provider{public_url + "/auth/callback"};
+    testing::LoopbackOidcProvider provider{public_url + "/auth/callback", kPeople};
 
     ServerOptions options() const {
         // The client secret reaches the server (and `datafix init`) through the environment.
