@@ -1,6 +1,8 @@
 // Request, evidence and image-diff views for human output.
 #include "cli/request_view.hpp"
 
+#include "cli/preflight_view.hpp"
+
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -286,6 +288,80 @@ void print_evidence(const nlohmann::json& e, const Style& style) {
                   << " (allow_superuser_login)\n";
     }
     std::cout << "  verify queries: " << text(e["verify_queries"]) << "\n";
+}
+
+void print_run_result(const std::string& kind, const std::string& request,
+                      const std::string& environment, const nlohmann::json& result,
+                      const Style& style) {
+    // An answer names only what it has (no xid before an outcome): a missing field reads "-".
+    auto field = [&result](const char* name) {
+        return result.contains(name) ? result[name] : nlohmann::json();
+    };
+    if (kind == "preview") {
+        std::cout << style.green("✓ ") << "preview of request #" << request << " on " << environment
+                  << " (run " << text(field("run")) << "): rolled back, nothing changed\n";
+        print_evidence(result["evidence"], style);
+        if (result.contains("preflight")) {
+            print_preflight_findings(result["preflight"], style);
+        }
+        return;
+    }
+    if (kind == "apply") {
+        std::cout << style.green("✓ ") << "applied request #" << request << " on " << environment
+                  << ": " << text(field("status")) << " (run " << text(field("run")) << ", xid "
+                  << text(field("xid")) << ")\n";
+    } else {
+        std::cout << style.green("✓ ") << "reverted request #" << request << " on " << environment
+                  << ": " << text(field("status")) << " (run " << text(field("run")) << ")\n";
+    }
+    if (result.contains("evidence")) {
+        print_evidence(result["evidence"], style);
+    }
+}
+
+std::string describe_event(const nlohmann::json& e, const Style& style) {
+    std::string type = e.value("type", "");
+    if (type == "watching") {
+        return "watching request #" + text(e["request"]) + " (" + text(e["status"]) + ", version " +
+               text(e["version"]) + ")";
+    }
+    if (type == "step") {
+        std::string line = style.bold(e.value("step", "")) + " by " + e["actor"].value("name", "?");
+        for (const auto& a : e["audit"]) {
+            line += "\n    " + text(a["action"]);
+            if (!a.value("environment", "").empty()) {
+                line += " on " + text(a["environment"]);
+            }
+            if (!a.value("evidence_fingerprint", "").empty()) {
+                line += "  evidence " + short_hash(text(a["evidence_fingerprint"]));
+            }
+            if (!a.value("detail", "").empty()) {
+                line += "  " + style.dim(text(a["detail"]));
+            }
+        }
+        return line;
+    }
+    if (type == "run.started") {
+        return style.yellow("run " + text(e["run"]) + " started: " + text(e["kind"]) + " on " +
+                            text(e["environment"]));
+    }
+    if (type == "run.finished") {
+        std::string line = style.green("run " + text(e["run"]) + " finished: " + text(e["status"]));
+        if (e.contains("evidence")) {
+            for (const auto& s : e["evidence"]["statements"]) {
+                line += "\n    statement " + text(s["index"]) + " on " + text(s["table"]) + ": " +
+                        text(s["actual_rows"]) + " rows (expected " + text(s["expected_rows"]) +
+                        ")";
+            }
+            line += "\n    evidence " + text(e["evidence"]["fingerprint"]);
+        }
+        return line;
+    }
+    if (type == "run.failed") {
+        return style.red("run " + text(e["run"]) + " failed: " + text(e["error"]) +
+                         " (rolled back, nothing changed)");
+    }
+    return type;
 }
 
 namespace {

@@ -58,13 +58,7 @@ void register_runs(CLI::App& root, Action& action) {
                 return 0;
             }
             Style style(p->flags);
-            std::cout << style.green("✓ ") << "preview of request #" << p->request << " on "
-                      << p->environment << " (run " << text(result["run"])
-                      << "): rolled back, nothing changed\n";
-            print_evidence(result["evidence"], style);
-            if (result.contains("preflight")) {
-                print_preflight_findings(result["preflight"], style);
-            }
+            print_run_result("preview", std::to_string(p->request), p->environment, result, style);
             if (!*no_diff) {
                 print_diff(client, *p, result.value("run", 0), style);
             }
@@ -91,13 +85,8 @@ void register_runs(CLI::App& root, Action& action) {
                 print_json(result);
                 return 0;
             }
-            Style style(a->flags);
-            std::cout << style.green("✓ ") << "applied request #" << a->request << " on "
-                      << a->environment << ": " << text(result["status"]) << " (run "
-                      << text(result["run"]) << ", xid " << text(result["xid"]) << ")\n";
-            if (result.contains("evidence")) {
-                print_evidence(result["evidence"], style);
-            }
+            print_run_result("apply", std::to_string(a->request), a->environment, result,
+                             Style(a->flags));
             return 0;
         };
     });
@@ -115,13 +104,8 @@ void register_runs(CLI::App& root, Action& action) {
                 print_json(result);
                 return 0;
             }
-            Style style(r->flags);
-            std::cout << style.green("✓ ") << "reverted request #" << r->request << " on "
-                      << r->environment << ": " << text(result["status"]) << " (run "
-                      << text(result["run"]) << ")\n";
-            if (result.contains("evidence")) {
-                print_evidence(result["evidence"], style);
-            }
+            print_run_result("revert", std::to_string(r->request), r->environment, result,
+                             Style(r->flags));
             return 0;
         };
     });

@@ -4,58 +4,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/request_view.hpp"
 #include "cli/verb_support.hpp"
 
 namespace datafix::cli {
-
-namespace {
-
-std::string describe(const nlohmann::json& e, const Style& style) {
-    std::string type = e.value("type", "");
-    if (type == "watching") {
-        return "watching request #" + text(e["request"]) + " (" + text(e["status"]) + ", version " +
-               text(e["version"]) + ")";
-    }
-    if (type == "step") {
-        std::string line = style.bold(e.value("step", "")) + " by " + e["actor"].value("name", "?");
-        for (const auto& a : e["audit"]) {
-            line += "\n    " + text(a["action"]);
-            if (!a.value("environment", "").empty()) {
-                line += " on " + text(a["environment"]);
-            }
-            if (!a.value("evidence_fingerprint", "").empty()) {
-                line += "  evidence " + short_hash(text(a["evidence_fingerprint"]));
-            }
-            if (!a.value("detail", "").empty()) {
-                line += "  " + style.dim(text(a["detail"]));
-            }
-        }
-        return line;
-    }
-    if (type == "run.started") {
-        return style.yellow("run " + text(e["run"]) + " started: " + text(e["kind"]) + " on " +
-                            text(e["environment"]));
-    }
-    if (type == "run.finished") {
-        std::string line = style.green("run " + text(e["run"]) + " finished: " + text(e["status"]));
-        if (e.contains("evidence")) {
-            for (const auto& s : e["evidence"]["statements"]) {
-                line += "\n    statement " + text(s["index"]) + " on " + text(s["table"]) + ": " +
-                        text(s["actual_rows"]) + " rows (expected " + text(s["expected_rows"]) +
-                        ")";
-            }
-            line += "\n    evidence " + text(e["evidence"]["fingerprint"]);
-        }
-        return line;
-    }
-    if (type == "run.failed") {
-        return style.red("run " + text(e["run"]) + " failed: " + text(e["error"]) +
-                         " (rolled back, nothing changed)");
-    }
-    return type;
-}
-
-}  // namespace
 
 void register_watch(CLI::App& root, Action& action) {
     auto o = std::make_shared<VerbOptions>();
@@ -88,7 +40,7 @@ void register_watch(CLI::App& root, Action& action) {
                     if (o->flags.json()) {
                         std::cout << event.dump() << std::endl;
                     } else {
-                        std::cout << describe(event, style) << std::endl;
+                        std::cout << describe_event(event, style) << std::endl;
                     }
                     if (event.value("type", "") != "watching" && *max_events > 0 &&
                         ++seen >= *max_events) {
