@@ -5,6 +5,8 @@
 // rolled back after the restart; a live INSERT draws no sequence value beyond its rows.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "crash_steps.hpp"
 
 namespace datafix::e2e {
@@ -17,41 +19,65 @@ ServerOptions live_dev(const std::string& window, long long max_rows) {
     return o;
 }
 
-nlohmann::json dev_progress(ServerFixture& s, const std::string& token, long long n) {
-    const nlohmann::json state = state_of(s, token, n);
-    for (const auto& e : state["progress"]["environments"]) {
-        if (e["name"] == "dev") {
-            return e;
-        }
+// A server whose dev environment holds a live transaction open for `window`, over at most
+// `max_rows` rows, and Priya's request on it; a test states only what differs.
+class Live : public ::testing::Test {
+  protected:
+    ServerFixture& serve(const std::string& window = "2m", long long max_rows = 100) {
+        server_ = std::make_unique<ServerFixture>(live_dev(window, max_rows));
+        t = make_team(*server_);
+        n = file_request(*server_, t);
+        number = std::to_string(n);
+        return *server_;
     }
-    return nullptr;
-}
-
-std::string run_state(ServerFixture& s, const Team& t, long long n, int run) {
-    const nlohmann::json state = state_of(s, t.po, n);
-    for (const auto& r : state["runs"]) {
-        if (r["number"] == run) {
-            return r["state"];
-        }
+    // ... claimed by Dana, paired by Sam, with the sample change attached; `before` is the row
+    // the change renames, as it was.
+    ServerFixture& serve_prepared(const std::string& window = "2m", long long max_rows = 100) {
+        ServerFixture& s = serve(window, max_rows);
+        prepare(s, t, n);
+        before = family_name(s);
+        return s;
     }
-    return "missing";
-}
 
-Answer approve_live(ServerFixture& s, const std::string& token, long long n) {
-    const nlohmann::json st = state_of(s, token, n);
-    const nlohmann::json dev = dev_progress(s, token, n);
-    std::string fp = dev.contains("live") ? dev["live"].value("fingerprint", "") : "";
-    return s.post(token, env_path(n, "dev", "approve"),
-                  {{"revision_hash", revision_hash(st)}, {"fingerprint", fp}});
-}
+    nlohmann::json dev_progress(const std::string& token) {
+        const nlohmann::json state = state_of(*server_, token, n);
+        for (const auto& e : state["progress"]["environments"]) {
+            if (e["name"] == "dev") {
+                return e;
+            }
+        }
+        return nullptr;
+    }
 
-TEST(Live, ThePairsApprovalCommitsTheOpenTransactionOnceAndTheDriverCannotAlone) {
-    ServerFixture s(live_dev("2m", 100));
-    Team t = make_team(s);
-    long long n = file_request(s, t);
-    prepare(s, t, n);
-    std::string before = family_name(s);
-    std::string number = std::to_string(n);
+    std::string run_state(int run) {
+        const nlohmann::json state = state_of(*server_, t.po, n);
+        for (const auto& r : state["runs"]) {
+            if (r["number"] == run) {
+                return r["state"];
+            }
+        }
+        return "missing";
+    }
+
+    Answer approve_live(const std::string& token) {
+        const nlohmann::json st = state_of(*server_, token, n);
+        const nlohmann::json dev = dev_progress(token);
+        std::string fp = dev.contains("live") ? dev["live"].value("fingerprint", "") : "";
+        return server_->post(token, env_path(n, "dev", "approve"),
+                             {{"revision_hash", revision_hash(st)}, {"fingerprint", fp}});
+    }
+
+    Team t;
+    long long n = 0;
+    std::string number;  // n as the command line takes it
+    std::string before;
+
+  private:
+    std::unique_ptr<ServerFixture> server_;
+};
+
+TEST_F(Live, ThePairsApprovalCommitsTheOpenTransactionOnceAndTheDriverCannotAlone) {
+    ServerFixture& s = serve_prepared();
 
     auto started = s.cli(t.dana, {"live", number, "dev"});
     ASSERT_EQ(started.status, 0) << started.out << started.err;
@@ -60,7 +86,7 @@ TEST(Live, ThePairsApprovalCommitsTheOpenTransactionOnceAndTheDriverCannotAlone)
     EXPECT_NE(started.out.find("datafix live " + number + " dev --cancel"), std::string::npos);
     EXPECT_EQ(family_name(s), before) << "open, not committed: other sessions see the old row";
 
-    nlohmann::json dev = dev_progress(s, t.sam, n);
+    nlohmann::json dev = dev_progress(t.sam);
     ASSERT_TRUE(dev.contains("live")) << dev.dump();
     EXPECT_FALSE(dev["live"]["deadline"].get<std::string>().empty());
     EXPECT_GT(dev["live"]["seconds_left"].get<long long>(), 0);
@@ -69,19 +95,19 @@ TEST(Live, ThePairsApprovalCommitsTheOpenTransactionOnceAndTheDriverCannotAlone)
     Answer images = s.get(t.sam, req(n, "/runs/" + std::to_string(run) + "/images"));
     EXPECT_EQ(images.status, 200) << images.body.dump();
 
-    Answer alone = approve_live(s, t.dana, n);
+    Answer alone = approve_live(t.dana);
     EXPECT_EQ(alone.status, 409) << alone.body.dump();
     EXPECT_EQ(alone.body["rule"], "no-self-approval");
     EXPECT_EQ(family_name(s), before);
-    EXPECT_EQ(run_state(s, t, n, run), "running");
+    EXPECT_EQ(run_state(run), "running");
 
     auto approved = s.cli(t.sam, {"approve", number, "dev"});
     ASSERT_EQ(approved.status, 0) << approved.out << approved.err;
     EXPECT_NE(approved.out.find("committed"), std::string::npos) << approved.out;
     EXPECT_EQ(family_name(s), "Renamed\n");
-    EXPECT_EQ(run_state(s, t, n, run), "succeeded");
+    EXPECT_EQ(run_state(run), "succeeded");
 
-    Answer again = approve_live(s, t.sam, n);
+    Answer again = approve_live(t.sam);
     EXPECT_EQ(again.status, 409) << again.body.dump();
     Answer live_again = s.post(t.dana, env_path(n, "dev", "live"), {});
     EXPECT_EQ(live_again.status, 409) << "dev is applied: " << live_again.body.dump();
@@ -91,12 +117,8 @@ TEST(Live, ThePairsApprovalCommitsTheOpenTransactionOnceAndTheDriverCannotAlone)
     expect_audit_intact(s, t);
 }
 
-TEST(Live, ACancelByThePairRollsBackAndAStartIsRefusedWhereLiveIsOff) {
-    ServerFixture s(live_dev("2m", 100));
-    Team t = make_team(s);
-    long long n = file_request(s, t);
-    prepare(s, t, n);
-    std::string before = family_name(s);
+TEST_F(Live, ACancelByThePairRollsBackAndAStartIsRefusedWhereLiveIsOff) {
+    ServerFixture& s = serve_prepared();
 
     Answer off = s.post(t.dana, env_path(n, "test", "live"), {});
     EXPECT_EQ(off.status, 409) << off.body.dump();
@@ -113,48 +135,40 @@ TEST(Live, ACancelByThePairRollsBackAndAStartIsRefusedWhereLiveIsOff) {
 
     auto cancelled = s.cli(t.sam, {"live", std::to_string(n), "dev", "--cancel"});
     ASSERT_EQ(cancelled.status, 0) << cancelled.out << cancelled.err;
-    EXPECT_EQ(run_state(s, t, n, run), "failed");
+    EXPECT_EQ(run_state(run), "failed");
     EXPECT_EQ(family_name(s), before);
-    Answer late = approve_live(s, t.sam, n);
+    Answer late = approve_live(t.sam);
     EXPECT_EQ(late.status, 409) << late.body.dump();
     EXPECT_EQ(family_name(s), before);
 
     // The row's lock went with the rollback: a new live run takes it and commits.
     Answer second = s.post(t.dana, env_path(n, "dev", "live"), {});
     ASSERT_EQ(second.status, 200) << second.body.dump();
-    Answer commit = approve_live(s, t.sam, n);
+    Answer commit = approve_live(t.sam);
     ASSERT_EQ(commit.status, 200) << commit.body.dump();
     EXPECT_EQ(commit.body["status"], "committed");
     EXPECT_EQ(family_name(s), "Renamed\n");
     expect_audit_intact(s, t);
 }
 
-TEST(Live, TheEndOfTheWindowRollsBack) {
-    ServerFixture s(live_dev("1s", 100));
-    Team t = make_team(s);
-    long long n = file_request(s, t);
-    prepare(s, t, n);
-    std::string before = family_name(s);
+TEST_F(Live, TheEndOfTheWindowRollsBack) {
+    ServerFixture& s = serve_prepared("1s");
 
     Answer open = s.post(t.dana, env_path(n, "dev", "live"), {});
     ASSERT_EQ(open.status, 200) << open.body.dump();
     int run = open.body["run"];
-    ASSERT_TRUE(eventually([&] { return run_state(s, t, n, run) == "failed"; }))
+    ASSERT_TRUE(eventually([&] { return run_state(run) == "failed"; }))
         << "the window ended and nobody approved";
     EXPECT_EQ(family_name(s), before);
-    Answer late = approve_live(s, t.sam, n);
+    Answer late = approve_live(t.sam);
     EXPECT_EQ(late.status, 409) << late.body.dump();
     EXPECT_NE(s.server_log().find("live window ended"), std::string::npos);
     expect_audit_intact(s, t);
 }
 
-TEST(Live, AChangeOverTheRowLimitChangesNothing) {
+TEST_F(Live, AChangeOverTheRowLimitChangesNothing) {
     // One row of app_user, and the audit trigger's row in record_version: two rows held.
-    ServerFixture s(live_dev("2m", 1));
-    Team t = make_team(s);
-    long long n = file_request(s, t);
-    prepare(s, t, n);
-    std::string before = family_name(s);
+    ServerFixture& s = serve_prepared("2m", 1);
     std::string versions = s.psql("dev", "SELECT count(*) FROM app_public.record_version");
 
     Answer refused = s.post(t.dana, env_path(n, "dev", "live"), {});
@@ -170,12 +184,8 @@ TEST(Live, AChangeOverTheRowLimitChangesNothing) {
     EXPECT_EQ(live[0]["state"], "failed");
 }
 
-TEST(Live, AServerKilledWithTheTransactionOpenLeavesTheRowsAndItsLedgerSaysRolledBack) {
-    ServerFixture s(live_dev("2m", 100));
-    Team t = make_team(s);
-    long long n = file_request(s, t);
-    prepare(s, t, n);
-    std::string before = family_name(s);
+TEST_F(Live, AServerKilledWithTheTransactionOpenLeavesTheRowsAndItsLedgerSaysRolledBack) {
+    ServerFixture& s = serve_prepared();
 
     s.restart({{"DATAFIX_FAULT", "live.open"}});
     // The driver's answer may or may not leave before the kill: only the outcome matters.
@@ -187,23 +197,21 @@ TEST(Live, AServerKilledWithTheTransactionOpenLeavesTheRowsAndItsLedgerSaysRolle
     ASSERT_EQ(live.size(), 1u);
     EXPECT_EQ(live[0]["state"], "failed") << "no xid recorded: COMMIT was never sent";
     EXPECT_EQ(family_name(s), before) << "PostgreSQL rolled the open transaction back";
-    EXPECT_FALSE(dev_progress(s, t.sam, n).contains("live"));
-    Answer late = approve_live(s, t.sam, n);
+    EXPECT_FALSE(dev_progress(t.sam).contains("live"));
+    Answer late = approve_live(t.sam);
     EXPECT_EQ(late.status, 409) << late.body.dump();
 
     // Nothing holds the row any more: the next live run commits once.
     Answer again = s.post(t.dana, env_path(n, "dev", "live"), {});
     ASSERT_EQ(again.status, 200) << again.body.dump();
-    Answer commit = approve_live(s, t.sam, n);
+    Answer commit = approve_live(t.sam);
     ASSERT_EQ(commit.status, 200) << commit.body.dump();
     EXPECT_EQ(family_name(s), "Renamed\n");
     expect_audit_intact(s, t);
 }
 
-TEST(Live, ALiveInsertDrawsNoSequenceValueBeyondItsRows) {
-    ServerFixture s(live_dev("2m", 100));
-    Team t = make_team(s);
-    long long n = file_request(s, t);
+TEST_F(Live, ALiveInsertDrawsNoSequenceValueBeyondItsRows) {
+    ServerFixture& s = serve();
     ASSERT_EQ(s.post(t.dana, req(n, "/claim"), {}).status, 200);
     ASSERT_EQ(s.post(t.sam, req(n, "/pair"), {}).status, 200);
     Answer attached =
@@ -219,7 +227,7 @@ TEST(Live, ALiveInsertDrawsNoSequenceValueBeyondItsRows) {
 
     Answer open = s.post(t.dana, env_path(n, "dev", "live"), {});
     ASSERT_EQ(open.status, 200) << open.body.dump();
-    Answer commit = approve_live(s, t.sam, n);
+    Answer commit = approve_live(t.sam);
     ASSERT_EQ(commit.status, 200) << commit.body.dump();
     ASSERT_EQ(commit.body["status"], "committed");
 
