@@ -14,7 +14,7 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): the POSIX header
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>

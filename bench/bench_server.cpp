@@ -5,7 +5,7 @@
 //   build-*/bench/bench_server [seconds]
 #include <fcntl.h>
 #include <httplib.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): the POSIX header
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>

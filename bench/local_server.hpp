@@ -5,7 +5,7 @@
 
 #include <fcntl.h>
 #include <httplib.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX kill
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git clang-format ninja-build ccache mold
+  build-essential cmake pkg-config git clang-format clang-tidy ninja-build ccache mold
   libpq-dev libpqxx-dev libpg-query-dev libprotobuf-c-dev
   libsqlite3-dev libsqlitecpp-dev
   libcpp-httplib-dev libmicrohttpd-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev

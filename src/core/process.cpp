@@ -20,7 +20,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX kill, sigprocmask
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>

@@ -4,7 +4,7 @@
 #include "core/process_keeper.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX kill, sigprocmask
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -86,7 +86,7 @@ struct State {
 };
 
 State& state() {
-    static State* s = new State;  // never destroyed: children may still end during exit
+    static auto* s = new State;  // never destroyed: children may still end during exit
     return *s;
 }
 

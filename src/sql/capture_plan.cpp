@@ -19,8 +19,8 @@ using internal::unwrap;
 class NodeArena {
   public:
     template <class T>
-    T* make(const T& value) {
-        auto holder = std::make_unique<Holder<T>>(value);
+    T* make(T value) {
+        auto holder = std::make_unique<Holder<T>>(std::move(value));
         T* raw = &holder->value;
         items_.push_back(std::move(holder));
         return raw;

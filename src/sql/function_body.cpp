@@ -381,9 +381,8 @@ void visit(const nlohmann::json& node, FunctionBodyFacts& facts) {
             if (!e.empty() && is_null_expression(e)) {
                 facts.returns_null = true;
             }
-        } else if (key == "PLpgSQL_stmt_dynexecute" || key == "PLpgSQL_stmt_dynfors") {
-            facts.dynamic_sql = true;
-        } else if (key == "PLpgSQL_stmt_return_query" && value.contains("dynquery")) {
+        } else if (key == "PLpgSQL_stmt_dynexecute" || key == "PLpgSQL_stmt_dynfors" ||
+                   (key == "PLpgSQL_stmt_return_query" && value.contains("dynquery"))) {
             facts.dynamic_sql = true;
         } else if (key == "PLpgSQL_stmt_commit" || key == "PLpgSQL_stmt_rollback") {
             add_once(facts.other_statements, std::string("transaction"));
@@ -514,7 +513,7 @@ FunctionBodyFacts inspect_function_definition(const std::string& definition) {
 FunctionBodyFacts inspect_rule_definition(const std::string& definition) {
     auto tree = internal::json_tree_of_printed(definition, "rule definition");
     FunctionBodyFacts facts;
-    const auto* rule = &tree;
+    const nlohmann::json* rule = nullptr;
     try {
         rule = &tree.at("stmts").at(0).at("stmt").at("RuleStmt");
     } catch (const nlohmann::json::exception&) {

@@ -235,6 +235,7 @@ std::vector<TableChanges> capture_changes(Connection& run, Connection& observer,
         return out;
     }
     std::vector<TableInfo> infos;
+    infos.reserve(tables.size());
     for (const auto& wanted : tables) {
         infos.push_back(load_table_info(run, wanted.schema, wanted.table));
     }
