@@ -175,7 +175,7 @@ class MetaCommandFinder {
             // A meta-command runs to the end of its line, so later backslashes on it are already
             // blank.
             if (t.kind == '\\' && sql_[static_cast<std::size_t>(t.start)] == '\\') {
-                std::size_t start = static_cast<std::size_t>(t.start);
+                auto start = static_cast<std::size_t>(t.start);
                 bool shifts = changes_scanning(start);
                 blank_line_from(start);
                 any = true;
@@ -269,8 +269,8 @@ Statement sql_statement(const SourceText& source, const std::string& sql,
                         const std::vector<Token>& tokens, const PgQuery__Node* node,
                         FileRole role) {
     Statement s;
-    std::size_t start = static_cast<std::size_t>(tokens.front().start);
-    std::size_t end = static_cast<std::size_t>(tokens.back().end);
+    auto start = static_cast<std::size_t>(tokens.front().start);
+    auto end = static_cast<std::size_t>(tokens.back().end);
     s.text = source.bytes().substr(start, end - start);
     Position at = source.at_byte(start);
     s.line = at.line;
