@@ -1,8 +1,8 @@
 // What a run needs from the process that hosts it (the server's Context): the key and the data
 // directory, the configured environments and workflow rules, the ledger, the one path by which a
-// step reaches the workflow, where the run's events go, and the log. The run layer chooses no HTTP
-// status and shapes no API view: it returns typed results (run_report.hpp) and announces typed
-// events, which the server turns into JSON.
+// step reaches the workflow, where the run's (and backup job's) events go, and the log. The run
+// layer chooses no HTTP status and shapes no API view: it returns typed results (run_report.hpp)
+// and announces typed events, which the server turns into JSON.
 #pragma once
 
 #include <optional>
@@ -23,6 +23,7 @@
 namespace datafix::run {
 
 struct RunReport;
+struct BackupEvent;
 
 // Something a run did, for the request's watchers.
 struct RunEvent {
@@ -63,6 +64,8 @@ class Host {
     }
     // Publishes the event to the request's watchers and logs it.
     virtual void announce(model::RequestNumber number, const RunEvent& event) = 0;
+    // A backup job's event (run/backup_report.hpp), likewise; progress is published, not logged.
+    virtual void announce(model::RequestNumber number, const BackupEvent& event) = 0;
     virtual spdlog::logger& log() = 0;
 };
 

@@ -2,6 +2,7 @@
 #include "server/context.hpp"
 
 #include "ledger/audit_chain.hpp"
+#include "server/backup_view.hpp"
 #include "server/run_view.hpp"
 
 #include <spdlog/spdlog.h>
@@ -163,6 +164,16 @@ void Context::announce(model::RequestNumber number, const std::string& type, nlo
 
 void Context::announce(model::RequestNumber number, const run::RunEvent& event) {
     announce(number, event.type, run_event_json(event));
+}
+
+void Context::announce(model::RequestNumber number, const run::BackupEvent& event) {
+    std::string type(run::backup_event_name(event.kind));
+    if (event.kind == run::BackupEventKind::progress) {
+        // Not logged: one line every half second says nothing the started/finished lines do not.
+        events_.publish(number, type, backup_event_json(event));
+        return;
+    }
+    announce(number, type, backup_event_json(event));
 }
 
 }  // namespace datafix::server

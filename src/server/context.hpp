@@ -80,6 +80,8 @@ class Context : public run::Host {
     void announce(model::RequestNumber number, const std::string& type, nlohmann::json data);
     // A run's event, as run_view.hpp shapes it.
     void announce(model::RequestNumber number, const run::RunEvent& event) override;
+    // A backup job's event, as backup_view.hpp shapes it; progress is published only.
+    void announce(model::RequestNumber number, const run::BackupEvent& event) override;
 
   private:
     Config config_;

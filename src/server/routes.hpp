@@ -6,9 +6,12 @@
 #include "run/executor.hpp"
 #include "server/context.hpp"
 
+namespace datafix::run {
+class Backups;
+}
+
 namespace datafix::server {
 
-class Backups;
 class Metrics;
 
 // The web pages for product owners and pairs (web/, compiled in; routes_web.cpp).
@@ -25,7 +28,8 @@ void add_conversation_routes(Router& http, Context& context);
 void add_audit_routes(Router& http, Context& context);
 void add_event_routes(Router& http, Context& context);
 void add_preflight_routes(Router& http, Context& context);
-void add_backup_routes(Router& http, Context& context, Backups& backups);
+// Backup jobs (run/backups.hpp): start, list, cancel (routes_backup.cpp).
+void add_backup_routes(Router& http, Context& context, run::Backups& backups);
 // /readyz (the ledger answers and its schema is this binary's) and /metrics (Prometheus text).
 void add_operation_routes(Router& http, Context& context, Metrics& metrics);
 

@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "core/version.hpp"
+#include "run/backups.hpp"
 #include "run/executor.hpp"
 #include "run/run_leases.hpp"
 #include "server/api_error.hpp"
-#include "server/backups.hpp"
 #include "server/context.hpp"
 #include "server/http_server.hpp"
 #include "server/logging.hpp"
@@ -92,7 +92,7 @@ int serve(const Config& config) {
     // After the notifications, so its heartbeat (which settles runs, queueing their messages, and
     // reclaims messages) stops before they go.
     run::Executor executor(context, identity, config.server.run_lease);
-    Backups backups(context, identity.instance);
+    run::Backups backups(context, identity.instance);
     // A step's (and a new request's) messages are written in its own ledger transaction: a
     // committed step always has them queued, a step that did not commit has none.
     context.set_step_messages([&notifications](const workflow::Action* action,

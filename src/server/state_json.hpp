@@ -21,7 +21,7 @@ nlohmann::json person_json(const model::Person& person);
 nlohmann::json person_ref(const People& people, model::UserId id);
 
 nlohmann::json run_json(const model::Run& run, const People& people);
-// A backup job (server/backups.hpp): state, attempts, times, the recorded backup or the error.
+// A backup job (run/backups.hpp): state, attempts, times, the recorded backup or the error.
 nlohmann::json backup_job_json(const ledger::BackupJob& job, const People& people);
 nlohmann::json approval_json(const model::Approval& approval, const People& people);
 nlohmann::json revision_json(const model::Revision& revision, const People& people);
