@@ -71,13 +71,7 @@ std::string write_script(const TempDir& dir, const std::string& name, const std:
 class BackupTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        cluster_ = PgCluster::create("backup").release();
-        testing::load_sample_schema(*cluster_);
-        testing::generate_sample_rows(*cluster_, 300);
-        // The application forces row-level security even on its owner, so a backup login needs
-        // BYPASSRLS: pg_dump refuses to dump a filtered table (see the test below).
-        cluster_->psql("CREATE ROLE datafix_backup LOGIN BYPASSRLS IN ROLE pg_read_all_data",
-                       "postgres");
+        cluster_ = testing::create_backup_cluster("backup", 300).release();
     }
     static void TearDownTestSuite() {
         delete cluster_;

@@ -294,6 +294,15 @@ void generate_sample_rows(const PgCluster& cluster, long applications) {
     check(r, "generating " + std::to_string(applications) + " applications on " + cluster.name());
 }
 
+std::unique_ptr<PgCluster> create_backup_cluster(const std::string& name, long applications) {
+    std::unique_ptr<PgCluster> cluster = PgCluster::create(name);
+    load_sample_schema(*cluster);
+    generate_sample_rows(*cluster, applications);
+    cluster->psql("CREATE ROLE datafix_backup LOGIN BYPASSRLS IN ROLE pg_read_all_data",
+                  "postgres");
+    return cluster;
+}
+
 SampleClusters& SampleClusters::get() {
     static SampleClusters clusters;
     return clusters;

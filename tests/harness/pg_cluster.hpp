@@ -89,6 +89,10 @@ void load_sample_schema(const PgCluster& cluster);
 // Fills the sample schema with fabricated rows: `applications` applications, with users, intakes
 // and status history in proportion (testdata/sample_app/generate.sql).
 void generate_sample_rows(const PgCluster& cluster, long applications);
+// A cluster with the sample schema, `applications` fabricated applications and the backup login
+// `datafix_backup`: it reads everything and bypasses row-level security, since the application
+// forces row-level security even on its owner and pg_dump refuses to dump a filtered table.
+std::unique_ptr<PgCluster> create_backup_cluster(const std::string& name, long applications);
 
 // dev, test and prod (three separate clusters, so three system identifiers) plus a streaming
 // replica of prod, each with the sample schema and a small fabricated data set. Started once per

@@ -139,11 +139,7 @@ class LedgerHost : public Host {
 class RunBackups : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        cluster_ = PgCluster::create("run-backups").release();
-        testing::load_sample_schema(*cluster_);
-        testing::generate_sample_rows(*cluster_, 20);
-        cluster_->psql("CREATE ROLE datafix_backup LOGIN BYPASSRLS IN ROLE pg_read_all_data",
-                       "postgres");
+        cluster_ = testing::create_backup_cluster("run-backups", 20).release();
     }
     static void TearDownTestSuite() {
         delete cluster_;

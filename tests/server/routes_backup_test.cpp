@@ -44,12 +44,7 @@ struct Answer {
 class BackupRoutes : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        cluster_ = PgCluster::create("routes-backup").release();
-        testing::load_sample_schema(*cluster_);
-        testing::generate_sample_rows(*cluster_, 20);
-        // pg_dump's login reads everything and bypasses the application's row-level security.
-        cluster_->psql("CREATE ROLE datafix_backup LOGIN BYPASSRLS IN ROLE pg_read_all_data",
-                       "postgres");
+        cluster_ = testing::create_backup_cluster("routes-backup", 20).release();
     }
     static void TearDownTestSuite() {
         delete cluster_;
