@@ -9,9 +9,10 @@
 #
 # address,undefined runs the whole suite except the container image's tests (label `image`): the
 # image's root file system holds the Debian runtime packages only, not the sanitizers' runtimes.
-# thread runs the ctest entries that exercise the server's threads: `server` (the event hub, the
-# operations endpoints) and `e2e` (real servers: the HTTP worker pool and its queue, event streams,
-# concurrent claims, live runs, run leases taken over between two servers, the outbox).
+# thread runs the ctest entries that exercise threads: `server` (the event hub, the operations
+# endpoints), `e2e` (real servers: the HTTP worker pool and its queue, event streams, concurrent
+# claims, live runs, run leases taken over between two servers, the outbox), and `core` and `sql`
+# (the threads that parse a large file in pieces).
 # Extra arguments go to ctest, e.g. `-R '^e2e$'`; DATAFIX_BUILD_DIR picks another directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ case $sanitizers in
     ;;
   thread)
     build=${DATAFIX_BUILD_DIR:-build-tsan}
-    selection=(-R '^(server|e2e)$')
+    selection=(-R '^(server|e2e|core|sql)$')
     ;;
   *)
     echo "sanitize: unknown sanitizers '$sanitizers'" >&2
