@@ -138,9 +138,10 @@ class MetaCommandFinder {
     const std::string& blanked() const { return sql_; }
 
   private:
-    // Bytes all passes together may scan: 16 passes over a file of the largest size, more over a
-    // smaller one.
-    static constexpr std::size_t kScanBudgetBytes = 16 * kMaxFileBytes;
+    // Bytes all passes together may scan: 8 passes over a file of the largest size (each pass
+    // about 0.1 s), more over a smaller one. A meta-command with a quote in its arguments costs a
+    // pass of its own.
+    static constexpr std::size_t kScanBudgetBytes = 8 * kMaxFileBytes;
 
     internal::ScanOutcome scan_once(std::size_t length = std::string::npos) {
         std::size_t bytes = std::min(length, sql_.size());
