@@ -45,6 +45,18 @@ bool has_delete_rules(Connection& connection, const TableInfo& table) {
                .scalar() == "t";
 }
 
+// The statement with RETURNING, its rows read in key order: a DELETE's before-images, an
+// INSERT's or UPDATE's after-images (`images` names which, for the error).
+std::string returning_copy(const PlannedStatement& statement, const std::string& keys,
+                           const std::string& images) {
+    if (statement.capture.with_returning.empty()) {
+        throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
+                                             " has no RETURNING form for its " + images);
+    }
+    return "COPY (WITH datafix_changed AS (" + strip_terminator(statement.capture.with_returning) +
+           ") SELECT * FROM datafix_changed s ORDER BY " + keys + ") TO STDOUT";
+}
+
 }  // namespace
 
 ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableInfo& table,
@@ -77,15 +89,9 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
     if (statement.kind == StatementKind::delete_ && !has_delete_rules(connection, table)) {
         // The rows a DELETE removes are its before-images: RETURNING hands them back from the
         // same pass, so they are read once, and the COPY's row count is the statement's.
-        if (statement.capture.with_returning.empty()) {
-            throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
-                                                 " has no RETURNING form for its before-images");
-        }
-        ev.before = copy_to_image(
-            connection, images, table,
-            "COPY (WITH datafix_changed AS (" + strip_terminator(statement.capture.with_returning) +
-                ") SELECT * FROM datafix_changed s ORDER BY " + keys + ") TO STDOUT",
-            label + "-before", &ev.actual_rows);
+        ev.before = copy_to_image(connection, images, table,
+                                  returning_copy(statement, keys, "before-images"),
+                                  label + "-before", &ev.actual_rows);
         ev.after = empty_image(images, label + "-after");
         return ev;
     }
@@ -118,15 +124,9 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
                                  label + "-after", nullptr, volatility);
         return ev;
     }
-    if (statement.capture.with_returning.empty()) {
-        throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
-                                             " has no RETURNING form for its after-images");
-    }
-    ev.after = copy_to_image(
-        connection, images, table,
-        "COPY (WITH datafix_changed AS (" + strip_terminator(statement.capture.with_returning) +
-            ") SELECT * FROM datafix_changed s ORDER BY " + keys + ") TO STDOUT",
-        label + "-after", &ev.actual_rows, volatility);
+    ev.after =
+        copy_to_image(connection, images, table, returning_copy(statement, keys, "after-images"),
+                      label + "-after", &ev.actual_rows, volatility);
     return ev;
 }
 
