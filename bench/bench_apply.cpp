@@ -209,11 +209,16 @@ long vm_hwm_kib() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    long applications = argc > 1 ? std::stol(argv[1]) : 1000000;
+    long applications = 1000000;
+    int first_option = 1;
+    if (argc > 1 && std::string(argv[1]).rfind("--", 0) != 0) {
+        applications = std::stol(argv[1]);
+        first_option = 2;
+    }
     long changed = applications / 10;
     bool skip_memory = false;
     bool update_only = false;
-    for (int i = 2; i < argc; ++i) {
+    for (int i = first_option; i < argc; ++i) {
         skip_memory = skip_memory || std::string(argv[i]) == "--skip-memory";
         update_only = update_only || std::string(argv[i]) == "--update-only";
     }
