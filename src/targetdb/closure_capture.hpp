@@ -8,6 +8,11 @@
 //                 SHARE, multixacts) are still visible to T and drop out.
 // No superuser, no DDL on the application's tables, no logical decoding; both sides stream
 // through COPY into sealed image files, so memory stays flat.
+// A table that one statement of the change writes and nothing else can (no trigger, cascade,
+// rule or function reaches it) needs no scan: the rows that statement's own capture read in the
+// same transaction (its DELETE's or UPDATE's before-images, its INSERT's or UPDATE's RETURNING
+// after-images) are exactly the rows T changed there, when their counts agree with the
+// statement's row count (a BEFORE trigger that skips a row makes them disagree).
 #pragma once
 
 #include <string>
@@ -32,6 +37,9 @@ struct ClosureTable {
     // The after-images' volatile columns when known before the capture (the preview's model,
     // the approved evidence at apply): their masked digest is streamed while they are copied.
     std::vector<VolatileColumn> volatility;
+    // The one statement that writes this table alone (see above): its images are the table's.
+    // Null: the table is scanned.
+    const StatementEvidence* written_alone = nullptr;
 };
 
 // The tables of the pre-flight's write closure that exist.

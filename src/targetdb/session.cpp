@@ -134,14 +134,59 @@ Connection& observer_of(Session::State& st) {
 // and once committed they stay where they are.
 // `volatility_of` names a table's volatile after-image columns when they are known before the
 // capture, so the masked digests are streamed (ImageWriter::mask).
-void capture_closure(Session::State& st, Connection& run, ImageStore& images, Evidence& evidence,
-                     bool committing, const VolatilityOf& volatility_of) {
+// The statement that alone writes `table` (closure_capture.hpp): the only cause pre-flight found
+// for it, with no rule on it and no write it could not read, and a capture whose counts are the
+// statement's row count. An INSERT ... ON CONFLICT DO UPDATE, a MERGE and an append-only table
+// are scanned.
+const StatementEvidence* written_alone(const PreflightReport& report, const ChangePlan& plan,
+                                       const Evidence& evidence, const ClosureTable& table) {
+    if (table.append_only || !report.unknown_writes.empty()) {
+        return nullptr;
+    }
+    auto t = std::find_if(report.tables.begin(), report.tables.end(), [&](const TableReport& r) {
+        return r.found && r.schema == table.schema && r.table == table.table;
+    });
+    if (t == report.tables.end() || t->statements.size() != 1 || t->reached_by.size() != 1 ||
+        !t->rules.empty()) {
+        return nullptr;
+    }
+    int index = t->statements.front();
+    auto s = std::find_if(evidence.statements.begin(), evidence.statements.end(),
+                          [&](const StatementEvidence& e) { return e.index == index; });
+    auto p = std::find_if(plan.statements.begin(), plan.statements.end(),
+                          [&](const PlannedStatement& e) { return e.index == index; });
+    if (s == evidence.statements.end() || p == plan.statements.end() || s->schema != table.schema ||
+        s->table != table.table) {
+        return nullptr;
+    }
+    bool agrees = false;
+    switch (s->kind) {
+        case StatementKind::update:
+            agrees = s->before.rows == s->actual_rows && s->after.rows == s->actual_rows;
+            break;
+        case StatementKind::delete_:
+            agrees = s->before.rows == s->actual_rows && s->after.rows == 0;
+            break;
+        case StatementKind::insert:
+            agrees = !p->capture.on_conflict_update && s->before.rows == 0 &&
+                     s->after.rows == s->actual_rows;
+            break;
+        default:
+            break;
+    }
+    return agrees ? &*s : nullptr;
+}
+
+void capture_closure(Session::State& st, const ChangePlan& plan, Connection& run,
+                     ImageStore& images, Evidence& evidence, bool committing,
+                     const VolatilityOf& volatility_of) {
     auto tables = closure_tables(*st.preflight);
     for (auto& t : tables) {
         t.count_only = committing && t.append_only;
         if (volatility_of) {
             t.volatility = volatility_of(t.schema + "." + t.table);
         }
+        t.written_alone = written_alone(*st.preflight, plan, evidence, t);
     }
     evidence.closure_captured = true;
     evidence.closure = capture_changes(run, observer_of(st), images, tables, "c");
@@ -479,7 +524,7 @@ Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
                                   volatility_of_model);
         },
         [&](Connection& c, ImageStore& i, Evidence& e) {
-            capture_closure(st, c, i, e, false, volatility_of_model);
+            capture_closure(st, plan, c, i, e, false, volatility_of_model);
         },
         &model);
 }
@@ -579,14 +624,15 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
     fault_point("apply.statement");  // the statements ran; their transaction is open
     auto capture_started = std::chrono::steady_clock::now();
     if (approved.closure_captured) {
-        capture_closure(st, connection, images, seen, true, [&approved](const std::string& table) {
-            for (const auto& a : approved.closure) {
-                if (a.qualified() == table) {
-                    return a.volatility;
-                }
-            }
-            return std::vector<VolatileColumn>{};
-        });
+        capture_closure(st, plan, connection, images, seen, true,
+                        [&approved](const std::string& table) {
+                            for (const auto& a : approved.closure) {
+                                if (a.qualified() == table) {
+                                    return a.volatility;
+                                }
+                            }
+                            return std::vector<VolatileColumn>{};
+                        });
         fault_point("apply.captured");
         require_same_closure(images, seen, approved, st.target.name, &values);
     }
@@ -895,7 +941,7 @@ Outcome Session::live(const ChangePlan& plan, const LiveLimits& limits, ImageSto
     refuse_rows_over_limit(rows_held(seen), limits, st.target.name);
     seen.verify = run_verify(connection, plan.verify);
     check_still_role(connection, st.target, "after the verify queries");
-    capture_closure(st, connection, images, seen, false, {});
+    capture_closure(st, plan, connection, images, seen, false, {});
     check_still_role(connection, st.target, "after the capture");
     refuse_rows_over_limit(rows_held(seen), limits, st.target.name);
     // What commits is exactly what is shown: the after-images are covered whole (no column is

@@ -84,7 +84,9 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
     ev.expected_rows = statement.expected_rows;
     ev.indirect_writes = table.indirect_writes;
     std::string label = "s" + std::to_string(statement.index);
-    std::string keys = table.key_list("s");
+    // The closure's order (TableInfo::key_order), so a table one statement writes alone can take
+    // its images as they are (closure_capture.hpp).
+    std::string keys = table.key_order("s");
 
     if (statement.kind == StatementKind::delete_ && !has_delete_rules(connection, table)) {
         // The rows a DELETE removes are its before-images: RETURNING hands them back from the

@@ -7,7 +7,11 @@
 #include "harness/process.hpp"
 #include "target_support.hpp"
 #include "targetdb/closure_capture.hpp"
+#include "targetdb/connection.hpp"
 #include "targetdb/evidence_check.hpp"
+#include "targetdb/guards.hpp"
+#include "targetdb/statement_capture.hpp"
+#include "targetdb/table_info.hpp"
 
 namespace datafix::targetdb::test {
 namespace {
@@ -568,6 +572,130 @@ TEST(Closure, ACascadeOfManyRowsIsImagedWholeAcrossLooksByCtid) {
 // The capture merges before- and after-images by compare_keys, in the order its queries sort:
 // integer keys as numbers, other keys bytewise on the decoded text, NULL and a missing field as
 // the empty value (0 for a number), the first differing key column deciding.
+// A table one statement writes alone takes that statement's images instead of a scan: in the
+// same transaction, the table's changes taken both ways are the same rows, in the same order,
+// counted alike. The note table has no trigger, cascade or rule; its key may be text.
+struct ScanAndStatement {
+    TableChanges scanned;
+    TableChanges taken;
+};
+
+ScanAndStatement scan_and_statement(const TestDatabase& db, TempImages& images,
+                                    const std::string& change) {
+    auto target = db.target();
+    auto run = Connection::open(target.conninfo, "run");
+    auto observer = Connection::open(target.conninfo, "observer");
+    run_guards(*run, target);
+    run_guards(*observer, target);
+    auto plan = plan_for(change, {std::nullopt});
+    const auto& statement = plan.statements.at(0);
+    Transaction tx(*run);
+    run->query("SELECT pg_current_xact_id()");
+    auto info = load_table_info(*run, "app_public", "note");
+    auto ev = execute_with_capture(*run, images.store, statement, info, {});
+    ClosureTable table{"app_public", "note", {"statement 1"}};
+    auto scanned = capture_changes(*run, *observer, images.store, {table}, "scan");
+    table.written_alone = &ev;
+    auto taken = capture_changes(*run, *observer, images.store, {table}, "taken");
+    tx.rollback();
+    EXPECT_EQ(scanned.size(), 1u) << change;
+    EXPECT_EQ(taken.size(), 1u) << change;
+    if (scanned.size() != 1 || taken.size() != 1) {
+        return {};
+    }
+    EXPECT_EQ(taken[0].before.path, ev.before.path) << "the statement's own file, not a copy";
+    EXPECT_EQ(taken[0].after.path, ev.after.path);
+    return {scanned[0], taken[0]};
+}
+
+void expect_same(const TableChanges& a, const TableChanges& b, const std::string& what) {
+    EXPECT_EQ(a.inserted, b.inserted) << what;
+    EXPECT_EQ(a.updated, b.updated) << what;
+    EXPECT_EQ(a.deleted, b.deleted) << what;
+    EXPECT_EQ(a.before.rows, b.before.rows) << what;
+    EXPECT_EQ(a.before.digest, b.before.digest) << what;
+    EXPECT_EQ(a.after.rows, b.after.rows) << what;
+    EXPECT_EQ(a.after.digest, b.after.digest) << what;
+    EXPECT_EQ(a.after.keys_digest, b.after.keys_digest) << what;
+}
+
+TEST(Closure, ATableOneStatementWritesAloneTakesItsImagesAsAScanWouldFindThem) {
+    for (const std::string key : {"integer", "text"}) {
+        TestDatabase db(dev());
+        db.psql("CREATE TABLE app_public.note (id " + key +
+                " PRIMARY KEY, body text NOT NULL); "
+                "ALTER TABLE app_public.note OWNER TO app_owner; "
+                "INSERT INTO app_public.note SELECT g::text::" +
+                key + ", 'fabricated ' || g FROM generate_series(1, 40) g");
+        TempImages images;
+        struct Case {
+            std::string change;
+            long long inserted, updated, deleted;
+        };
+        // The text keys sort bytewise ('10' before '2'), as the scan's ORDER BY sorts them.
+        const std::vector<Case> cases = {
+            {"UPDATE app_public.note SET body = body || ' seen' WHERE id IN ('2', '3', '10', '21')",
+             0, 4, 0},
+            {"DELETE FROM app_public.note WHERE id IN ('4', '11', '30')", 0, 0, 3},
+            {"INSERT INTO app_public.note SELECT (100 + g)::text::" + key +
+                 ", 'fabricated new' FROM generate_series(1, 12) g",
+             12, 0, 0},
+            // Keys rewritten: the old keys go, the new ones come, as a merge by key counts them.
+            {"UPDATE app_public.note SET id = (id::text || '0')::" + key +
+                 " WHERE id IN ('5', '6')",
+             2, 0, 2},
+        };
+        for (const auto& c : cases) {
+            auto [scanned, taken] = scan_and_statement(db, images, c.change);
+            expect_same(scanned, taken, key + ": " + c.change);
+            EXPECT_EQ(taken.inserted, c.inserted) << key << ": " << c.change;
+            EXPECT_EQ(taken.updated, c.updated) << key << ": " << c.change;
+            EXPECT_EQ(taken.deleted, c.deleted) << key << ": " << c.change;
+        }
+    }
+}
+
+// Where the statement's capture cannot be the table's — another cause writes the table, or a
+// BEFORE trigger skips a row the statement's before-images hold — the table is scanned, and the
+// evidence holds the rows that changed, not the rows the statement's WHERE found.
+TEST(Closure, ASkippedRowOrASecondCauseMakesTheTableScanned) {
+    TestDatabase db(dev());
+    db.psql(
+        "CREATE FUNCTION app_public.keep_signed_application() RETURNS trigger LANGUAGE plpgsql "
+        "AS $fn$ BEGIN IF OLD.form_data ? 'signed' THEN RETURN NULL; END IF; RETURN NEW; END "
+        "$fn$; "
+        "CREATE TRIGGER _010_keep_signed BEFORE UPDATE ON app_public.application "
+        "FOR EACH ROW EXECUTE FUNCTION app_public.keep_signed_application(); "
+        "SET session_replication_role = replica; "
+        "UPDATE app_public.application SET form_data = form_data || '{\"signed\": true}' "
+        "WHERE id = 3");
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for(
+        "UPDATE app_public.application SET form_data = form_data || '{\"seen\": true}' "
+        "WHERE id IN (1, 2, 3)",
+        {2});
+    auto evidence = session.preview(plan, images.store);
+    ASSERT_EQ(evidence.statements.size(), 1u);
+    EXPECT_EQ(evidence.statements[0].actual_rows, 2);
+    EXPECT_EQ(evidence.statements[0].before.rows, 3) << "the WHERE found the kept row too";
+    const auto* application = changes_of(evidence, "app_public.application");
+    ASSERT_NE(application, nullptr);
+    EXPECT_EQ(application->updated, 2) << "the kept row is no change";
+    EXPECT_EQ(application->before.rows, 2);
+    EXPECT_NE(application->before.path, evidence.statements[0].before.path) << "scanned";
+
+    // The archiving INSERT: its table is also written by the trigger that archives the previous
+    // row, so it is scanned, and the archived row is in the evidence as updated.
+    auto insert = plan_for(kNewStatus, {1});
+    auto inserted = session.preview(insert, images.store);
+    const auto* status = changes_of(inserted, "app_public.application_status");
+    ASSERT_NE(status, nullptr);
+    EXPECT_EQ(status->inserted, 1);
+    EXPECT_EQ(status->updated, 1) << "the archived row";
+    EXPECT_NE(status->after.path, inserted.statements[0].after.path) << "scanned";
+}
+
 TEST(Closure, KeysCompareInTheOrderTheCaptureQueriesSort) {
     std::vector<std::size_t> id{0};
     EXPECT_LT(compare_keys(id, "9\tx", "10\ty", true), 0) << "numbers, not text";
