@@ -330,6 +330,18 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
     if (auto v = r.string("application_name")) {
         env.target.application_name = *v;
     }
+    if (auto v = r.string("work_mem")) {
+        // PostgreSQL's memory sizes: a number and kB, MB, GB or TB (case matters).
+        auto unit = v->find_first_not_of("0123456789");
+        bool sized = unit != 0 && !v->empty() &&
+                     (unit == std::string::npos ||
+                      std::set<std::string>{"kB", "MB", "GB", "TB"}.count(v->substr(unit)) > 0);
+        if (!sized) {
+            throw config_error(source, r.key("work_mem"),
+                               "must be a size as PostgreSQL writes it, such as \"64MB\"");
+        }
+        env.target.work_mem = *v;
+    }
     env.target.session_settings =
         read_session_settings(r.raw("session_settings"), r.key("session_settings"), source);
     env.target.append_only_tables =

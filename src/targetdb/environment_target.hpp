@@ -19,6 +19,10 @@ struct EnvironmentTarget {
     std::chrono::milliseconds statement_timeout{60000};
     std::chrono::milliseconds idle_in_transaction_session_timeout{60000};
     std::string application_name = "datafix";
+    // work_mem of datafix's sessions: the capture sorts the rows a change wrote by key, and a
+    // data-modifying WITH keeps them until they are read. At PostgreSQL's default (4MB) a change
+    // of 100,000 rows writes them through temporary files twice.
+    std::string work_mem = "64MB";
     // Custom settings for the session, e.g. {"jwt.claims.sub", "<uuid>"} so the application's
     // triggers attribute the change.
     std::map<std::string, std::string> session_settings;

@@ -98,6 +98,8 @@ void configure_session(Connection& connection, const EnvironmentTarget& target) 
         {"application_name", target.application_name},
         // The SQL guard parsed the text with standard conforming strings: so must the server.
         {"standard_conforming_strings", "on"},
+        // The capture's sorts (EnvironmentTarget::work_mem).
+        {"work_mem", target.work_mem},
     };
     for (const auto& [name, value] : settings) {
         connection.query("SELECT set_config($1, $2, false)", {name, value});

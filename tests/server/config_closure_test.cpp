@@ -50,6 +50,20 @@ TEST(ConfigClosure, AppendOnlyTablesAndRevertWithoutTriggersAreRead) {
     EXPECT_TRUE(plain.environments.at(0).target.append_only_tables.empty());
 }
 
+TEST(ConfigClosure, TheCapturesWorkMemIsAnEnvironmentsSize) {
+    Config plain = Config::parse(environment(""), "datafix.toml", "/etc/datafix");
+    EXPECT_EQ(plain.environments.at(0).target.work_mem, "64MB");
+    Config set =
+        Config::parse(environment("work_mem = \"256MB\"\n"), "datafix.toml", "/etc/datafix");
+    EXPECT_EQ(set.environments.at(0).target.work_mem, "256MB");
+    for (const char* bad : {"\"64 MB\"", "\"64mb\"", "\"MB\"", "\"\"", "64"}) {
+        EXPECT_NE(refusal(environment(std::string("work_mem = ") + bad + "\n"))
+                      .find("environment \"dev\".work_mem"),
+                  std::string::npos)
+            << bad;
+    }
+}
+
 TEST(ConfigClosure, MistakesNameTheirKey) {
     EXPECT_NE(refusal(environment("append_only = \"record_version\"\n"))
                   .find("environment \"dev\".append_only"),

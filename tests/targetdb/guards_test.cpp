@@ -2,7 +2,9 @@
 #include <nlohmann/json.hpp>
 
 #include "target_support.hpp"
+#include "targetdb/connection.hpp"
 #include "targetdb/evidence_json.hpp"
+#include "targetdb/guards.hpp"
 
 namespace datafix::targetdb::test {
 namespace {
@@ -25,6 +27,18 @@ TEST(Guards, OpensOnTheLeaderAsTheConfiguredRole) {
         "SELECT backend_type FROM pg_stat_activity WHERE application_name = 'datafix target "
         "test'");
     EXPECT_EQ(seen, "client backend");
+}
+
+TEST(Guards, TheCaptureSortsInMemoryUnlessTheEnvironmentSaysOtherwise) {
+    TestDatabase db(clusters().dev());
+    auto target = db.target();
+    auto connection = Connection::open(target.conninfo, "dev");
+    run_guards(*connection, target);
+    EXPECT_EQ(connection->query("SHOW work_mem").scalar(), "64MB");
+    target.work_mem = "8MB";
+    auto configured = Connection::open(target.conninfo, "dev");
+    run_guards(*configured, target);
+    EXPECT_EQ(configured->query("SHOW work_mem").scalar(), "8MB") << "the environment's own";
 }
 
 TEST(Guards, RefusesTheReplica) {
