@@ -143,11 +143,28 @@ TEST(BadInput, ManyLongOperatorRunsAreRefusedOnceTheirSumPassesTheBudget) {
     // The 21st separator passes 4,096: the message names its line.
     expect_invalid(repeated(separator, 21) + "UPDATE t SET a = 1 WHERE id = 1;", "bad.sql:21:4:",
                    "more than 4096 characters in runs of over 63 operator characters");
-    // Runs of 63 are never counted.
+    // Runs of 63 count only toward the budget of runs over 16 (below).
     Analysis short_runs =
         analyze(repeated("-- " + std::string(63, '=') + "\n", 200) + "DELETE FROM t WHERE id = 1;",
                 FileRole::change, "ok.sql");
     EXPECT_TRUE(short_runs.all_allowed());
+}
+
+// 1 MiB of 63-character runs (each an operator PostgreSQL could have) took a second to scan:
+// runs of more than 16 characters may fill 64 KiB, runs of 16 or fewer are never counted.
+TEST(BadInput, RunsOfOverSixteenOperatorCharactersHaveABudget) {
+    std::string separator = "-- " + std::string(60, '-') + "\n";
+    // 1,092 separators of 60 characters fill 65,520 (the comment's own two dashes are a run of
+    // their own: the space ends it).
+    Analysis fine = analyze(repeated(separator, 1092) + "UPDATE t SET a = 1 WHERE id = 1;",
+                            FileRole::change, "ok.sql");
+    EXPECT_TRUE(fine.all_allowed());
+    expect_invalid(repeated(separator, 1093) + "UPDATE t SET a = 1 WHERE id = 1;",
+                   "bad.sql:1093:4:", "more than 65536 characters in runs of over 16 operator");
+    Analysis short_runs = analyze(repeated("-- " + std::string(13, '=') + "\n", 20000) +
+                                      "UPDATE t SET a = a || '==>' WHERE id >= 1 AND b <> -1;",
+                                  FileRole::change, "ok.sql");
+    EXPECT_TRUE(short_runs.all_allowed()) << "runs of 16 are never counted";
 }
 
 TEST(BadInput, ThousandsOfNestedNotsAreRefusedBeforeParsing) {

@@ -102,12 +102,17 @@ SourceText::SourceText(std::string_view bytes, std::string file_name)
     // PostgreSQL's scanner trims a trailing + or - from an operator one character at a time, so
     // its cost grows with the square of a run of operator characters: 40 KB of `+` took 10 s.
     // No operator is longer than 63 characters. Longer runs (a separator line in a comment) are
-    // allowed up to 256 characters each and 4,096 in all, so 1 MiB of runs stays under a second.
+    // allowed up to 256 characters each and 4,096 in all. Operators as people write them are a
+    // few characters; runs of more than 16 (separator lines again) may fill 64 KiB, so 1 MiB of
+    // runs stays well under a second (1 MiB of 63-character runs took a second).
     constexpr std::size_t kLongestOperator = 63;
     constexpr std::size_t kMaxOperatorRun = 256;
     constexpr std::size_t kLongRunBudget = 4096;
+    constexpr std::size_t kShortRun = 16;
+    constexpr std::size_t kRunBudget = 65536;
     std::size_t run = 0;
     std::size_t long_runs = 0;
+    std::size_t runs = 0;
     for (std::size_t i = 0; i <= bytes_.size(); ++i) {
         const bool operator_char =
             i < bytes_.size() &&
@@ -115,6 +120,17 @@ SourceText::SourceText(std::string_view bytes, std::string file_name)
         if (operator_char) {
             ++run;
         } else {
+            if (run > kShortRun) {
+                runs += run;
+                if (runs > kRunBudget) {
+                    throw Error(ErrorCode::invalid_input,
+                                where(at_byte(i - run)) + ": more than " +
+                                    std::to_string(kRunBudget) + " characters in runs of over " +
+                                    std::to_string(kShortRun) +
+                                    " operator characters, which datafix does not parse",
+                                "shorten the separator lines (operators are a few characters)");
+                }
+            }
             if (run > kLongestOperator) {
                 long_runs += run;
                 if (long_runs > kLongRunBudget) {
