@@ -1,8 +1,10 @@
 // The API's routes answered in-process (server/api_error.hpp's answer(), what the HTTP server does
 // once it has read a request): a real SQLite ledger in a temporary directory, the real workflow,
 // no socket. Five people (an admin, two developers, a product owner and a developer with a
-// read-only token); a test fixture may give its own datafix.toml (config_text()) and call a route
-// with any headers (a session cookie, a CSRF token, an Origin). Shared by the route tests.
+// read-only token); a test fixture may give its own datafix.toml (config_text()), prepare what it
+// names before it is read (prepare()), add routes of its own (add_routes()) and stop what they
+// started before the context goes (stop()), and call a route with any headers (a session cookie,
+// a CSRF token, an Origin). Shared by the route tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -51,11 +53,18 @@ class InProcessApi : public ::testing::Test {
   protected:
     // The server's datafix.toml; `dir` is its directory.
     virtual std::string config_text() const { return kDevOnlyConfig; }
+    // Before the configuration is read: what it names (a database, directories under `dir`).
+    virtual void prepare() {}
+    // After the standard routes: a fixture's own (with what they need from `context`).
+    virtual void add_routes() {}
+    // Before the context goes: whatever add_routes() started.
+    virtual void stop() {}
 
     void SetUp() override {
         std::random_device rd;
         dir = std::filesystem::temp_directory_path() / ("datafix-routes-" + std::to_string(rd()));
         std::filesystem::create_directories(dir);
+        prepare();
         Key key = Key::generate();
         auto ledger = ledger::Ledger::open((dir / "ledger.db").string(), key);
         const auto now = model::wall_clock_now();
@@ -87,8 +96,10 @@ class InProcessApi : public ::testing::Test {
         add_event_routes(router, *context);
         add_preflight_routes(router, *context);
         add_operation_routes(router, *context, metrics);
+        add_routes();
     }
     void TearDown() override {
+        stop();
         executor.reset();
         context.reset();
         std::error_code ignored;

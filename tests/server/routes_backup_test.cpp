@@ -6,24 +6,17 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <spdlog/logger.h>
-#include <spdlog/sinks/null_sink.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
-#include "core/crypto.hpp"
 #include "core/hash.hpp"
 #include "harness/pg_cluster.hpp"
 #include "ledger/ledger.hpp"
 #include "run/backups.hpp"
-#include "server/api_error.hpp"
-#include "server/config.hpp"
-#include "server/context.hpp"
+#include "server/in_process_api.hpp"
 #include "server/routes.hpp"
 #include "sql/analysis.hpp"
 
@@ -36,12 +29,10 @@ using testing::PgCluster;
 // Writes app_user and, through its trigger, the audit table record_version: the write closure.
 const char* kChange = "UPDATE app_public.app_user SET family_name = 'Renamed' WHERE id = 3;\n";
 
-struct Answer {
-    int status = 0;
-    json body;
-};
+using in_process::Answer;
+using in_process::expect_error;
 
-class BackupRoutes : public ::testing::Test {
+class BackupRoutes : public in_process::InProcessApi {
   protected:
     static void SetUpTestSuite() {
         cluster_ = testing::create_backup_cluster("routes-backup", 20).release();
@@ -51,74 +42,53 @@ class BackupRoutes : public ::testing::Test {
         cluster_ = nullptr;
     }
 
-    void SetUp() override {
-        std::random_device rd;
-        dir = std::filesystem::temp_directory_path() /
-              ("datafix-routes-backup-" + std::to_string(rd()));
+    // A database of its own per test, the directories its backups go to.
+    void prepare() override {
         std::filesystem::create_directories(dir / "backups");
         std::filesystem::create_directories(dir / "gated");
-        const std::string database = "routes_backup_" + std::to_string(++databases_);
-        const std::string target = cluster_->create_database(database, "app", "datafix_login");
+        database = "routes_backup_" + std::to_string(++databases_);
+        target = cluster_->create_database(database, "app", "datafix_login");
+    }
+
+    // dev has no backup method; test's is a command that waits for the file "go"; prod's is
+    // pg_dump of the write closure.
+    std::string config_text() const override {
         auto environment = [&](const std::string& name) {
             return "[[environment]]\nname = \"" + name + "\"\nconninfo = \"" + target +
                    "\"\nrole = \"app_owner\"\nsystem_identifier = \"" +
                    cluster_->system_identifier() + "\"\napprovals = [\"pair\"]\n";
         };
-        // dev has no backup method; test's is a command that waits for the file "go"; prod's is
-        // pg_dump of the write closure.
-        const std::string toml =
-            "[server]\n" + environment("dev") + environment("test") +
-            "[environment.backup]\nmethod = \"command\"\ndirectory = \"" +
-            (dir / "gated").string() + "\"\ncommand = [\"/bin/sh\", \"-c\", \"while [ ! -e " +
-            (dir / "gated/go").string() +
-            " ]; do sleep 0.05; done; echo label-{request}-{environment}\"]\n" +
-            environment("prod") +
-            "production = true\n[environment.backup]\nmethod = \"pg_dump\"\n" + "directory = \"" +
-            (dir / "backups").string() + "\"\nconninfo = \"" +
-            cluster_->conninfo(database, "datafix_backup") + "\"\nrole = \"datafix_backup\"\n";
+        return "[server]\n" + environment("dev") + environment("test") +
+               "[environment.backup]\nmethod = \"command\"\ndirectory = \"" +
+               (dir / "gated").string() + "\"\ncommand = [\"/bin/sh\", \"-c\", \"while [ ! -e " +
+               (dir / "gated/go").string() +
+               " ]; do sleep 0.05; done; echo label-{request}-{environment}\"]\n" +
+               environment("prod") +
+               "production = true\n[environment.backup]\nmethod = \"pg_dump\"\n" +
+               "directory = \"" + (dir / "backups").string() + "\"\nconninfo = \"" +
+               cluster_->conninfo(database, "datafix_backup") + "\"\nrole = \"datafix_backup\"\n";
+    }
 
-        Key key = Key::generate();
-        auto ledger = ledger::Ledger::open((dir / "ledger.db").string(), key);
+    void add_routes() override {
         model::AuditEvent event;
         event.at = model::wall_clock_now();
-        dev = ledger->create_user({"Dana Dev", "dana@example.com", model::Role::developer}, event);
-        other =
-            ledger->create_user({"Omar Dev", "omar@example.com", model::Role::developer}, event);
-        po = ledger->create_user({"Pat Owner", "pat@example.com", model::Role::product_owner},
-                                 event);
-        reader = ledger->create_user({"Rae Reader", "rae@example.com", model::Role::developer},
-                                     event, {model::TokenScope::read, std::chrono::days(1)});
-        nobody = ledger->create_user({"Noor None", "noor@example.com", model::Role::none}, event);
-        auto log = std::make_shared<spdlog::logger>(
-            "routes-backup-test", std::make_shared<spdlog::sinks::null_sink_mt>());
-        const Config config = Config::parse(toml, "datafix.toml", dir.string());
-        context = std::make_unique<Context>(config, key, std::move(ledger), log);
+        nobody = context->with_ledger([&](ledger::Ledger& l) {
+            return l.create_user({"Noor None", "noor@example.com", model::Role::none}, event);
+        });
         backups = std::make_unique<run::Backups>(*context, "routes-backup-test");
-        add_request_routes(router, *context);
         add_backup_routes(router, *context, *backups);
     }
-    void TearDown() override {
+
+    void stop() override {
         // Releases a gated job still waiting, so stopping the jobs never waits on the command.
         { std::ofstream go(dir / "gated/go"); }
         backups.reset();
-        context.reset();
-        std::error_code ignored;
-        std::filesystem::remove_all(dir, ignored);
     }
 
+    // The backup routes read an empty object as "no options".
     Answer call(const std::string& method, const std::string& path, const std::string& token,
                 const std::string& body = "{}") {
-        Request req;
-        req.method = method;
-        req.path = path;
-        if (!token.empty()) {
-            req.headers.emplace("Authorization", "Bearer " + token);
-        }
-        req.body = body;
-        req.remote_addr = "127.0.0.1";
-        Response res;
-        answer(router, req, res, context->log());
-        return Answer{res.status, json::parse(res.body, nullptr, false)};
+        return InProcessApi::call(method, path, token, body);
     }
 
     std::string backup_path(std::int64_t n, const std::string& environment) {
@@ -178,26 +148,14 @@ class BackupRoutes : public ::testing::Test {
 
     static PgCluster* cluster_;
     static int databases_;
-    std::filesystem::path dir;
-    std::unique_ptr<Context> context;
+    std::string database;
+    std::string target;  // the database's conninfo for datafix_login
     std::unique_ptr<run::Backups> backups;
-    Router router;
-    model::IssuedToken dev, other, po, reader, nobody;
+    model::IssuedToken nobody;
 };
 
 PgCluster* BackupRoutes::cluster_ = nullptr;
 int BackupRoutes::databases_ = 0;
-
-// An error answer as every client reads it: the status, {error, rule, message, hint} as strings.
-void expect_error(const Answer& a, int status, const std::string& error, const std::string& rule) {
-    EXPECT_EQ(a.status, status) << a.body.dump();
-    ASSERT_TRUE(a.body.is_object()) << "the error body is not JSON";
-    EXPECT_EQ(a.body.value("error", ""), error) << a.body.dump();
-    EXPECT_EQ(a.body.value("rule", ""), rule) << a.body.dump();
-    ASSERT_TRUE(a.body.contains("message") && a.body["message"].is_string());
-    EXPECT_FALSE(a.body["message"].get<std::string>().empty());
-    ASSERT_TRUE(a.body.contains("hint") && a.body["hint"].is_string());
-}
 
 bool contains(const json& body, const std::string& key, const std::string& text) {
     return body.value(key, "").find(text) != std::string::npos;
