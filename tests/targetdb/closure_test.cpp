@@ -696,6 +696,29 @@ TEST(Closure, ASkippedRowOrASecondCauseMakesTheTableScanned) {
     EXPECT_NE(status->after.path, inserted.statements[0].after.path) << "scanned";
 }
 
+// A table that references itself: the DELETE's RETURNING holds only the rows it named, the
+// cascade removes their replies too. Pre-flight names the foreign key as a second cause, so the
+// table is scanned and every removed row is in the evidence.
+TEST(Closure, ASelfReferencingCascadeIsScannedAndEveryRemovedRowShown) {
+    TestDatabase db(dev());
+    db.psql(
+        "CREATE TABLE app_public.note (id integer PRIMARY KEY, body text NOT NULL, "
+        "reply_to integer REFERENCES app_public.note (id) ON DELETE CASCADE); "
+        "ALTER TABLE app_public.note OWNER TO app_owner; "
+        "INSERT INTO app_public.note VALUES (1, 'fabricated a', NULL), (2, 'fabricated b', 1), "
+        "(3, 'fabricated c', 2), (4, 'fabricated d', NULL)");
+    TempImages images;
+    auto session = Session::open(environment(db, true));
+    auto plan = plan_for("DELETE FROM app_public.note WHERE id = 1", {1});
+    auto evidence = session.preview(plan, images.store);
+    ASSERT_EQ(evidence.statements.size(), 1u);
+    EXPECT_EQ(evidence.statements[0].before.rows, 1);
+    const auto* note = changes_of(evidence, "app_public.note");
+    ASSERT_NE(note, nullptr);
+    EXPECT_EQ(note->deleted, 3) << "the named row and the two replies the cascade removed";
+    EXPECT_NE(note->before.path, evidence.statements[0].before.path) << "scanned";
+}
+
 TEST(Closure, KeysCompareInTheOrderTheCaptureQueriesSort) {
     std::vector<std::size_t> id{0};
     EXPECT_LT(compare_keys(id, "9\tx", "10\ty", true), 0) << "numbers, not text";
