@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -198,6 +199,123 @@ struct Scenario {
     long long rows;
 };
 
+// One round of a scenario, every run on a fresh copy of the database.
+struct Round {
+    PsqlTiming psql;  // the mean of the runs before and after datafix's
+    double psql_before = 0;
+    double psql_after = 0;
+    DatafixTiming d;
+    double capture = 0;
+    std::size_t rehearsals = 1;
+    long long drawn_by_preview = 0;
+    std::vector<std::string> closure;  // "  closure: <table> N inserted, ..." lines
+    double revert = 0;                 // UPDATE only
+    double revert_preview = 0;
+    double live = 0;
+    double live_cpu = 0;
+    double live_transaction = 0;
+    long long live_drawn = 0;
+};
+
+long long status_values_drawn(PgCluster& cluster, const std::string& db) {
+    return std::stoll(cluster.psql(
+        "SELECT coalesce(pg_sequence_last_value('app_public.application_status_id_seq'), 0)", db));
+}
+
+Round measure(PgCluster& cluster, const datafix::Key& key, const std::filesystem::path& images_dir,
+              const Scenario& s) {
+    Round round;
+    // psql, on its own copy, after one rolled-back run as a preview does; once before and once
+    // after datafix, since the machine's load drifts (the mean is the baseline).
+    auto time_psql = [&] {
+        auto psql_db = fresh_copy(cluster, "bench_psql");
+        auto sub = environment(cluster, psql_db).session_settings["jwt.claims.sub"];
+        auto first = run_psql(cluster, psql_db, sub, s.statement, "ROLLBACK");
+        auto t = run_psql(cluster, psql_db, sub, s.statement, "COMMIT");
+        t.first = first.wall;
+        drop(cluster, psql_db);
+        return t;
+    };
+    auto p1 = time_psql();
+    auto df_db = fresh_copy(cluster, "bench_datafix");
+    targetdb::ImageStore images(key, images_dir.string());
+    {
+        auto session = targetdb::Session::open(environment(cluster, df_db));
+        auto change = plan(s.statement, s.rows);
+        long long drawn_before = status_values_drawn(cluster, df_db);
+        auto start = Clock::now();
+        CpuMeter cpu{cluster, RUSAGE_SELF};
+        auto evidence = session.preview(change, images);
+        round.d.preview = seconds_since(start);
+        round.d.preview_cpu = cpu.now();
+        round.drawn_by_preview = status_values_drawn(cluster, df_db) - drawn_before;
+        round.rehearsals = evidence.volatility_unknown.empty() ? 1 : 2;
+        start = Clock::now();
+        CpuMeter apply_cpu{cluster, RUSAGE_SELF};
+        auto outcome = session.apply(change, evidence, images,
+                                     [](const std::string&, int, const targetdb::Evidence&) {});
+        round.d.apply = seconds_since(start);
+        round.d.apply_cpu = apply_cpu.now();
+        round.d.transaction = std::chrono::duration<double>(outcome.transaction_time).count();
+        round.capture = std::chrono::duration<double>(outcome.capture_time).count();
+        for (const auto& c : outcome.applied.closure) {
+            char line[256];
+            std::snprintf(line, sizeof line, "%-44s %lld inserted, %lld updated, %lld deleted",
+                          ("  closure: " + c.qualified()).c_str(), c.inserted, c.updated,
+                          c.deleted);
+            round.closure.emplace_back(line);
+        }
+        auto p2 = time_psql();
+        round.psql_before = p1.wall;
+        round.psql_after = p2.wall;
+        round.psql = PsqlTiming{(p1.wall + p2.wall) / 2, (p1.transaction + p2.transaction) / 2,
+                                (p1.cpu + p2.cpu) / 2, (p1.first + p2.first) / 2};
+        if (s.name.rfind("UPDATE", 0) == 0) {
+            auto revert_start = Clock::now();
+            auto revert_evidence = session.preview_revert(outcome.applied, images);
+            round.revert_preview = seconds_since(revert_start);
+            revert_start = Clock::now();
+            session.apply_revert(outcome.applied, revert_evidence, images,
+                                 [](const std::string&, int, const targetdb::Evidence&) {});
+            round.revert = seconds_since(revert_start);
+        }
+    }
+    drop(cluster, df_db);
+
+    // Live mode on its own copy, after the same rolled-back psql run the psql copies get: the
+    // statement runs once, its evidence is captured while the transaction is open, and the
+    // (immediate) approval commits it.
+    auto live_db = fresh_copy(cluster, "bench_live");
+    {
+        auto live_env = environment(cluster, live_db);
+        run_psql(cluster, live_db, live_env.session_settings["jwt.claims.sub"], s.statement,
+                 "ROLLBACK");
+        targetdb::LiveLimits limits;
+        limits.window = std::chrono::minutes(30);
+        limits.max_rows = 100 * s.rows;
+        auto live_session = targetdb::Session::open(targetdb::live_target(live_env, limits));
+        auto change = plan(s.statement, s.rows);
+        long long live_before = status_values_drawn(cluster, live_db);
+        auto live_start = Clock::now();
+        CpuMeter live_cpu{cluster, RUSAGE_SELF};
+        auto live_outcome = live_session.live(
+            change, limits, images,
+            [](const targetdb::Evidence&) { return targetdb::LiveDecision::commit; },
+            [](const std::string&, int, const targetdb::Evidence&) {});
+        round.live = seconds_since(live_start);
+        round.live_cpu = live_cpu.now();
+        if (live_outcome.status != targetdb::OutcomeStatus::committed) {
+            throw std::runtime_error("the live run did not commit");
+        }
+        round.live_transaction =
+            std::chrono::duration<double>(live_outcome.transaction_time).count();
+        round.live_drawn = status_values_drawn(cluster, live_db) - live_before;
+    }
+    drop(cluster, live_db);
+    std::filesystem::remove_all(images_dir);  // the next ImageStore creates it again
+    return round;
+}
+
 long vm_hwm_kib() {
     std::ifstream status("/proc/self/status");
     std::string line;
@@ -221,7 +339,12 @@ int main(int argc, char** argv) {
     long changed = applications / 10;
     bool skip_memory = false;
     bool update_only = false;
+    int rounds = 1;
     for (int i = first_option; i < argc; ++i) {
+        if (std::string(argv[i]) == "--rounds" && i + 1 < argc) {
+            rounds = std::max(1, std::stoi(argv[++i]));
+            continue;
+        }
         skip_memory = skip_memory || std::string(argv[i]) == "--skip-memory";
         update_only = update_only || std::string(argv[i]) == "--update-only";
     }
@@ -266,139 +389,80 @@ int main(int argc, char** argv) {
         };
 
         std::printf("%-44s %12s %12s %9s\n", "operation", "datafix", "psql", "ratio");
-        double revert_time = 0;
-        double update_psql = 0;
+        if (rounds > 1) {
+            std::printf("(each figure the median of %d rounds, each on fresh copies)\n", rounds);
+        }
         for (const auto& s : scenarios) {
-            // psql, on its own copy, after the same two rolled-back rehearsals; once before and
-            // once after datafix, since the machine's load drifts (the mean is the baseline).
-            auto time_psql = [&] {
-                auto psql_db = fresh_copy(*cluster, "bench_psql");
-                auto sub = environment(*cluster, psql_db).session_settings["jwt.claims.sub"];
-                auto first = run_psql(*cluster, psql_db, sub, s.statement, "ROLLBACK");
-                auto t = run_psql(*cluster, psql_db, sub, s.statement, "COMMIT");
-                t.first = first.wall;
-                drop(*cluster, psql_db);
-                return t;
+            std::vector<Round> measured;
+            for (int r = 0; r < rounds; ++r) {
+                measured.push_back(measure(*cluster, key, images_dir, s));
+            }
+            auto median = [&](auto field) {
+                std::vector<double> values;
+                for (const auto& m : measured) {
+                    values.push_back(static_cast<double>(field(m)));
+                }
+                std::sort(values.begin(), values.end());
+                return values[values.size() / 2];
             };
-            auto p1 = time_psql();
-            auto df_db = fresh_copy(*cluster, "bench_datafix");
-            targetdb::ImageStore images(key, images_dir.string());
-            auto session = targetdb::Session::open(environment(*cluster, df_db));
-            auto change = plan(s.statement, s.rows);
-            DatafixTiming d;
-            auto drawn = [&] {
-                return cluster->psql(
-                    "SELECT "
-                    "coalesce(pg_sequence_last_value('app_public.application_status_id_seq'),"
-                    " 0)",
-                    df_db);
-            };
-            long long drawn_before = std::stoll(drawn());
-            auto start = Clock::now();
-            CpuMeter cpu{*cluster, RUSAGE_SELF};
-            auto evidence = session.preview(change, images);
-            d.preview = seconds_since(start);
-            d.preview_cpu = cpu.now();
-            long long drawn_by_preview = std::stoll(drawn()) - drawn_before;
-            start = Clock::now();
-            CpuMeter apply_cpu{*cluster, RUSAGE_SELF};
-            auto outcome = session.apply(change, evidence, images,
-                                         [](const std::string&, int, const targetdb::Evidence&) {});
-            d.apply = seconds_since(start);
-            d.apply_cpu = apply_cpu.now();
-            d.transaction = std::chrono::duration<double>(outcome.transaction_time).count();
-            auto p2 = time_psql();
-            PsqlTiming p{(p1.wall + p2.wall) / 2, (p1.transaction + p2.transaction) / 2,
-                         (p1.cpu + p2.cpu) / 2, (p1.first + p2.first) / 2};
+            const Round& last = measured.back();
+            PsqlTiming p{median([](const Round& m) { return m.psql.wall; }),
+                         median([](const Round& m) { return m.psql.transaction; }),
+                         median([](const Round& m) { return m.psql.cpu; }),
+                         median([](const Round& m) { return m.psql.first; })};
+            double preview = median([](const Round& m) { return m.d.preview; });
+            double apply = median([](const Round& m) { return m.d.apply; });
+            double preview_cpu = median([](const Round& m) { return m.d.preview_cpu; });
+            double apply_cpu = median([](const Round& m) { return m.d.apply_cpu; });
             std::printf("%-44s %10.3f s %10.3f s (psql before / after datafix)\n",
-                        (s.name + ": psql runs").c_str(), p1.wall, p2.wall);
-            print_row(s.name + ": apply", d.apply, p.wall);
-            print_row(s.name + ": time inside the transaction", d.transaction, p.transaction);
+                        (s.name + ": psql runs").c_str(),
+                        median([](const Round& m) { return m.psql_before; }),
+                        median([](const Round& m) { return m.psql_after; }));
+            print_row(s.name + ": apply", apply, p.wall);
+            print_row(s.name + ": time inside the transaction",
+                      median([](const Round& m) { return m.d.transaction; }), p.transaction);
             std::printf("%-44s %10.3f s\n", (s.name + ":   of which closure capture").c_str(),
-                        std::chrono::duration<double>(outcome.capture_time).count());
-            print_row(s.name + ": preview / the statement in psql", d.preview, p.wall);
+                        median([](const Round& m) { return m.capture; }));
+            print_row(s.name + ": preview / the statement in psql", preview, p.wall);
             // The preview is the statement's first run on its copy; psql's first run is the
             // rolled-back one. Both are printed: the first run pays for what a fresh copy has not
             // done yet (such as reading pages into the cache).
-            print_row(s.name + ": preview / psql's first run", d.preview, p.first);
-            print_row(s.name + ": preview + apply / psql", d.preview + d.apply, p.wall);
-            print_row(s.name + ": CPU of the apply / psql's", d.apply_cpu, p.cpu);
-            print_row(s.name + ": CPU of the preview / psql's", d.preview_cpu, p.cpu);
-            print_row(s.name + ": CPU of preview + apply / psql's", d.preview_cpu + d.apply_cpu,
+            print_row(s.name + ": preview / psql's first run", preview, p.first);
+            print_row(s.name + ": preview + apply / psql",
+                      median([](const Round& m) { return m.d.preview + m.d.apply; }), p.wall);
+            print_row(s.name + ": CPU of the apply / psql's", apply_cpu, p.cpu);
+            print_row(s.name + ": CPU of the preview / psql's", preview_cpu, p.cpu);
+            print_row(s.name + ": CPU of preview + apply / psql's",
+                      median([](const Round& m) { return m.d.preview_cpu + m.d.apply_cpu; }),
                       p.cpu);
             std::printf("%-44s %10zu\n", (s.name + ": rehearsals learned from causes").c_str(),
-                        evidence.volatility_unknown.empty() ? std::size_t{1} : std::size_t{2});
+                        last.rehearsals);
             if (s.name.rfind("INSERT", 0) == 0) {
+                long long drawn = last.drawn_by_preview;
                 std::printf("%-44s %10lld (%.2f per inserted row)\n",
-                            (s.name + ": sequence values the preview drew").c_str(),
-                            drawn_by_preview,
-                            static_cast<double>(drawn_by_preview) / static_cast<double>(s.rows));
+                            (s.name + ": sequence values the preview drew").c_str(), drawn,
+                            static_cast<double>(drawn) / static_cast<double>(s.rows));
             }
-            for (const auto& c : outcome.applied.closure) {
-                std::printf("%-44s %lld inserted, %lld updated, %lld deleted\n",
-                            ("  closure: " + c.qualified()).c_str(), c.inserted, c.updated,
-                            c.deleted);
+            for (const auto& line : last.closure) {
+                std::printf("%s\n", line.c_str());
             }
             if (s.name.rfind("UPDATE", 0) == 0) {
-                update_psql = p.wall;
-                auto revert_start = Clock::now();
-                auto revert_evidence = session.preview_revert(outcome.applied, images);
-                double revert_preview = seconds_since(revert_start);
-                revert_start = Clock::now();
-                session.apply_revert(outcome.applied, revert_evidence, images,
-                                     [](const std::string&, int, const targetdb::Evidence&) {});
-                revert_time = seconds_since(revert_start);
-                print_row(s.name + ": revert vs psql's UPDATE", revert_time, update_psql);
+                print_row(s.name + ": revert vs psql's UPDATE",
+                          median([](const Round& m) { return m.revert; }), p.wall);
                 std::printf("%-44s %10.3f s\n", (s.name + ": revert preview").c_str(),
-                            revert_preview);
+                            median([](const Round& m) { return m.revert_preview; }));
             }
-            drop(*cluster, df_db);
-
-            // Live mode on its own copy, after the same rolled-back psql run the psql copies
-            // get: the statement runs once, its evidence is captured while the transaction is
-            // open, and the (immediate) approval commits it.
-            auto live_db = fresh_copy(*cluster, "bench_live");
-            {
-                auto live_env = environment(*cluster, live_db);
-                run_psql(*cluster, live_db, live_env.session_settings["jwt.claims.sub"],
-                         s.statement, "ROLLBACK");
-                targetdb::LiveLimits limits;
-                limits.window = std::chrono::minutes(30);
-                limits.max_rows = 100 * s.rows;
-                auto live_session =
-                    targetdb::Session::open(targetdb::live_target(live_env, limits));
-                auto live_drawn = [&] {
-                    return std::stoll(cluster->psql(
-                        "SELECT "
-                        "coalesce(pg_sequence_last_value('app_public.application_status_id_seq'),"
-                        " 0)",
-                        live_db));
-                };
-                long long live_before = live_drawn();
-                auto live_start = Clock::now();
-                CpuMeter live_cpu{*cluster, RUSAGE_SELF};
-                auto live_outcome = live_session.live(
-                    change, limits, images,
-                    [](const targetdb::Evidence&) { return targetdb::LiveDecision::commit; },
-                    [](const std::string&, int, const targetdb::Evidence&) {});
-                double live_time = seconds_since(live_start);
-                double live_cpu_seconds = live_cpu.now();
-                if (live_outcome.status != targetdb::OutcomeStatus::committed) {
-                    throw std::runtime_error("the live run did not commit");
-                }
-                print_row(s.name + ": live mode / psql", live_time, p.wall);
-                print_row(s.name + ": CPU of live mode / psql's", live_cpu_seconds, p.cpu);
-                print_row(s.name + ": live mode's transaction / psql's",
-                          std::chrono::duration<double>(live_outcome.transaction_time).count(),
-                          p.transaction);
-                if (s.name.rfind("INSERT", 0) == 0) {
-                    std::printf("%-44s %10lld (%lld rows committed)\n",
-                                (s.name + ": sequence values live mode drew").c_str(),
-                                live_drawn() - live_before, s.rows);
-                }
+            print_row(s.name + ": live mode / psql", median([](const Round& m) { return m.live; }),
+                      p.wall);
+            print_row(s.name + ": CPU of live mode / psql's",
+                      median([](const Round& m) { return m.live_cpu; }), p.cpu);
+            print_row(s.name + ": live mode's transaction / psql's",
+                      median([](const Round& m) { return m.live_transaction; }), p.transaction);
+            if (s.name.rfind("INSERT", 0) == 0) {
+                std::printf("%-44s %10lld (%lld rows committed)\n",
+                            (s.name + ": sequence values live mode drew").c_str(), last.live_drawn,
+                            s.rows);
             }
-            drop(*cluster, live_db);
-            std::filesystem::remove_all(images_dir);
             if (update_only) {
                 break;
             }
