@@ -88,6 +88,7 @@ std::vector<BackupJob> SqlLedger::backup_jobs(RequestNumber request) {
         {SqlValue::of(request)});
     tx.commit();
     std::vector<BackupJob> jobs;
+    jobs.reserve(rows.size());
     for (const auto& row : rows) {
         jobs.push_back(job_from(row));
     }
@@ -105,6 +106,7 @@ std::vector<BackupJob> SqlLedger::running_backup_jobs(const std::string& instanc
          SqlValue::of(instance)});
     tx.commit();
     std::vector<BackupJob> jobs;
+    jobs.reserve(rows.size());
     for (const auto& row : rows) {
         jobs.push_back(job_from(row));
     }

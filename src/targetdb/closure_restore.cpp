@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <ranges>
 #include <set>
 
 #include "core/error.hpp"
@@ -184,8 +185,8 @@ ClosureRestore restore_closure(Connection& connection, ImageStore& images,
     }
     auto order = parents_first(connection, tables);
     // Children first: the rows the change inserted.
-    for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        const auto& t = tables[*it];
+    for (auto index : std::ranges::reverse_view(order)) {
+        const auto& t = tables[index];
         connection.query("DELETE FROM " + t.images.table.qualified + " c USING " +
                          t.images.after_t + " a WHERE " + t.images.table.key_join("c", "a") +
                          " AND NOT " + key_in(t.images.table, t.images.before_t, "a"));
@@ -270,8 +271,7 @@ void prove_restored(Connection& connection, ImageStore& images,
                     const std::vector<std::string>& hazards, const std::string& environment) {
     std::vector<std::string> problems;
     rows_equal_before_images(connection, images, applied, &problems);
-    for (std::size_t k = 0; k < applied.size(); ++k) {
-        const auto& c = applied[k];
+    for (const auto& c : applied) {
         if (c.append_only) {
             continue;
         }

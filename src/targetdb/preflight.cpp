@@ -66,7 +66,7 @@ void add_function_writes(Connection& connection, PreflightReport& report,
             t.owner = id->owner;
             report.tables.push_back(std::move(t));
             commands.emplace_back();
-            ids.push_back(*id);
+            ids.emplace_back(*id);
         }
         auto& reached = report.tables[j].reached_by;
         if (std::find(reached.begin(), reached.end(), w.cause) == reached.end()) {
@@ -152,12 +152,13 @@ PreflightReport build_preflight(Connection& connection, const SessionFacts& fact
             identities[w.report_index] = &*w.identity;
         }
     }
-    for (std::size_t i = 0; i < report.tables.size(); ++i) {
-        for (int index : report.tables[i].statements) {
-            report.tables[i].reached_by.push_back("statement " + std::to_string(index));
+    for (auto& table : report.tables) {
+        for (int index : table.statements) {
+            table.reached_by.push_back("statement " + std::to_string(index));
         }
     }
     std::vector<std::optional<TableIdentity>> closure_ids;
+    closure_ids.reserve(identities.size());
     for (const auto* id : identities) {
         closure_ids.push_back(id == nullptr ? std::nullopt : std::optional<TableIdentity>(*id));
     }

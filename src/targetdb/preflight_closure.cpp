@@ -173,7 +173,7 @@ class ClosureBuilder {
         t.owner = id.owner;
         report_.tables.push_back(std::move(t));
         commands_.emplace_back();
-        ids_.push_back(id);
+        ids_.emplace_back(id);
         by_oid_[id.oid] = report_.tables.size() - 1;
         return report_.tables.size() - 1;
     }

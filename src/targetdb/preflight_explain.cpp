@@ -237,6 +237,7 @@ Explanation explain_trigger(const PreflightReport& report, int statement_index,
             continue;
         }
         std::vector<std::string> named;
+        named.reserve(triggers.size());
         for (const auto* trig : triggers) {
             named.push_back(describe_trigger(*trig, *t));
         }
@@ -364,7 +365,7 @@ Explanation explain_mismatch(const PreflightReport& report, int statement_index,
             facts.push_back(table->qualified + " has " + rls_words(rls) + ": the rows policies " +
                             join(names, ", ") + " hide from role " + report.role +
                             " are not counted");
-            hints.push_back(
+            hints.emplace_back(
                 "check the policies' USING expressions against the rows the request "
                 "means");
         }

@@ -712,6 +712,7 @@ class FunctionVoucher {
 
     static std::string ambiguity(const std::vector<Candidate>& candidates) {
         std::vector<std::string> names;
+        names.reserve(candidates.size());
         for (const auto& c : candidates) {
             names.push_back(c.signature);
         }

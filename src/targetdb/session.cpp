@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <ranges>
 #include <set>
 #include <thread>
 
@@ -727,10 +728,10 @@ std::vector<StatementEvidence> execute_revert(Connection& connection, ImageStore
     std::vector<StatementEvidence> out;
     long long total_conflicts = 0;
     // Last statement first: each step puts back the state the statement before it left.
-    for (auto it = applied.statements.rbegin(); it != applied.statements.rend(); ++it) {
-        auto result = restore_statement(connection, images, *it, true);
+    for (const auto& statement : std::ranges::reverse_view(applied.statements)) {
+        auto result = restore_statement(connection, images, statement, true);
         check_still_role(connection, target,
-                         "after restoring statement " + std::to_string(it->index));
+                         "after restoring statement " + std::to_string(statement.index));
         total_conflicts += result.conflict_count;
         conflicts.insert(conflicts.end(), result.conflicts.begin(), result.conflicts.end());
         if (approved != nullptr) {
