@@ -121,8 +121,8 @@ void fail(Host& host, model::RequestNumber number, int run, const Error& error,
 
 targetdb::BeforeCommit record_in_flight(Host& host, model::RequestNumber number, int run,
                                         const workflow::Actor& actor, std::string step) {
-    return [&host, number, run, actor, step](const std::string& xid, int backend_pid,
-                                             const targetdb::Evidence& seen) {
+    return [&host, number, run, actor, step = std::move(step)](
+               const std::string& xid, int backend_pid, const targetdb::Evidence& seen) {
         // Write-ahead: what this run saw, where resolve finds it, before the ledger hears of the
         // xid and before COMMIT is sent.
         save_evidence(host.key(), manifest_path(run_dir(host.data_dir(), number), run), seen);
@@ -231,8 +231,9 @@ targetdb::ChangePlan change_plan(const model::Revision& revision, const std::str
                     "stored-change-mismatch");
     }
     std::vector<std::optional<long long>> expected;
+    expected.reserve(revision.statements.size());
     for (const auto& s : revision.statements) {
-        expected.push_back(s.expected_rows);
+        expected.emplace_back(s.expected_rows);
     }
     std::optional<sql::Analysis> verify;
     if (revision.verify_sql.find_first_not_of(" \t\r\n") != std::string::npos) {
