@@ -77,7 +77,7 @@ ServerSettings read_server(const toml::table* table, const std::string& source,
         if (*v == "json") {
             s.log_format = LogFormat::json;
         } else if (*v != "text") {
-            throw config_error(source, r.key("log_format"), "must be \"text\" or \"json\"");
+            throw config_error(source, r.key("log_format"), R"(must be "text" or "json")");
         }
     }
     if (auto v = r.duration("claim_lease")) {
@@ -249,7 +249,7 @@ std::map<std::string, std::map<std::string, std::string>> read_person_settings(
     const toml::table* table = node->as_table();
     if (table == nullptr) {
         throw config_error(source, key,
-                           "must be a table of \"email\" = { \"jwt.claims.sub\" = \"...\" }");
+                           R"(must be a table of "email" = { "jwt.claims.sub" = "..." })");
     }
     for (const auto& [email, settings] : *table) {
         std::string name(email.str());
@@ -268,7 +268,7 @@ void read_approvals(const toml::node* node, const std::string& key, const std::s
     }
     const toml::array* list = node->as_array();
     if (list == nullptr) {
-        throw config_error(source, key, "must be a list such as [\"pair\", \"product_owner\"]");
+        throw config_error(source, key, R"(must be a list such as ["pair", "product_owner"])");
     }
     bool pair = false;
     for (const auto& item : *list) {

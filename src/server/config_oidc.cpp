@@ -177,7 +177,7 @@ OidcSettings read_oidc(const toml::node* oidc_node, const std::string& source,
             s.identity_claim = OidcIdentityClaim::email;
         } else {
             throw config_error(source, r.key("identity_claim"),
-                               "must be \"sub\" or \"email\" (a verified e-mail)");
+                               R"(must be "sub" or "email" (a verified e-mail))");
         }
     }
     if (auto from = r.string("roles_from")) {
@@ -219,7 +219,7 @@ OidcSettings read_oidc(const toml::node* oidc_node, const std::string& source,
         } else if (*unknown == "create") {
             s.unknown_people = OidcUnknownPeople::create;
         } else {
-            throw config_error(source, r.key("unknown_people"), "must be \"refuse\" or \"create\"");
+            throw config_error(source, r.key("unknown_people"), R"(must be "refuse" or "create")");
         }
     }
     if (auto lifetime = r.duration("session_lifetime")) {

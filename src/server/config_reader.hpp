@@ -94,7 +94,7 @@ class TableReader {
             return std::chrono::seconds{*node->value<std::int64_t>()};
         }
         if (!node->is_string()) {
-            throw config_error(source_, key(name), "must be a duration such as \"30s\" or \"5m\"");
+            throw config_error(source_, key(name), R"(must be a duration such as "30s" or "5m")");
         }
         return parse_duration(*node->value<std::string>(), source_ + ": " + key(name));
     }

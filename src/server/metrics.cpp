@@ -109,7 +109,7 @@ std::string Metrics::render(const ledger::LedgerStatistics& ledger) const {
                 << number(kLatencyBuckets[i]) << "\"} " << cumulative << '\n';
         }
         out << "datafix_http_request_duration_seconds_bucket{method=\"" << method
-            << "\",le=\"+Inf\"} " << l.count << '\n';
+            << R"(",le="+Inf"} )" << l.count << '\n';
         out << "datafix_http_request_duration_seconds_sum{method=\"" << method << "\"} "
             << number(l.sum) << '\n';
         out << "datafix_http_request_duration_seconds_count{method=\"" << method << "\"} "

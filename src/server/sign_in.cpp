@@ -127,8 +127,8 @@ std::string SignIn::begin(const std::string& return_to) {
             ? return_to
             : "/";
     pending.expires_at = model::wall_clock_now() + kSignInValidFor;
-    const std::string url = provider_.authorization_url(pending.state, pending.nonce,
-                                                        pkce_challenge(pending.code_verifier));
+    std::string url = provider_.authorization_url(pending.state, pending.nonce,
+                                                  pkce_challenge(pending.code_verifier));
     context_.with_ledger([&](ledger::Ledger& l) {
         l.begin_sign_in(pending);
         return 0;
