@@ -130,7 +130,7 @@ PodTarget read_pod_target(const toml::table& table, Platform platform, std::stri
     } else if (mode == "in-cluster") {
         target.mode = AccessMode::in_cluster;
     } else {
-        throw config_error(key("mode"), "\"" + mode + "\" is not \"client\" or \"in-cluster\"");
+        throw config_error(key("mode"), "\"" + mode + R"(" is not "client" or "in-cluster")");
     }
     // A key of the other mode would be silently ignored; refusing it keeps the file honest.
     const bool in_cluster = target.mode == AccessMode::in_cluster;

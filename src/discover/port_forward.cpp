@@ -60,7 +60,7 @@ void sleep_ms(int ms) {
 
 }  // namespace
 
-PortForward::PortForward(const PortForwardSpec& spec) : spec_(spec) {
+PortForward::PortForward(PortForwardSpec spec) : spec_(std::move(spec)) {
     const auto deadline = std::chrono::steady_clock::now() + spec_.timeout;
     for (int attempt = 1;; ++attempt) {
         local_port_ = free_loopback_port();
@@ -180,7 +180,8 @@ std::string PortForward::output() const {
     if (size <= 0) {
         return {};
     }
-    const off_t from = size > static_cast<off_t>(kOutputTail) ? size - kOutputTail : 0;
+    const off_t from =
+        size > static_cast<off_t>(kOutputTail) ? size - static_cast<off_t>(kOutputTail) : 0;
     std::string text(static_cast<std::size_t>(size - from), '\0');
     const ssize_t n = ::pread(output_fd_, text.data(), text.size(), from);
     text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);

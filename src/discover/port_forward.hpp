@@ -35,7 +35,7 @@ class PortForward {
   public:
     // Starts the forward and waits until 127.0.0.1:local_port() accepts a connection. Throws
     // Error(unreachable) with the client's own output when it exits first or is not ready in time.
-    explicit PortForward(const PortForwardSpec& spec);
+    explicit PortForward(PortForwardSpec spec);
     ~PortForward();  // stop(); never throws
 
     PortForward(const PortForward&) = delete;
