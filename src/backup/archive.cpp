@@ -156,7 +156,7 @@ std::string archive_file_name(std::int64_t request_number, const std::string& en
         env += plain ? c : '_';
     }
     const auto ms = taken_at.time_since_epoch().count();
-    std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    auto secs = static_cast<std::time_t>(ms / 1000);
     std::tm utc{};
     ::gmtime_r(&secs, &utc);
     char stamp[64];

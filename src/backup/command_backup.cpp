@@ -73,7 +73,7 @@ BackupResult take_command_backup(const BackupSettings& settings, const BackupReq
     if (cmd.argv.empty() || cmd.argv.front().empty() || cmd.argv.front()[0] != '/') {
         throw Error(ErrorCode::config,
                     "the backup command of " + env + " must start with an absolute program path",
-                    "set backup.command to e.g. [\"/usr/local/bin/backup-now\", \"{output}\"]");
+                    R"(set backup.command to e.g. ["/usr/local/bin/backup-now", "{output}"])");
     }
     std::string partial;
     std::string final_path;
