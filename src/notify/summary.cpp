@@ -1,6 +1,8 @@
 // Building a summary from a request's state, and the two types that keep literals out of it.
 #include "notify/summary.hpp"
 
+#include <ranges>
+
 #include "core/error.hpp"
 #include "sql/analysis.hpp"
 
@@ -82,10 +84,10 @@ ChangeSummary summarize(const model::RequestState& state, EventKind event,
         }
     }
     if (!environment.empty()) {
-        for (auto run = state.runs.rbegin(); run != state.runs.rend(); ++run) {
-            if (run->environment == environment) {
-                s.counts = run->counts;
-                s.fingerprint = Digest::from(run->fingerprint);
+        for (const auto& run : std::ranges::reverse_view(state.runs)) {
+            if (run.environment == environment) {
+                s.counts = run.counts;
+                s.fingerprint = Digest::from(run.fingerprint);
                 break;
             }
         }

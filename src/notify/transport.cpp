@@ -38,6 +38,7 @@ struct Upload {
 std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void* user) {
     auto* up = static_cast<Upload*>(user);
     std::size_t n = std::min(size * count, up->text.size() - up->offset);
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): curl reads bytes, not a C string
     std::memcpy(buffer, up->text.data() + up->offset, n);
     up->offset += n;
     return n;
@@ -74,7 +75,7 @@ bool safe_address(const std::string& address) {
 }
 
 std::string rfc5322_date(model::Time at) {
-    std::time_t secs = static_cast<std::time_t>(model::to_millis(at) / 1000);
+    auto secs = static_cast<std::time_t>(model::to_millis(at) / 1000);
     std::tm utc{};
     ::gmtime_r(&secs, &utc);
     char buf[64];
