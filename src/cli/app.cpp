@@ -139,6 +139,7 @@ std::string parse_problem(const std::vector<std::string>& words) {
     std::vector<std::string> argv_words = {"datafix"};
     argv_words.insert(argv_words.end(), words.begin(), words.end());
     std::vector<char*> argv;
+    argv.reserve(argv_words.size());
     for (std::string& w : argv_words) {
         argv.push_back(w.data());
     }

@@ -21,7 +21,7 @@ Error transport_error(httplib::Error error, const std::string& server) {
                  "check --server / DATAFIX_SERVER and that datafix server is running");
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
     auto b = s.find_first_not_of(" \t\r\n\"");
     auto e = s.find_last_not_of(" \t\r\n\"");
     return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
