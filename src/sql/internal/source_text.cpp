@@ -2,6 +2,7 @@
 #include "sql/internal/source_text.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "core/error.hpp"
@@ -107,12 +108,14 @@ SourceText::SourceText(std::string_view bytes, std::string file_name)
     // runs stays well under a second (1 MiB of 63-character runs took a second).
     constexpr std::size_t kLongestOperator = 63;
     constexpr std::size_t kMaxOperatorRun = 256;
-    constexpr std::size_t kLongRunBudget = 4096;
-    constexpr std::size_t kShortRun = 16;
-    constexpr std::size_t kRunBudget = 65536;
+    // Characters allowed, in all, in runs of more than `over` operator characters.
+    struct RunBudget {
+        std::size_t over;
+        std::size_t budget;
+        std::size_t spent = 0;
+    };
+    std::array<RunBudget, 2> budgets{{{16, 65536}, {kLongestOperator, 4096}}};
     std::size_t run = 0;
-    std::size_t long_runs = 0;
-    std::size_t runs = 0;
     for (std::size_t i = 0; i <= bytes_.size(); ++i) {
         const bool operator_char =
             i < bytes_.size() &&
@@ -120,27 +123,15 @@ SourceText::SourceText(std::string_view bytes, std::string file_name)
         if (operator_char) {
             ++run;
         } else {
-            if (run > kShortRun) {
-                runs += run;
-                if (runs > kRunBudget) {
-                    throw Error(ErrorCode::invalid_input,
-                                where(at_byte(i - run)) + ": more than " +
-                                    std::to_string(kRunBudget) + " characters in runs of over " +
-                                    std::to_string(kShortRun) +
-                                    " operator characters, which datafix does not parse",
-                                "shorten the separator lines (operators are a few characters)");
-                }
-            }
-            if (run > kLongestOperator) {
-                long_runs += run;
-                if (long_runs > kLongRunBudget) {
+            for (auto& b : budgets) {
+                if (run > b.over && (b.spent += run) > b.budget) {
                     throw Error(
                         ErrorCode::invalid_input,
-                        where(at_byte(i - run)) + ": more than " + std::to_string(kLongRunBudget) +
-                            " characters in runs of over " + std::to_string(kLongestOperator) +
+                        where(at_byte(i - run)) + ": more than " + std::to_string(b.budget) +
+                            " characters in runs of over " + std::to_string(b.over) +
                             " operator characters, which datafix does not parse",
                         "shorten the separator lines (an operator is at most " +
-                            std::to_string(kLongestOperator) + " characters)");
+                            std::to_string(kLongestOperator) + " characters, and most are a few)");
                 }
             }
             run = 0;
