@@ -130,11 +130,6 @@ Connection& observer_of(Session::State& st) {
     return *st.observer;
 }
 
-// Every row the open run changed in the pre-flight's write closure, into `evidence`. At apply
-// (`committing`), append-only tables are only counted: the pair saw their rows in the preview,
-// and once committed they stay where they are.
-// `volatility_of` names a table's volatile after-image columns when they are known before the
-// capture, so the masked digests are streamed (ImageWriter::mask).
 // The statement that alone writes `table` (closure_capture.hpp): the only cause pre-flight found
 // for it, with no rule on it and no write it could not read, and a capture whose counts are the
 // statement's row count. An INSERT ... ON CONFLICT DO UPDATE, a MERGE and an append-only table
@@ -178,6 +173,11 @@ const StatementEvidence* written_alone(const PreflightReport& report, const Chan
     return agrees ? &*s : nullptr;
 }
 
+// Every row the open run changed in the pre-flight's write closure, into `evidence`. At apply
+// (`committing`), append-only tables are only counted: the pair saw their rows in the preview,
+// and once committed they stay where they are.
+// `volatility_of` names a table's volatile after-image columns when they are known before the
+// capture, so the masked digests are streamed (ImageWriter::mask).
 void capture_closure(Session::State& st, const ChangePlan& plan, Connection& run,
                      ImageStore& images, Evidence& evidence, bool committing,
                      const VolatilityOf& volatility_of) {
