@@ -331,11 +331,12 @@ EnvironmentConfig read_environment(const toml::table& table, std::size_t index,
         env.target.application_name = *v;
     }
     if (auto v = r.string("work_mem")) {
-        // PostgreSQL's memory sizes: a number and kB, MB, GB or TB (case matters).
+        // PostgreSQL's memory sizes: a number and B, kB, MB, GB or TB (case matters).
         auto unit = v->find_first_not_of("0123456789");
-        bool sized = unit != 0 && !v->empty() &&
-                     (unit == std::string::npos ||
-                      std::set<std::string>{"kB", "MB", "GB", "TB"}.count(v->substr(unit)) > 0);
+        bool sized =
+            unit != 0 && !v->empty() &&
+            (unit == std::string::npos ||
+             std::set<std::string>{"B", "kB", "MB", "GB", "TB"}.count(v->substr(unit)) > 0);
         if (!sized) {
             throw config_error(source, r.key("work_mem"),
                                "must be a size as PostgreSQL writes it, such as \"64MB\"");

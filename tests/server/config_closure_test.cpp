@@ -56,6 +56,11 @@ TEST(ConfigClosure, TheCapturesWorkMemIsAnEnvironmentsSize) {
     Config set =
         Config::parse(environment("work_mem = \"256MB\"\n"), "datafix.toml", "/etc/datafix");
     EXPECT_EQ(set.environments.at(0).target.work_mem, "256MB");
+    for (const char* good : {"65536kB", "1GB", "67108864B", "65536"}) {
+        Config sized = Config::parse(environment(std::string("work_mem = \"") + good + "\"\n"),
+                                     "datafix.toml", "/etc/datafix");
+        EXPECT_EQ(sized.environments.at(0).target.work_mem, good);
+    }
     for (const char* bad : {"\"64 MB\"", "\"64mb\"", "\"MB\"", "\"\"", "64"}) {
         EXPECT_NE(refusal(environment(std::string("work_mem = ") + bad + "\n"))
                       .find("environment \"dev\".work_mem"),
