@@ -1,7 +1,6 @@
 // Closure capture by row versions (see closure_capture.hpp for why this finds every row).
 #include "targetdb/closure_capture.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <future>
@@ -22,19 +21,6 @@ namespace {
 
 // ctids checked against the run per round trip: bounds memory, keeps round trips few.
 constexpr std::size_t kCtidBatch = 5000;
-
-// pg_export_snapshot() names are hex and dashes; anything else never becomes SQL text.
-std::string checked_snapshot(const std::string& name) {
-    if (name.empty() || name.size() > 64) {
-        throw Error(ErrorCode::internal, "unexpected snapshot name from pg_export_snapshot()");
-    }
-    for (char c : name) {
-        if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '-') {
-            throw Error(ErrorCode::internal, "unexpected snapshot name from pg_export_snapshot()");
-        }
-    }
-    return name;
-}
 
 // The before side: candidates from the observer (old versions with xmax set), kept when the run
 // can no longer see them.
@@ -309,8 +295,6 @@ std::vector<TableChanges> scan_changes(Connection& run, Connection& observer, Im
     for (const auto& wanted : tables) {
         infos.push_back(load_table_info(run, wanted.schema, wanted.table));
     }
-    auto snapshot = checked_snapshot(run.query("SELECT pg_export_snapshot()").scalar());
-    observer.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     // The observer's scans run on their own backend while the run's backend copies the
     // after-images: two cores, one wait. Candidate files are created here, on this thread,
     // since the image store is not shared between threads.
@@ -321,8 +305,8 @@ std::vector<TableChanges> scan_changes(Connection& run, Connection& observer, Im
                                           std::vector<std::size_t>{}, false));
     }
     std::vector<ImageFile> candidates;
-    try {
-        observer.query("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+    {
+        SharedSnapshot shared(run, observer);
         auto scanning = std::async(std::launch::async, [&] {
             std::vector<ImageFile> files;
             for (std::size_t k = 0; k < tables.size(); ++k) {
@@ -379,7 +363,7 @@ std::vector<TableChanges> scan_changes(Connection& run, Connection& observer, Im
         if (failed) {
             std::rethrow_exception(failed);
         }
-        observer.query("ROLLBACK");
+        shared.finish();
 
         for (std::size_t k = 0; k < tables.size(); ++k) {
             const auto& info = infos[k];
@@ -460,13 +444,6 @@ std::vector<TableChanges> scan_changes(Connection& run, Connection& observer, Im
             }
             out.push_back(std::move(changes));
         }
-    } catch (...) {
-        try {
-            observer.query("ROLLBACK");
-        } catch (...) {
-            // The observer is replaced when it is found dead; the run's error matters.
-        }
-        throw;
     }
     return out;
 }

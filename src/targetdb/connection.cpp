@@ -456,4 +456,54 @@ void Transaction::rollback() {
     }
 }
 
+namespace {
+
+// pg_export_snapshot() names are hex and dashes; anything else never becomes SQL text.
+std::string checked_snapshot(const std::string& name) {
+    bool valid =
+        !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == '-';
+        });
+    if (!valid) {
+        throw Error(ErrorCode::internal, "unexpected snapshot name from pg_export_snapshot()");
+    }
+    return name;
+}
+
+}  // namespace
+
+SharedSnapshot::SharedSnapshot(Connection& run, Connection& observer) : observer_(observer) {
+    auto snapshot = checked_snapshot(run.query("SELECT pg_export_snapshot()").scalar());
+    observer_.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    try {
+        observer_.query("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+    } catch (...) {
+        finished_ = true;
+        try {
+            observer_.query("ROLLBACK");
+        } catch (...) {
+            // The observer is replaced when it is found dead; the first error matters.
+        }
+        throw;
+    }
+}
+
+SharedSnapshot::~SharedSnapshot() {
+    if (finished_) {
+        return;
+    }
+    try {
+        if (observer_.alive()) {
+            observer_.query("ROLLBACK");
+        }
+    } catch (...) {
+        // A failed ROLLBACK means the connection is gone, and with it the transaction.
+    }
+}
+
+void SharedSnapshot::finish() {
+    finished_ = true;
+    observer_.query("ROLLBACK");
+}
+
 }  // namespace datafix::targetdb

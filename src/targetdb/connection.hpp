@@ -83,4 +83,23 @@ class Transaction {
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
+// A read-only REPEATABLE READ transaction on `observer` that sees what `run`'s open transaction
+// sees (pg_export_snapshot): the database as of the run's snapshot, without the run's own writes,
+// which stay invisible to every other session until it commits. The observer's reads take no
+// lock the run waits for, so they can run on their own backend while the run writes. Rolled back
+// by finish() or, never throwing, on destruction.
+class SharedSnapshot {
+  public:
+    SharedSnapshot(Connection& run, Connection& observer);
+    ~SharedSnapshot();
+    SharedSnapshot(const SharedSnapshot&) = delete;
+    SharedSnapshot& operator=(const SharedSnapshot&) = delete;
+
+    void finish();
+
+  private:
+    Connection& observer_;
+    bool finished_ = false;
+};
+
 }  // namespace datafix::targetdb

@@ -329,7 +329,7 @@ void require_declared_count(const StatementEvidence& seen, const std::string& en
 
 void require_same_as_approved(const ImageStore& images, const StatementEvidence& seen,
                               const StatementEvidence& approved, const std::string& environment,
-                              VolatileValues* values) {
+                              VolatileValues* values, bool after_earlier_statements) {
     std::string where = environment + ": " + statement_name(seen);
     std::string hint =
         "the data changed since the preview; preview again and have the pair "
@@ -345,7 +345,14 @@ void require_same_as_approved(const ImageStore& images, const StatementEvidence&
                         std::to_string(approved.actual_rows) + "; rolled back",
                     hint);
     }
-    if (seen.before.digest != approved.before.digest) {
+    bool before_differs = seen.before.digest != approved.before.digest;
+    if (before_differs && after_earlier_statements && !approved.volatility.empty()) {
+        before_differs = reread_masked_after_digest(images, seen.before, seen.columns,
+                                                    seen.key_columns, approved.volatility) !=
+                         reread_masked_after_digest(images, approved.before, seen.columns,
+                                                    seen.key_columns, approved.volatility);
+    }
+    if (before_differs) {
         throw Error(ErrorCode::count_mismatch,
                     where + ": rows differ from the approved evidence: " +
                         describe_row_differences(images, seen.before, approved.before, seen) +

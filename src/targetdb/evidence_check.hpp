@@ -60,10 +60,14 @@ struct VolatileValues {
 // Throws Error(count_mismatch) naming the differing rows (by key) when `seen` does not match
 // `approved`: counts, keys, before-images, after-images outside the volatile columns. Evidence
 // whose approval covers after-images (after_masked) is compared by masked digest, and the values
-// of its clock and sequence columns go into `values`.
+// of its clock and sequence columns go into `values`. `after_earlier_statements`: an earlier
+// statement of the change ran in the same transaction, so the before-images may hold what it
+// wrote; they are then compared with the approved volatile columns masked (a timestamp an earlier
+// statement's trigger set differs at every run), like after-images.
 void require_same_as_approved(const ImageStore& images, const StatementEvidence& seen,
                               const StatementEvidence& approved, const std::string& environment,
-                              VolatileValues* values = nullptr);
+                              VolatileValues* values = nullptr,
+                              bool after_earlier_statements = false);
 
 // Throws Error(count_mismatch) with both numbers when a declared count was not met.
 void require_declared_count(const StatementEvidence& seen, const std::string& environment);

@@ -226,8 +226,10 @@ bool touched_every_row(Connection& connection, const PlannedStatement& statement
     return connection.query("SELECT NOT EXISTS (" + untouched + ")").scalar() == "t";
 }
 
-std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore& images,
-                                              const EnvironmentTarget& target,
+// `observer`: the session's second connection, which reads the first statement's before-images
+// beside it (execute_with_capture).
+std::vector<StatementEvidence> execute_change(Connection& connection, Connection& observer,
+                                              ImageStore& images, const EnvironmentTarget& target,
                                               const ChangePlan& plan, const Evidence* approved,
                                               const PreflightReport& report,
                                               VolatileValues* values = nullptr,
@@ -243,7 +245,8 @@ std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore
                 approved != nullptr
                     ? approved->statements.at(i).volatility
                     : (volatility_of ? volatility_of(table.schema + "." + table.table)
-                                     : std::vector<VolatileColumn>{}));
+                                     : std::vector<VolatileColumn>{}),
+                i == 0 ? &observer : nullptr);
         } catch (const Error& e) {
             throw explain_failure(report, statement.index, e);
         }
@@ -265,7 +268,8 @@ std::vector<StatementEvidence> execute_change(Connection& connection, ImageStore
                                     ev.actual_rows));
         }
         if (approved != nullptr) {
-            require_same_as_approved(images, ev, approved->statements.at(i), target.name, values);
+            require_same_as_approved(images, ev, approved->statements.at(i), target.name, values,
+                                     i > 0);
         }
         out.push_back(std::move(ev));
     }
@@ -521,8 +525,8 @@ Evidence Session::preview(const ChangePlan& plan, ImageStore& images) {
     return rehearse(
         connected(st), images, st.target, st.facts, RunKind::change, plan.sha256, plan.verify,
         [&](Connection& c, ImageStore& i) {
-            return execute_change(c, i, st.target, plan, nullptr, *st.preflight, nullptr,
-                                  volatility_of_model);
+            return execute_change(c, observer_of(st), i, st.target, plan, nullptr, *st.preflight,
+                                  nullptr, volatility_of_model);
         },
         [&](Connection& c, ImageStore& i, Evidence& e) {
             capture_closure(st, plan, c, i, e, false, volatility_of_model);
@@ -618,9 +622,9 @@ Outcome Session::apply(const ChangePlan& plan, const Evidence& approved, ImageSt
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
     auto drawn_before = last_values(connection, approved_sequences(approved));
     VolatileValues values;
-    Evidence seen = make_evidence(
-        RunKind::change, plan.sha256, st.facts,
-        execute_change(connection, images, st.target, plan, &approved, *st.preflight, &values));
+    Evidence seen = make_evidence(RunKind::change, plan.sha256, st.facts,
+                                  execute_change(connection, observer_of(st), images, st.target,
+                                                 plan, &approved, *st.preflight, &values));
     seen.verify = run_verify(connection, plan.verify);
     fault_point("apply.statement");  // the statements ran; their transaction is open
     auto capture_started = std::chrono::steady_clock::now();
@@ -936,9 +940,9 @@ Outcome Session::live(const ChangePlan& plan, const LiveLimits& limits, ImageSto
     ImageScope scope(images);  // declared before the transaction: it outlives the rollback
     Transaction tx(connection);
     auto xid = connection.query("SELECT pg_current_xact_id()::text").scalar();
-    Evidence seen =
-        make_evidence(RunKind::change, plan.sha256, st.facts,
-                      execute_change(connection, images, st.target, plan, nullptr, *st.preflight));
+    Evidence seen = make_evidence(RunKind::change, plan.sha256, st.facts,
+                                  execute_change(connection, observer_of(st), images, st.target,
+                                                 plan, nullptr, *st.preflight));
     refuse_rows_over_limit(rows_held(seen), limits, st.target.name);
     seen.verify = run_verify(connection, plan.verify);
     check_still_role(connection, st.target, "after the verify queries");

@@ -7,11 +7,18 @@
 // in the same pass (no separate SELECT). As for an UPDATE, row security then applies the table's
 // SELECT policies to the rows it deletes. On a table with DELETE rules (which PostgreSQL refuses
 // in a data-modifying WITH) the before-images are selected first and the DELETE runs as written.
+// The before SELECT of the change's first statement runs on a second session in the run's
+// snapshot, beside the statement (SharedSnapshot): it sees the rows as the statement finds them,
+// and the statement's cost is no longer paid after it. A later statement's before SELECT runs in
+// the run's transaction, which alone sees what the earlier statements wrote.
 // COPY of a data-modifying CTE executes the statement exactly once, and the COPY row count is
 // the statement's row count. MERGE has no RETURNING in PostgreSQL 15: it runs as written and its
 // after-images are the target rows whose xmin is this transaction (exact when the MERGE is the
 // only statement of the change writing that table).
 #include "targetdb/statement_capture.hpp"
+
+#include <exception>
+#include <future>
 
 #include "core/error.hpp"
 #include "targetdb/connection.hpp"
@@ -73,7 +80,8 @@ ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableI
 
 StatementEvidence execute_with_capture(Connection& connection, ImageStore& images,
                                        const PlannedStatement& statement, const TableInfo& table,
-                                       const std::vector<VolatileColumn>& volatility) {
+                                       const std::vector<VolatileColumn>& volatility,
+                                       Connection* observer) {
     StatementEvidence ev;
     ev.index = statement.index;
     ev.kind = statement.kind;
@@ -97,38 +105,73 @@ StatementEvidence execute_with_capture(Connection& connection, ImageStore& image
         ev.after = empty_image(images, label + "-after");
         return ev;
     }
+    // The statement itself, once its before-images are taken or being taken.
+    auto run_statement = [&] {
+        if (statement.kind == StatementKind::delete_) {
+            // With rules: the rows selected are its before-images.
+            ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
+            ev.after = empty_image(images, label + "-after");
+        } else if (statement.kind == StatementKind::merge) {
+            ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
+            ev.after = copy_to_image(connection, images, table,
+                                     "COPY (SELECT s.* FROM " + table.qualified +
+                                         " s WHERE s.xmin = pg_current_xact_id()::xid ORDER BY " +
+                                         keys + ") TO STDOUT",
+                                     label + "-after", nullptr, volatility);
+        } else {
+            ev.after = copy_to_image(connection, images, table,
+                                     returning_copy(statement, keys, "after-images"),
+                                     label + "-after", &ev.actual_rows, volatility);
+        }
+    };
     if (statement.kind == StatementKind::insert) {
         ev.before = empty_image(images, label + "-before");
-    } else {
-        if (statement.capture.before_select.empty()) {
-            throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
-                                                 " has no capture plan for its before-images");
+        run_statement();
+        return ev;
+    }
+    if (statement.capture.before_select.empty()) {
+        throw Error(ErrorCode::internal, "statement " + std::to_string(statement.index) +
+                                             " has no capture plan for its before-images");
+    }
+    std::string before_copy = "COPY (SELECT DISTINCT ON (" + keys + ") s.* FROM (" +
+                              strip_terminator(statement.capture.before_select) + ") s ORDER BY " +
+                              keys + ") TO STDOUT";
+    if (observer == nullptr) {
+        ev.before =
+            copy_to_image(connection, images, table, before_copy, label + "-before", nullptr);
+        run_statement();
+        return ev;
+    }
+    // The observer reads the before-images on its own backend, in the run's snapshot, while the
+    // run's backend executes the statement: the rows as the statement finds them, since nothing
+    // in this transaction wrote before it. The writer is created here: the image store is not
+    // shared between threads.
+    SharedSnapshot shared(connection, *observer);
+    ImageWriter before_writer(images, label + "-before", table.key_positions);
+    auto before = std::async(std::launch::async, [&] {
+        observer->copy_out(before_copy,
+                           [&before_writer](std::string_view row) { before_writer.add(row); });
+        return before_writer.finish();
+    });
+    std::exception_ptr failed;
+    try {
+        run_statement();
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    // The observer's thread ends before anything else uses it (or the writer); the statement's
+    // own error, when it failed, is the one that matters.
+    try {
+        ev.before = before.get();
+    } catch (...) {
+        if (!failed) {
+            failed = std::current_exception();
         }
-        ev.before = copy_to_image(connection, images, table,
-                                  "COPY (SELECT DISTINCT ON (" + keys + ") s.* FROM (" +
-                                      strip_terminator(statement.capture.before_select) +
-                                      ") s ORDER BY " + keys + ") TO STDOUT",
-                                  label + "-before", nullptr);
     }
-
-    if (statement.kind == StatementKind::delete_) {
-        // With rules: the rows selected above are its before-images.
-        ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
-        ev.after = empty_image(images, label + "-after");
-        return ev;
+    if (failed) {
+        std::rethrow_exception(failed);
     }
-    if (statement.kind == StatementKind::merge) {
-        ev.actual_rows = connection.query(strip_terminator(statement.text)).affected;
-        ev.after = copy_to_image(connection, images, table,
-                                 "COPY (SELECT s.* FROM " + table.qualified +
-                                     " s WHERE s.xmin = pg_current_xact_id()::xid ORDER BY " +
-                                     keys + ") TO STDOUT",
-                                 label + "-after", nullptr, volatility);
-        return ev;
-    }
-    ev.after =
-        copy_to_image(connection, images, table, returning_copy(statement, keys, "after-images"),
-                      label + "-after", &ev.actual_rows, volatility);
+    shared.finish();
     return ev;
 }
 

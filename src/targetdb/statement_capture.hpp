@@ -23,8 +23,12 @@ ImageFile copy_to_image(Connection& connection, ImageStore& images, const TableI
 
 // `volatility`: the after-images' volatile columns, when known before the statement runs (the
 // preview's model, the approved evidence at apply), so their masked digest is streamed.
+// `observer`, a second session of the same role and settings, given only when nothing in the
+// run's transaction has written yet: the before-images are then read on it, in the run's
+// snapshot (SharedSnapshot), while the statement runs, rather than before it.
 StatementEvidence execute_with_capture(Connection& connection, ImageStore& images,
                                        const PlannedStatement& statement, const TableInfo& table,
-                                       const std::vector<VolatileColumn>& volatility = {});
+                                       const std::vector<VolatileColumn>& volatility = {},
+                                       Connection* observer = nullptr);
 
 }  // namespace datafix::targetdb

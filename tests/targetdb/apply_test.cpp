@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "targetdb/evidence_json.hpp"
+#include "targetdb/image_store.hpp"
 
 #include "target_support.hpp"
 
@@ -212,6 +213,113 @@ TEST(Apply, ATableWithoutAKeyIsRefusedForCapture) {
     EXPECT_NE(message.find("app_public.loose has no primary key and no unique not-null key"),
               std::string::npos)
         << message;
+}
+
+std::vector<std::string> image_rows(const TempImages& images, const ImageFile& file) {
+    std::vector<std::string> rows;
+    ImageReader reader(images.store, file);
+    std::string row;
+    while (reader.next(row)) {
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+bool has(const std::string& row, const std::string& text) {
+    return row.find(text) != std::string::npos;
+}
+
+// The first statement's before-images are read by a second session in the run's snapshot, beside
+// the statement; a later statement's are read in the run's transaction, the only one that sees
+// what the earlier statements wrote.
+TEST(Apply, EachStatementsBeforeImagesAreTheRowsAsThatStatementFoundThem) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto before = db.state();
+    auto session = Session::open(db.target());
+    auto plan = plan_for(
+        "UPDATE app_public.application SET form_data = form_data || '{\"step\": \"first\"}' "
+        "WHERE id = 5;\n"
+        "UPDATE app_public.application SET form_data = form_data || '{\"step\": \"second\"}' "
+        "WHERE id IN (5, 6);",
+        {1, 2});
+    auto evidence = session.preview(plan, images.store);
+    EXPECT_EQ(db.state(), before);
+    ASSERT_EQ(evidence.statements.size(), 2u);
+
+    auto first_before = image_rows(images, evidence.statements[0].before);
+    ASSERT_EQ(first_before.size(), 1u);
+    EXPECT_TRUE(has(first_before[0], "5\tAPP-")) << "the row the first statement found";
+    EXPECT_FALSE(has(first_before[0], "\"step\""));
+    auto second_before = image_rows(images, evidence.statements[1].before);
+    ASSERT_EQ(second_before.size(), 2u);
+    EXPECT_TRUE(has(second_before[0], "\"step\": \"first\""))
+        << "row 5 as the second statement found it, after the first wrote it";
+    EXPECT_FALSE(has(second_before[1], "\"step\""));
+    for (const auto& row : image_rows(images, evidence.statements[1].after)) {
+        EXPECT_TRUE(has(row, "\"step\": \"second\""));
+    }
+
+    auto outcome = session.apply(plan, evidence, images.store, kNoHook);
+    EXPECT_EQ(outcome.status, OutcomeStatus::committed);
+    EXPECT_EQ(outcome.applied.statements.at(0).before.digest, evidence.statements[0].before.digest);
+    // Row 5's updated_at, which the first statement's trigger set, differs from the preview's;
+    // the apply compares it as the volatile column it is.
+    auto applied_before = image_rows(images, outcome.applied.statements.at(1).before);
+    ASSERT_EQ(applied_before.size(), 2u);
+    EXPECT_TRUE(has(applied_before[0], "\"step\": \"first\""));
+    EXPECT_EQ(applied_before[1], second_before[1]) << "a row no statement wrote before is the same";
+    EXPECT_EQ(db.psql("SELECT string_agg(form_data->>'step', ',' ORDER BY id) "
+                      "FROM app_public.application WHERE id IN (5, 6)"),
+              "second,second");
+}
+
+// Masking the volatile columns of a later statement's before-images tolerates nothing else: a row
+// changed since the preview in another column is still named and nothing commits.
+TEST(Apply, ALaterStatementsRowChangedSinceThePreviewIsStillRefused) {
+    TestDatabase db(dev());
+    TempImages images;
+    auto session = Session::open(db.target());
+    auto plan = plan_for(
+        "UPDATE app_public.application SET form_data = form_data || '{\"step\": \"first\"}' "
+        "WHERE id = 5;\n"
+        "UPDATE app_public.application SET form_data = form_data || '{\"step\": \"second\"}' "
+        "WHERE id IN (5, 6);",
+        {1, 2});
+    auto evidence = session.preview(plan, images.store);
+    db.psql("UPDATE app_public.application SET application_number = 'APP-CHANGED' WHERE id = 6");
+    auto before = db.state();
+    auto message = expect_error(ErrorCode::count_mismatch,
+                                [&] { session.apply(plan, evidence, images.store, kNoHook); });
+    EXPECT_TRUE(has(message, "statement 2")) << message;
+    EXPECT_TRUE(has(message, "(id)=(6)")) << message;
+    EXPECT_FALSE(has(message, "APP-CHANGED")) << "no row value in an error";
+    EXPECT_EQ(db.state(), before);
+}
+
+// A statement that fails while its before-images are being read on the second session: the run
+// is refused with the database's reason, nothing changed, no image file is left, and the
+// session (both its connections) serves the next change.
+TEST(Apply, AStatementRefusedByATriggerLeavesNothingAndTheSessionServesTheNext) {
+    TestDatabase db(dev());
+    TempImages images;
+    db.psql("UPDATE app_public.application SET archived_at = now() WHERE id = 7");
+    auto before = db.state();
+    auto session = Session::open(db.target());
+    auto refused =
+        plan_for("UPDATE app_public.application SET form_data = '{}' WHERE id IN (7, 8);", {2});
+    auto message =
+        expect_error(ErrorCode::database, [&] { session.preview(refused, images.store); });
+    EXPECT_TRUE(has(message, "23514")) << message;
+    EXPECT_EQ(db.state(), before);
+    EXPECT_EQ(images.files(), 0u);
+
+    auto next = plan_for("UPDATE app_public.application SET form_data = '{}' WHERE id = 8;", {1});
+    auto evidence = session.preview(next, images.store);
+    EXPECT_EQ(evidence.statements.at(0).before.rows, 1);
+    EXPECT_EQ(session.apply(next, evidence, images.store, kNoHook).status,
+              OutcomeStatus::committed);
+    EXPECT_EQ(db.psql("SELECT form_data::text FROM app_public.application WHERE id = 8"), "{}");
 }
 
 TEST(Apply, MergeIsCapturedFromItsMatchedRowsAndThisTransactionsRows) {
